@@ -1,0 +1,93 @@
+//! Lowering checked steps to a petgraph DAG: cycle detection, topological
+//! order, and the `dot` / `mermaid` renderings of `lotto graph`.
+
+use crate::check::Step;
+use crate::diag::{Code, Diagnostic};
+use crate::source::Sources;
+use petgraph::algo::{tarjan_scc, toposort};
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::HashSet;
+
+/// Edges run from a step to the steps that read it.
+pub fn build(steps: &[Step]) -> DiGraph<usize, ()> {
+    let mut g = DiGraph::with_capacity(steps.len(), steps.len() * 2);
+    let nodes: Vec<NodeIndex> = (0..steps.len()).map(|i| g.add_node(i)).collect();
+    for (i, s) in steps.iter().enumerate() {
+        for d in s.deps() {
+            g.add_edge(nodes[d.step], nodes[i], ());
+        }
+    }
+    g
+}
+
+/// Steps in an order where every step comes after its inputs.
+pub fn topo_order(steps: &[Step]) -> Vec<usize> {
+    let g = build(steps);
+    toposort(&g, None).map(|v| v.into_iter().map(|n| g[n]).collect()).unwrap_or_default()
+}
+
+/// A cycle as `a -> b -> a`, reported at the first step's binding.
+pub fn find_cycle(steps: &[Step], sources: &Sources) -> Result<(), Diagnostic> {
+    let g = build(steps);
+    for scc in tarjan_scc(&g) {
+        let self_loop = scc.len() == 1 && g.contains_edge(scc[0], scc[0]);
+        if scc.len() < 2 && !self_loop {
+            continue;
+        }
+        let members: HashSet<NodeIndex> = scc.iter().copied().collect();
+        let start = *scc.iter().min_by_key(|n| steps[g[**n]].span.start).unwrap();
+        // Walk reads backwards (a reads b reads a) so the chain reads as
+        // "a depends on b".
+        let mut path = vec![start];
+        let mut cur = start;
+        loop {
+            let next = g.neighbors_directed(cur, petgraph::Direction::Incoming).filter(|n| members.contains(n)).min_by_key(|n| if *n == start { 0 } else { 1 + steps[g[*n]].span.start });
+            let Some(n) = next else { break };
+            path.push(n);
+            if n == start || path.len() > scc.len() + 1 {
+                break;
+            }
+            cur = n;
+        }
+        let names: Vec<String> = path.iter().map(|n| steps[g[*n]].name.clone()).collect();
+        let s = &steps[g[start]];
+        return Err(Diagnostic::new(Code::Cycle, s.span, format!("dependency cycle: {}", names.join(" -> ")))
+            .label("this step depends on itself through the cycle")
+            .help(format!("a step cannot use its own result; break the cycle (other steps in it: {})", names[1..names.len() - 1].iter().map(|n| format!("`{n}` at {}", sources.locate(steps.iter().find(|s| &s.name == n).unwrap().span))).collect::<Vec<_>>().join(", "))));
+    }
+    Ok(())
+}
+
+fn node_label(s: &Step) -> String {
+    format!("{}\\n{}", s.name, s.op)
+}
+
+/// Graphviz text of the DAG.
+pub fn to_dot(steps: &[Step]) -> String {
+    let mut out = String::from("digraph lotto {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+    for (i, s) in steps.iter().enumerate() {
+        out.push_str(&format!("  s{i} [label=\"{}\"];\n", node_label(s).replace('"', "\\\"")));
+    }
+    for (i, s) in steps.iter().enumerate() {
+        for d in s.deps() {
+            out.push_str(&format!("  s{} -> s{i};\n", d.step));
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Mermaid flowchart text of the DAG (renders in GitHub Markdown).
+pub fn to_mermaid(steps: &[Step]) -> String {
+    let mut out = String::from("flowchart LR\n");
+    for (i, s) in steps.iter().enumerate() {
+        let label = format!("{}<br/>{}", s.name, s.op).replace('"', "#quot;");
+        out.push_str(&format!("  s{i}[\"{label}\"]\n"));
+    }
+    for (i, s) in steps.iter().enumerate() {
+        for d in s.deps() {
+            out.push_str(&format!("  s{} --> s{i}\n", d.step));
+        }
+    }
+    out
+}

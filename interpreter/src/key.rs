@@ -1,0 +1,142 @@
+//! Cache keys: BLAKE3 over an op's name and version, its canonical resolved
+//! arguments, the keys of its inputs, the digests of the files it reads and,
+//! for numeric ops, the device kind and dtype. Never a timestamp, a session
+//! id or the workspace's absolute path.
+
+use crate::check::Checked;
+use crate::diag::{Code, Diagnostic};
+use crate::digest::DigestCache;
+use crate::registry::Registry;
+use crate::value::{Args, StepRef, Value};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Everything a key is made of, kept in the step record so `lotto plan`
+/// can say what changed.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct KeyParts {
+    pub op: String,
+    pub op_version: u32,
+    /// Arguments with step references replaced by `@<input key>`.
+    pub args: BTreeMap<String, serde_json::Value>,
+    /// Input keys by the input's step name (names are not hashed).
+    pub inputs: BTreeMap<String, String>,
+    /// File digests by the file's name relative to its data root.
+    pub files: BTreeMap<String, String>,
+    /// `flex/f32`, `vulkan/f32`, ... for numeric ops.
+    pub device: Option<String>,
+}
+
+impl KeyParts {
+    pub fn key(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(b"lotto-key-v1\0");
+        h.update(self.op.as_bytes());
+        h.update(&self.op_version.to_le_bytes());
+        h.update(serde_json::to_string(&self.args).unwrap_or_default().as_bytes());
+        h.update(b"\0inputs");
+        for k in self.inputs.values() {
+            // Input keys also appear inside `args`; hashing them sorted here
+            // guards ops that read inputs not named in args.
+            h.update(k.as_bytes());
+        }
+        h.update(b"\0files");
+        for (n, d) in &self.files {
+            h.update(n.as_bytes());
+            h.update(b"=");
+            h.update(d.as_bytes());
+        }
+        h.update(b"\0device");
+        h.update(self.device.as_deref().unwrap_or("-").as_bytes());
+        h.finalize().to_hex()[..32].to_string()
+    }
+}
+
+/// Canonical JSON of a value, with references replaced by input keys.
+pub fn canonical(v: &Value, keys: &dyn Fn(StepRef) -> String) -> serde_json::Value {
+    use serde_json::json;
+    match v {
+        Value::Int(i) => json!(i),
+        Value::Float(f) => json!(f),
+        Value::Str(s) => json!(s),
+        Value::Bool(b) => json!(b),
+        Value::Sym(s) => json!({ "sym": s }),
+        Value::Shape(a, b, c) => json!(format!("{a}{c}{b}")),
+        Value::List(l) => serde_json::Value::Array(l.iter().map(|x| canonical(x, keys)).collect()),
+        Value::Ref(r) => json!(format!("@{}", keys(*r))),
+        Value::Config { op, args } => json!({ "config": op, "args": canonical_args(args, keys) }),
+    }
+}
+
+pub fn canonical_args(args: &Args, keys: &dyn Fn(StepRef) -> String) -> BTreeMap<String, serde_json::Value> {
+    args.iter().map(|(k, v)| (k.clone(), canonical(v, keys))).collect()
+}
+
+/// The key of a port of a step: ports of a multi-output step differ.
+pub fn port_key(step_key: &str, port: usize) -> String {
+    if port == 0 {
+        step_key.to_string()
+    } else {
+        format!("{step_key}.{port}")
+    }
+}
+
+/// Computes every step's key parts in topological order. File digests are
+/// computed in parallel; errors (a missing file) name the step.
+pub fn compute(checked: &Checked, reg: &Registry, workspace: &Path, digests: &DigestCache, device: &str) -> Result<Vec<KeyParts>, Vec<Diagnostic>> {
+    let order = crate::graph::topo_order(&checked.steps);
+    // Reads first, in parallel: they are the only I/O.
+    let reads: Vec<Result<BTreeMap<String, String>, Diagnostic>> = checked
+        .steps
+        .par_iter()
+        .map(|s| {
+            let op = reg.get(s.op).expect("checked op exists");
+            let files = op.reads(&s.args, workspace).map_err(|e| Diagnostic::new(Code::Io, s.span, format!("step `{}`: {e}", s.name)).label("this step").help("fix the path in the recipe, or restore the file"))?;
+            files
+                .par_iter()
+                .map(|(full, name)| {
+                    digests
+                        .digest(full)
+                        .map(|d| (name.clone(), d))
+                        .map_err(|e| Diagnostic::new(Code::Io, s.span, format!("step `{}`: cannot read `{}`: {e}", s.name, full.display())).label("this step reads it").help("restore the file or fix the path"))
+                })
+                .collect()
+        })
+        .collect();
+    let mut errors = vec![];
+    let mut parts: Vec<Option<KeyParts>> = vec![None; checked.steps.len()];
+    let mut keys: Vec<String> = vec![String::new(); checked.steps.len()];
+    let mut files_of: Vec<Option<BTreeMap<String, String>>> = Vec::with_capacity(reads.len());
+    for r in reads {
+        match r {
+            Ok(f) => files_of.push(Some(f)),
+            Err(d) => {
+                errors.push(d);
+                files_of.push(None);
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    for i in order {
+        let s = &checked.steps[i];
+        let sig = reg.get(s.op).unwrap().sig();
+        let keyf = |r: StepRef| port_key(&keys[r.step], r.port);
+        let args = canonical_args(&s.args, &keyf);
+        let inputs = s.deps().into_iter().map(|r| (checked.ref_name(r), keyf(r))).collect();
+        let p = KeyParts {
+            op: s.op.to_string(),
+            op_version: sig.version,
+            args,
+            inputs,
+            files: files_of[i].take().unwrap_or_default(),
+            device: sig.numeric.then(|| format!("{device}/f32")),
+        };
+        keys[i] = p.key();
+        parts[i] = Some(p);
+    }
+    Ok(parts.into_iter().map(|p| p.unwrap_or_default()).collect())
+}

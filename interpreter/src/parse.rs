@@ -1,0 +1,246 @@
+//! Source text → [`ast::Program`] with pest; syntax errors become
+//! diagnostics that name what was expected in words, not rule names.
+
+use crate::ast::*;
+use crate::diag::{Code, Diagnostic};
+use crate::source::{FileId, Span};
+use lotto_grammar::{rule_name, LottoParser, Rule};
+use pest::iterators::Pair;
+use pest::Parser;
+
+/// Parses one file. A syntax error stops the parse of that file (pest
+/// reports the first one), but other files and later phases still run.
+pub fn parse(file: FileId, text: &str) -> Result<Program, Diagnostic> {
+    let mut pairs = LottoParser::parse(Rule::program, text).map_err(|e| syntax_error(file, text, e))?;
+    let program = pairs.next().expect("program rule always yields one pair");
+    let mut stmts = Vec::new();
+    for p in program.into_inner() {
+        if p.as_rule() != Rule::EOI {
+            stmts.push(stmt(file, p));
+        }
+    }
+    Ok(Program { stmts })
+}
+
+fn span(file: FileId, p: &Pair<Rule>) -> Span {
+    let s = p.as_span();
+    Span::new(file, s.start(), s.end())
+}
+
+fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let (start, end) = match e.location {
+        InputLocation::Pos(p) => (p, p),
+        InputLocation::Span((a, b)) => (a, b),
+    };
+    // Underline the token that stopped the parse, not a zero-width point.
+    let end = if end > start {
+        end
+    } else {
+        let rest = &text[start.min(text.len())..];
+        let tok = rest
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace())
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        start + tok.clamp(rest.chars().next().map(|c| c.len_utf8()).unwrap_or(0), 40)
+    };
+    let found = if start >= text.len() {
+        "end of file".to_string()
+    } else {
+        format!("`{}`", &text[start..end])
+    };
+    let expected = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut names: Vec<&str> = positives.iter().map(|r| rule_name(*r)).collect();
+            names.sort();
+            names.dedup();
+            names
+        }
+        ErrorVariant::CustomError { .. } => vec![],
+    };
+    let message = if expected.is_empty() {
+        format!("unexpected {found}")
+    } else {
+        format!("expected {}, found {found}", join_or(&expected))
+    };
+    let help = if text[start.min(text.len())..].starts_with('"') && !text[start..].contains('\n') {
+        "strings must close with `\"` on the same line".to_string()
+    } else {
+        "a statement looks like `kind name = op(arg, name: value)`; see docs/language.md".to_string()
+    };
+    Diagnostic::new(Code::Syntax, Span::new(file, start, end), message).label("here").help(help)
+}
+
+fn join_or(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [a] => a.to_string(),
+        _ => format!("{} or {}", items[..items.len() - 1].join(", "), items[items.len() - 1]),
+    }
+}
+
+fn ident(file: FileId, p: Pair<Rule>) -> Ident {
+    Ident { name: p.as_str().to_string(), span: span(file, &p) }
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(o) => out.push(o),
+                None => {}
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn string_value(p: Pair<Rule>) -> String {
+    unescape(p.into_inner().next().map(|i| i.as_str()).unwrap_or(""))
+}
+
+fn stmt(file: FileId, p: Pair<Rule>) -> Stmt {
+    let sp = span(file, &p);
+    let rule = p.as_rule();
+    let mut it = p.into_inner();
+    match rule {
+        Rule::param_stmt => {
+            let name = ident(file, it.next().unwrap());
+            let value = expr(file, it.next().unwrap());
+            Stmt::Param { name, value, span: sp }
+        }
+        Rule::import_stmt => Stmt::Import { path: string_value(it.next().unwrap()), span: sp },
+        Rule::for_stmt => {
+            let var = ident(file, it.next().unwrap());
+            let over = expr(file, it.next().unwrap());
+            let body = it.next().unwrap().into_inner().map(|s| stmt(file, s)).collect();
+            Stmt::For { var, over, body, span: sp }
+        }
+        Rule::report_stmt => {
+            let sp_path = it.next().unwrap();
+            let path_span = span(file, &sp_path);
+            let path = string_value(sp_path);
+            let parts = it.map(|e| expr(file, e)).collect();
+            Stmt::Report { path, path_span, parts, span: sp }
+        }
+        Rule::bind_stmt => {
+            let kind = ident(file, it.next().unwrap().into_inner().next().unwrap());
+            let targets = it.next().unwrap().into_inner().map(|t| ident(file, t)).collect();
+            let value = expr(file, it.next().unwrap());
+            Stmt::Bind { kind, targets, value, span: sp }
+        }
+        r => unreachable!("grammar yields no statement {r:?}"),
+    }
+}
+
+fn expr(file: FileId, p: Pair<Rule>) -> Expr {
+    debug_assert_eq!(p.as_rule(), Rule::expr);
+    let full = span(file, &p);
+    let mut it = p.into_inner();
+    let mut e = primary(file, it.next().unwrap());
+    for m in it {
+        // recv.op(args) is op(recv, args): a method is only sugar.
+        let mut mi = m.into_inner();
+        let op = ident(file, mi.next().unwrap());
+        let mut args = vec![Arg { name: None, span: e.span, value: e }];
+        args.extend(call_args(file, mi.next().unwrap()));
+        let span = Span::new(file, full.start, op.span.end.max(args.last().map(|a| a.span.end).unwrap_or(0)) + 1);
+        let span = Span::new(file, span.start, span.end.min(full.end));
+        e = Expr { kind: ExprKind::Call { op, args }, span };
+    }
+    e
+}
+
+fn call_args(file: FileId, p: Pair<Rule>) -> Vec<Arg> {
+    p.into_inner()
+        .map(|a| {
+            let sp = span(file, &a);
+            match a.as_rule() {
+                Rule::named_arg => {
+                    let mut i = a.into_inner();
+                    let name = ident(file, i.next().unwrap());
+                    let value = expr(file, i.next().unwrap());
+                    Arg { name: Some(name), value, span: sp }
+                }
+                _ => Arg { name: None, value: expr(file, a), span: sp },
+            }
+        })
+        .collect()
+}
+
+fn primary(file: FileId, p: Pair<Rule>) -> Expr {
+    let sp = span(file, &p);
+    let kind = match p.as_rule() {
+        Rule::expr => return expr(file, p),
+        Rule::number => ExprKind::Number(p.as_str().parse().unwrap_or(f64::NAN)),
+        Rule::quantity => {
+            let mut i = p.into_inner();
+            let n: f64 = i.next().unwrap().as_str().parse().unwrap_or(f64::NAN);
+            let u = Unit::parse(i.next().unwrap().as_str()).expect("grammar only yields known units");
+            ExprKind::Quantity(n, u)
+        }
+        Rule::shape => {
+            let s = p.as_str();
+            let sep = if s.contains('x') { 'x' } else { ':' };
+            let (a, b) = s.split_once(sep).unwrap();
+            ExprKind::Shape(a.parse().unwrap_or(u32::MAX), b.parse().unwrap_or(u32::MAX), sep)
+        }
+        Rule::string => ExprKind::Str(string_value(p)),
+        Rule::boolean => ExprKind::Bool(p.as_str() == "true"),
+        Rule::ident => ExprKind::Name(p.as_str().to_string()),
+        Rule::list => ExprKind::List(p.into_inner().map(|e| expr(file, e)).collect()),
+        Rule::call => {
+            let mut i = p.into_inner();
+            let op = ident(file, i.next().unwrap());
+            ExprKind::Call { op, args: call_args(file, i.next().unwrap()) }
+        }
+        r => unreachable!("grammar yields no primary {r:?}"),
+    };
+    Expr { kind, span: sp }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_is_call_with_receiver() {
+        let p = parse(0, "split a, b = c.split(0.5, 0.5, seed: 3)").unwrap();
+        match &p.stmts[0] {
+            Stmt::Bind { targets, value, .. } => {
+                assert_eq!(targets.len(), 2);
+                match &value.kind {
+                    ExprKind::Call { op, args } => {
+                        assert_eq!(op.name, "split");
+                        assert_eq!(args.len(), 4);
+                        assert!(matches!(args[0].value.kind, ExprKind::Name(ref n) if n == "c"));
+                    }
+                    _ => panic!(),
+                }
+            }
+            _ => panic!(),
+        }
+    }
+
+    #[test]
+    fn syntax_error_names_expectation() {
+        let e = parse(0, "corpus a = manifest(\"x\"\n").unwrap_err();
+        assert_eq!(e.code, Code::Syntax);
+        assert!(e.message.starts_with("expected"), "{}", e.message);
+        assert!(!e.message.contains("call_args"), "{}", e.message);
+    }
+
+    #[test]
+    fn quantities() {
+        let p = parse(0, "param w = 20ms\nparam r = 1x4\nparam q = -5dB").unwrap();
+        assert!(matches!(&p.stmts[0], Stmt::Param { value: Expr { kind: ExprKind::Quantity(v, Unit::Ms), .. }, .. } if *v == 20.0));
+        assert!(matches!(&p.stmts[1], Stmt::Param { value: Expr { kind: ExprKind::Shape(1, 4, 'x'), .. }, .. }));
+    }
+}

@@ -1,0 +1,113 @@
+//! The planner: for each step, is it cached, and if not, why must it run —
+//! which argument, input, file, op version or device changed since the last
+//! record of that step.
+
+use crate::check::{fmt_num, Checked};
+use crate::key::KeyParts;
+use crate::store::Store;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Status {
+    Cached,
+    Run,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PlannedStep {
+    pub index: usize,
+    pub name: String,
+    pub op: String,
+    pub key: String,
+    pub status: Status,
+    pub why: Vec<String>,
+}
+
+/// Plans every step. `force` names steps to rerun regardless.
+pub fn plan(checked: &Checked, parts: &[KeyParts], store: &Store, recipe: &str, force: &BTreeSet<usize>) -> Vec<PlannedStep> {
+    let order = crate::graph::topo_order(&checked.steps);
+    let mut out = Vec::with_capacity(order.len());
+    for i in order {
+        let s = &checked.steps[i];
+        let p = &parts[i];
+        let key = p.key();
+        let cached = store.is_published(&key);
+        let mut why = vec![];
+        if force.contains(&i) {
+            why.push("forced (--force)".to_string());
+        } else if !cached {
+            why = explain(p, store.last(recipe, &s.name).map(|x| x.1).as_ref());
+            if store.staging(&key).join("checkpoints").read_dir().map(|mut d| d.next().is_some()).unwrap_or(false) {
+                why.push("resumes from a checkpoint of an interrupted run".to_string());
+            }
+        }
+        let status = if cached && !force.contains(&i) { Status::Cached } else { Status::Run };
+        out.push(PlannedStep { index: i, name: s.name.clone(), op: s.op.to_string(), key, status, why });
+    }
+    out
+}
+
+fn short(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64().map(fmt_num).unwrap_or_else(|| n.to_string()),
+        serde_json::Value::String(s) if s.starts_with('@') => format!("step {}", &s[1..9.min(s.len())]),
+        other => {
+            let s = other.to_string();
+            if s.len() > 40 {
+                format!("{}…", &s[..40])
+            } else {
+                s
+            }
+        }
+    }
+}
+
+/// What differs between the last record of a step and its parts now.
+pub fn explain(now: &KeyParts, last: Option<&KeyParts>) -> Vec<String> {
+    let Some(last) = last else {
+        return vec!["never ran".to_string()];
+    };
+    let mut why = vec![];
+    if now.op != last.op {
+        why.push(format!("op changed: `{}` → `{}`", last.op, now.op));
+    } else if now.op_version != last.op_version {
+        why.push(format!("op `{}` version changed: {} → {}", now.op, last.op_version, now.op_version));
+    }
+    if now.device != last.device {
+        why.push(format!("device changed: {} → {}", last.device.as_deref().unwrap_or("-"), now.device.as_deref().unwrap_or("-")));
+    }
+    let inputs_changed: BTreeSet<&String> = now.inputs.iter().filter(|(n, k)| last.inputs.get(*n) != Some(k)).map(|(n, _)| n).collect();
+    for (name, v) in &now.args {
+        match last.args.get(name) {
+            Some(old) if old == v => {}
+            Some(old) => {
+                // References change when their input's key changes: say so
+                // once, as an input change, not as an argument change.
+                let is_ref = |x: &serde_json::Value| x.to_string().contains("\"@");
+                if !(is_ref(v) && is_ref(old)) {
+                    why.push(format!("argument `{name}` changed: {} → {}", short(old), short(v)));
+                }
+            }
+            None => why.push(format!("argument `{name}` is new: {}", short(v))),
+        }
+    }
+    for n in inputs_changed {
+        why.push(format!("input `{n}` changed"));
+    }
+    let changed = now.files.iter().filter(|(n, d)| last.files.get(*n).is_some_and(|o| o != *d)).count();
+    let added = now.files.keys().filter(|n| !last.files.contains_key(*n)).count();
+    let removed = last.files.keys().filter(|n| !now.files.contains_key(*n)).count();
+    if changed + added + removed > 0 {
+        let mut names: Vec<&String> = now.files.iter().filter(|(n, d)| last.files.get(*n) != Some(d)).map(|(n, _)| n).collect();
+        names.truncate(3);
+        why.push(format!(
+            "data changed: {changed} file(s) modified, {added} added, {removed} removed{}",
+            if names.is_empty() { String::new() } else { format!(" (e.g. {})", names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) }
+        ));
+    }
+    if why.is_empty() {
+        why.push("result missing from the store (deleted or never published)".to_string());
+    }
+    why
+}

@@ -1,0 +1,289 @@
+//! The content-addressed artifact store.
+//!
+//! Layout under the store root (default `.lotto/` in the workspace):
+//! - `objects/KEY/` — a published step: artifacts plus `step.yaml`. An entry
+//!   is published iff its directory exists under `objects/`; it only gets
+//!   there by one atomic rename of a complete staging directory whose record
+//!   was written and synced last.
+//! - `staging/KEY/` — the private working directory of a running step; its
+//!   `checkpoints/` survive a kill so a rerun resumes from them.
+//! - `locks/KEY.lock` — per-key OS file locks (released by the kernel when
+//!   their process dies: no stale locks, no unlock command).
+//! - `names/RECIPE/STEP.json` — the last key parts of each named step, so
+//!   `lotto plan` can say what changed.
+//! - `digests.json` — the file digest cache.
+
+use crate::key::KeyParts;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const RECORD: &str = "step.yaml";
+
+/// The provenance record of a published step.
+#[derive(Clone, Debug, Serialize, Deserialize, Default)]
+pub struct Record {
+    pub step: String,
+    pub recipe: String,
+    pub op: String,
+    pub op_version: u32,
+    pub key: String,
+    pub args: BTreeMap<String, serde_json::Value>,
+    pub inputs: BTreeMap<String, String>,
+    #[serde(default)]
+    pub files: usize,
+    pub device: Option<String>,
+    pub lotto_version: String,
+    pub started: String,
+    pub finished: String,
+    pub seconds: f64,
+    #[serde(default)]
+    pub metrics: BTreeMap<String, serde_yaml::Value>,
+    #[serde(default)]
+    pub outputs: Vec<String>,
+}
+
+pub struct Store {
+    pub root: PathBuf,
+}
+
+/// A held per-key lock; dropping it (or the process dying) releases it.
+pub struct KeyLock {
+    _file: File,
+}
+
+impl Store {
+    pub fn open(root: &Path) -> std::io::Result<Store> {
+        for d in ["objects", "staging", "locks", "names"] {
+            fs::create_dir_all(root.join(d))?;
+        }
+        Ok(Store { root: root.to_path_buf() })
+    }
+    pub fn object(&self, key: &str) -> PathBuf {
+        self.root.join("objects").join(key)
+    }
+    pub fn staging(&self, key: &str) -> PathBuf {
+        self.root.join("staging").join(key)
+    }
+    pub fn is_published(&self, key: &str) -> bool {
+        self.object(key).join(RECORD).is_file()
+    }
+    pub fn record(&self, key: &str) -> Option<Record> {
+        let text = fs::read_to_string(self.object(key).join(RECORD)).ok()?;
+        serde_yaml::from_str(&text).ok()
+    }
+
+    /// Blocks until this process holds the lock of `key`.
+    pub fn lock(&self, key: &str) -> std::io::Result<KeyLock> {
+        let f = File::options().create(true).truncate(false).write(true).open(self.root.join("locks").join(format!("{key}.lock")))?;
+        f.lock()?;
+        Ok(KeyLock { _file: f })
+    }
+    /// Takes the lock if free (`None` if another process holds it).
+    pub fn try_lock(&self, key: &str) -> std::io::Result<Option<KeyLock>> {
+        let f = File::options().create(true).truncate(false).write(true).open(self.root.join("locks").join(format!("{key}.lock")))?;
+        match f.try_lock() {
+            Ok(()) => Ok(Some(KeyLock { _file: f })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    /// Prepares the staging directory of `key` (caller holds its lock):
+    /// leftovers of a killed run are removed, except its checkpoints.
+    pub fn prepare_staging(&self, key: &str) -> std::io::Result<PathBuf> {
+        let dir = self.staging(key);
+        if dir.exists() {
+            for e in fs::read_dir(&dir)? {
+                let e = e?;
+                if e.file_name() != "checkpoints" {
+                    let p = e.path();
+                    if p.is_dir() {
+                        fs::remove_dir_all(&p)?;
+                    } else {
+                        fs::remove_file(&p)?;
+                    }
+                }
+            }
+        }
+        fs::create_dir_all(dir.join("checkpoints"))?;
+        Ok(dir)
+    }
+
+    /// Publishes a staged step: drop its checkpoints, write and sync the
+    /// record last, then one atomic rename into `objects/`. With `replace`
+    /// (`--force`), an existing entry is moved aside first and deleted after.
+    pub fn publish(&self, key: &str, record: &Record, replace: bool) -> std::io::Result<PathBuf> {
+        let dir = self.staging(key);
+        let ck = dir.join("checkpoints");
+        if ck.exists() {
+            fs::remove_dir_all(&ck)?;
+        }
+        sync_tree(&dir)?;
+        let text = serde_yaml::to_string(record).map_err(std::io::Error::other)?;
+        let tmp = dir.join(format!("{RECORD}.tmp"));
+        {
+            let mut f = File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, dir.join(RECORD))?;
+        File::open(&dir)?.sync_all()?;
+        let dest = self.object(key);
+        let mut old = None;
+        if dest.exists() {
+            if !replace {
+                // Someone published it meanwhile (only possible without the
+                // lock): keep theirs, drop ours.
+                fs::remove_dir_all(&dir)?;
+                return Ok(dest);
+            }
+            let aside = self.root.join("staging").join(format!("{key}.old.{}", std::process::id()));
+            fs::rename(&dest, &aside)?;
+            old = Some(aside);
+        }
+        fs::rename(&dir, &dest)?;
+        File::open(self.root.join("objects"))?.sync_all()?;
+        if let Some(o) = old {
+            let _ = fs::remove_dir_all(o);
+        }
+        Ok(dest)
+    }
+
+    fn names_file(&self, recipe: &str, step: &str) -> PathBuf {
+        self.root.join("names").join(sanitize(recipe)).join(format!("{}.json", sanitize(step)))
+    }
+    /// Remembers the key parts a named step last ran with.
+    pub fn remember(&self, recipe: &str, step: &str, key: &str, parts: &KeyParts) {
+        let f = self.names_file(recipe, step);
+        let _ = fs::create_dir_all(f.parent().unwrap());
+        let body = serde_json::json!({ "key": key, "parts": parts });
+        let tmp = f.with_extension(format!("tmp.{}", std::process::id()));
+        if fs::write(&tmp, serde_json::to_vec_pretty(&body).unwrap_or_default()).is_ok() {
+            let _ = fs::rename(&tmp, &f);
+        }
+    }
+    /// The key and parts a named step last ran with, if any.
+    pub fn last(&self, recipe: &str, step: &str) -> Option<(String, KeyParts)> {
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(self.names_file(recipe, step)).ok()?).ok()?;
+        Some((v["key"].as_str()?.to_string(), serde_json::from_value(v["parts"].clone()).ok()?))
+    }
+    /// Every published key.
+    pub fn keys(&self) -> Vec<String> {
+        let mut out: Vec<String> = fs::read_dir(self.root.join("objects"))
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().to_string()).collect())
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+    /// Size in bytes of a published entry.
+    pub fn size(&self, key: &str) -> u64 {
+        dir_size(&self.object(key))
+    }
+    pub fn remove(&self, key: &str) -> std::io::Result<()> {
+        let lock = self.try_lock(key)?;
+        if lock.is_none() {
+            return Err(std::io::Error::other("in use by a running lotto"));
+        }
+        let aside = self.root.join("staging").join(format!("{key}.gc.{}", std::process::id()));
+        fs::rename(self.object(key), &aside)?;
+        fs::remove_dir_all(aside)
+    }
+}
+
+fn dir_size(p: &Path) -> u64 {
+    fs::read_dir(p)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| {
+                    let m = e.metadata().ok();
+                    match m {
+                        Some(m) if m.is_dir() => dir_size(&e.path()),
+                        Some(m) => m.len(),
+                        None => 0,
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn sync_tree(dir: &Path) -> std::io::Result<()> {
+    for e in fs::read_dir(dir)? {
+        let e = e?;
+        let p = e.path();
+        if e.file_type()?.is_dir() {
+            sync_tree(&p)?;
+        } else {
+            File::open(&p)?.sync_all()?;
+        }
+    }
+    File::open(dir)?.sync_all()
+}
+
+/// A file-name-safe form of a recipe path or step name.
+pub fn sanitize(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.=,[]".contains(c) { c } else { '_' }).collect()
+}
+
+/// UTC time as RFC 3339, for records (never part of a key).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let days = secs.div_euclid(86400);
+    let rem = secs.rem_euclid(86400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publish_is_atomic_and_checkpoints_survive_prepare() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::open(t.path()).unwrap();
+        let _l = s.lock("k1").unwrap();
+        let st = s.prepare_staging("k1").unwrap();
+        fs::write(st.join("checkpoints/epoch1"), b"x").unwrap();
+        fs::write(st.join("half"), b"x").unwrap();
+        assert!(!s.is_published("k1"));
+        let st = s.prepare_staging("k1").unwrap();
+        assert!(st.join("checkpoints/epoch1").exists());
+        assert!(!st.join("half").exists());
+        fs::write(st.join("out.bin"), b"data").unwrap();
+        s.publish("k1", &Record { key: "k1".into(), ..Default::default() }, false).unwrap();
+        assert!(s.is_published("k1"));
+        assert!(!s.object("k1").join("checkpoints").exists());
+        assert_eq!(s.record("k1").unwrap().key, "k1");
+    }
+
+    #[test]
+    fn lock_excludes_second_holder() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::open(t.path()).unwrap();
+        let l = s.lock("k").unwrap();
+        assert!(s.try_lock("k").unwrap().is_none());
+        drop(l);
+        assert!(s.try_lock("k").unwrap().is_some());
+    }
+
+    #[test]
+    fn rfc3339_shape() {
+        let t = now_rfc3339();
+        assert_eq!(t.len(), 20);
+        assert!(t.starts_with("20"));
+    }
+}

@@ -1,0 +1,385 @@
+//! The `lotto` command line: check, plan, run, show, graph, gc and ops.
+//! It wires the interpreter (language and engine) to the stdlib (ops).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use lotto_interpreter::check::{check_file, CheckOpts, Checked};
+use lotto_interpreter::diag::{render_all, to_json, Diagnostics, RenderOpts};
+use lotto_interpreter::digest::DigestCache;
+use lotto_interpreter::exec::{self, RunOpts};
+use lotto_interpreter::plan::{self, Status};
+use lotto_interpreter::source::Sources;
+use lotto_interpreter::store::Store;
+use lotto_interpreter::{key, Registry};
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "lotto", version, about = "Lottery-ticket experiments on speech models, as cached, resumable recipes")]
+struct Cli {
+    /// Workspace folder: recipes, data paths and reports resolve against it.
+    #[arg(long, global = true, default_value = ".")]
+    workspace: PathBuf,
+    /// Artifact store (default: WORKSPACE/.lotto).
+    #[arg(long, global = true)]
+    store: Option<PathBuf>,
+    /// Device for numeric steps: flex (CPU), vulkan, cuda[:N], tch.
+    #[arg(long, global = true, default_value = "flex")]
+    device: String,
+    /// More log output (or set RUST_LOG).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(clap::Args)]
+struct RecipeArgs {
+    /// The recipe file.
+    file: PathBuf,
+    /// Override a `param`: --set rounds=3 (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// Allow report paths outside the workspace.
+    #[arg(long)]
+    allow_outside: bool,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Check a recipe: every error at once, with file:line:col and a hint.
+    Check {
+        #[command(flatten)]
+        r: RecipeArgs,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Show each step: cached, or will run and why.
+    Plan {
+        #[command(flatten)]
+        r: RecipeArgs,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Run a recipe, reusing every cached step.
+    Run {
+        #[command(flatten)]
+        r: RecipeArgs,
+        /// Run only these steps and what they need.
+        #[arg(long)]
+        only: Vec<String>,
+        /// Rerun these steps even if cached.
+        #[arg(long)]
+        force: Vec<String>,
+        /// Plan only.
+        #[arg(long)]
+        dry_run: bool,
+        /// Steps run at once.
+        #[arg(long, short, default_value_t = 1)]
+        jobs: usize,
+    },
+    /// Show a step's record and metrics.
+    Show {
+        #[command(flatten)]
+        r: RecipeArgs,
+        step: String,
+    },
+    /// Print the recipe's DAG.
+    Graph {
+        #[command(flatten)]
+        r: RecipeArgs,
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: GraphFormat,
+    },
+    /// Delete store entries that no recipe in the workspace reaches.
+    Gc {
+        /// List what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List the ops with their parameters (or one op).
+    Ops { name: Option<String> },
+}
+
+struct App {
+    ws: PathBuf,
+    store_root: PathBuf,
+    device: String,
+    reg: Registry,
+}
+
+fn parse_set(set: &[String]) -> Result<Vec<(String, String)>, String> {
+    set.iter().map(|s| s.split_once('=').map(|(a, b)| (a.trim().to_string(), b.trim().to_string())).ok_or_else(|| format!("--set expects NAME=VALUE, got `{s}`"))).collect()
+}
+
+fn print_diags(ds: &Diagnostics, sources: &Sources, format: Format) {
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&to_json(ds, sources)).unwrap()),
+        Format::Text => {
+            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            eprint!("{}", render_all(ds, sources, RenderOpts { color, width: 100 }));
+        }
+    }
+}
+
+impl App {
+    fn recipe_rel(&self, file: &Path) -> String {
+        let full = if file.is_absolute() { file.to_path_buf() } else { std::env::current_dir().unwrap().join(file) };
+        let ws = self.ws.canonicalize().unwrap_or(self.ws.clone());
+        full.canonicalize().unwrap_or(full.clone()).strip_prefix(&ws).map(|p| p.display().to_string()).unwrap_or_else(|_| file.display().to_string())
+    }
+
+    fn check(&self, r: &RecipeArgs, format: Format) -> Result<Checked, ExitCode> {
+        let set = parse_set(&r.set).map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        })?;
+        let opts = CheckOpts { set, allow_outside: r.allow_outside };
+        let path = std::env::current_dir().unwrap().join(&r.file);
+        check_file(&path, &self.ws, &self.reg, &opts).map_err(|(ds, sources)| {
+            print_diags(&ds, &sources, format);
+            ExitCode::from(1)
+        })
+    }
+
+    fn keys(&self, c: &Checked, store: &Store) -> Result<Vec<key::KeyParts>, ExitCode> {
+        let digests = DigestCache::open(&store.root.join("digests.json"));
+        let parts = key::compute(c, &self.reg, &self.ws, &digests, lotto_stdlib::device::kind(&self.device)).map_err(|ds| {
+            print_diags(&Diagnostics(ds), &c.sources, Format::Text);
+            ExitCode::from(1)
+        })?;
+        digests.save();
+        Ok(parts)
+    }
+
+    fn open_store(&self) -> Result<Store, ExitCode> {
+        Store::open(&self.store_root).map_err(|e| {
+            eprintln!("error: cannot open the store `{}`: {e}", self.store_root.display());
+            ExitCode::from(2)
+        })
+    }
+
+    fn resolve_steps(&self, c: &Checked, names: &[String]) -> Result<BTreeSet<usize>, ExitCode> {
+        let mut out = BTreeSet::new();
+        for n in names {
+            match c.find(n) {
+                Some(i) => {
+                    out.insert(i);
+                }
+                None => {
+                    let cands: Vec<&str> = c.steps.iter().map(|s| s.name.as_str()).collect();
+                    let hint = lotto_interpreter::diag::did_you_mean(n, cands.iter().copied()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+                    eprintln!("error: the recipe has no step `{n}`{hint}; `lotto plan` lists them");
+                    return Err(ExitCode::from(2));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn print_plan(planned: &[plan::PlannedStep], format: Format) {
+    if let Format::Json = format {
+        println!("{}", serde_json::to_string_pretty(planned).unwrap());
+        return;
+    }
+    let w = planned.iter().map(|p| p.name.chars().count()).max().unwrap_or(4).min(48);
+    for p in planned {
+        let status = match p.status {
+            Status::Cached => "cached",
+            Status::Run => "run",
+        };
+        let why = if p.why.is_empty() { String::new() } else { format!("  ({})", p.why.join("; ")) };
+        println!("{status:<7} {:<w$}  {:<12} {}{why}", p.name, p.op, &p.key[..12]);
+    }
+    let n_run = planned.iter().filter(|p| p.status == Status::Run).count();
+    println!("{} step(s): {} cached, {} to run", planned.len(), planned.len() - n_run, n_run);
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter))).with_writer(std::io::stderr).init();
+    let ws = cli.workspace.canonicalize().unwrap_or(cli.workspace.clone());
+    let app = App { store_root: cli.store.clone().unwrap_or_else(|| ws.join(".lotto")), ws, device: cli.device.clone(), reg: lotto_stdlib::registry() };
+    match run(&app, cli.cmd) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(c) => c,
+    }
+}
+
+fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
+    match cmd {
+        Cmd::Check { r, format } => {
+            let c = app.check(&r, format)?;
+            match format {
+                Format::Json => println!("[]"),
+                Format::Text => println!("ok: {} step(s), {} file(s)", c.steps.len(), c.files.len()),
+            }
+        }
+        Cmd::Plan { r, format } => {
+            let c = app.check(&r, format)?;
+            let store = app.open_store()?;
+            let parts = app.keys(&c, &store)?;
+            print_plan(&plan::plan(&c, &parts, &store, &app.recipe_rel(&r.file), &BTreeSet::new()), format);
+        }
+        Cmd::Run { r, only, force, dry_run, jobs } => {
+            if let Err(e) = lotto_stdlib::device::open(&app.device) {
+                eprintln!("error: {e}");
+                return Err(ExitCode::from(2));
+            }
+            let c = app.check(&r, Format::Text)?;
+            let store = app.open_store()?;
+            let parts = app.keys(&c, &store)?;
+            let force = app.resolve_steps(&c, &force)?;
+            let only = if only.is_empty() { None } else { Some(app.resolve_steps(&c, &only)?) };
+            let recipe = app.recipe_rel(&r.file);
+            let planned = plan::plan(&c, &parts, &store, &recipe, &force);
+            if dry_run {
+                print_plan(&planned, Format::Text);
+                return Ok(());
+            }
+            let t0 = std::time::Instant::now();
+            let opts = RunOpts { jobs, force, only, device: lotto_stdlib::device::kind(&app.device).to_string(), recipe, show_bars: std::io::stderr().is_terminal() };
+            let s = exec::run(&c, &parts, &app.reg, &store, &app.ws, &opts);
+            for (name, at, e) in &s.failed {
+                eprintln!("error: step `{name}` ({at}) failed:\n  {e}");
+            }
+            if !s.skipped.is_empty() {
+                eprintln!("not run because an input failed: {}", s.skipped.join(", "));
+            }
+            println!("{} ran, {} cached, {} failed in {:.1}s", s.ran.len(), s.cached.len(), s.failed.len(), t0.elapsed().as_secs_f64());
+            if !s.failed.is_empty() {
+                eprintln!("finished steps are saved; rerun the same command to resume");
+                return Err(ExitCode::from(1));
+            }
+        }
+        Cmd::Show { r, step } => {
+            let c = app.check(&r, Format::Text)?;
+            let store = app.open_store()?;
+            let parts = app.keys(&c, &store)?;
+            let i = *app.resolve_steps(&c, std::slice::from_ref(&step))?.iter().next().unwrap();
+            let k = parts[i].key();
+            match store.record(&k) {
+                Some(rec) => {
+                    print!("{}", serde_yaml::to_string(&rec).unwrap());
+                    println!("artifacts: {}", store.object(&k).display());
+                }
+                None => {
+                    println!("step `{}` ({}) has not run with its current inputs (key {k})", c.steps[i].name, c.steps[i].op);
+                    for w in plan::explain(&parts[i], store.last(&app.recipe_rel(&r.file), &c.steps[i].name).map(|x| x.1).as_ref()) {
+                        println!("  {w}");
+                    }
+                }
+            }
+        }
+        Cmd::Graph { r, format } => {
+            let c = app.check(&r, Format::Text)?;
+            match format {
+                GraphFormat::Dot => print!("{}", lotto_interpreter::graph::to_dot(&c.steps)),
+                GraphFormat::Mermaid => print!("{}", lotto_interpreter::graph::to_mermaid(&c.steps)),
+            }
+        }
+        Cmd::Gc { dry_run } => gc(app, dry_run)?,
+        Cmd::Ops { name } => ops(app, name.as_deref())?,
+    }
+    Ok(())
+}
+
+fn ops(app: &App, name: Option<&str>) -> Result<(), ExitCode> {
+    let mut found = false;
+    for op in app.reg.ops() {
+        let s = op.sig();
+        if name.is_some_and(|n| n != s.name) {
+            continue;
+        }
+        found = true;
+        println!("{} (v{}, {}): {}", s.name, s.version, s.group, s.doc);
+        for p in &s.params {
+            let d = p.default.as_ref().map(|d| format!(" = {}", d.display(&|_| "?".into()))).unwrap_or_default();
+            println!("    {}: {}{d} — {}", p.name, p.ty.describe(), p.doc);
+        }
+    }
+    if !found {
+        eprintln!("error: no op `{}`", name.unwrap_or(""));
+        return Err(ExitCode::from(2));
+    }
+    Ok(())
+}
+
+/// Keys reachable from every recipe in the workspace (with default params),
+/// plus the sub-steps their entries reference.
+fn gc(app: &App, dry_run: bool) -> Result<(), ExitCode> {
+    let store = app.open_store()?;
+    let mut recipes = vec![];
+    find_recipes(&app.ws, &store.root, &mut recipes);
+    let mut keep: BTreeSet<String> = BTreeSet::new();
+    for r in &recipes {
+        let Ok(c) = check_file(r, &app.ws, &app.reg, &CheckOpts::default()) else {
+            eprintln!("warning: `{}` does not check; its entries are not protected", r.display());
+            continue;
+        };
+        let digests = DigestCache::open(&store.root.join("digests.json"));
+        if let Ok(parts) = key::compute(&c, &app.reg, &app.ws, &digests, lotto_stdlib::device::kind(&app.device)) {
+            keep.extend(parts.iter().map(|p| p.key()));
+        }
+    }
+    let mut stack: Vec<String> = keep.iter().cloned().collect();
+    while let Some(k) = stack.pop() {
+        if let Ok(refs) = std::fs::read_to_string(store.object(&k).join("refs.txt")) {
+            for r in refs.lines() {
+                if keep.insert(r.to_string()) {
+                    stack.push(r.to_string());
+                }
+            }
+        }
+    }
+    let dead: Vec<String> = store.keys().into_iter().filter(|k| !keep.contains(k)).collect();
+    let mut bytes = 0;
+    for k in &dead {
+        let size = store.size(k);
+        bytes += size;
+        let what = store.record(k).map(|r| format!("{} ({})", r.step, r.op)).unwrap_or_default();
+        println!("{} {k} {what} {:.1} MB", if dry_run { "would delete" } else { "delete" }, size as f64 / 1e6);
+        if !dry_run {
+            if let Err(e) = store.remove(k) {
+                eprintln!("  kept {k}: {e}");
+            }
+        }
+    }
+    println!("{} entr{} {:.1} MB, {} kept ({} recipe(s) scanned)", dead.len(), if dead.len() == 1 { "y" } else { "ies" }, bytes as f64 / 1e6, keep.len(), recipes.len());
+    Ok(())
+}
+
+fn find_recipes(dir: &Path, store: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().to_string();
+        if p == store || name.starts_with('.') || name == "target" {
+            continue;
+        }
+        if p.is_dir() {
+            find_recipes(&p, store, out);
+        } else if name.ends_with(".lotto") {
+            out.push(p);
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Model and training ops: `cnn_lstm`, the optimizer settings, and `fit`.
+//! A Trained artifact holds `init.safetensors` (θ0), `best.safetensors`
+//! (lowest dev WER), `last.safetensors`, optional `masks.safetensors`, and
+//! `trained.yaml` with everything needed to retrain it (IMP does).
+
+use crate::features::{corpus_features, read_spec, FeatureSpec};
+use crate::nn::{CnnLstmConfig, Params};
+use crate::op::*;
+use crate::tensor_io::{self, TensorMap};
+use crate::train::{self, FitSettings, Masks};
+use lotto_interpreter::registry::{Output, PType, Resources, RunCtx};
+use lotto_interpreter::value::{Args, StepType, Value};
+use lotto_interpreter::{Param, Registry};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainedInfo {
+    pub model: CnnLstmConfig,
+    pub features: FeatureSpec,
+    pub settings: FitSettings,
+    pub train_corpus: String,
+    pub dev_corpus: String,
+    pub best_epoch: usize,
+    pub best_dev_wer: f64,
+    /// Remaining weights, % of prunable, measured from the masks.
+    pub rw: f64,
+    pub history: Vec<train::EpochLog>,
+}
+
+pub fn read_trained(dir: &Path) -> Result<TrainedInfo, String> {
+    read_yaml(&dir.join("trained.yaml"))
+}
+
+/// Model spec as published by `cnn_lstm` (input size comes from features).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct ModelSpec {
+    arch: String,
+    cfg: CnnLstmConfig,
+}
+
+fn shapes(v: &Value) -> Vec<(usize, usize)> {
+    v.as_list().unwrap_or(&[]).iter().filter_map(|s| if let Value::Shape(a, b, _) = s { Some((*a as usize, *b as usize)) } else { None }).collect()
+}
+
+fn run_cnn_lstm(ctx: &mut RunCtx) -> Result<(), String> {
+    let a = ctx.args;
+    let cfg = CnnLstmConfig {
+        input_bins: 161,
+        channels: arg_usize(a, "channels"),
+        kernels: shapes(&a["kernels"]),
+        strides: shapes(&a["strides"]),
+        lstm_layers: arg_usize(a, "lstm"),
+        hidden: arg_usize(a, "hidden"),
+        bidirectional: arg_bool(a, "bidirectional"),
+        vocab: crate::text::VOCAB,
+    };
+    let n = cfg.num_params();
+    ctx.metric("params_at_161_bins", n as u64);
+    ctx.metric("params_millions_at_161_bins", (n as f64 / 1e5).round() / 10.0);
+    write_yaml(&ctx.out.join("model.yaml"), &ModelSpec { arch: "cnn_lstm".into(), cfg })
+}
+
+fn settings(a: &Args) -> FitSettings {
+    let (opt, oargs) = match &a["optimizer"] {
+        Value::Config { op, args } => (op.clone(), args.clone()),
+        _ => ("adamw".into(), Default::default()),
+    };
+    FitSettings {
+        epochs: arg_usize(a, "epochs"),
+        batch: arg_usize(a, "batch"),
+        lr: arg_f64(&oargs, "lr"),
+        weight_decay: oargs.get("weight_decay").and_then(Value::as_f64).unwrap_or(0.0),
+        momentum: oargs.get("momentum").and_then(Value::as_f64).unwrap_or(0.0),
+        optimizer: opt,
+        anneal: arg_f64(a, "anneal"),
+        clip: arg_f64(a, "clip"),
+        seed: arg_usize(a, "seed") as u64,
+    }
+}
+
+/// Everything a (re)training needs, loaded from artifacts.
+pub struct TrainJob {
+    pub cfg: CnnLstmConfig,
+    pub spec: FeatureSpec,
+    pub settings: FitSettings,
+    pub train: Vec<crate::features::Feats>,
+    pub dev: Vec<crate::features::Feats>,
+    pub train_id: String,
+    pub dev_id: String,
+}
+
+impl TrainJob {
+    pub fn from_trained(ctx: &mut RunCtx, info: &TrainedInfo) -> Result<TrainJob, String> {
+        let objects = ctx.store.root.join("objects");
+        let train = corpus_features(ctx, &objects.join(&info.train_corpus), &info.features)?;
+        let dev = corpus_features(ctx, &objects.join(&info.dev_corpus), &info.features)?;
+        Ok(TrainJob { cfg: info.model.clone(), spec: info.features.clone(), settings: info.settings.clone(), train, dev, train_id: info.train_corpus.clone(), dev_id: info.dev_corpus.clone() })
+    }
+
+    /// Trains from `init` under `masks`, writing a Trained artifact in `out`.
+    pub fn run(&self, ctx: &RunCtx, init: &TensorMap, masks: Option<&Masks>, out: &Path, ckpt: &Path, label: &str) -> Result<TrainedInfo, String> {
+        let device = crate::device::open(ctx.device)?;
+        let r = train::train(&self.cfg, init, masks, &self.train, &self.dev, self.spec.bins(), &self.settings, &device, ckpt, ctx.progress, label)?;
+        let mut init_m = init.clone();
+        if let Some(m) = masks {
+            train::apply_masks(&mut init_m, m);
+            tensor_io::save(&out.join("masks.safetensors"), m)?;
+        }
+        tensor_io::save(&out.join("init.safetensors"), &init_m)?;
+        tensor_io::save(&out.join("best.safetensors"), &r.best)?;
+        tensor_io::save(&out.join("last.safetensors"), &r.last)?;
+        let info = TrainedInfo {
+            model: self.cfg.clone(),
+            features: self.spec.clone(),
+            settings: self.settings.clone(),
+            train_corpus: self.train_id.clone(),
+            dev_corpus: self.dev_id.clone(),
+            best_epoch: r.best_epoch,
+            best_dev_wer: r.best_dev_wer,
+            rw: masks.map(|m| crate::tickets::remaining(m)).unwrap_or(100.0),
+            history: r.history,
+        };
+        write_yaml(&out.join("trained.yaml"), &info)?;
+        Ok(info)
+    }
+}
+
+/// θ0 for a model: our seeded initialisation.
+pub fn fresh_init(cfg: &CnnLstmConfig, seed: u64) -> TensorMap {
+    let (info, buf) = cfg.layout();
+    Params::init(info, buf, seed, &burn::tensor::Device::flex()).to_map()
+}
+
+fn run_fit(ctx: &mut RunCtx) -> Result<(), String> {
+    let spec_m: ModelSpec = read_yaml(&ctx.input_of("model")?.join("model.yaml"))?;
+    let fspec = read_spec(ctx.input_of("features")?)?;
+    let mut cfg = spec_m.cfg;
+    cfg.input_bins = fspec.bins();
+    let train_dir = ctx.input_of("train")?.to_path_buf();
+    let dev_dir = ctx.input_of("dev")?.to_path_buf();
+    let s = settings(ctx.args);
+    let train = corpus_features(ctx, &train_dir, &fspec)?;
+    let dev = corpus_features(ctx, &dev_dir, &fspec)?;
+    let job = TrainJob { cfg: cfg.clone(), spec: fspec, settings: s.clone(), train, dev, train_id: ctx.artifact_id(&train_dir), dev_id: ctx.artifact_id(&dev_dir) };
+    let init = match &ctx.args["init"] {
+        Value::Config { op, args } if op == "pretrained" => {
+            let r = args["from"].as_ref().ok_or("pretrained() needs a trained step")?;
+            tensor_io::load(&ctx.input(r).join("best.safetensors"))?
+        }
+        _ => fresh_init(&cfg, s.seed),
+    };
+    ctx.metric("params", cfg.num_params() as u64);
+    ctx.metric("train_utterances", job.train.len() as u64);
+    let out = ctx.out.to_path_buf();
+    let ck = ctx.checkpoints.to_path_buf();
+    let info = job.run(ctx, &init, None, &out, &ck, ctx.step_name)?;
+    ctx.metric("best_epoch", info.best_epoch as u64);
+    ctx.metric("best_dev_wer", info.best_dev_wer);
+    Ok(())
+}
+
+pub fn register(r: &mut Registry) {
+    r.add(FnOp {
+        sig: sig("cnn_lstm", "Models", 1, Output::One(StepType::ModelSpec), "DeepSpeech2-style CNN-LSTM with CTC (the paper's defaults: 2 conv layers 41x11/2x2 and 21x11/2x1 with 32 channels, BatchNorm + Hardtanh(0,20); 5 bidirectional LSTMs of 1024 with summed directions and sequence-wise BatchNorm; BatchNorm + bias-free linear to 29 characters: 86.6M parameters at 161 bins).", vec![
+            Param::opt("kernels", PType::List(Box::new(PType::Shape)), Value::List(vec![Value::Shape(41, 11, 'x'), Value::Shape(21, 11, 'x')]), "conv kernels, frequency x time, one per conv layer"),
+            Param::opt("strides", PType::List(Box::new(PType::Shape)), Value::List(vec![Value::Shape(2, 2, 'x'), Value::Shape(2, 1, 'x')]), "conv strides, frequency x time"),
+            Param::opt("channels", PType::Int, Value::Int(32), "conv channels").range(1.0, 1024.0),
+            Param::opt("lstm", PType::Int, Value::Int(5), "LSTM layers").range(0.0, 16.0),
+            Param::opt("hidden", PType::Int, Value::Int(1024), "LSTM hidden size").range(1.0, 8192.0),
+            Param::opt("bidirectional", PType::Bool, Value::Bool(true), "bidirectional LSTMs (directions summed)"),
+        ]),
+        run: run_cnn_lstm,
+        reads: None,
+        validate: Some(|a| if shapes(&a["kernels"]).len() != shapes(&a["strides"]).len() { Err((Some("strides"), "give one stride per kernel".into())) } else { Ok(()) }),
+    });
+    for (name, doc) in [("adamw", "AdamW (decoupled weight decay); the paper: lr 3e-4, weight_decay 1e-5."), ("adam", "Adam (L2 weight decay added to the gradient)."), ("sgd", "SGD with momentum.")] {
+        let mut params = vec![Param::opt("lr", PType::Float, Value::Float(3e-4), "learning rate").range(0.0, 10.0), Param::opt("weight_decay", PType::Float, Value::Float(if name == "adamw" { 1e-5 } else { 0.0 }), "weight decay").range(0.0, 1.0)];
+        if name == "sgd" {
+            params.push(Param::opt("momentum", PType::Float, Value::Float(0.9), "momentum").range(0.0, 1.0));
+        }
+        r.add(config_op(sig(name, "Training", 1, Output::Config("Optimizer"), doc, params)));
+    }
+    r.add(config_op(sig("pretrained", "Training", 1, Output::Config("Init"), "Start from the best weights of another trained model.", vec![Param::req("from", PType::Step(&[StepType::Trained]), "the trained model")])));
+    let mut fit = sig("fit", "Training", 1, Output::One(StepType::Trained), "Trains a model with CTC on `train`, selecting the best epoch on `dev` (never the test set). Checkpoints every epoch; a killed run resumes from its last epoch.", vec![
+        Param::req("model", PType::Step(&[StepType::ModelSpec]), "the architecture"),
+        Param::req("train", PType::Step(&[StepType::Corpus]), "training corpus"),
+        Param::req("dev", PType::Step(&[StepType::Corpus]), "development corpus for model selection"),
+        Param::req("features", PType::Step(&[StepType::Features]), "feature settings"),
+        Param::opt("epochs", PType::Int, Value::Int(16), "epochs (the paper: 16)").range(1.0, 1000.0),
+        Param::opt("batch", PType::Int, Value::Int(32), "utterances per batch").range(1.0, 4096.0),
+        Param::opt("optimizer", PType::Config("Optimizer"), Value::Config { op: "adamw".into(), args: [("lr".to_string(), Value::Float(3e-4)), ("weight_decay".to_string(), Value::Float(1e-5))].into_iter().collect() }, "optimizer settings"),
+        Param::opt("anneal", PType::Float, Value::Float(1.01), "lr is divided by this after each epoch").range(1.0, 10.0),
+        Param::opt("clip", PType::Float, Value::Float(400.0), "global gradient-norm clip (0: off)").range(0.0, 1e9),
+        Param::opt("seed", PType::Int, Value::Int(0), "initialisation and batch order"),
+        Param::opt("init", PType::Config("Init"), Value::Sym("random".into()), "initial weights: random from the seed, or `pretrained(step)`"),
+    ]);
+    fit.numeric = true;
+    fit.resources = Resources { gpu: true, cpus: 4, mem_gb: 16, minutes: 24 * 60 };
+    r.add(FnOp { sig: fit, run: run_fit, reads: None, validate: None });
+}
+
+/// Loads a Trained artifact's best weights and masks.
+pub fn load_trained(dir: &Path) -> Result<(TrainedInfo, TensorMap, Option<Masks>), String> {
+    let info = read_trained(dir)?;
+    let best = tensor_io::load(&dir.join("best.safetensors"))?;
+    let mp: PathBuf = dir.join("masks.safetensors");
+    let masks = if mp.is_file() { Some(tensor_io::load(&mp)?) } else { None };
+    Ok((info, best, masks))
+}

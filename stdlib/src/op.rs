@@ -1,0 +1,76 @@
+//! A function-backed [`Op`]: most ops are a signature plus a run function.
+
+use lotto_interpreter::registry::{Op, OpSig, Output, Resources, RunCtx};
+use lotto_interpreter::value::{Args, Value};
+use std::path::{Path, PathBuf};
+
+type ReadsFn = fn(&Args, &Path) -> Result<Vec<(PathBuf, String)>, String>;
+type ValidateFn = fn(&Args) -> Result<(), (Option<&'static str>, String)>;
+
+pub struct FnOp {
+    pub sig: OpSig,
+    pub run: fn(&mut RunCtx) -> Result<(), String>,
+    pub reads: Option<ReadsFn>,
+    pub validate: Option<ValidateFn>,
+}
+
+impl Op for FnOp {
+    fn sig(&self) -> &OpSig {
+        &self.sig
+    }
+    fn reads(&self, args: &Args, ws: &Path) -> Result<Vec<(PathBuf, String)>, String> {
+        self.reads.map(|f| f(args, ws)).unwrap_or(Ok(vec![]))
+    }
+    fn validate(&self, args: &Args) -> Result<(), (Option<&'static str>, String)> {
+        self.validate.map(|f| f(args)).unwrap_or(Ok(()))
+    }
+    fn run(&self, ctx: &mut RunCtx) -> Result<(), String> {
+        (self.run)(ctx)
+    }
+}
+
+pub fn sig(name: &'static str, group: &'static str, version: u32, output: Output, doc: &'static str, params: Vec<lotto_interpreter::Param>) -> OpSig {
+    OpSig { name, version, params, output, doc, numeric: false, resources: Resources { cpus: 1, ..Default::default() }, group }
+}
+
+/// A config op (`adamw(...)`): validated at check time, never run.
+pub fn config_op(s: OpSig) -> FnOp {
+    FnOp { sig: s, run: |_| Err("config ops are not steps".into()), reads: None, validate: None }
+}
+
+pub fn arg_f64(args: &Args, k: &str) -> f64 {
+    args.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN)
+}
+pub fn arg_usize(args: &Args, k: &str) -> usize {
+    args.get(k).and_then(Value::as_i64).unwrap_or(0).max(0) as usize
+}
+pub fn arg_str<'a>(args: &'a Args, k: &str) -> &'a str {
+    args.get(k).and_then(Value::as_str).unwrap_or("")
+}
+pub fn arg_bool(args: &Args, k: &str) -> bool {
+    args.get(k).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// Resolves a user path argument against the workspace.
+pub fn ws_path(ws: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        ws.join(p)
+    }
+}
+
+pub fn write_yaml<T: serde::Serialize>(path: &Path, v: &T) -> Result<(), String> {
+    let s = serde_yaml::to_string(v).map_err(|e| e.to_string())?;
+    std::fs::write(path, s).map_err(|e| format!("`{}`: {e}", path.display()))
+}
+pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
+    let s = std::fs::read_to_string(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+    serde_yaml::from_str(&s).map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
+/// A file-name-safe form of an utterance id.
+pub fn safe_name(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
+}
