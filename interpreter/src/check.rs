@@ -186,7 +186,7 @@ impl<'a> Checker<'a> {
         let text = match std::fs::read_to_string(&full) {
             Ok(t) => t,
             Err(e) => {
-                let msg = format!("cannot read recipe `{}`: {e}", path.display());
+                let msg = format!("cannot read recipe `{}`: {e}", self.display_path(path));
                 let d = match from {
                     Some(s) => Diagnostic::new(Code::ImportNotFound, s, msg).label("imported here"),
                     None => Diagnostic::nowhere(Code::Io, msg),
@@ -495,9 +495,9 @@ impl<'a> Checker<'a> {
                     if let Some(w) = want {
                         if w != *t {
                             self.diags.push(
-                                Diagnostic::new(Code::KindMismatch, p.kind.span, format!("`{}` binds a {}, but `{}` returns a {}", p.kind.name, w.as_str(), sig.name, t.as_str()))
-                                    .label(format!("expects a {}", w.as_str()))
-                                    .help(format!("use `{}` for this statement, or call an op that returns a {}", kind_for(*t), w.as_str())),
+                                Diagnostic::new(Code::KindMismatch, p.kind.span, format!("`{}` binds {}, but `{}` returns {}", p.kind.name, w.a(), sig.name, t.a()))
+                                    .label(format!("expects {}", w.a()))
+                                    .help(format!("use `{}` for this statement, or call an op that returns {}", kind_for(*t), w.a())),
                             );
                         }
                     }
@@ -695,7 +695,7 @@ impl<'a> Checker<'a> {
                     Some(Binding::Step { r, ty: st, .. }) => match ty {
                         PType::Step(allowed) if allowed.contains(&st) => Some(Value::Ref(r)),
                         PType::List(inner) if matches!(**inner, PType::Step(a) if a.contains(&st)) => Some(Value::List(vec![Value::Ref(r)])),
-                        _ => fail!(format!("`{n}`, a {}", st.as_str())),
+                        _ => fail!(format!("`{n}`, {}", st.a())),
                     },
                     Some(Binding::Multi { refs, .. }) => match ty {
                         PType::List(inner) => match &**inner {
@@ -742,7 +742,7 @@ impl<'a> Checker<'a> {
                 let mut out = vec![];
                 for it in items {
                     // Names bound in a `for` are lists: splice them in.
-                    let v = self.convert_inner(it, ty, p, scope, false).filter(|_| matches!(it.kind, ExprKind::Name(_)));
+                    let v = if matches!(it.kind, ExprKind::Name(_)) { self.convert_inner(it, ty, p, scope, false) } else { None };
                     match v {
                         Some(Value::List(vs)) => out.extend(vs),
                         _ => out.push(self.convert_inner(it, inner, p, scope, report)?),
@@ -836,7 +836,7 @@ impl<'a> Checker<'a> {
                 if report {
                     let found = match &sig.output {
                         Output::Config(k) => format!("a {k} setting from `{}`", op.name),
-                        Output::One(t) | Output::PerItem { ty: t, .. } => format!("a {} from `{}`", t.as_str(), op.name),
+                        Output::One(t) | Output::PerItem { ty: t, .. } => format!("{} from `{}`", t.a(), op.name),
                     };
                     self.type_error(e, p, &found);
                 }
@@ -854,7 +854,7 @@ impl<'a> Checker<'a> {
             ExprKind::Bool(_) => "a boolean".into(),
             ExprKind::List(_) => "a list".into(),
             ExprKind::Name(n) => match self.lookup(scope, n) {
-                Some(Binding::Step { ty, .. }) => format!("`{n}`, a {}", ty.as_str()),
+                Some(Binding::Step { ty, .. }) => format!("`{n}`, {}", ty.a()),
                 Some(Binding::Expr(inner)) => self.describe_expr(inner, scope),
                 Some(Binding::Multi { .. }) => format!("`{n}`, a list of steps"),
                 None => format!("`{n}`"),

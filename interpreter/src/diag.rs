@@ -241,7 +241,12 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
 
 /// The closest candidate within a distance that scales with the word.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
+    // One edit per three characters; names of one or two characters get no
+    // suggestion (any other short name would be "close").
+    let limit = word.chars().count() / 3;
+    if limit == 0 {
+        return None;
+    }
     candidates
         .into_iter()
         .map(|c| (levenshtein(word, c), c))

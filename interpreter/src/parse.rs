@@ -37,13 +37,15 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     let end = if end > start {
         end
     } else {
+        // The offending token: a word, or a single other character.
         let rest = &text[start.min(text.len())..];
-        let tok = rest
-            .char_indices()
-            .find(|(_, c)| c.is_whitespace())
-            .map(|(i, _)| i)
-            .unwrap_or(rest.len());
-        start + tok.clamp(rest.chars().next().map(|c| c.len_utf8()).unwrap_or(0), 40)
+        let word = |c: char| c.is_alphanumeric() || "_.%".contains(c);
+        let tok = match rest.chars().next() {
+            Some(c) if word(c) => rest.char_indices().find(|(_, c)| !word(*c)).map(|(i, _)| i).unwrap_or(rest.len()),
+            Some(c) => c.len_utf8(),
+            None => 0,
+        };
+        start + tok.min(40)
     };
     let found = if start >= text.len() {
         "end of file".to_string()
@@ -59,17 +61,66 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
         }
         ErrorVariant::CustomError { .. } => vec![],
     };
-    let message = if expected.is_empty() {
-        format!("unexpected {found}")
-    } else {
-        format!("expected {}, found {found}", join_or(&expected))
-    };
-    let help = if text[start.min(text.len())..].starts_with('"') && !text[start..].contains('\n') {
-        "strings must close with `\"` on the same line".to_string()
-    } else {
-        "a statement looks like `kind name = op(arg, name: value)`; see docs/language.md".to_string()
+    let only_member = !expected.is_empty() && expected.iter().all(|e| *e == "`.method(...)`");
+    let open = if only_member { unclosed(&text[..start.min(text.len())]) } else { None };
+    let (message, help) = match open {
+        // pest names only rules; an unclosed bracket reads better in words.
+        Some((open, at)) => {
+            let close = if open == '(' { ')' } else { ']' };
+            let (line, col) = line_col(text, at);
+            (format!("expected `,` or `{close}`, found {found}"), format!("the `{open}` opened at line {line}, column {col} is not closed; add `{close}`"))
+        }
+        None => {
+            let message = if expected.is_empty() { format!("unexpected {found}") } else { format!("expected {}, found {found}", join_or(&expected)) };
+            let help = if text[start.min(text.len())..].starts_with('"') {
+                "strings must close with `\"` on the same line".to_string()
+            } else if expected.contains(&"a value") {
+                "a value is a number, a quantity (`20ms`, `20%`, `5dB`), a shape (`1x4`), a string, `true`/`false`, a list `[...]`, a name or a call".to_string()
+            } else {
+                "a statement looks like `kind name = op(arg, name: value)`; see docs/language.md".to_string()
+            };
+            (message, help)
+        }
     };
     Diagnostic::new(Code::Syntax, Span::new(file, start, end), message).label("here").help(help)
+}
+
+/// The innermost bracket left open in `text` (outside strings and
+/// comments), with its byte offset.
+fn unclosed(text: &str) -> Option<(char, usize)> {
+    let mut stack = vec![];
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '#' => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                while let Some((_, c)) = chars.next() {
+                    if c == '\\' {
+                        chars.next();
+                    } else if c == '"' || c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '(' | '[' | '{' => stack.push((c, i)),
+            ')' | ']' | '}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    stack.pop().filter(|(c, _)| *c != '{')
+}
+
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at];
+    (before.matches('\n').count() + 1, before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1)
 }
 
 fn join_or(items: &[&str]) -> String {
@@ -233,8 +284,10 @@ mod tests {
     fn syntax_error_names_expectation() {
         let e = parse(0, "corpus a = manifest(\"x\"\n").unwrap_err();
         assert_eq!(e.code, Code::Syntax);
-        assert!(e.message.starts_with("expected"), "{}", e.message);
-        assert!(!e.message.contains("call_args"), "{}", e.message);
+        assert_eq!(e.message, "expected `,` or `)`, found end of file");
+        assert_eq!(e.help.as_deref(), Some("the `(` opened at line 1, column 20 is not closed; add `)`"));
+        let e = parse(0, "corpus a = \nmodel b = x()").unwrap_err();
+        assert!(!e.message.contains("call_args") && e.message.starts_with("expected"), "{}", e.message);
     }
 
     #[test]

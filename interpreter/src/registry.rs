@@ -54,7 +54,8 @@ impl PType {
             PType::Enum(opts) => format!("one of {}", opts.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")),
             PType::Step(ts) => {
                 let names: Vec<&str> = ts.iter().map(|t| t.as_str()).collect();
-                format!("a {}", names.join(" or a "))
+                let article = if names[0].starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+                format!("{article} {} step", names.join(" or "))
             }
             PType::Config(kind) => format!("a {kind} (e.g. `{}`)", config_example(kind)),
             PType::List(t) => format!("a list of {}", t.describe().trim_start_matches("a ").trim_start_matches("an ")),

@@ -19,6 +19,15 @@ pub enum StepType {
 }
 
 impl StepType {
+    /// The type name with its article: "a Corpus", "an Eval".
+    pub fn a(self) -> String {
+        let n = self.as_str();
+        if n.starts_with(['A', 'E', 'I', 'O', 'U']) {
+            format!("an {n}")
+        } else {
+            format!("a {n}")
+        }
+    }
     pub fn as_str(self) -> &'static str {
         match self {
             StepType::Corpus => "Corpus",

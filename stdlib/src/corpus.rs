@@ -56,25 +56,33 @@ fn objects_root(ctx: &RunCtx) -> PathBuf {
 }
 
 fn manifest_rows(args: &Args, ws: &Path) -> Result<(PathBuf, Vec<(usize, String, String, Option<String>)>), String> {
-    let file = ws_path(ws, arg_str(args, "file"));
-    let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read manifest `{}`: {e}", file.display()))?;
+    let shown = arg_str(args, "file").to_string();
+    let file = ws_path(ws, &shown);
+    let (file, rows) = manifest_rows_at(&file, &shown)?;
+    Ok((file, rows))
+}
+
+fn manifest_rows_at(file: &Path, shown: &str) -> Result<(PathBuf, Vec<(usize, String, String, Option<String>)>), String> {
+    let file = file.to_path_buf();
+    let disp = shown;
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read manifest `{}`: {e}", disp))?;
     let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
     let mut rows = vec![];
     if ext == "jsonl" {
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("{}:{}: not JSON: {e}", file.display(), i + 1))?;
-            let path = v["audio"].as_str().or(v["path"].as_str()).ok_or_else(|| format!("{}:{}: no `audio` or `path` field", file.display(), i + 1))?;
-            let tr = v["text"].as_str().or(v["transcript"].as_str()).ok_or_else(|| format!("{}:{}: no `text` or `transcript` field", file.display(), i + 1))?;
+            let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("{}:{}: not JSON: {e}", disp, i + 1))?;
+            let path = v["audio"].as_str().or(v["path"].as_str()).ok_or_else(|| format!("{}:{}: no `audio` or `path` field", disp, i + 1))?;
+            let tr = v["text"].as_str().or(v["transcript"].as_str()).ok_or_else(|| format!("{}:{}: no `text` or `transcript` field", disp, i + 1))?;
             rows.push((i + 1, path.to_string(), tr.to_string(), v["speaker"].as_str().map(str::to_string)));
         }
     } else {
         let sep = if ext == "csv" { ',' } else { '\t' };
         let mut lines = text.lines().enumerate();
-        let (_, header) = lines.next().ok_or_else(|| format!("manifest `{}` is empty", file.display()))?;
+        let (_, header) = lines.next().ok_or_else(|| format!("manifest `{}` is empty", disp))?;
         let cols: Vec<&str> = header.split(sep).map(str::trim).collect();
         let find = |names: &[&str]| cols.iter().position(|c| names.contains(c));
-        let pi = find(&["path", "audio", "file"]).ok_or_else(|| format!("{}:1: header needs a `path` column (found: {})", file.display(), cols.join(", ")))?;
-        let ti = find(&["transcript", "text", "sentence"]).ok_or_else(|| format!("{}:1: header needs a `transcript` column (found: {})", file.display(), cols.join(", ")))?;
+        let pi = find(&["path", "audio", "file"]).ok_or_else(|| format!("{}:1: header needs a `path` column (found: {})", disp, cols.join(", ")))?;
+        let ti = find(&["transcript", "text", "sentence"]).ok_or_else(|| format!("{}:1: header needs a `transcript` column (found: {})", disp, cols.join(", ")))?;
         let si = find(&["speaker", "client_id"]);
         for (i, line) in lines {
             if line.trim().is_empty() {
@@ -82,7 +90,7 @@ fn manifest_rows(args: &Args, ws: &Path) -> Result<(PathBuf, Vec<(usize, String,
             }
             let f: Vec<&str> = line.split(sep).collect();
             if f.len() <= pi.max(ti) {
-                return Err(format!("{}:{}: expected {} columns, found {}", file.display(), i + 1, cols.len(), f.len()));
+                return Err(format!("{}:{}: expected {} columns, found {}", disp, i + 1, cols.len(), f.len()));
             }
             rows.push((i + 1, f[pi].to_string(), f[ti].to_string(), si.and_then(|s| f.get(s)).map(|s| s.to_string())));
         }
@@ -100,7 +108,7 @@ fn manifest_reads(args: &Args, ws: &Path) -> Result<Vec<(PathBuf, String)>, Stri
             if arg_str(args, "on_error") == "skip" {
                 continue;
             }
-            return Err(format!("{}:{line}: audio file `{p}` does not exist (or pass `on_error: skip`)", file.display()));
+            return Err(format!("{}:{line}: audio file `{p}` does not exist (or pass `on_error: skip`)", arg_str(args, "file")));
         }
         out.push((full, p));
     }
@@ -122,7 +130,7 @@ fn run_manifest(ctx: &mut RunCtx) -> Result<(), String> {
         .par_iter()
         .map(|(line, p, tr, spk)| {
             let full = dir.join(p);
-            let x = audio::load(&full, None).map_err(|e| format!("{}:{line}: {e}", file.display()))?;
+            let x = audio::load(&full, None).map_err(|e| format!("{}:{line}: {e}", arg_str(ctx.args, "file")))?;
             let (text, _) = crate::text::normalize(tr);
             let id = Path::new(p).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| format!("line{line}"));
             Ok(Utt { id, audio: rel_to_ws(ws, &full), segment: None, text, speaker: spk.clone().unwrap_or_else(|| "unknown".into()), duration: x.len() as f64 / audio::RATE as f64 })
@@ -141,7 +149,7 @@ fn run_manifest(ctx: &mut RunCtx) -> Result<(), String> {
         }
     }
     if utts.is_empty() {
-        return Err(format!("manifest `{}` yields no usable utterance", file.display()));
+        return Err(format!("manifest `{}` yields no usable utterance", arg_str(ctx.args, "file")));
     }
     let dropped: usize = rows.iter().map(|r| crate::text::normalize(&r.2).1).sum();
     ctx.metric("utterances", utts.len() as u64);

@@ -1,0 +1,162 @@
+//! End-to-end runs of the real binary on real recipes and real data:
+//! caching, resume, edits, reports, reproducibility, masks.
+
+mod common;
+use common::*;
+
+#[test]
+fn run_then_resume_is_all_cached_and_report_is_written() {
+    let ws = Ws::with_data(4, 6);
+    ws.write("r.lotto", TINY);
+    let first = ws.run(&["run", "r.lotto"]);
+    first.success();
+    assert_eq!(first.ran().len(), 11, "{}", first.stderr());
+    let summary = std::fs::read_to_string(ws.path().join("out/report/summary.md")).unwrap();
+    assert!(summary.contains("| lth | imp | 2 | 25.0 |"), "{summary}");
+    let svg = std::fs::read_to_string(ws.path().join("out/report/wer_vs_rw.svg")).unwrap();
+    assert!(svg.contains("remaining weights") && svg.contains("dense baseline"));
+    assert!(std::fs::read_to_string(ws.path().join("out/report/results.csv")).unwrap().lines().count() > 10);
+
+    let second = ws.run(&["run", "r.lotto"]);
+    second.success();
+    assert!(second.ran().is_empty(), "a no-op resume ran {:?}", second.ran());
+    assert!(second.stdout().contains("0 ran, 11 cached"), "{}", second.stdout());
+
+    // Deleting the report folder re-materialises it from the store.
+    std::fs::remove_dir_all(ws.path().join("out")).unwrap();
+    ws.run(&["run", "r.lotto"]).success();
+    assert!(ws.path().join("out/report/summary.md").exists());
+
+    // Raising the rounds reruns only the ticket steps (and what reads them),
+    // and only the new round trains: rounds 1-2 are cached sub-steps.
+    let plan = ws.run(&["plan", "r.lotto", "--set", "rounds=3"]);
+    plan.success();
+    let out = plan.stdout();
+    assert!(out.contains("argument `rounds` changed: 2 → 3"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("cached  dense ")), "{out}");
+    let third = ws.run(&["run", "r.lotto", "--set", "rounds=3"]);
+    third.success();
+    let err = third.stderr();
+    assert!(!err.contains("lth round 1 epoch"), "round 1 retrained:\n{err}");
+    assert!(err.contains("lth round 3 epoch"), "{err}");
+    let mut ran = third.ran();
+    ran.sort();
+    assert_eq!(ran, ["lth", "report \"out/report\"", "results", "rnd"]);
+}
+
+#[test]
+fn same_recipe_and_seed_give_bit_identical_weights_and_masked_weights_are_zero() {
+    let ws = Ws::with_data(4, 5);
+    ws.write("r.lotto", TINY);
+    ws.run(&["run", "r.lotto", "--store", "s1"]).success();
+    ws.run(&["run", "r.lotto", "--store", "s2"]).success();
+    let files = |store: &str| {
+        let mut v: Vec<(String, Vec<u8>)> = walk(&ws.path().join(store).join("objects"))
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+            .map(|p| (p.strip_prefix(ws.path().join(store)).unwrap().display().to_string(), std::fs::read(&p).unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let (a, b) = (files("s1"), files("s2"));
+    assert!(a.len() >= 10);
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.0, y.0);
+        assert!(x.1 == y.1, "{} differs between two runs", x.0);
+    }
+    // Every round's masked weights are exactly zero.
+    let mut checked = 0;
+    for p in walk(&ws.path().join("s1/objects")).into_iter().filter(|p| p.ends_with("masks.safetensors")) {
+        let masks = lotto_safetensors(&p);
+        let best = lotto_safetensors(&p.with_file_name("best.safetensors"));
+        for (name, m) in &masks {
+            let w = &best[name];
+            for (mv, wv) in m.iter().zip(w) {
+                if *mv == 0.0 {
+                    assert_eq!(*wv, 0.0, "{name} has a nonzero pruned weight");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "only {checked} pruned weights checked");
+}
+
+fn walk(d: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(d).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Minimal safetensors reader (F32), independent of the code under test.
+fn lotto_safetensors(p: &std::path::Path) -> std::collections::BTreeMap<String, Vec<f32>> {
+    let b = std::fs::read(p).unwrap();
+    let n = u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
+    let h: serde_json::Value = serde_json::from_slice(&b[8..8 + n]).unwrap();
+    let data = &b[8 + n..];
+    h.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let o: Vec<usize> = serde_json::from_value(v["data_offsets"].clone()).unwrap();
+            (k.clone(), data[o[0]..o[1]].chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect())
+        })
+        .collect()
+}
+
+#[test]
+fn editing_data_reruns_only_what_reads_it() {
+    let ws = Ws::with_data(4, 4);
+    ws.write("r.lotto", "corpus all = manifest(\"data/manifest.tsv\")\nsplit a, b = all.split(0.5, 0.5)\nnoise bank = noise_dir(\"data/noise\")\n");
+    ws.run(&["run", "r.lotto"]).success();
+    // Overwrite one audio file with another's content.
+    let audio = ws.path().join("data/audio");
+    let mut files: Vec<_> = std::fs::read_dir(&audio).unwrap().flatten().map(|e| e.path()).collect();
+    files.sort();
+    std::fs::copy(&files[1], &files[0]).unwrap();
+    let plan = ws.run(&["plan", "r.lotto"]);
+    let out = plan.success().stdout();
+    let name = files[0].file_name().unwrap().to_string_lossy().to_string();
+    assert!(out.contains(&format!("data changed: 1 file(s) modified, 0 added, 0 removed (e.g. audio/{name})")), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("cached  bank")), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("run     a,b") && l.contains("input `all` changed")), "{out}");
+}
+
+#[test]
+fn runtime_errors_name_step_and_line_and_keep_finished_work() {
+    let ws = Ws::with_data(2, 3);
+    ws.write("data/bad.tsv", "path\ttranscript\naudio/missing.wav\thello\n");
+    ws.write("r.lotto", "noise bank = noise_dir(\"data/noise\")\ncorpus c = manifest(\"data/bad.tsv\")\n");
+    let out = ws.run(&["run", "r.lotto"]);
+    out.failure();
+    let err = out.stderr().replace("\n  │ ", " ");
+    assert!(err.contains("r.lotto:2:1"), "{err}");
+    assert!(err.contains("data/bad.tsv:2: audio file `audio/missing.wav` does not exist (or pass `on_error: skip`)"), "{err}");
+
+    // A corrupt WAV fails the step at run time, naming the file and line;
+    // other steps are published and a rerun does not redo them.
+    ws.write("data/audio/corrupt.wav", "RIFF....WAVEjunk");
+    ws.write("data/bad.tsv", "path\ttranscript\naudio/corrupt.wav\thello\n");
+    let out = ws.run(&["run", "r.lotto"]);
+    out.failure();
+    let err = out.stderr();
+    assert!(err.contains("step `c` (r.lotto:2:1) failed") && err.contains("corrupt.wav") && err.contains("bad.tsv:2"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let again = ws.run(&["run", "r.lotto"]);
+    assert!(!again.ran().contains(&"bank".to_string()));
+    // with on_error: skip the bad row is skipped and counted.
+    ws.write("data/bad.tsv", &format!("path\ttranscript\naudio/corrupt.wav\thello\n{}\n", std::fs::read_to_string(ws.path().join("data/manifest.tsv")).unwrap().lines().nth(1).unwrap()));
+    ws.write("r.lotto", "corpus c = manifest(\"data/bad.tsv\", on_error: skip)\n");
+    ws.run(&["run", "r.lotto"]).success();
+    let show = ws.run(&["show", "r.lotto", "c"]);
+    assert!(show.success().stdout().contains("skipped: 1"), "{}", show.stdout());
+}

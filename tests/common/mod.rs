@@ -1,0 +1,127 @@
+//! Test builder: a temporary workspace with a small slice of the bundled
+//! corpus, recipes written into it, and the real `lotto` binary run on it.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Ws {
+    pub dir: tempfile::TempDir,
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_lotto")
+}
+
+impl Ws {
+    /// An empty workspace.
+    pub fn empty() -> Ws {
+        Ws { dir: tempfile::tempdir().unwrap() }
+    }
+
+    /// A workspace with `speakers` x `per` utterances of the bundled corpus
+    /// in `data/manifest.tsv` and its noise bank in `data/noise`.
+    pub fn with_data(speakers: usize, per: usize) -> Ws {
+        let ws = Ws::empty();
+        let src = repo().join("data/tiny");
+        let manifest = std::fs::read_to_string(src.join("manifest.tsv")).unwrap();
+        let mut out = String::from("path\ttranscript\tspeaker\n");
+        std::fs::create_dir_all(ws.path().join("data/audio")).unwrap();
+        let mut count = std::collections::BTreeMap::<String, usize>::new();
+        for line in manifest.lines().skip(1) {
+            let f: Vec<&str> = line.split('\t').collect();
+            let n = count.entry(f[2].to_string()).or_default();
+            if count.len() > speakers || *count.get(f[2]).unwrap() >= per {
+                if count.len() > speakers {
+                    count.remove(f[2]);
+                }
+                continue;
+            }
+            *count.get_mut(f[2]).unwrap() += 1;
+            std::fs::copy(src.join(f[0]), ws.path().join("data").join(f[0])).unwrap();
+            out.push_str(line);
+            out.push('\n');
+        }
+        std::fs::write(ws.path().join("data/manifest.tsv"), out).unwrap();
+        std::fs::create_dir_all(ws.path().join("data/noise")).unwrap();
+        for n in ["pink.wav", "babble.wav"] {
+            std::fs::copy(src.join("noise").join(n), ws.path().join("data/noise").join(n)).unwrap();
+        }
+        ws
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(name);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.current_dir(self.path()).args(args).env("NO_COLOR", "1").env_remove("RUST_LOG");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Out {
+        Out(self.cmd(args).output().unwrap())
+    }
+}
+
+pub struct Out(pub Output);
+
+impl Out {
+    pub fn ok(&self) -> bool {
+        self.0.status.success()
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).to_string()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).to_string()
+    }
+    #[track_caller]
+    pub fn success(&self) -> &Self {
+        assert!(self.ok(), "lotto failed:\nstdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+        self
+    }
+    #[track_caller]
+    pub fn failure(&self) -> &Self {
+        assert!(!self.ok(), "lotto unexpectedly succeeded:\n{}\n{}", self.stdout(), self.stderr());
+        self
+    }
+    /// Names of steps the run executed (its `ran` lines).
+    pub fn ran(&self) -> Vec<String> {
+        self.stderr().lines().filter_map(|l| l.trim_start().strip_prefix("ran     ")).map(|l| l.split(" (").next().unwrap().to_string()).collect()
+    }
+}
+
+/// A small but complete recipe: corpus, split, noise, features, a tiny
+/// CNN-LSTM, training, IMP, random pruning, evaluation and a report.
+pub const TINY: &str = r#"
+param seed = 3
+param epochs = 2
+param rounds = 2
+corpus all = manifest("data/manifest.tsv")
+split train, dev, test = all.split(0.5, 0.25, 0.25, seed: seed)
+noise bank = noise_dir("data/noise")
+corpus noisy = mix(test, bank, level: 0.5, seed: seed)
+features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
+model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
+train dense = fit(m, train, dev, features: mel, epochs: epochs, batch: 4, optimizer: adamw(lr: 2e-3), seed: seed)
+ticket lth = imp(dense, rounds: rounds, rate: 50%)
+ticket rnd = random_prune(dense, rounds: rounds, rate: 50%)
+eval results = wer([dense, lth, rnd], on: [test, noisy])
+report "out/report" = summary(results), plot(results, x: rw, y: wer)
+"#;
