@@ -1,6 +1,8 @@
 //! The `lotto` command line: check, plan, run, show, graph, gc and ops.
 //! It wires the interpreter (language and engine) to the stdlib (ops).
 
+mod bench;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use lotto_interpreter::check::{check_file, CheckOpts, Checked};
 use lotto_interpreter::diag::{render_all, to_json, Diagnostics, RenderOpts};
@@ -112,6 +114,22 @@ enum Cmd {
     },
     /// List the ops with their parameters (or one op).
     Ops { name: Option<String> },
+    /// Print benchmark figures: check, resume, train (or all).
+    Bench {
+        #[arg(value_enum, default_value = "all")]
+        what: BenchWhat,
+        /// Timed iterations of the train step.
+        #[arg(long, default_value_t = 5)]
+        iters: usize,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum BenchWhat {
+    All,
+    Check,
+    Resume,
+    Train,
 }
 
 struct App {
@@ -299,6 +317,27 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
         }
         Cmd::Gc { dry_run } => gc(app, dry_run)?,
         Cmd::Ops { name } => ops(app, name.as_deref())?,
+        Cmd::Bench { what, iters } => {
+            let exe = std::env::current_exe().unwrap();
+            if matches!(what, BenchWhat::All | BenchWhat::Check) {
+                bench::check(&app.reg);
+            }
+            if matches!(what, BenchWhat::All | BenchWhat::Resume) {
+                if let Err(e) = bench::resume(&exe, &app.ws) {
+                    eprintln!("error: resume benchmark: {e}");
+                    return Err(ExitCode::from(1));
+                }
+            }
+            if matches!(what, BenchWhat::All | BenchWhat::Train) {
+                let ours = bench::train(iters).map_err(|e| {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                })?;
+                if let Some(torch) = bench::torch_peer(&app.ws) {
+                    println!("ratio lotto/PyTorch = {:.2}x (goal ≤ 1.0x)", ours / torch);
+                }
+            }
+        }
     }
     Ok(())
 }

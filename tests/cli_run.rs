@@ -17,6 +17,16 @@ fn run_then_resume_is_all_cached_and_report_is_written() {
     assert!(svg.contains("remaining weights") && svg.contains("dense baseline"));
     assert!(std::fs::read_to_string(ws.path().join("out/report/results.csv")).unwrap().lines().count() > 10);
 
+    // The noisy corpus is real audio: finite, and louder than nothing.
+    let mixed: Vec<_> = walk(&ws.path().join(".lotto/objects")).into_iter().filter(|p| p.extension().is_some_and(|e| e == "wav")).collect();
+    assert!(!mixed.is_empty());
+    for p in &mixed {
+        let x: Vec<f32> = hound::WavReader::open(p).unwrap().samples::<f32>().map(|s| s.unwrap()).collect();
+        assert!(x.iter().all(|v| v.is_finite()), "{} has non-finite samples", p.display());
+        let rms = (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt();
+        assert!(rms > 0.01 && rms < 1.0, "{}: rms {rms}", p.display());
+    }
+
     let second = ws.run(&["run", "r.lotto"]);
     second.success();
     assert!(second.ran().is_empty(), "a no-op resume ran {:?}", second.ran());

@@ -474,11 +474,12 @@ impl<'a> Checker<'a> {
                 return;
             }
         };
-        let Some(op) = self.reg.get(&op_ident.name) else {
+        let reg = self.reg;
+        let Some(op) = reg.get(&op_ident.name) else {
             self.unknown_op(&op_ident);
             return;
         };
-        let sig = op.sig().clone();
+        let sig = op.sig();
         let targets = self.steps[p.step].outputs.len();
         match &sig.output {
             Output::Config(kind) => {
@@ -533,8 +534,9 @@ impl<'a> Checker<'a> {
 
     /// Binds call arguments to the op's parameters and converts each.
     fn resolve_call(&mut self, op_name: &str, op_ident: &Ident, args: &[ast::Arg], call_span: Span, scope: usize) -> Option<Args> {
-        let op = self.reg.get(op_name)?;
-        let sig = op.sig().clone();
+        let reg = self.reg;
+        let op = reg.get(op_name)?;
+        let sig = op.sig();
         let mut given: BTreeMap<&'static str, (Expr, Span)> = BTreeMap::new();
         let mut variadic_items: Vec<Expr> = vec![];
         let mut variadic_param: Option<&Param> = None;
@@ -809,13 +811,14 @@ impl<'a> Checker<'a> {
 
     #[allow(clippy::too_many_arguments)]
     fn convert_call(&mut self, e: &Expr, op: &Ident, args: &[ast::Arg], ty: &PType, p: &Param, scope: usize, report: bool) -> Option<Value> {
-        let Some(o) = self.reg.get(&op.name) else {
+        let reg = self.reg;
+        let Some(o) = reg.get(&op.name) else {
             if report {
                 self.unknown_op(op);
             }
             return None;
         };
-        let sig = o.sig().clone();
+        let sig = o.sig();
         match (&sig.output, ty) {
             (Output::Config(kind), PType::Config(want)) if kind == want => {
                 let args = self.resolve_call(&op.name, op, args, e.span, scope)?;

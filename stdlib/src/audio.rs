@@ -24,6 +24,9 @@ pub fn read_wav(path: &Path) -> Result<(Vec<f32>, u32), String> {
     if samples.is_empty() {
         return Err(format!("`{}`: WAV file has no samples", path.display()));
     }
+    if samples.iter().any(|v| !v.is_finite()) {
+        return Err(format!("`{}`: WAV data contains NaN or infinite samples", path.display()));
+    }
     let mono = if ch == 1 { samples } else { samples.chunks(ch).map(|c| c.iter().sum::<f32>() / ch as f32).collect() };
     Ok((mono, spec.sample_rate))
 }

@@ -311,6 +311,9 @@ fn run_mix(ctx: &mut RunCtx) -> Result<(), String> {
                 None => a,
             });
             mix_into(&mut x, n, level, snr_db, &mut rng);
+            if x.iter().any(|v| !v.is_finite()) {
+                return Err(format!("mixing noise into `{}` produced non-finite samples", u.id));
+            }
             let name = format!("audio/{}.wav", crate::op::safe_name(&u.id));
             audio::write_wav(&out_dir.join(&name), &x)?;
             Ok(Utt { audio: format!("store:{my_key}/{name}"), segment: None, ..u.clone() })
@@ -368,17 +371,17 @@ pub fn register(r: &mut Registry) {
         validate: None,
     });
     r.add(FnOp {
-        sig: sig("mix", "Noise", 1, Output::One(StepType::Corpus), "Adds background noise: `level: a` gives clean + a·noise (the paper), `snr: 5dB` scales noise to that SNR, `snr: [0dB, 20dB]` draws one per utterance. A random crop of a random noise file, deterministic per utterance from the seed.", vec![
+        sig: sig("mix", "Noise", 2, Output::One(StepType::Corpus), "Adds background noise: `level: a` gives clean + a·noise (the paper), `snr: 5dB` scales noise to that SNR, `snr: [0dB, 20dB]` draws one per utterance. A random crop of a random noise file, deterministic per utterance from the seed.", vec![
             Param::req("corpus", PType::Step(corpus), "the clean corpus"),
             Param::req("bank", PType::Step(&[StepType::NoiseBank]), "the noise bank"),
-            Param { default: Some(Value::Float(f64::NAN)), ..Param::req("level", PType::Float, "noise amplitude factor a (paper: 0.2, 0.5)").range(0.0, 10.0) },
-            Param { default: Some(Value::Float(f64::NAN)), ..Param::req("snr", PType::OneOf(vec![PType::Decibel, PType::List(Box::new(PType::Decibel))]), "signal-to-noise ratio, or a [low, high] range").range(-30.0, 60.0) },
+            Param { default: Some(Value::Sym("none".into())), ..Param::req("level", PType::Float, "noise amplitude factor a (paper: 0.2, 0.5); give `level` or `snr`").range(0.0, 10.0) },
+            Param { default: Some(Value::Sym("none".into())), ..Param::req("snr", PType::OneOf(vec![PType::Decibel, PType::List(Box::new(PType::Decibel))]), "signal-to-noise ratio, or a [low, high] range; give `level` or `snr`").range(-30.0, 60.0) },
             Param::opt("seed", PType::Int, Value::Int(0), "noise choice and crop"),
         ]),
         run: run_mix,
         reads: None,
         validate: Some(|a| {
-            let set = |k: &str| a.get(k).is_some_and(|v| !v.as_f64().is_some_and(f64::is_nan));
+            let set = |k: &str| a.get(k).is_some_and(|v| v.as_f64().is_some() || v.as_list().is_some());
             match (set("level"), set("snr")) {
                 (true, true) => Err((Some("snr"), "give `level` or `snr`, not both".into())),
                 (false, false) => Err((None, "`mix` needs `level: 0.5` or `snr: 5dB`".into())),

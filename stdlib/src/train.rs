@@ -50,15 +50,7 @@ pub struct TrainResult {
     pub history: Vec<EpochLog>,
 }
 
-struct Batch {
-    x: Vec<f32>,
-    b: usize,
-    t: usize,
-    lens: Vec<usize>,
-    targets: Vec<Vec<usize>>,
-}
-
-fn make_batch(items: &[&Feats], bins: usize) -> Batch {
+pub fn make_batch(items: &[&Feats], bins: usize) -> Batch {
     let t = items.iter().map(|f| f.frames).max().unwrap_or(1);
     let mut x = vec![0.0f32; items.len() * t * bins];
     for (i, f) in items.iter().enumerate() {
@@ -121,10 +113,102 @@ pub fn apply_masks(w: &mut TensorMap, masks: &Masks) {
     }
 }
 
-struct Opt {
-    m: Vec<Tensor<1>>,
-    v: Vec<Tensor<1>>,
-    step: u64,
+
+/// Optimizer state: first and second moments per parameter.
+pub struct Opt {
+    pub m: Vec<Tensor<1>>,
+    pub v: Vec<Tensor<1>>,
+    pub step: u64,
+}
+
+impl Opt {
+    pub fn new(p: &Params) -> Opt {
+        Opt { m: p.values.iter().map(|v| v.clone().inner().zeros_like()).collect(), v: p.values.iter().map(|v| v.clone().inner().zeros_like()).collect(), step: 0 }
+    }
+}
+
+/// A batch of padded features and targets.
+pub struct Batch {
+    pub x: Vec<f32>,
+    pub b: usize,
+    pub t: usize,
+    pub lens: Vec<usize>,
+    pub targets: Vec<Vec<usize>>,
+}
+
+/// One optimizer step on one batch: forward, CTC loss, backward, global
+/// norm clipping, Adam/AdamW/SGD update, masks re-applied. Returns the loss.
+#[allow(clippy::too_many_arguments)]
+pub fn train_step(cfg: &CnnLstmConfig, p: &mut Params, opt: &mut Opt, bt: &Batch, bins: usize, s: &FitSettings, lr: f64, mask_t: &[Option<Tensor<1>>], device: &Device) -> Result<f64, String> {
+    let inner = device.clone().inner();
+        let x: Tensor<3> = Tensor::from_data(TensorData::new(bt.x.clone(), [bt.b, bt.t, bins]), device);
+        let mut cx = Ctx { p, train: true, stat_updates: vec![] };
+        let lp = cfg.forward(&mut cx, x, &bt.lens);
+        let updates = std::mem::take(&mut cx.stat_updates);
+        let [tt, _, _] = lp.dims();
+        let maxl = bt.targets.iter().map(|t| t.len()).max().unwrap_or(1);
+        let mut tg = vec![0i64; bt.b * maxl];
+        for (i, t) in bt.targets.iter().enumerate() {
+            for (j, c) in t.iter().enumerate() {
+                tg[i * maxl + j] = *c as i64;
+            }
+        }
+        let in_lens: Vec<i64> = bt.lens.iter().map(|l| cfg.out_len(*l).min(tt) as i64).collect();
+        let tl: Vec<i64> = bt.targets.iter().map(|t| t.len() as i64).collect();
+        let targets: Tensor<2, Int> = Tensor::from_data(TensorData::new(tg, [bt.b, maxl]), &inner);
+        let il: Tensor<1, Int> = Tensor::from_data(TensorData::new(in_lens, [bt.b]), &inner);
+        let tlt: Tensor<1, Int> = Tensor::from_data(TensorData::new(tl.clone(), [bt.b]), &inner);
+        let per = burn::tensor::module::ctc_loss(lp, targets.to_device(device), il.to_device(device), tlt.to_device(device), text::BLANK);
+        let tlf: Tensor<1> = Tensor::from_data(TensorData::new(tl.iter().map(|v| *v as f32).collect::<Vec<_>>(), [bt.b]), device);
+        let loss = (per / tlf).mean();
+        let lv = loss.clone().inner().into_scalar::<f32>() as f64;
+        if !lv.is_finite() {
+            return Ok(lv);
+        }
+        let grads = loss.backward();
+        let gs: Vec<Tensor<1>> = p.values.iter().map(|v| v.grad(&grads).unwrap_or_else(|| v.clone().inner().zeros_like())).collect();
+        // Global gradient-norm clipping, as torch's clip_grad_norm_.
+        let mut scale = 1.0f64;
+        if s.clip > 0.0 {
+            let norm2: f64 = gs.iter().map(|g| g.clone().powi_scalar(2).sum().into_scalar::<f32>() as f64).sum();
+            let norm = norm2.sqrt();
+            if norm > s.clip {
+                scale = s.clip / (norm + 1e-6);
+            }
+        }
+        opt.step += 1;
+        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+        for i in 0..p.values.len() {
+            let g = gs[i].clone() * scale;
+            let w = p.values[i].clone().inner();
+            let neww = match s.optimizer.as_str() {
+                "sgd" => {
+                    opt.m[i] = opt.m[i].clone() * s.momentum + g.clone();
+                    w.clone() - (opt.m[i].clone() + w * s.weight_decay) * lr
+                }
+                kind => {
+                    let g = if kind == "adam" && s.weight_decay > 0.0 { g + w.clone() * s.weight_decay } else { g };
+                    opt.m[i] = opt.m[i].clone() * b1 + g.clone() * (1.0 - b1);
+                    opt.v[i] = opt.v[i].clone() * b2 + g.powi_scalar(2) * (1.0 - b2);
+                    let mh = opt.m[i].clone() / (1.0 - b1.powi(opt.step as i32));
+                    let vh = opt.v[i].clone() / (1.0 - b2.powi(opt.step as i32));
+                    let decay = if kind == "adamw" { w.clone() * (lr * s.weight_decay) } else { w.zeros_like() };
+                    w - mh / (vh.sqrt() + eps) * lr - decay
+                }
+            };
+            // Masked weights are exactly zero after every step.
+            let neww = match &mask_t[i] {
+                Some(m) => neww * m.clone(),
+                None => neww,
+            };
+            p.values[i] = Tensor::from_inner(neww).require_grad();
+        }
+        for (k, v) in updates {
+            if let Some(b) = p.buffers.get_mut(&k) {
+                b.data = v;
+            }
+        }
+    Ok(lv)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -139,7 +223,7 @@ pub fn train(cfg: &CnnLstmConfig, init: &TensorMap, masks: Option<&Masks>, train
     p.load_map(&start)?;
     let inner = device.clone().inner();
     let mask_t: Vec<Option<Tensor<1>>> = p.info.iter().map(|pi| masks.and_then(|m| m.get(&pi.name)).map(|m| Tensor::from_data(TensorData::new(m.data.clone(), [m.data.len()]), &inner))).collect();
-    let mut opt = Opt { m: p.values.iter().map(|v| v.clone().inner().zeros_like()).collect(), v: p.values.iter().map(|v| v.clone().inner().zeros_like()).collect(), step: 0 };
+    let mut opt = Opt::new(&p);
     let usable_train = usable(cfg, train_set);
     if usable_train.is_empty() {
         return Err("no training utterance is long enough for its transcript after the model's time striding; use shorter strides or longer audio".into());
@@ -182,74 +266,11 @@ pub fn train(cfg: &CnnLstmConfig, init: &TensorMap, masks: Option<&Masks>, train
         let mut loss_sum = 0.0;
         for (bi, &o) in order.iter().enumerate() {
             let bt = make_batch(&batches[o], bins);
-            let x: Tensor<3> = Tensor::from_data(TensorData::new(bt.x, [bt.b, bt.t, bins]), device);
-            let mut cx = Ctx { p: &p, train: true, stat_updates: vec![] };
-            let lp = cfg.forward(&mut cx, x, &bt.lens);
-            let updates = std::mem::take(&mut cx.stat_updates);
-            let [tt, _, _] = lp.dims();
-            let maxl = bt.targets.iter().map(|t| t.len()).max().unwrap_or(1);
-            let mut tg = vec![0i64; bt.b * maxl];
-            for (i, t) in bt.targets.iter().enumerate() {
-                for (j, c) in t.iter().enumerate() {
-                    tg[i * maxl + j] = *c as i64;
-                }
-            }
-            let in_lens: Vec<i64> = bt.lens.iter().map(|l| cfg.out_len(*l).min(tt) as i64).collect();
-            let tl: Vec<i64> = bt.targets.iter().map(|t| t.len() as i64).collect();
-            let targets: Tensor<2, Int> = Tensor::from_data(TensorData::new(tg, [bt.b, maxl]), &inner);
-            let il: Tensor<1, Int> = Tensor::from_data(TensorData::new(in_lens, [bt.b]), &inner);
-            let tlt: Tensor<1, Int> = Tensor::from_data(TensorData::new(tl.clone(), [bt.b]), &inner);
-            let per = burn::tensor::module::ctc_loss(lp, targets.to_device(device), il.to_device(device), tlt.to_device(device), text::BLANK);
-            let tlf: Tensor<1> = Tensor::from_data(TensorData::new(tl.iter().map(|v| *v as f32).collect::<Vec<_>>(), [bt.b]), device);
-            let loss = (per / tlf).mean();
-            let lv = loss.clone().inner().into_scalar::<f32>() as f64;
+            let lv = train_step(cfg, &mut p, &mut opt, &bt, bins, s, lr, &mask_t, device)?;
             if !lv.is_finite() {
                 return Err(format!("{label}: loss became {lv} in epoch {epoch}; lower the learning rate or check the data"));
             }
             loss_sum += lv;
-            let grads = loss.backward();
-            let gs: Vec<Tensor<1>> = p.values.iter().map(|v| v.grad(&grads).unwrap_or_else(|| v.clone().inner().zeros_like())).collect();
-            // Global gradient-norm clipping, as torch's clip_grad_norm_.
-            let mut scale = 1.0f64;
-            if s.clip > 0.0 {
-                let norm2: f64 = gs.iter().map(|g| g.clone().powi_scalar(2).sum().into_scalar::<f32>() as f64).sum();
-                let norm = norm2.sqrt();
-                if norm > s.clip {
-                    scale = s.clip / (norm + 1e-6);
-                }
-            }
-            opt.step += 1;
-            let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
-            for i in 0..p.values.len() {
-                let g = gs[i].clone() * scale;
-                let w = p.values[i].clone().inner();
-                let neww = match s.optimizer.as_str() {
-                    "sgd" => {
-                        opt.m[i] = opt.m[i].clone() * s.momentum + g.clone();
-                        w.clone() - (opt.m[i].clone() + w * s.weight_decay) * lr
-                    }
-                    kind => {
-                        let g = if kind == "adam" && s.weight_decay > 0.0 { g + w.clone() * s.weight_decay } else { g };
-                        opt.m[i] = opt.m[i].clone() * b1 + g.clone() * (1.0 - b1);
-                        opt.v[i] = opt.v[i].clone() * b2 + g.powi_scalar(2) * (1.0 - b2);
-                        let mh = opt.m[i].clone() / (1.0 - b1.powi(opt.step as i32));
-                        let vh = opt.v[i].clone() / (1.0 - b2.powi(opt.step as i32));
-                        let decay = if kind == "adamw" { w.clone() * (lr * s.weight_decay) } else { w.zeros_like() };
-                        w - mh / (vh.sqrt() + eps) * lr - decay
-                    }
-                };
-                // Masked weights are exactly zero after every step.
-                let neww = match &mask_t[i] {
-                    Some(m) => neww * m.clone(),
-                    None => neww,
-                };
-                p.values[i] = Tensor::from_inner(neww).require_grad();
-            }
-            for (k, v) in updates {
-                if let Some(b) = p.buffers.get_mut(&k) {
-                    b.data = v;
-                }
-            }
             bar.set_message(format!("loss {:.3}", loss_sum / (bi + 1) as f64));
             bar.inc(1);
         }

@@ -32,17 +32,22 @@ impl Ws {
         let manifest = std::fs::read_to_string(src.join("manifest.tsv")).unwrap();
         let mut out = String::from("path\ttranscript\tspeaker\n");
         std::fs::create_dir_all(ws.path().join("data/audio")).unwrap();
-        let mut count = std::collections::BTreeMap::<String, usize>::new();
+        // The first `speakers` speakers, `per` utterances each.
+        let mut count: Vec<(String, usize)> = vec![];
         for line in manifest.lines().skip(1) {
             let f: Vec<&str> = line.split('\t').collect();
-            let n = count.entry(f[2].to_string()).or_default();
-            if count.len() > speakers || *count.get(f[2]).unwrap() >= per {
-                if count.len() > speakers {
-                    count.remove(f[2]);
+            let i = match count.iter().position(|(s, _)| s == f[2]) {
+                Some(i) => i,
+                None if count.len() < speakers => {
+                    count.push((f[2].to_string(), 0));
+                    count.len() - 1
                 }
+                None => continue,
+            };
+            if count[i].1 >= per {
                 continue;
             }
-            *count.get_mut(f[2]).unwrap() += 1;
+            count[i].1 += 1;
             std::fs::copy(src.join(f[0]), ws.path().join("data").join(f[0])).unwrap();
             out.push_str(line);
             out.push('\n');
