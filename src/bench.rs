@@ -27,10 +27,17 @@ pub fn big_recipe(lines: usize) -> String {
     let mut i = 1;
     while s.lines().count() < lines {
         if i % 10 == 0 {
-            s.push_str(&format!("# block {i}\nsplit a{i}, b{i} = c{}.split(60%, 40%, seed: seed)\n", i - 1));
+            s.push_str(&format!(
+                "# block {i}\nsplit a{i}, b{i} = c{}.split(60%, 40%, seed: seed)\n",
+                i - 1
+            ));
             s.push_str(&format!("corpus c{i} = take(a{i}, n: {i})\n"));
         } else {
-            s.push_str(&format!("corpus c{i} = filter(c{}, min: 1s, max: {}s)\n", i - 1, 10 + i % 7));
+            s.push_str(&format!(
+                "corpus c{i} = filter(c{}, min: 1s, max: {}s)\n",
+                i - 1,
+                10 + i % 7
+            ));
         }
         i += 1;
     }
@@ -44,7 +51,9 @@ pub fn check(reg: &lotto_interpreter::Registry) {
     let mut steps = 0;
     for _ in 0..7 {
         let t0 = Instant::now();
-        let c = check_source("bench.lotto", &text, &ws, reg, &CheckOpts::default()).map_err(|(d, _)| d.len()).expect("benchmark recipe checks");
+        let c = check_source("bench.lotto", &text, &ws, reg, &CheckOpts::default())
+            .map_err(|(d, _)| d.len())
+            .expect("benchmark recipe checks");
         times.push(t0.elapsed());
         steps = c.steps.len();
     }
@@ -54,8 +63,26 @@ pub fn check(reg: &lotto_interpreter::Registry) {
         lotto_interpreter::parse::parse(0, &text).expect("parses");
         parse.push(t0.elapsed());
     }
-    println!("  of which parsing (pest → AST): median {}", ms(median(parse)));
-    println!("parse+check of a {}-line recipe ({steps} steps): median {} (target ≤ 50 ms)", text.lines().count(), ms(median(times)));
+    println!(
+        "  of which parsing (pest → AST): median {}",
+        ms(median(parse))
+    );
+    let mut pest = vec![];
+    for _ in 0..7 {
+        let t0 = Instant::now();
+        lotto_interpreter::parse::pest_only(&text);
+        pest.push(t0.elapsed());
+    }
+    println!(
+        "  of which pest alone: median {} ({} KB)",
+        ms(median(pest)),
+        text.len() / 1024
+    );
+    println!(
+        "parse+check of a {}-line recipe ({steps} steps): median {} (target ≤ 50 ms)",
+        text.lines().count(),
+        ms(median(times))
+    );
 }
 
 pub fn resume(exe: &Path, repo: &Path) -> Result<(), String> {
@@ -65,16 +92,27 @@ pub fn resume(exe: &Path, repo: &Path) -> Result<(), String> {
     // The bundled corpus (300 WAV files) as the data every step derives from.
     let src = repo.join("data/tiny");
     if !src.join("manifest.tsv").is_file() {
-        return Err(format!("run from the repository root (no {})", src.display()));
+        return Err(format!(
+            "run from the repository root (no {})",
+            src.display()
+        ));
     }
     std::os::unix::fs::symlink(&src, dir.join("data/tiny")).map_err(|e| e.to_string())?;
     let mut r = String::from("corpus c0 = manifest(\"data/tiny/manifest.tsv\")\nnoise bank = noise_dir(\"data/tiny/noise\")\n");
     for i in 1..=200 {
         r.push_str(&format!("corpus c{i} = take(c{}, n: {})\n", i - 1, 300 - i));
     }
-    r.push_str("for level in [0.1, 0.2, 0.5] {\n  corpus noisy = mix(c200, bank, level: level)\n}\n");
+    r.push_str(
+        "for level in [0.1, 0.2, 0.5] {\n  corpus noisy = mix(c200, bank, level: level)\n}\n",
+    );
     std::fs::write(dir.join("r.lotto"), r).map_err(|e| e.to_string())?;
-    let run = || std::process::Command::new(exe).current_dir(&dir).args(["run", "r.lotto"]).output().map_err(|e| e.to_string());
+    let run = || {
+        std::process::Command::new(exe)
+            .current_dir(&dir)
+            .args(["run", "r.lotto"])
+            .output()
+            .map_err(|e| e.to_string())
+    };
     let first = run()?;
     if !first.status.success() {
         return Err(String::from_utf8_lossy(&first.stderr).to_string());
@@ -93,20 +131,49 @@ pub fn resume(exe: &Path, repo: &Path) -> Result<(), String> {
 }
 
 pub fn train(iters: usize) -> Result<f64, String> {
-    let cfg = CnnLstmConfig { input_bins: 161, channels: 32, kernels: vec![(41, 11), (21, 11)], strides: vec![(2, 2), (2, 1)], lstm_layers: 3, hidden: 256, bidirectional: true, vocab: 29 };
+    let cfg = CnnLstmConfig {
+        input_bins: 161,
+        channels: 32,
+        kernels: vec![(41, 11), (21, 11)],
+        strides: vec![(2, 2), (2, 1)],
+        lstm_layers: 3,
+        hidden: 256,
+        bidirectional: true,
+        vocab: 29,
+    };
     let device = lotto_stdlib::device::open("flex")?;
     let (info, buf) = cfg.layout();
     let mut p = Params::init(info, buf, 0, &device);
     let mut opt = Opt::new(&p);
     let mut rng = lotto_stdlib::rng::Rng::new(42);
     let feats: Vec<lotto_stdlib::features::Feats> = (0..8)
-        .map(|i| lotto_stdlib::features::Feats { id: i.to_string(), text: (0..40).map(|_| (b'a' + rng.below(26) as u8) as char).collect(), frames: 300, data: (0..300 * 161).map(|_| rng.uniform(-1.0, 1.0)).collect() })
+        .map(|i| lotto_stdlib::features::Feats {
+            id: i.to_string(),
+            text: (0..40)
+                .map(|_| (b'a' + rng.below(26) as u8) as char)
+                .collect(),
+            frames: 300,
+            data: (0..300 * 161).map(|_| rng.uniform(-1.0, 1.0)).collect(),
+        })
         .collect();
     let refs: Vec<&lotto_stdlib::features::Feats> = feats.iter().collect();
     let bt = make_batch(&refs, 161);
-    let s = FitSettings { epochs: 1, batch: 8, optimizer: "adam".into(), lr: 1e-4, weight_decay: 0.0, momentum: 0.0, anneal: 1.0, clip: 0.0, seed: 0 };
+    let s = FitSettings {
+        epochs: 1,
+        batch: 8,
+        optimizer: "adam".into(),
+        lr: 1e-4,
+        weight_decay: 0.0,
+        momentum: 0.0,
+        anneal: 1.0,
+        clip: 0.0,
+        seed: 0,
+    };
     let masks = vec![None; p.values.len()];
-    println!("DS2-small train step (lotto on burn flex): {} parameters, batch 8 x 161 x 300, CTC, Adam", p.total());
+    println!(
+        "DS2-small train step (lotto on burn flex): {} parameters, batch 8 x 161 x 300, CTC, Adam",
+        p.total()
+    );
     let mut times = vec![];
     for it in 0..iters + 2 {
         let t0 = Instant::now();
@@ -124,15 +191,31 @@ pub fn train(iters: usize) -> Result<f64, String> {
 
 /// Runs bench/ds2_torch.py if torch imports; returns its median step.
 pub fn torch_peer(repo: &Path) -> Option<f64> {
-    let ok = std::process::Command::new("python3").args(["-c", "import torch"]).output().ok()?.status.success();
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import torch"])
+        .output()
+        .ok()?
+        .status
+        .success();
     if !ok {
         println!("PyTorch peer skipped: `python3 -c 'import torch'` fails (pip install torch to compare)");
         return None;
     }
-    let out = std::process::Command::new("python3").arg(repo.join("bench/ds2_torch.py")).arg("2").output().ok()?;
+    let out = std::process::Command::new("python3")
+        .arg(repo.join("bench/ds2_torch.py"))
+        .arg("2")
+        .output()
+        .ok()?;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     print!("{text}");
     let line = text.lines().find(|l| l.starts_with("TRAIN total"))?;
-    let med = line.split("median ").nth(1)?.split(" ms").next()?.trim().parse::<f64>().ok()?;
+    let med = line
+        .split("median ")
+        .nth(1)?
+        .split(" ms")
+        .next()?
+        .trim()
+        .parse::<f64>()
+        .ok()?;
     Some(med / 1000.0)
 }

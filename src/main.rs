@@ -18,7 +18,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "lotto", version, about = "Lottery-ticket experiments on speech models, as cached, resumable recipes")]
+#[command(
+    name = "lotto",
+    version,
+    about = "Lottery-ticket experiments on speech models, as cached, resumable recipes"
+)]
 struct Cli {
     /// Workspace folder: recipes, data paths and reports resolve against it.
     #[arg(long, global = true, default_value = ".")]
@@ -113,7 +117,12 @@ enum Cmd {
         dry_run: bool,
     },
     /// List the ops with their parameters (or one op).
-    Ops { name: Option<String> },
+    Ops {
+        name: Option<String>,
+        /// Print the Markdown reference (docs/stdlib.md is this output).
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Print benchmark figures: check, resume, train (or all).
     Bench {
         #[arg(value_enum, default_value = "all")]
@@ -140,24 +149,44 @@ struct App {
 }
 
 fn parse_set(set: &[String]) -> Result<Vec<(String, String)>, String> {
-    set.iter().map(|s| s.split_once('=').map(|(a, b)| (a.trim().to_string(), b.trim().to_string())).ok_or_else(|| format!("--set expects NAME=VALUE, got `{s}`"))).collect()
+    set.iter()
+        .map(|s| {
+            s.split_once('=')
+                .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                .ok_or_else(|| format!("--set expects NAME=VALUE, got `{s}`"))
+        })
+        .collect()
 }
 
 fn print_diags(ds: &Diagnostics, sources: &Sources, format: Format) {
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&to_json(ds, sources)).unwrap()),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(ds, sources)).unwrap()
+        ),
         Format::Text => {
             let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            eprint!("{}", render_all(ds, sources, RenderOpts { color, width: 100 }));
+            eprint!(
+                "{}",
+                render_all(ds, sources, RenderOpts { color, width: 100 })
+            );
         }
     }
 }
 
 impl App {
     fn recipe_rel(&self, file: &Path) -> String {
-        let full = if file.is_absolute() { file.to_path_buf() } else { std::env::current_dir().unwrap().join(file) };
+        let full = if file.is_absolute() {
+            file.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap().join(file)
+        };
         let ws = self.ws.canonicalize().unwrap_or(self.ws.clone());
-        full.canonicalize().unwrap_or(full.clone()).strip_prefix(&ws).map(|p| p.display().to_string()).unwrap_or_else(|_| file.display().to_string())
+        full.canonicalize()
+            .unwrap_or(full.clone())
+            .strip_prefix(&ws)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| file.display().to_string())
     }
 
     fn check(&self, r: &RecipeArgs, format: Format) -> Result<Checked, ExitCode> {
@@ -165,7 +194,10 @@ impl App {
             eprintln!("error: {e}");
             ExitCode::from(2)
         })?;
-        let opts = CheckOpts { set, allow_outside: r.allow_outside };
+        let opts = CheckOpts {
+            set,
+            allow_outside: r.allow_outside,
+        };
         let path = std::env::current_dir().unwrap().join(&r.file);
         check_file(&path, &self.ws, &self.reg, &opts).map_err(|(ds, sources)| {
             print_diags(&ds, &sources, format);
@@ -175,7 +207,14 @@ impl App {
 
     fn keys(&self, c: &Checked, store: &Store) -> Result<Vec<key::KeyParts>, ExitCode> {
         let digests = DigestCache::open(&store.root.join("digests.json"));
-        let parts = key::compute(c, &self.reg, &self.ws, &digests, lotto_stdlib::device::kind(&self.device)).map_err(|ds| {
+        let parts = key::compute(
+            c,
+            &self.reg,
+            &self.ws,
+            &digests,
+            lotto_stdlib::device::kind(&self.device),
+        )
+        .map_err(|ds| {
             print_diags(&Diagnostics(ds), &c.sources, Format::Text);
             ExitCode::from(1)
         })?;
@@ -185,7 +224,10 @@ impl App {
 
     fn open_store(&self) -> Result<Store, ExitCode> {
         Store::open(&self.store_root).map_err(|e| {
-            eprintln!("error: cannot open the store `{}`: {e}", self.store_root.display());
+            eprintln!(
+                "error: cannot open the store `{}`: {e}",
+                self.store_root.display()
+            );
             ExitCode::from(2)
         })
     }
@@ -199,7 +241,9 @@ impl App {
                 }
                 None => {
                     let cands: Vec<&str> = c.steps.iter().map(|s| s.name.as_str()).collect();
-                    let hint = lotto_interpreter::diag::did_you_mean(n, cands.iter().copied()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+                    let hint = lotto_interpreter::diag::did_you_mean(n, cands.iter().copied())
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
                     eprintln!("error: the recipe has no step `{n}`{hint}; `lotto plan` lists them");
                     return Err(ExitCode::from(2));
                 }
@@ -214,17 +258,36 @@ fn print_plan(planned: &[plan::PlannedStep], format: Format) {
         println!("{}", serde_json::to_string_pretty(planned).unwrap());
         return;
     }
-    let w = planned.iter().map(|p| p.name.chars().count()).max().unwrap_or(4).min(48);
+    let w = planned
+        .iter()
+        .map(|p| p.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .min(48);
     for p in planned {
         let status = match p.status {
             Status::Cached => "cached",
             Status::Run => "run",
         };
-        let why = if p.why.is_empty() { String::new() } else { format!("  ({})", p.why.join("; ")) };
-        println!("{status:<7} {:<w$}  {:<12} {}{why}", p.name, p.op, &p.key[..12]);
+        let why = if p.why.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", p.why.join("; "))
+        };
+        println!(
+            "{status:<7} {:<w$}  {:<12} {}{why}",
+            p.name,
+            p.op,
+            &p.key[..12]
+        );
     }
     let n_run = planned.iter().filter(|p| p.status == Status::Run).count();
-    println!("{} step(s): {} cached, {} to run", planned.len(), planned.len() - n_run, n_run);
+    println!(
+        "{} step(s): {} cached, {} to run",
+        planned.len(),
+        planned.len() - n_run,
+        n_run
+    );
 }
 
 fn main() -> ExitCode {
@@ -234,9 +297,23 @@ fn main() -> ExitCode {
         1 => "info",
         _ => "debug",
     };
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter))).with_writer(std::io::stderr).init();
-    let ws = cli.workspace.canonicalize().unwrap_or(cli.workspace.clone());
-    let app = App { store_root: cli.store.clone().unwrap_or_else(|| ws.join(".lotto")), ws, device: cli.device.clone(), reg: lotto_stdlib::registry() };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let ws = cli
+        .workspace
+        .canonicalize()
+        .unwrap_or(cli.workspace.clone());
+    let app = App {
+        store_root: cli.store.clone().unwrap_or_else(|| ws.join(".lotto")),
+        ws,
+        device: cli.device.clone(),
+        reg: lotto_stdlib::registry(),
+    };
     match run(&app, cli.cmd) {
         Ok(()) => ExitCode::SUCCESS,
         Err(c) => c,
@@ -249,16 +326,33 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
             let c = app.check(&r, format)?;
             match format {
                 Format::Json => println!("[]"),
-                Format::Text => println!("ok: {} step(s), {} file(s)", c.steps.len(), c.files.len()),
+                Format::Text => {
+                    println!("ok: {} step(s), {} file(s)", c.steps.len(), c.files.len())
+                }
             }
         }
         Cmd::Plan { r, format } => {
             let c = app.check(&r, format)?;
             let store = app.open_store()?;
             let parts = app.keys(&c, &store)?;
-            print_plan(&plan::plan(&c, &parts, &store, &app.recipe_rel(&r.file), &BTreeSet::new()), format);
+            print_plan(
+                &plan::plan(
+                    &c,
+                    &parts,
+                    &store,
+                    &app.recipe_rel(&r.file),
+                    &BTreeSet::new(),
+                ),
+                format,
+            );
         }
-        Cmd::Run { r, only, force, dry_run, jobs } => {
+        Cmd::Run {
+            r,
+            only,
+            force,
+            dry_run,
+            jobs,
+        } => {
             if let Err(e) = lotto_stdlib::device::open(&app.device) {
                 eprintln!("error: {e}");
                 return Err(ExitCode::from(2));
@@ -267,7 +361,11 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
             let store = app.open_store()?;
             let parts = app.keys(&c, &store)?;
             let force = app.resolve_steps(&c, &force)?;
-            let only = if only.is_empty() { None } else { Some(app.resolve_steps(&c, &only)?) };
+            let only = if only.is_empty() {
+                None
+            } else {
+                Some(app.resolve_steps(&c, &only)?)
+            };
             let recipe = app.recipe_rel(&r.file);
             let planned = plan::plan(&c, &parts, &store, &recipe, &force);
             if dry_run {
@@ -275,7 +373,14 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
                 return Ok(());
             }
             let t0 = std::time::Instant::now();
-            let opts = RunOpts { jobs, force, only, device: lotto_stdlib::device::kind(&app.device).to_string(), recipe, show_bars: std::io::stderr().is_terminal() };
+            let opts = RunOpts {
+                jobs,
+                force,
+                only,
+                device: lotto_stdlib::device::kind(&app.device).to_string(),
+                recipe,
+                show_bars: std::io::stderr().is_terminal(),
+            };
             let s = exec::run(&c, &parts, &app.reg, &store, &app.ws, &opts);
             for (name, at, e) in &s.failed {
                 eprintln!("error: step `{name}` ({at}) failed:\n  {e}");
@@ -283,7 +388,13 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
             if !s.skipped.is_empty() {
                 eprintln!("not run because an input failed: {}", s.skipped.join(", "));
             }
-            println!("{} ran, {} cached, {} failed in {:.1}s", s.ran.len(), s.cached.len(), s.failed.len(), t0.elapsed().as_secs_f64());
+            println!(
+                "{} ran, {} cached, {} failed in {:.1}s",
+                s.ran.len(),
+                s.cached.len(),
+                s.failed.len(),
+                t0.elapsed().as_secs_f64()
+            );
             if !s.failed.is_empty() {
                 eprintln!("finished steps are saved; rerun the same command to resume");
                 return Err(ExitCode::from(1));
@@ -293,7 +404,11 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
             let c = app.check(&r, Format::Text)?;
             let store = app.open_store()?;
             let parts = app.keys(&c, &store)?;
-            let i = *app.resolve_steps(&c, std::slice::from_ref(&step))?.iter().next().unwrap();
+            let i = *app
+                .resolve_steps(&c, std::slice::from_ref(&step))?
+                .iter()
+                .next()
+                .unwrap();
             let k = parts[i].key();
             match store.record(&k) {
                 Some(rec) => {
@@ -301,8 +416,17 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
                     println!("artifacts: {}", store.object(&k).display());
                 }
                 None => {
-                    println!("step `{}` ({}) has not run with its current inputs (key {k})", c.steps[i].name, c.steps[i].op);
-                    for w in plan::explain(&parts[i], store.last(&app.recipe_rel(&r.file), &c.steps[i].name).map(|x| x.1).as_ref()) {
+                    println!(
+                        "step `{}` ({}) has not run with its current inputs (key {k})",
+                        c.steps[i].name, c.steps[i].op
+                    );
+                    for w in plan::explain(
+                        &parts[i],
+                        store
+                            .last(&app.recipe_rel(&r.file), &c.steps[i].name)
+                            .map(|x| x.1)
+                            .as_ref(),
+                    ) {
                         println!("  {w}");
                     }
                 }
@@ -312,11 +436,14 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
             let c = app.check(&r, Format::Text)?;
             match format {
                 GraphFormat::Dot => print!("{}", lotto_interpreter::graph::to_dot(&c.steps)),
-                GraphFormat::Mermaid => print!("{}", lotto_interpreter::graph::to_mermaid(&c.steps)),
+                GraphFormat::Mermaid => {
+                    print!("{}", lotto_interpreter::graph::to_mermaid(&c.steps))
+                }
             }
         }
         Cmd::Gc { dry_run } => gc(app, dry_run)?,
-        Cmd::Ops { name } => ops(app, name.as_deref())?,
+        Cmd::Ops { markdown: true, .. } => print!("{}", ops_markdown(&app.reg)),
+        Cmd::Ops { name, .. } => ops(app, name.as_deref())?,
         Cmd::Bench { what, iters } => {
             let exe = std::env::current_exe().unwrap();
             if matches!(what, BenchWhat::All | BenchWhat::Check) {
@@ -352,7 +479,11 @@ fn ops(app: &App, name: Option<&str>) -> Result<(), ExitCode> {
         found = true;
         println!("{} (v{}, {}): {}", s.name, s.version, s.group, s.doc);
         for p in &s.params {
-            let d = p.default.as_ref().map(|d| format!(" = {}", d.display(&|_| "?".into()))).unwrap_or_default();
+            let d = p
+                .default
+                .as_ref()
+                .map(|d| format!(" = {}", d.display(&|_| "?".into())))
+                .unwrap_or_default();
             println!("    {}: {}{d} — {}", p.name, p.ty.describe(), p.doc);
         }
     }
@@ -361,6 +492,62 @@ fn ops(app: &App, name: Option<&str>) -> Result<(), ExitCode> {
         return Err(ExitCode::from(2));
     }
     Ok(())
+}
+
+/// The stdlib reference, generated from the registry's signatures.
+fn ops_markdown(reg: &Registry) -> String {
+    let mut groups: Vec<&str> = vec![];
+    for op in reg.ops() {
+        if !groups.contains(&op.sig().group) {
+            groups.push(op.sig().group);
+        }
+    }
+    let order = [
+        "Corpora",
+        "Noise",
+        "Features",
+        "Models",
+        "Training",
+        "Tickets",
+        "Evaluation",
+        "Reports",
+    ];
+    groups.sort_by_key(|g| order.iter().position(|o| o == g).unwrap_or(99));
+    let mut s = String::from("# Standard library reference\n\nGenerated by `lotto ops --markdown` from the op registry (a test checks this file is current). Each op's version is part of every cache key: results of an older version are never reused.\n");
+    for g in groups {
+        s.push_str(&format!("\n## {g}\n"));
+        for op in reg.ops().filter(|o| o.sig().group == g) {
+            let sig = op.sig();
+            let out = match &sig.output {
+                lotto_interpreter::registry::Output::One(t) => t.as_str().to_string(),
+                lotto_interpreter::registry::Output::PerItem { param, ty } => {
+                    format!("one {} per `{param}`", ty.as_str())
+                }
+                lotto_interpreter::registry::Output::Config(k) => {
+                    format!("{k} setting (an argument, not a step)")
+                }
+            };
+            s.push_str(&format!("\n### `{}` → {out}\n\n{} (version {}{})\n\n| parameter | type | default | |\n|---|---|---|---|\n", sig.name, sig.doc, sig.version, if sig.numeric { "; numeric: the device kind is part of its key" } else { "" }));
+            for p in &sig.params {
+                let d = p
+                    .default
+                    .as_ref()
+                    .map(|d| format!("`{}`", d.display(&|_| "?".into())))
+                    .unwrap_or_else(|| "required".into());
+                let range = p
+                    .range
+                    .map(|(lo, hi)| format!(" (range {lo}..{hi})"))
+                    .unwrap_or_default();
+                s.push_str(&format!(
+                    "| `{}` | {}{range} | {d} | {} |\n",
+                    p.name,
+                    p.ty.describe().replace('|', "\\|"),
+                    p.doc
+                ));
+            }
+        }
+    }
+    s
 }
 
 /// Keys reachable from every recipe in the workspace (with default params),
@@ -372,11 +559,20 @@ fn gc(app: &App, dry_run: bool) -> Result<(), ExitCode> {
     let mut keep: BTreeSet<String> = BTreeSet::new();
     for r in &recipes {
         let Ok(c) = check_file(r, &app.ws, &app.reg, &CheckOpts::default()) else {
-            eprintln!("warning: `{}` does not check; its entries are not protected", r.display());
+            eprintln!(
+                "warning: `{}` does not check; its entries are not protected",
+                r.display()
+            );
             continue;
         };
         let digests = DigestCache::open(&store.root.join("digests.json"));
-        if let Ok(parts) = key::compute(&c, &app.reg, &app.ws, &digests, lotto_stdlib::device::kind(&app.device)) {
+        if let Ok(parts) = key::compute(
+            &c,
+            &app.reg,
+            &app.ws,
+            &digests,
+            lotto_stdlib::device::kind(&app.device),
+        ) {
             keep.extend(parts.iter().map(|p| p.key()));
         }
     }
@@ -390,25 +586,45 @@ fn gc(app: &App, dry_run: bool) -> Result<(), ExitCode> {
             }
         }
     }
-    let dead: Vec<String> = store.keys().into_iter().filter(|k| !keep.contains(k)).collect();
+    let dead: Vec<String> = store
+        .keys()
+        .into_iter()
+        .filter(|k| !keep.contains(k))
+        .collect();
     let mut bytes = 0;
     for k in &dead {
         let size = store.size(k);
         bytes += size;
-        let what = store.record(k).map(|r| format!("{} ({})", r.step, r.op)).unwrap_or_default();
-        println!("{} {k} {what} {:.1} MB", if dry_run { "would delete" } else { "delete" }, size as f64 / 1e6);
+        let what = store
+            .record(k)
+            .map(|r| format!("{} ({})", r.step, r.op))
+            .unwrap_or_default();
+        println!(
+            "{} {k} {what} {:.1} MB",
+            if dry_run { "would delete" } else { "delete" },
+            size as f64 / 1e6
+        );
         if !dry_run {
             if let Err(e) = store.remove(k) {
                 eprintln!("  kept {k}: {e}");
             }
         }
     }
-    println!("{} entr{} {:.1} MB, {} kept ({} recipe(s) scanned)", dead.len(), if dead.len() == 1 { "y" } else { "ies" }, bytes as f64 / 1e6, keep.len(), recipes.len());
+    println!(
+        "{} entr{} {:.1} MB, {} kept ({} recipe(s) scanned)",
+        dead.len(),
+        if dead.len() == 1 { "y" } else { "ies" },
+        bytes as f64 / 1e6,
+        keep.len(),
+        recipes.len()
+    );
     Ok(())
 }
 
 fn find_recipes(dir: &Path, store: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         let name = e.file_name().to_string_lossy().to_string();

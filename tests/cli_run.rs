@@ -15,22 +15,47 @@ fn run_then_resume_is_all_cached_and_report_is_written() {
     assert!(summary.contains("| lth | imp | 2 | 25.0 |"), "{summary}");
     let svg = std::fs::read_to_string(ws.path().join("out/report/wer_vs_rw.svg")).unwrap();
     assert!(svg.contains("remaining weights") && svg.contains("dense baseline"));
-    assert!(std::fs::read_to_string(ws.path().join("out/report/results.csv")).unwrap().lines().count() > 10);
+    assert!(
+        std::fs::read_to_string(ws.path().join("out/report/results.csv"))
+            .unwrap()
+            .lines()
+            .count()
+            > 10
+    );
 
     // The noisy corpus is real audio: finite, and louder than nothing.
-    let mixed: Vec<_> = walk(&ws.path().join(".lotto/objects")).into_iter().filter(|p| p.extension().is_some_and(|e| e == "wav")).collect();
+    let mixed: Vec<_> = walk(&ws.path().join(".lotto/objects"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
+        .collect();
     assert!(!mixed.is_empty());
     for p in &mixed {
-        let x: Vec<f32> = hound::WavReader::open(p).unwrap().samples::<f32>().map(|s| s.unwrap()).collect();
-        assert!(x.iter().all(|v| v.is_finite()), "{} has non-finite samples", p.display());
+        let x: Vec<f32> = hound::WavReader::open(p)
+            .unwrap()
+            .samples::<f32>()
+            .map(|s| s.unwrap())
+            .collect();
+        assert!(
+            x.iter().all(|v| v.is_finite()),
+            "{} has non-finite samples",
+            p.display()
+        );
         let rms = (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt();
         assert!(rms > 0.01 && rms < 1.0, "{}: rms {rms}", p.display());
     }
 
     let second = ws.run(&["run", "r.lotto"]);
     second.success();
-    assert!(second.ran().is_empty(), "a no-op resume ran {:?}", second.ran());
-    assert!(second.stdout().contains("0 ran, 11 cached"), "{}", second.stdout());
+    assert!(
+        second.ran().is_empty(),
+        "a no-op resume ran {:?}",
+        second.ran()
+    );
+    assert!(
+        second.stdout().contains("0 ran, 11 cached"),
+        "{}",
+        second.stdout()
+    );
 
     // Deleting the report folder re-materialises it from the store.
     std::fs::remove_dir_all(ws.path().join("out")).unwrap();
@@ -43,11 +68,17 @@ fn run_then_resume_is_all_cached_and_report_is_written() {
     plan.success();
     let out = plan.stdout();
     assert!(out.contains("argument `rounds` changed: 2 → 3"), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("cached  dense ")), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("cached  dense ")),
+        "{out}"
+    );
     let third = ws.run(&["run", "r.lotto", "--set", "rounds=3"]);
     third.success();
     let err = third.stderr();
-    assert!(!err.contains("lth round 1 epoch"), "round 1 retrained:\n{err}");
+    assert!(
+        !err.contains("lth round 1 epoch"),
+        "round 1 retrained:\n{err}"
+    );
     assert!(err.contains("lth round 3 epoch"), "{err}");
     let mut ran = third.ran();
     ran.sort();
@@ -64,7 +95,15 @@ fn same_recipe_and_seed_give_bit_identical_weights_and_masked_weights_are_zero()
         let mut v: Vec<(String, Vec<u8>)> = walk(&ws.path().join(store).join("objects"))
             .into_iter()
             .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
-            .map(|p| (p.strip_prefix(ws.path().join(store)).unwrap().display().to_string(), std::fs::read(&p).unwrap()))
+            .map(|p| {
+                (
+                    p.strip_prefix(ws.path().join(store))
+                        .unwrap()
+                        .display()
+                        .to_string(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
             .collect();
         v.sort();
         v
@@ -78,7 +117,10 @@ fn same_recipe_and_seed_give_bit_identical_weights_and_masked_weights_are_zero()
     }
     // Every round's masked weights are exactly zero.
     let mut checked = 0;
-    for p in walk(&ws.path().join("s1/objects")).into_iter().filter(|p| p.ends_with("masks.safetensors")) {
+    for p in walk(&ws.path().join("s1/objects"))
+        .into_iter()
+        .filter(|p| p.ends_with("masks.safetensors"))
+    {
         let masks = lotto_safetensors(&p);
         let best = lotto_safetensors(&p.with_file_name("best.safetensors"));
         for (name, m) in &masks {
@@ -118,7 +160,13 @@ fn lotto_safetensors(p: &std::path::Path) -> std::collections::BTreeMap<String, 
         .iter()
         .map(|(k, v)| {
             let o: Vec<usize> = serde_json::from_value(v["data_offsets"].clone()).unwrap();
-            (k.clone(), data[o[0]..o[1]].chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect())
+            (
+                k.clone(),
+                data[o[0]..o[1]]
+                    .chunks(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                    .collect(),
+            )
         })
         .collect()
 }
@@ -130,22 +178,41 @@ fn editing_data_reruns_only_what_reads_it() {
     ws.run(&["run", "r.lotto"]).success();
     // Overwrite one audio file with another's content.
     let audio = ws.path().join("data/audio");
-    let mut files: Vec<_> = std::fs::read_dir(&audio).unwrap().flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&audio)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
     std::fs::copy(&files[1], &files[0]).unwrap();
     let plan = ws.run(&["plan", "r.lotto"]);
     let out = plan.success().stdout();
     let name = files[0].file_name().unwrap().to_string_lossy().to_string();
-    assert!(out.contains(&format!("data changed: 1 file(s) modified, 0 added, 0 removed (e.g. audio/{name})")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "data changed: 1 file(s) modified, 0 added, 0 removed (e.g. audio/{name})"
+        )),
+        "{out}"
+    );
     assert!(out.lines().any(|l| l.starts_with("cached  bank")), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("run     a,b") && l.contains("input `all` changed")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("run     a,b") && l.contains("input `all` changed")),
+        "{out}"
+    );
 }
 
 #[test]
 fn runtime_errors_name_step_and_line_and_keep_finished_work() {
     let ws = Ws::with_data(2, 3);
-    ws.write("data/bad.tsv", "path\ttranscript\naudio/missing.wav\thello\n");
-    ws.write("r.lotto", "noise bank = noise_dir(\"data/noise\")\ncorpus c = manifest(\"data/bad.tsv\")\n");
+    ws.write(
+        "data/bad.tsv",
+        "path\ttranscript\naudio/missing.wav\thello\n",
+    );
+    ws.write(
+        "r.lotto",
+        "noise bank = noise_dir(\"data/noise\")\ncorpus c = manifest(\"data/bad.tsv\")\n",
+    );
     let out = ws.run(&["run", "r.lotto"]);
     out.failure();
     let err = out.stderr().replace("\n  │ ", " ");
@@ -155,18 +222,43 @@ fn runtime_errors_name_step_and_line_and_keep_finished_work() {
     // A corrupt WAV fails the step at run time, naming the file and line;
     // other steps are published and a rerun does not redo them.
     ws.write("data/audio/corrupt.wav", "RIFF....WAVEjunk");
-    ws.write("data/bad.tsv", "path\ttranscript\naudio/corrupt.wav\thello\n");
+    ws.write(
+        "data/bad.tsv",
+        "path\ttranscript\naudio/corrupt.wav\thello\n",
+    );
     let out = ws.run(&["run", "r.lotto"]);
     out.failure();
     let err = out.stderr();
-    assert!(err.contains("step `c` (r.lotto:2:1) failed") && err.contains("corrupt.wav") && err.contains("bad.tsv:2"), "{err}");
+    assert!(
+        err.contains("step `c` (r.lotto:2:1) failed")
+            && err.contains("corrupt.wav")
+            && err.contains("bad.tsv:2"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
     let again = ws.run(&["run", "r.lotto"]);
     assert!(!again.ran().contains(&"bank".to_string()));
     // with on_error: skip the bad row is skipped and counted.
-    ws.write("data/bad.tsv", &format!("path\ttranscript\naudio/corrupt.wav\thello\n{}\n", std::fs::read_to_string(ws.path().join("data/manifest.tsv")).unwrap().lines().nth(1).unwrap()));
-    ws.write("r.lotto", "corpus c = manifest(\"data/bad.tsv\", on_error: skip)\n");
+    ws.write(
+        "data/bad.tsv",
+        &format!(
+            "path\ttranscript\naudio/corrupt.wav\thello\n{}\n",
+            std::fs::read_to_string(ws.path().join("data/manifest.tsv"))
+                .unwrap()
+                .lines()
+                .nth(1)
+                .unwrap()
+        ),
+    );
+    ws.write(
+        "r.lotto",
+        "corpus c = manifest(\"data/bad.tsv\", on_error: skip)\n",
+    );
     ws.run(&["run", "r.lotto"]).success();
     let show = ws.run(&["show", "r.lotto", "c"]);
-    assert!(show.success().stdout().contains("skipped: 1"), "{}", show.stdout());
+    assert!(
+        show.success().stdout().contains("skipped: 1"),
+        "{}",
+        show.stdout()
+    );
 }

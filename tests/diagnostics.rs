@@ -33,7 +33,16 @@ lotto::syntax
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "corpus a = manifest(\"x.tsv\"\ncorpus b = take(a, n: 2)\n")], &[]), expected);
+    assert_eq!(
+        check(
+            &[(
+                "r.lotto",
+                "corpus a = manifest(\"x.tsv\"\ncorpus b = take(a, n: 2)\n"
+            )],
+            &[]
+        ),
+        expected
+    );
 }
 
 #[test]
@@ -53,7 +62,16 @@ lotto::syntax
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "corpus a = manifest(\"x.tsv\")\ncorpus b = take(a, n: @)\n")], &[]), expected);
+    assert_eq!(
+        check(
+            &[(
+                "r.lotto",
+                "corpus a = manifest(\"x.tsv\")\ncorpus b = take(a, n: @)\n"
+            )],
+            &[]
+        ),
+        expected
+    );
 }
 
 #[test]
@@ -71,7 +89,13 @@ lotto::unknown_op
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "corpus tiny = manifset(\"data/m.tsv\")\n")], &[]), expected);
+    assert_eq!(
+        check(
+            &[("r.lotto", "corpus tiny = manifset(\"data/m.tsv\")\n")],
+            &[]
+        ),
+        expected
+    );
 }
 
 #[test]
@@ -90,7 +114,16 @@ lotto::unknown_name
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "corpus tiny = manifest(\"m.tsv\")\ncorpus b = take(tinny, n: 2)\n")], &[]), expected);
+    assert_eq!(
+        check(
+            &[(
+                "r.lotto",
+                "corpus tiny = manifest(\"m.tsv\")\ncorpus b = take(tinny, n: 2)\n"
+            )],
+            &[]
+        ),
+        expected
+    );
 }
 
 #[test]
@@ -108,7 +141,10 @@ lotto::unknown_kind
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "corpsu tiny = manifest(\"m.tsv\")\n")], &[]), expected);
+    assert_eq!(
+        check(&[("r.lotto", "corpsu tiny = manifest(\"m.tsv\")\n")], &[]),
+        expected
+    );
 }
 
 #[test]
@@ -155,7 +191,16 @@ lotto::unknown_arg
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "corpus tiny = manifest(\"m.tsv\", on_eror: skip)\n")], &[]), expected);
+    assert_eq!(
+        check(
+            &[(
+                "r.lotto",
+                "corpus tiny = manifest(\"m.tsv\", on_eror: skip)\n"
+            )],
+            &[]
+        ),
+        expected
+    );
 }
 
 #[test]
@@ -192,7 +237,10 @@ lotto::type_mismatch
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "noise n = noise_dir(42)\n")], &[]), expected);
+    assert_eq!(
+        check(&[("r.lotto", "noise n = noise_dir(42)\n")], &[]),
+        expected
+    );
 }
 
 #[test]
@@ -211,7 +259,16 @@ lotto::type_mismatch
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "corpus t = manifest(\"m.tsv\")\nreport \"out\" = summary(t)\n")], &[]), expected);
+    assert_eq!(
+        check(
+            &[(
+                "r.lotto",
+                "corpus t = manifest(\"m.tsv\")\nreport \"out\" = summary(t)\n"
+            )],
+            &[]
+        ),
+        expected
+    );
 }
 
 #[test]
@@ -229,7 +286,16 @@ lotto::unit_mismatch
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "features f = spectrogram(window: 20ms, hop: 20%)\n")], &[]), expected);
+    assert_eq!(
+        check(
+            &[(
+                "r.lotto",
+                "features f = spectrogram(window: 20ms, hop: 20%)\n"
+            )],
+            &[]
+        ),
+        expected
+    );
 }
 
 #[test]
@@ -247,7 +313,13 @@ lotto::unit_mismatch
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "features f = spectrogram(window: 20)\n")], &[]), expected);
+    assert_eq!(
+        check(
+            &[("r.lotto", "features f = spectrogram(window: 20)\n")],
+            &[]
+        ),
+        expected
+    );
 }
 
 #[test]
@@ -285,7 +357,16 @@ lotto::duplicate_binding
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "corpus a = manifest(\"m.tsv\")\ncorpus a = manifest(\"n.tsv\")\n")], &[]), expected);
+    assert_eq!(
+        check(
+            &[(
+                "r.lotto",
+                "corpus a = manifest(\"m.tsv\")\ncorpus a = manifest(\"n.tsv\")\n"
+            )],
+            &[]
+        ),
+        expected
+    );
 }
 
 #[test]
@@ -304,7 +385,16 @@ lotto::cycle
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "corpus c1 = take(c2, n: 1)\ncorpus c2 = take(c1, n: 1)\n")], &[]), expected);
+    assert_eq!(
+        check(
+            &[(
+                "r.lotto",
+                "corpus c1 = take(c2, n: 1)\ncorpus c2 = take(c1, n: 1)\n"
+            )],
+            &[]
+        ),
+        expected
+    );
 }
 
 #[test]
@@ -322,7 +412,10 @@ lotto::import_not_found
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "import \"missing.lotto\"\n")], &[]), expected);
+    assert_eq!(
+        check(&[("r.lotto", "import \"missing.lotto\"\n")], &[]),
+        expected
+    );
 }
 
 #[test]
@@ -340,7 +433,16 @@ lotto::import_cycle
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "import \"b.lotto\"\n"), ("b.lotto", "import \"r.lotto\"\n")], &[]), expected);
+    assert_eq!(
+        check(
+            &[
+                ("r.lotto", "import \"b.lotto\"\n"),
+                ("b.lotto", "import \"r.lotto\"\n")
+            ],
+            &[]
+        ),
+        expected
+    );
 }
 
 #[test]
@@ -358,7 +460,10 @@ lotto::kind_mismatch
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "train t = manifest(\"x.tsv\")\n")], &[]), expected);
+    assert_eq!(
+        check(&[("r.lotto", "train t = manifest(\"x.tsv\")\n")], &[]),
+        expected
+    );
 }
 
 #[test]
@@ -376,7 +481,10 @@ lotto::binding_count
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "split a1, a2 = manifest(\"x.tsv\")\n")], &[]), expected);
+    assert_eq!(
+        check(&[("r.lotto", "split a1, a2 = manifest(\"x.tsv\")\n")], &[]),
+        expected
+    );
 }
 
 #[test]
@@ -414,7 +522,16 @@ lotto::out_of_range
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "corpus t = manifest(\"m.tsv\")\nsplit a, b = t.split(0.5, 0.4)\n")], &[]), expected);
+    assert_eq!(
+        check(
+            &[(
+                "r.lotto",
+                "corpus t = manifest(\"m.tsv\")\nsplit a, b = t.split(0.5, 0.4)\n"
+            )],
+            &[]
+        ),
+        expected
+    );
 }
 
 #[test]
@@ -427,5 +544,14 @@ lotto::bad_param
 
 1 error found
 "#;
-    assert_eq!(check(&[("r.lotto", "param rounds = 3\ncorpus t = manifest(\"m.tsv\")\n")], &["--set", "round=4"]), expected);
+    assert_eq!(
+        check(
+            &[(
+                "r.lotto",
+                "param rounds = 3\ncorpus t = manifest(\"m.tsv\")\n"
+            )],
+            &["--set", "round=4"]
+        ),
+        expected
+    );
 }

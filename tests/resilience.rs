@@ -22,20 +22,37 @@ eval results = wer([dense, lth], on: [test])
 fn published(ws: &Ws, store: &str) -> BTreeMap<String, String> {
     let dir = ws.path().join(store).join("objects");
     std::fs::read_dir(&dir)
-        .map(|rd| rd.flatten().filter_map(|e| std::fs::read_to_string(e.path().join("step.yaml")).ok().map(|r| (e.file_name().to_string_lossy().to_string(), r))).collect())
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| {
+                    std::fs::read_to_string(e.path().join("step.yaml"))
+                        .ok()
+                        .map(|r| (e.file_name().to_string_lossy().to_string(), r))
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn eval_table(ws: &Ws, store: &str) -> String {
     let show = ws.run(&["show", "r.lotto", "results", "--store", store]);
     show.success();
-    show.stdout().lines().filter(|l| l.contains("wer[")).collect::<Vec<_>>().join("\n")
+    show.stdout()
+        .lines()
+        .filter(|l| l.contains("wer["))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn weights(ws: &Ws, store: &str) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     for (k, _) in published(ws, store) {
-        let p = ws.path().join(store).join("objects").join(&k).join("best.safetensors");
+        let p = ws
+            .path()
+            .join(store)
+            .join("objects")
+            .join(&k)
+            .join("best.safetensors");
         if let Ok(b) = std::fs::read(&p) {
             out.insert(k, b);
         }
@@ -57,7 +74,12 @@ fn sigkill_at_several_points_then_resume_matches_uninterrupted_run() {
     let mut kills = 0;
     for frac in [0.15, 0.35, 0.55, 0.8] {
         let before = published(&ws, "k");
-        let mut child = ws.cmd(&["run", "r.lotto", "--store", "k"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut child = ws
+            .cmd(&["run", "r.lotto", "--store", "k"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(full.mul_f64(frac).max(Duration::from_millis(200)));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
@@ -76,10 +98,16 @@ fn sigkill_at_several_points_then_resume_matches_uninterrupted_run() {
     resumed.success();
     // No step that had published ran again.
     for name in resumed.ran() {
-        let rec_has = before.values().any(|r| r.contains(&format!("step: {name}\n")));
+        let rec_has = before
+            .values()
+            .any(|r| r.contains(&format!("step: {name}\n")));
         assert!(!rec_has, "step `{name}` had published but ran again");
     }
-    assert_eq!(eval_table(&ws, "k"), reference, "results differ from the uninterrupted run");
+    assert_eq!(
+        eval_table(&ws, "k"),
+        reference,
+        "results differ from the uninterrupted run"
+    );
     let (a, b) = (weights(&ws, "ref"), weights(&ws, "k"));
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     assert!(a == b, "weights differ from the uninterrupted run");
@@ -91,9 +119,18 @@ fn sigkill_at_several_points_then_resume_matches_uninterrupted_run() {
 fn two_runs_at_once_on_one_store_never_run_a_step_twice() {
     let ws = Ws::with_data(4, 5);
     ws.write("r.lotto", RECIPE);
-    let spawn = || ws.cmd(&["run", "r.lotto", "--store", "shared"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let spawn = || {
+        ws.cmd(&["run", "r.lotto", "--store", "shared"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
     let (a, b) = (spawn(), spawn());
-    let (a, b) = (Out(a.wait_with_output().unwrap()), Out(b.wait_with_output().unwrap()));
+    let (a, b) = (
+        Out(a.wait_with_output().unwrap()),
+        Out(b.wait_with_output().unwrap()),
+    );
     a.success();
     b.success();
     let mut ran: Vec<String> = a.ran();
@@ -118,14 +155,26 @@ fn fit_killed_after_an_epoch_resumes_from_its_checkpoint_bit_identically() {
     let ws = Ws::with_data(4, 6);
     let recipe = RECIPE.replace("epochs: 4", "epochs: 6");
     ws.write("r.lotto", &recipe);
-    ws.run(&["run", "r.lotto", "--store", "ref", "--only", "dense"]).success();
-    let mut child = ws.cmd(&["run", "r.lotto", "--store", "k", "--only", "dense"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    ws.run(&["run", "r.lotto", "--store", "ref", "--only", "dense"])
+        .success();
+    let mut child = ws
+        .cmd(&["run", "r.lotto", "--store", "k", "--only", "dense"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     // Wait for the first epoch's checkpoint of `dense`, then SIGKILL.
     let staging = ws.path().join("k/staging");
     let t0 = Instant::now();
     let found = loop {
-        let hit = std::fs::read_dir(&staging).ok().and_then(|rd| rd.flatten().find(|e| e.path().join("checkpoints/ckpt.json").is_file()));
-        if hit.is_some() || t0.elapsed() > Duration::from_secs(120) || child.try_wait().unwrap().is_some() {
+        let hit = std::fs::read_dir(&staging).ok().and_then(|rd| {
+            rd.flatten()
+                .find(|e| e.path().join("checkpoints/ckpt.json").is_file())
+        });
+        if hit.is_some()
+            || t0.elapsed() > Duration::from_secs(120)
+            || child.try_wait().unwrap().is_some()
+        {
             break hit.is_some();
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -134,8 +183,21 @@ fn fit_killed_after_an_epoch_resumes_from_its_checkpoint_bit_identically() {
     child.kill().unwrap();
     child.wait().unwrap();
     let plan = ws.run(&["plan", "r.lotto", "--store", "k"]);
-    assert!(plan.success().stdout().contains("resumes from a checkpoint of an interrupted run"), "{}", plan.stdout());
+    assert!(
+        plan.success()
+            .stdout()
+            .contains("resumes from a checkpoint of an interrupted run"),
+        "{}",
+        plan.stdout()
+    );
     let resumed = ws.run(&["run", "r.lotto", "--store", "k", "--only", "dense"]);
-    assert!(resumed.success().stderr().contains("dense: resuming after epoch"), "{}", resumed.stderr());
+    assert!(
+        resumed
+            .success()
+            .stderr()
+            .contains("dense: resuming after epoch"),
+        "{}",
+        resumed.stderr()
+    );
     assert_eq!(weights(&ws, "ref"), weights(&ws, "k"));
 }

@@ -43,7 +43,7 @@ pub fn rule_name(rule: Rule) -> &'static str {
         Rule::keyword => "a keyword",
         Rule::ident => "a name",
         Rule::statement => "a statement",
-        Rule::primary | Rule::paren | Rule::arg => "a value",
+        Rule::primary | Rule::paren | Rule::arg | Rule::numeric => "a value",
         Rule::ident_char => "a name character",
         Rule::WHITESPACE | Rule::COMMENT => "whitespace",
     }
@@ -55,7 +55,9 @@ mod tests {
     use pest::Parser;
 
     fn parses(rule: Rule, s: &str) -> bool {
-        LottoParser::parse(rule, s).map(|p| p.as_str() == s).unwrap_or(false)
+        LottoParser::parse(rule, s)
+            .map(|p| p.as_str() == s)
+            .unwrap_or(false)
     }
 
     #[test]

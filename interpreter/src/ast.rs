@@ -54,7 +54,10 @@ pub enum ExprKind {
     Name(String),
     List(Vec<Expr>),
     /// `op(args)`, or `recv.op(args)` with the receiver as first positional.
-    Call { op: Ident, args: Vec<Arg> },
+    Call {
+        op: Ident,
+        args: Vec<Arg>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -72,11 +75,33 @@ pub struct Arg {
 
 #[derive(Clone, Debug)]
 pub enum Stmt {
-    Param { name: Ident, value: Expr, span: Span },
-    Import { path: String, span: Span },
-    For { var: Ident, over: Expr, body: Vec<Stmt>, span: Span },
-    Report { path: String, path_span: Span, parts: Vec<Expr>, span: Span },
-    Bind { kind: Ident, targets: Vec<Ident>, value: Expr, span: Span },
+    Param {
+        name: Ident,
+        value: Expr,
+        span: Span,
+    },
+    Import {
+        path: String,
+        span: Span,
+    },
+    For {
+        var: Ident,
+        over: Expr,
+        body: Vec<Stmt>,
+        span: Span,
+    },
+    Report {
+        path: String,
+        path_span: Span,
+        parts: Vec<Expr>,
+        span: Span,
+    },
+    Bind {
+        kind: Ident,
+        targets: Vec<Ident>,
+        value: Expr,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug, Default)]

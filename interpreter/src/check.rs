@@ -67,10 +67,11 @@ pub struct Checked {
 impl Checked {
     /// The step a user means by NAME: a step name or any of its bindings.
     pub fn find(&self, name: &str) -> Option<usize> {
-        self.steps
-            .iter()
-            .position(|s| s.name == name)
-            .or_else(|| self.steps.iter().position(|s| s.outputs.iter().any(|(n, _)| n == name)))
+        self.steps.iter().position(|s| s.name == name).or_else(|| {
+            self.steps
+                .iter()
+                .position(|s| s.outputs.iter().any(|(n, _)| n == name))
+        })
     }
     pub fn ref_name(&self, r: StepRef) -> String {
         let s = &self.steps[r.step];
@@ -92,14 +93,25 @@ pub struct CheckOpts {
 }
 
 /// Checks the recipe at `path` (relative to `workspace` or absolute).
-pub fn check_file(path: &Path, workspace: &Path, reg: &Registry, opts: &CheckOpts) -> Result<Checked, (Diagnostics, Sources)> {
+pub fn check_file(
+    path: &Path,
+    workspace: &Path,
+    reg: &Registry,
+    opts: &CheckOpts,
+) -> Result<Checked, (Diagnostics, Sources)> {
     let mut c = Checker::new(reg, workspace, opts);
     c.load(path, None);
     c.finish()
 }
 
 /// Checks recipe text (tests, fuzzing). Imports resolve against `workspace`.
-pub fn check_source(name: &str, text: &str, workspace: &Path, reg: &Registry, opts: &CheckOpts) -> Result<Checked, (Diagnostics, Sources)> {
+pub fn check_source(
+    name: &str,
+    text: &str,
+    workspace: &Path,
+    reg: &Registry,
+    opts: &CheckOpts,
+) -> Result<Checked, (Diagnostics, Sources)> {
     let mut c = Checker::new(reg, workspace, opts);
     let id = c.sources.add(Path::new(name), text.to_string());
     c.files.push(PathBuf::from(name));
@@ -112,9 +124,16 @@ pub fn check_source(name: &str, text: &str, workspace: &Path, reg: &Registry, op
 enum Binding {
     /// A param or loop variable: its value expression, resolved in context.
     Expr(Expr),
-    Step { r: StepRef, ty: StepType, span: Span },
+    Step {
+        r: StepRef,
+        ty: StepType,
+        span: Span,
+    },
     /// Bound inside a `for`: one step per iteration.
-    Multi { refs: Vec<(StepRef, StepType)>, span: Span },
+    Multi {
+        refs: Vec<(StepRef, StepType)>,
+        span: Span,
+    },
 }
 
 struct Scope {
@@ -157,7 +176,11 @@ impl<'a> Checker<'a> {
             sources: Sources::default(),
             files: vec![],
             diags: Diagnostics::default(),
-            scopes: vec![Scope { parent: None, suffix: String::new(), names: HashMap::new() }],
+            scopes: vec![Scope {
+                parent: None,
+                suffix: String::new(),
+                names: HashMap::new(),
+            }],
             steps: vec![],
             pending: vec![],
             params: BTreeMap::new(),
@@ -168,19 +191,35 @@ impl<'a> Checker<'a> {
     }
 
     fn load(&mut self, path: &Path, from: Option<Span>) {
-        let full = if path.is_absolute() { path.to_path_buf() } else { self.workspace.join(path) };
+        let full = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.workspace.join(path)
+        };
         let canon = full.canonicalize().unwrap_or(full.clone());
         if let Some(i) = self.stack.iter().position(|p| *p == canon) {
-            let chain: Vec<String> = self.stack[i..].iter().chain(std::iter::once(&canon)).map(|p| self.display_path(p)).collect();
-            let d = Diagnostic::nowhere(Code::ImportCycle, format!("import cycle: {}", chain.join(" -> ")));
+            let chain: Vec<String> = self.stack[i..]
+                .iter()
+                .chain(std::iter::once(&canon))
+                .map(|p| self.display_path(p))
+                .collect();
+            let d = Diagnostic::nowhere(
+                Code::ImportCycle,
+                format!("import cycle: {}", chain.join(" -> ")),
+            );
             let d = match from {
                 Some(s) => Diagnostic { span: Some(s), ..d }.label("this import closes the cycle"),
                 None => d,
             };
-            self.diags.push(d.help("move the shared statements into a file that neither imports"));
+            self.diags
+                .push(d.help("move the shared statements into a file that neither imports"));
             return;
         }
-        if self.files.iter().any(|f| self.workspace.join(f).canonicalize().ok().as_ref() == Some(&canon)) {
+        if self
+            .files
+            .iter()
+            .any(|f| self.workspace.join(f).canonicalize().ok().as_ref() == Some(&canon))
+        {
             return; // imported twice through different paths: load once
         }
         let text = match std::fs::read_to_string(&full) {
@@ -191,7 +230,8 @@ impl<'a> Checker<'a> {
                     Some(s) => Diagnostic::new(Code::ImportNotFound, s, msg).label("imported here"),
                     None => Diagnostic::nowhere(Code::Io, msg),
                 };
-                self.diags.push(d.help("import paths are relative to the importing file's folder"));
+                self.diags
+                    .push(d.help("import paths are relative to the importing file's folder"));
                 return;
             }
         };
@@ -204,35 +244,58 @@ impl<'a> Checker<'a> {
     }
 
     fn display_path(&self, p: &Path) -> String {
-        let ws = self.workspace.canonicalize().unwrap_or(self.workspace.clone());
+        let ws = self
+            .workspace
+            .canonicalize()
+            .unwrap_or(self.workspace.clone());
         let pc = p.canonicalize().unwrap_or(p.to_path_buf());
-        pc.strip_prefix(&ws).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string())
+        pc.strip_prefix(&ws)
+            .map(|r| r.display().to_string())
+            .unwrap_or_else(|_| p.display().to_string())
     }
 
     fn load_text(&mut self, id: FileId) {
         let text = self.sources.get(id).text.clone();
         match crate::parse::parse(id, &text) {
-            Ok(prog) => self.collect(&prog.stmts, 0, id),
+            Ok(prog) => self.collect(&prog.stmts, 0),
             Err(d) => self.diags.push(d),
         }
     }
 
     /// Pass 1: bind names, expand loops, create steps.
-    fn collect(&mut self, stmts: &[Stmt], scope: usize, file: FileId) {
+    fn collect(&mut self, stmts: &[Stmt], scope: usize) {
         for st in stmts {
             match st {
                 Stmt::Import { path, span } => {
                     if scope != 0 {
-                        self.diags.push(Diagnostic::new(Code::Syntax, *span, "`import` is only allowed at the top level").help("move the import out of the loop"));
+                        self.diags.push(
+                            Diagnostic::new(
+                                Code::Syntax,
+                                *span,
+                                "`import` is only allowed at the top level",
+                            )
+                            .help("move the import out of the loop"),
+                        );
                         continue;
                     }
-                    let dir = self.stack.last().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or(self.workspace.clone());
+                    let dir = self
+                        .stack
+                        .last()
+                        .and_then(|p| p.parent().map(Path::to_path_buf))
+                        .unwrap_or(self.workspace.clone());
                     let target = dir.join(path);
                     self.load(&target, Some(*span));
                 }
                 Stmt::Param { name, value, span } => {
                     if scope != 0 {
-                        self.diags.push(Diagnostic::new(Code::Syntax, *span, "`param` is only allowed at the top level").help("declare params before the loop"));
+                        self.diags.push(
+                            Diagnostic::new(
+                                Code::Syntax,
+                                *span,
+                                "`param` is only allowed at the top level",
+                            )
+                            .help("declare params before the loop"),
+                        );
                         continue;
                     }
                     let mut value = value.clone();
@@ -242,7 +305,9 @@ impl<'a> Checker<'a> {
                         let sid = self.sources.add(Path::new("--set"), text.clone());
                         match crate::parse::parse(sid, &text) {
                             Ok(p) => {
-                                if let Some(Stmt::Param { value: v, .. }) = p.stmts.into_iter().next() {
+                                if let Some(Stmt::Param { value: v, .. }) =
+                                    p.stmts.into_iter().next()
+                                {
                                     value = v;
                                 }
                             }
@@ -254,7 +319,9 @@ impl<'a> Checker<'a> {
                     self.bind(scope, name, Binding::Expr(value.clone()));
                     self.param_exprs.push((name.name.clone(), value));
                 }
-                Stmt::For { var, over, body, .. } => {
+                Stmt::For {
+                    var, over, body, ..
+                } => {
                     let items = match self.literal_list(over, scope) {
                         Some(items) => items,
                         None => continue,
@@ -265,42 +332,110 @@ impl<'a> Checker<'a> {
                         let suffix = if parent_suffix.is_empty() {
                             format!("[{}={}]", var.name, shown)
                         } else {
-                            format!("{},{}={}]", &parent_suffix[..parent_suffix.len() - 1], var.name, shown)
+                            format!(
+                                "{},{}={}]",
+                                &parent_suffix[..parent_suffix.len() - 1],
+                                var.name,
+                                shown
+                            )
                         };
-                        self.scopes.push(Scope { parent: Some(scope), suffix, names: HashMap::new() });
+                        self.scopes.push(Scope {
+                            parent: Some(scope),
+                            suffix,
+                            names: HashMap::new(),
+                        });
                         let inner = self.scopes.len() - 1;
-                        self.scopes[inner].names.insert(var.name.clone(), Binding::Expr(item));
-                        self.collect(body, inner, file);
+                        self.scopes[inner]
+                            .names
+                            .insert(var.name.clone(), Binding::Expr(item));
+                        self.collect(body, inner);
                     }
                 }
-                Stmt::Report { path, path_span, parts, span } => {
+                Stmt::Report {
+                    path,
+                    path_span,
+                    parts,
+                    span,
+                } => {
                     self.check_output_path(path, *path_span);
                     let name = format!("report \"{path}\"{}", self.scopes[scope].suffix);
                     let idx = self.steps.len();
-                    self.steps.push(Step { name, op: "report", args: Args::new(), span: *span, outputs: vec![] });
+                    self.steps.push(Step {
+                        name,
+                        op: "report",
+                        args: Args::new(),
+                        span: *span,
+                        outputs: vec![],
+                    });
                     // The report op takes the path and the list of parts.
                     let mut args = vec![ast::Arg {
-                        name: Some(Ident { name: "path".into(), span: *path_span }),
-                        value: Expr { kind: ExprKind::Str(path.clone()), span: *path_span },
+                        name: Some(Ident {
+                            name: "path".into(),
+                            span: *path_span,
+                        }),
+                        value: Expr {
+                            kind: ExprKind::Str(path.clone()),
+                            span: *path_span,
+                        },
                         span: *path_span,
                     }];
                     args.push(ast::Arg {
-                        name: Some(Ident { name: "parts".into(), span: *span }),
-                        value: Expr { kind: ExprKind::List(parts.clone()), span: *span },
+                        name: Some(Ident {
+                            name: "parts".into(),
+                            span: *span,
+                        }),
+                        value: Expr {
+                            kind: ExprKind::List(parts.clone()),
+                            span: *span,
+                        },
                         span: *span,
                     });
-                    let value = Expr { kind: ExprKind::Call { op: Ident { name: "report".into(), span: *span }, args }, span: *span };
-                    self.pending.push(Pending { step: idx, scope, value, kind: Ident { name: "report".into(), span: *span } });
+                    let value = Expr {
+                        kind: ExprKind::Call {
+                            op: Ident {
+                                name: "report".into(),
+                                span: *span,
+                            },
+                            args,
+                        },
+                        span: *span,
+                    };
+                    self.pending.push(Pending {
+                        step: idx,
+                        scope,
+                        value,
+                        kind: Ident {
+                            name: "report".into(),
+                            span: *span,
+                        },
+                    });
                 }
-                Stmt::Bind { kind, targets, value, span } => {
+                Stmt::Bind {
+                    kind,
+                    targets,
+                    value,
+                    span,
+                } => {
                     let kind_ty = match KINDS.iter().find(|(k, _)| *k == kind.name) {
                         Some((_, t)) => *t,
                         None => {
                             let sugg = did_you_mean(&kind.name, KINDS.iter().map(|(k, _)| *k));
-                            let mut d = Diagnostic::new(Code::UnknownKind, kind.span, format!("unknown statement kind `{}`", kind.name)).label("not a kind");
+                            let mut d = Diagnostic::new(
+                                Code::UnknownKind,
+                                kind.span,
+                                format!("unknown statement kind `{}`", kind.name),
+                            )
+                            .label("not a kind");
                             d = d.help(match sugg {
                                 Some(s) => format!("did you mean `{s}`?"),
-                                None => format!("kinds are {}", KINDS.iter().map(|(k, _)| format!("`{k}`")).collect::<Vec<_>>().join(", ")),
+                                None => format!(
+                                    "kinds are {}",
+                                    KINDS
+                                        .iter()
+                                        .map(|(k, _)| format!("`{k}`"))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ),
                             });
                             self.diags.push(d);
                             None
@@ -308,10 +443,14 @@ impl<'a> Checker<'a> {
                     };
                     // The output types come from the op's signature.
                     let out_ty = match &value.kind {
-                        ExprKind::Call { op, .. } => match self.reg.get(&op.name).map(|o| o.sig().output.clone()) {
-                            Some(Output::One(t)) | Some(Output::PerItem { ty: t, .. }) => Some(t),
-                            _ => None,
-                        },
+                        ExprKind::Call { op, .. } => {
+                            match self.reg.get(&op.name).map(|o| o.sig().output.clone()) {
+                                Some(Output::One(t)) | Some(Output::PerItem { ty: t, .. }) => {
+                                    Some(t)
+                                }
+                                _ => None,
+                            }
+                        }
                         _ => None,
                     };
                     let ty = out_ty.or(kind_ty).unwrap_or(StepType::Corpus);
@@ -319,12 +458,34 @@ impl<'a> Checker<'a> {
                     let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
                     let name = format!("{}{}", names.join(","), suffix);
                     let idx = self.steps.len();
-                    let outputs = targets.iter().map(|t| (format!("{}{}", t.name, suffix), ty)).collect();
-                    self.steps.push(Step { name, op: "", args: Args::new(), span: *span, outputs });
+                    let outputs = targets
+                        .iter()
+                        .map(|t| (format!("{}{}", t.name, suffix), ty))
+                        .collect();
+                    self.steps.push(Step {
+                        name,
+                        op: "",
+                        args: Args::new(),
+                        span: *span,
+                        outputs,
+                    });
                     for (port, t) in targets.iter().enumerate() {
-                        self.bind(scope, t, Binding::Step { r: StepRef { step: idx, port }, ty, span: t.span });
+                        self.bind(
+                            scope,
+                            t,
+                            Binding::Step {
+                                r: StepRef { step: idx, port },
+                                ty,
+                                span: t.span,
+                            },
+                        );
                     }
-                    self.pending.push(Pending { step: idx, scope, value: value.clone(), kind: kind.clone() });
+                    self.pending.push(Pending {
+                        step: idx,
+                        scope,
+                        value: value.clone(),
+                        kind: kind.clone(),
+                    });
                 }
             }
         }
@@ -348,11 +509,17 @@ impl<'a> Checker<'a> {
                 Binding::Step { span, .. } | Binding::Multi { span, .. } => Some(*span),
                 Binding::Expr(e) => Some(e.span),
             };
-            let at = prev_span.map(|s| self.sources.locate(s)).unwrap_or_default();
+            let at = prev_span
+                .map(|s| self.sources.locate(s))
+                .unwrap_or_default();
             self.diags.push(
-                Diagnostic::new(Code::DuplicateBinding, name.span, format!("`{}` is bound twice", name.name))
-                    .label("second binding")
-                    .help(format!("the first binding is at {at}; rename one of them")),
+                Diagnostic::new(
+                    Code::DuplicateBinding,
+                    name.span,
+                    format!("`{}` is bound twice", name.name),
+                )
+                .label("second binding")
+                .help(format!("the first binding is at {at}; rename one of them")),
             );
             return;
         }
@@ -361,7 +528,14 @@ impl<'a> Checker<'a> {
         if let (Binding::Step { r, ty, .. }, Some(parent)) = (&b, self.scopes[scope].parent) {
             let mut cur = Some(parent);
             while let Some(s) = cur {
-                let entry = self.scopes[s].names.entry(name.name.clone()).or_insert(Binding::Multi { refs: vec![], span: name.span });
+                let entry =
+                    self.scopes[s]
+                        .names
+                        .entry(name.name.clone())
+                        .or_insert(Binding::Multi {
+                            refs: vec![],
+                            span: name.span,
+                        });
                 if let Binding::Multi { refs, .. } = entry {
                     refs.push((*r, *ty));
                 }
@@ -404,7 +578,11 @@ impl<'a> Checker<'a> {
                 }
             },
             _ => {
-                self.diags.push(Diagnostic::new(Code::TypeMismatch, e.span, "`for` needs a list of values").label("not a list").help("write the values inline: `for x in [1, 2, 3] { ... }`"));
+                self.diags.push(
+                    Diagnostic::new(Code::TypeMismatch, e.span, "`for` needs a list of values")
+                        .label("not a list")
+                        .help("write the values inline: `for x in [1, 2, 3] { ... }`"),
+                );
                 None
             }
         }
@@ -414,7 +592,10 @@ impl<'a> Checker<'a> {
         for (i, (k, _)) in self.opts.set.iter().enumerate() {
             if !self.set_used[i] {
                 let known: Vec<&str> = self.param_exprs.iter().map(|(n, _)| n.as_str()).collect();
-                let mut d = Diagnostic::nowhere(Code::BadParam, format!("`--set {k}=...` names no `param` of this recipe"));
+                let mut d = Diagnostic::nowhere(
+                    Code::BadParam,
+                    format!("`--set {k}=...` names no `param` of this recipe"),
+                );
                 d = d.help(match did_you_mean(k, known.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None if known.is_empty() => "this recipe declares no params".to_string(),
@@ -437,7 +618,12 @@ impl<'a> Checker<'a> {
             self.diags.push(d);
         }
         if self.diags.is_empty() {
-            Ok(Checked { steps: self.steps, params: self.params, sources: self.sources, files: self.files })
+            Ok(Checked {
+                steps: self.steps,
+                params: self.params,
+                sources: self.sources,
+                files: self.files,
+            })
         } else {
             self.diags.sort();
             Err((self.diags, self.sources))
@@ -452,9 +638,16 @@ impl<'a> Checker<'a> {
             ExprKind::Shape(a, b, c) => Value::Shape(*a, *b, *c),
             ExprKind::Str(s) => Value::Str(s.clone()),
             ExprKind::Bool(b) => Value::Bool(*b),
-            ExprKind::List(items) => Value::List(items.iter().filter_map(|i| self.literal_value(i, scope)).collect()),
+            ExprKind::List(items) => Value::List(
+                items
+                    .iter()
+                    .filter_map(|i| self.literal_value(i, scope))
+                    .collect(),
+            ),
             ExprKind::Name(n) => match self.lookup(scope, n).cloned() {
-                Some(Binding::Expr(inner)) if !std::ptr::eq(&inner, e) => return self.literal_value(&inner, scope),
+                Some(Binding::Expr(inner)) if !std::ptr::eq(&inner, e) => {
+                    return self.literal_value(&inner, scope)
+                }
                 _ => Value::Sym(n.clone()),
             },
             ExprKind::Call { .. } => {
@@ -470,7 +663,15 @@ impl<'a> Checker<'a> {
         let (op_ident, args) = match &p.value.kind {
             ExprKind::Call { op, args } => (op.clone(), args.clone()),
             _ => {
-                self.diags.push(Diagnostic::new(Code::TypeMismatch, p.value.span, "a statement must bind the result of an op call").label("not a call").help("write `kind name = op(args)`; use `param` for plain values"));
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        p.value.span,
+                        "a statement must bind the result of an op call",
+                    )
+                    .label("not a call")
+                    .help("write `kind name = op(args)`; use `param` for plain values"),
+                );
                 return;
             }
         };
@@ -484,39 +685,77 @@ impl<'a> Checker<'a> {
         match &sig.output {
             Output::Config(kind) => {
                 self.diags.push(
-                    Diagnostic::new(Code::KindMismatch, op_ident.span, format!("`{}` builds a {kind} setting, not a step", op_ident.name))
-                        .label("not a step")
-                        .help(format!("pass it as an argument, e.g. `optimizer: {}(...)`", op_ident.name)),
+                    Diagnostic::new(
+                        Code::KindMismatch,
+                        op_ident.span,
+                        format!("`{}` builds a {kind} setting, not a step", op_ident.name),
+                    )
+                    .label("not a step")
+                    .help(format!(
+                        "pass it as an argument, e.g. `optimizer: {}(...)`",
+                        op_ident.name
+                    )),
                 );
                 return;
             }
             Output::One(t) | Output::PerItem { ty: t, .. } => {
-                let want = KINDS.iter().find(|(k, _)| *k == p.kind.name).and_then(|(_, t)| *t);
+                let want = KINDS
+                    .iter()
+                    .find(|(k, _)| *k == p.kind.name)
+                    .and_then(|(_, t)| *t);
                 if p.kind.name != "report" {
                     if let Some(w) = want {
                         if w != *t {
                             self.diags.push(
-                                Diagnostic::new(Code::KindMismatch, p.kind.span, format!("`{}` binds {}, but `{}` returns {}", p.kind.name, w.a(), sig.name, t.a()))
-                                    .label(format!("expects {}", w.a()))
-                                    .help(format!("use `{}` for this statement, or call an op that returns {}", kind_for(*t), w.a())),
+                                Diagnostic::new(
+                                    Code::KindMismatch,
+                                    p.kind.span,
+                                    format!(
+                                        "`{}` binds {}, but `{}` returns {}",
+                                        p.kind.name,
+                                        w.a(),
+                                        sig.name,
+                                        t.a()
+                                    ),
+                                )
+                                .label(format!("expects {}", w.a()))
+                                .help(format!(
+                                    "use `{}` for this statement, or call an op that returns {}",
+                                    kind_for(*t),
+                                    w.a()
+                                )),
                             );
                         }
                     }
                 }
             }
         }
-        let Some(resolved) = self.resolve_call(&sig.name, &op_ident, &args, p.value.span, p.scope) else {
+        let Some(resolved) = self.resolve_call(sig.name, &op_ident, &args, p.value.span, p.scope)
+        else {
             return;
         };
         let expected = match &sig.output {
-            Output::PerItem { param, .. } => resolved.get(*param).and_then(|v| v.as_list()).map(|l| l.len()).unwrap_or(1),
+            Output::PerItem { param, .. } => resolved
+                .get(*param)
+                .and_then(|v| v.as_list())
+                .map(|l| l.len())
+                .unwrap_or(1),
             _ => 1,
         };
         if p.kind.name != "report" && expected != targets {
             self.diags.push(
-                Diagnostic::new(Code::BindingCount, self.steps[p.step].span, format!("`{}` returns {expected} value{} but {targets} name{} bound", sig.name, plural(expected), if targets == 1 { " is" } else { "s are" }))
-                    .label("binding")
-                    .help("bind one name per returned value"),
+                Diagnostic::new(
+                    Code::BindingCount,
+                    self.steps[p.step].span,
+                    format!(
+                        "`{}` returns {expected} value{} but {targets} name{} bound",
+                        sig.name,
+                        plural(expected),
+                        if targets == 1 { " is" } else { "s are" }
+                    ),
+                )
+                .label("binding")
+                .help("bind one name per returned value"),
             );
         }
         self.steps[p.step].op = sig.name;
@@ -529,11 +768,26 @@ impl<'a> Checker<'a> {
             Some(s) => format!("did you mean `{s}`?"),
             None => "`lotto ops` lists every op with its parameters".to_string(),
         };
-        self.diags.push(Diagnostic::new(Code::UnknownOp, op.span, format!("unknown op `{}`", op.name)).label("no such op").help(help));
+        self.diags.push(
+            Diagnostic::new(
+                Code::UnknownOp,
+                op.span,
+                format!("unknown op `{}`", op.name),
+            )
+            .label("no such op")
+            .help(help),
+        );
     }
 
     /// Binds call arguments to the op's parameters and converts each.
-    fn resolve_call(&mut self, op_name: &str, op_ident: &Ident, args: &[ast::Arg], call_span: Span, scope: usize) -> Option<Args> {
+    fn resolve_call(
+        &mut self,
+        op_name: &str,
+        op_ident: &Ident,
+        args: &[ast::Arg],
+        call_span: Span,
+        scope: usize,
+    ) -> Option<Args> {
         let reg = self.reg;
         let op = reg.get(op_name)?;
         let sig = op.sig();
@@ -562,9 +816,18 @@ impl<'a> Checker<'a> {
                         }
                         None => {
                             self.diags.push(
-                                Diagnostic::new(Code::TooManyArgs, a.span, format!("`{}` takes at most {} positional argument{}", sig.name, sig.params.len(), plural(sig.params.len())))
-                                    .label("extra argument")
-                                    .help(format!("its parameters are {}", param_list(&sig.params))),
+                                Diagnostic::new(
+                                    Code::TooManyArgs,
+                                    a.span,
+                                    format!(
+                                        "`{}` takes at most {} positional argument{}",
+                                        sig.name,
+                                        sig.params.len(),
+                                        plural(sig.params.len())
+                                    ),
+                                )
+                                .label("extra argument")
+                                .help(format!("its parameters are {}", param_list(&sig.params))),
                             );
                             ok = false;
                         }
@@ -574,21 +837,29 @@ impl<'a> Checker<'a> {
                     let Some(p) = sig.param(&n.name) else {
                         let sugg = did_you_mean(&n.name, sig.params.iter().map(|p| p.name));
                         self.diags.push(
-                            Diagnostic::new(Code::UnknownArg, n.span, format!("`{}` has no parameter `{}`", sig.name, n.name))
-                                .label("unknown argument")
-                                .help(match sugg {
-                                    Some(s) => format!("did you mean `{s}`?"),
-                                    None => format!("its parameters are {}", param_list(&sig.params)),
-                                }),
+                            Diagnostic::new(
+                                Code::UnknownArg,
+                                n.span,
+                                format!("`{}` has no parameter `{}`", sig.name, n.name),
+                            )
+                            .label("unknown argument")
+                            .help(match sugg {
+                                Some(s) => format!("did you mean `{s}`?"),
+                                None => format!("its parameters are {}", param_list(&sig.params)),
+                            }),
                         );
                         ok = false;
                         continue;
                     };
                     if given.contains_key(p.name) || (p.variadic && !variadic_items.is_empty()) {
                         self.diags.push(
-                            Diagnostic::new(Code::DuplicateArg, n.span, format!("argument `{}` is given twice", n.name))
-                                .label("again here")
-                                .help("remove one of them (a positional argument also counts)"),
+                            Diagnostic::new(
+                                Code::DuplicateArg,
+                                n.span,
+                                format!("argument `{}` is given twice", n.name),
+                            )
+                            .label("again here")
+                            .help("remove one of them (a positional argument also counts)"),
                         );
                         ok = false;
                         continue;
@@ -598,8 +869,21 @@ impl<'a> Checker<'a> {
             }
         }
         if let Some(vp) = variadic_param {
-            let span = Span::new(call_span.file, variadic_items[0].span.start, variadic_items.last().unwrap().span.end);
-            given.insert(vp.name, (Expr { kind: ExprKind::List(variadic_items), span }, span));
+            let span = Span::new(
+                call_span.file,
+                variadic_items[0].span.start,
+                variadic_items.last().unwrap().span.end,
+            );
+            given.insert(
+                vp.name,
+                (
+                    Expr {
+                        kind: ExprKind::List(variadic_items),
+                        span,
+                    },
+                    span,
+                ),
+            );
         }
         let mut out = Args::new();
         for p in &sig.params {
@@ -616,9 +900,18 @@ impl<'a> Checker<'a> {
                     }
                     None => {
                         self.diags.push(
-                            Diagnostic::new(Code::MissingArg, call_span, format!("`{}` needs argument `{}`", sig.name, p.name))
-                                .label(format!("`{}` missing", p.name))
-                                .help(format!("`{}`: {} — {}", p.name, p.ty.describe(), p.doc)),
+                            Diagnostic::new(
+                                Code::MissingArg,
+                                call_span,
+                                format!("`{}` needs argument `{}`", sig.name, p.name),
+                            )
+                            .label(format!("`{}` missing", p.name))
+                            .help(format!(
+                                "`{}`: {} — {}",
+                                p.name,
+                                p.ty.describe(),
+                                p.doc
+                            )),
                         );
                         ok = false;
                     }
@@ -629,8 +922,14 @@ impl<'a> Checker<'a> {
             return None;
         }
         if let Err((param, msg)) = op.validate(&out) {
-            let span = param.and_then(|p| given.get(p).map(|(_, s)| *s)).unwrap_or(op_ident.span);
-            self.diags.push(Diagnostic::new(Code::OutOfRange, span, msg).label("invalid").help(format!("see `lotto ops {}`", sig.name)));
+            let span = param
+                .and_then(|p| given.get(p).map(|(_, s)| *s))
+                .unwrap_or(op_ident.span);
+            self.diags.push(
+                Diagnostic::new(Code::OutOfRange, span, msg)
+                    .label("invalid")
+                    .help(format!("see `lotto ops {}`", sig.name)),
+            );
             return None;
         }
         Some(out)
@@ -638,9 +937,13 @@ impl<'a> Checker<'a> {
 
     fn type_error(&mut self, e: &Expr, p: &Param, found: &str) {
         self.diags.push(
-            Diagnostic::new(Code::TypeMismatch, e.span, format!("`{}` takes {}, found {found}", p.name, p.ty.describe()))
-                .label(format!("expected {}", p.ty.describe()))
-                .help(p.doc.to_string()),
+            Diagnostic::new(
+                Code::TypeMismatch,
+                e.span,
+                format!("`{}` takes {}, found {found}", p.name, p.ty.describe()),
+            )
+            .label(format!("expected {}", p.ty.describe()))
+            .help(p.doc.to_string()),
         );
     }
 
@@ -658,16 +961,27 @@ impl<'a> Checker<'a> {
                 _ => format!("{} to {}", fmt_num(lo), fmt_num(hi)),
             };
             self.diags.push(
-                Diagnostic::new(Code::OutOfRange, e.span, format!("`{}` = {shown} is out of range", p.name))
-                    .label(format!("must be {range}"))
-                    .help(format!("`{}`: {}", p.name, p.doc)),
+                Diagnostic::new(
+                    Code::OutOfRange,
+                    e.span,
+                    format!("`{}` = {shown} is out of range", p.name),
+                )
+                .label(format!("must be {range}"))
+                .help(format!("`{}`: {}", p.name, p.doc)),
             );
             return None;
         }
         Some(v)
     }
 
-    fn convert_inner(&mut self, e: &Expr, ty: &PType, p: &Param, scope: usize, report: bool) -> Option<Value> {
+    fn convert_inner(
+        &mut self,
+        e: &Expr,
+        ty: &PType,
+        p: &Param,
+        scope: usize,
+        report: bool,
+    ) -> Option<Value> {
         if let PType::OneOf(options) = ty {
             for t in options {
                 if let Some(v) = self.convert_inner(e, t, p, scope, false) {
@@ -696,15 +1010,29 @@ impl<'a> Checker<'a> {
                     Some(Binding::Expr(inner)) => self.convert_inner(&inner, ty, p, scope, report),
                     Some(Binding::Step { r, ty: st, .. }) => match ty {
                         PType::Step(allowed) if allowed.contains(&st) => Some(Value::Ref(r)),
-                        PType::List(inner) if matches!(**inner, PType::Step(a) if a.contains(&st)) => Some(Value::List(vec![Value::Ref(r)])),
+                        PType::List(inner) if matches!(**inner, PType::Step(a) if a.contains(&st)) => {
+                            Some(Value::List(vec![Value::Ref(r)]))
+                        }
                         _ => fail!(format!("`{n}`, {}", st.a())),
                     },
                     Some(Binding::Multi { refs, .. }) => match ty {
                         PType::List(inner) => match &**inner {
-                            PType::Step(allowed) if refs.iter().all(|(_, t)| allowed.contains(t)) => Some(Value::List(refs.iter().map(|(r, _)| Value::Ref(*r)).collect())),
-                            _ => fail!(format!("`{n}`, a list of {} steps", refs.first().map(|r| r.1.as_str()).unwrap_or("?"))),
+                            PType::Step(allowed)
+                                if refs.iter().all(|(_, t)| allowed.contains(t)) =>
+                            {
+                                Some(Value::List(
+                                    refs.iter().map(|(r, _)| Value::Ref(*r)).collect(),
+                                ))
+                            }
+                            _ => fail!(format!(
+                                "`{n}`, a list of {} steps",
+                                refs.first().map(|r| r.1.as_str()).unwrap_or("?")
+                            )),
                         },
-                        _ => fail!(format!("`{n}`, a list of {} steps bound in a `for` (one per iteration)", refs.first().map(|r| r.1.as_str()).unwrap_or("?"))),
+                        _ => fail!(format!(
+                            "`{n}`, a list of {} steps bound in a `for` (one per iteration)",
+                            refs.first().map(|r| r.1.as_str()).unwrap_or("?")
+                        )),
                     },
                     None => {
                         if let PType::Enum(opts) = ty {
@@ -716,7 +1044,10 @@ impl<'a> Checker<'a> {
                         if let PType::Config(kind) = ty {
                             if let Some(op) = self.reg.get(n) {
                                 if op.sig().output == Output::Config(kind) {
-                                    let ident = Ident { name: n.clone(), span: e.span };
+                                    let ident = Ident {
+                                        name: n.clone(),
+                                        span: e.span,
+                                    };
                                     let args = self.resolve_call(n, &ident, &[], e.span, scope)?;
                                     return Some(op.config(&args));
                                 }
@@ -729,13 +1060,24 @@ impl<'a> Checker<'a> {
                         if let PType::Enum(opts) = ty {
                             cands.extend(opts.iter().map(|s| s.to_string()));
                         }
-                        let sugg = did_you_mean(n, cands.iter().map(|s| s.as_str())).map(str::to_string);
+                        let sugg =
+                            did_you_mean(n, cands.iter().map(|s| s.as_str())).map(str::to_string);
                         let help = match (sugg, ty) {
                             (Some(s), _) => format!("did you mean `{s}`?"),
-                            (None, PType::Enum(_)) => format!("`{}` takes {}", p.name, ty.describe()),
+                            (None, PType::Enum(_)) => {
+                                format!("`{}` takes {}", p.name, ty.describe())
+                            }
                             _ => "bind it with a statement or a `param` first".to_string(),
                         };
-                        self.diags.push(Diagnostic::new(Code::UnknownName, e.span, format!("unknown name `{n}`")).label("not defined").help(help));
+                        self.diags.push(
+                            Diagnostic::new(
+                                Code::UnknownName,
+                                e.span,
+                                format!("unknown name `{n}`"),
+                            )
+                            .label("not defined")
+                            .help(help),
+                        );
                         None
                     }
                 }
@@ -744,7 +1086,11 @@ impl<'a> Checker<'a> {
                 let mut out = vec![];
                 for it in items {
                     // Names bound in a `for` are lists: splice them in.
-                    let v = if matches!(it.kind, ExprKind::Name(_)) { self.convert_inner(it, ty, p, scope, false) } else { None };
+                    let v = if matches!(it.kind, ExprKind::Name(_)) {
+                        self.convert_inner(it, ty, p, scope, false)
+                    } else {
+                        None
+                    };
                     match v {
                         Some(Value::List(vs)) => out.extend(vs),
                         _ => out.push(self.convert_inner(it, inner, p, scope, report)?),
@@ -754,10 +1100,16 @@ impl<'a> Checker<'a> {
             }
             (_, PType::List(inner)) if !matches!(e.kind, ExprKind::List(_)) => {
                 // A single value where a list is expected is a list of one.
-                Some(Value::List(vec![self.convert_inner(e, inner, p, scope, report)?]))
+                Some(Value::List(vec![
+                    self.convert_inner(e, inner, p, scope, report)?
+                ]))
             }
-            (ExprKind::Call { op, args }, _) => self.convert_call(e, op, args, ty, p, scope, report),
-            (ExprKind::Number(n), PType::Int) if n.fract() == 0.0 && n.abs() < 9e15 => Some(Value::Int(*n as i64)),
+            (ExprKind::Call { op, args }, _) => {
+                self.convert_call(e, op, args, ty, p, scope, report)
+            }
+            (ExprKind::Number(n), PType::Int) if n.fract() == 0.0 && n.abs() < 9e15 => {
+                Some(Value::Int(*n as i64))
+            }
             (ExprKind::Number(n), PType::Int) => fail!(format!("the number {}", fmt_num(*n))),
             (ExprKind::Number(n), PType::Float) => Some(Value::Float(*n)),
             (ExprKind::Number(n), PType::Fraction) => Some(Value::Float(*n)),
@@ -771,9 +1123,13 @@ impl<'a> Checker<'a> {
                 _ => {
                     if report {
                         self.diags.push(
-                            Diagnostic::new(Code::UnitMismatch, e.span, format!("`{}` is not a unit for `{}`", u.as_str(), p.name))
-                                .label(format!("`{}` takes {}", p.name, ty.describe()))
-                                .help(p.doc.to_string()),
+                            Diagnostic::new(
+                                Code::UnitMismatch,
+                                e.span,
+                                format!("`{}` is not a unit for `{}`", u.as_str(), p.name),
+                            )
+                            .label(format!("`{}` takes {}", p.name, ty.describe()))
+                            .help(p.doc.to_string()),
                         );
                     }
                     None
@@ -787,9 +1143,17 @@ impl<'a> Checker<'a> {
                         _ => "Hz` or `kHz",
                     };
                     self.diags.push(
-                        Diagnostic::new(Code::UnitMismatch, e.span, format!("`{}` needs a unit", p.name))
-                            .label(format!("`{}` takes {}", p.name, ty.describe()))
-                            .help(format!("write e.g. `{}{}`", fmt_num(*n), unit.split('`').next().unwrap_or(""))),
+                        Diagnostic::new(
+                            Code::UnitMismatch,
+                            e.span,
+                            format!("`{}` needs a unit", p.name),
+                        )
+                        .label(format!("`{}` takes {}", p.name, ty.describe()))
+                        .help(format!(
+                            "write e.g. `{}{}`",
+                            fmt_num(*n),
+                            unit.split('`').next().unwrap_or("")
+                        )),
                     );
                 }
                 None
@@ -810,7 +1174,16 @@ impl<'a> Checker<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn convert_call(&mut self, e: &Expr, op: &Ident, args: &[ast::Arg], ty: &PType, p: &Param, scope: usize, report: bool) -> Option<Value> {
+    fn convert_call(
+        &mut self,
+        e: &Expr,
+        op: &Ident,
+        args: &[ast::Arg],
+        ty: &PType,
+        p: &Param,
+        scope: usize,
+        report: bool,
+    ) -> Option<Value> {
         let reg = self.reg;
         let Some(o) = reg.get(&op.name) else {
             if report {
@@ -827,19 +1200,39 @@ impl<'a> Checker<'a> {
             (Output::One(t), PType::Step(allowed)) if allowed.contains(t) => {
                 // An anonymous step inside an argument (`imp.round(3)`).
                 let args = self.resolve_call(&op.name, op, args, e.span, scope)?;
-                let text: String = self.sources.slice(e.span).split_whitespace().collect::<Vec<_>>().join(" ");
+                let text: String = self
+                    .sources
+                    .slice(e.span)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 let name = format!("{text}{}", self.scopes[scope].suffix);
-                if let Some(i) = self.steps.iter().position(|s| s.name == name && s.op == sig.name && s.args == args) {
+                if let Some(i) = self
+                    .steps
+                    .iter()
+                    .position(|s| s.name == name && s.op == sig.name && s.args == args)
+                {
                     return Some(Value::Ref(StepRef { step: i, port: 0 }));
                 }
-                self.steps.push(Step { name: name.clone(), op: sig.name, args, span: e.span, outputs: vec![(name, *t)] });
-                Some(Value::Ref(StepRef { step: self.steps.len() - 1, port: 0 }))
+                self.steps.push(Step {
+                    name: name.clone(),
+                    op: sig.name,
+                    args,
+                    span: e.span,
+                    outputs: vec![(name, *t)],
+                });
+                Some(Value::Ref(StepRef {
+                    step: self.steps.len() - 1,
+                    port: 0,
+                }))
             }
             _ => {
                 if report {
                     let found = match &sig.output {
                         Output::Config(k) => format!("a {k} setting from `{}`", op.name),
-                        Output::One(t) | Output::PerItem { ty: t, .. } => format!("{} from `{}`", t.a(), op.name),
+                        Output::One(t) | Output::PerItem { ty: t, .. } => {
+                            format!("{} from `{}`", t.a(), op.name)
+                        }
                     };
                     self.type_error(e, p, &found);
                 }
@@ -914,9 +1307,16 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn param_list(ps: &[Param]) -> String {
-    ps.iter().map(|p| format!("`{}`", p.name)).collect::<Vec<_>>().join(", ")
+    ps.iter()
+        .map(|p| format!("`{}`", p.name))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn kind_for(t: StepType) -> &'static str {
-    KINDS.iter().find(|(_, k)| *k == Some(t)).map(|(n, _)| *n).unwrap_or("let")
+    KINDS
+        .iter()
+        .find(|(_, k)| *k == Some(t))
+        .map(|(n, _)| *n)
+        .unwrap_or("let")
 }

@@ -73,10 +73,22 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(code: Code, span: Span, message: impl Into<String>) -> Self {
-        Diagnostic { code, message: message.into(), span: Some(span), label: String::new(), help: None }
+        Diagnostic {
+            code,
+            message: message.into(),
+            span: Some(span),
+            label: String::new(),
+            help: None,
+        }
     }
     pub fn nowhere(code: Code, message: impl Into<String>) -> Self {
-        Diagnostic { code, message: message.into(), span: None, label: String::new(), help: None }
+        Diagnostic {
+            code,
+            message: message.into(),
+            span: None,
+            label: String::new(),
+            help: None,
+        }
     }
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
@@ -103,7 +115,8 @@ impl Diagnostics {
         self.0.len()
     }
     pub fn sort(&mut self) {
-        self.0.sort_by_key(|d| d.span.map(|s| (s.file, s.start)).unwrap_or((usize::MAX, 0)));
+        self.0
+            .sort_by_key(|d| d.span.map(|s| (s.file, s.start)).unwrap_or((usize::MAX, 0)));
     }
 }
 
@@ -130,15 +143,26 @@ impl miette::Diagnostic for Report<'_> {
         Some(Box::new(self.d.code.as_str()))
     }
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.d.help.as_ref().map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
+        self.d
+            .help
+            .as_ref()
+            .map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.src.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = self.d.span?;
-        let label = if self.d.label.is_empty() { None } else { Some(self.d.label.clone()) };
-        Some(Box::new(std::iter::once(LabeledSpan::new(label, span.start, span.len().max(1)))))
+        let label = if self.d.label.is_empty() {
+            None
+        } else {
+            Some(self.d.label.clone())
+        };
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            label,
+            span.start,
+            span.len().max(1),
+        ))))
     }
 }
 
@@ -151,7 +175,10 @@ pub struct RenderOpts {
 
 impl Default for RenderOpts {
     fn default() -> Self {
-        RenderOpts { color: false, width: 100 }
+        RenderOpts {
+            color: false,
+            width: 100,
+        }
     }
 }
 
@@ -162,8 +189,14 @@ pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOpts) -> String {
         let f = sources.get(s.file);
         NamedSource::new(f.path.display().to_string(), f.text.as_ref().clone())
     });
-    let theme = if opts.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(opts.width).with_links(false);
+    let theme = if opts.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(opts.width)
+        .with_links(false);
     let mut out = String::new();
     if let Some(span) = d.span {
         out.push_str(&format!("{}: ", sources.locate(span)));
@@ -181,7 +214,11 @@ pub fn render_all(ds: &Diagnostics, sources: &Sources, opts: RenderOpts) -> Stri
         out.push('\n');
     }
     let n = ds.len();
-    out.push_str(&format!("{} error{} found\n", n, if n == 1 { "" } else { "s" }));
+    out.push_str(&format!(
+        "{} error{} found\n",
+        n,
+        if n == 1 { "" } else { "s" }
+    ));
     out
 }
 
@@ -232,7 +269,9 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -240,7 +279,10 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
 }
 
 /// The closest candidate within a distance that scales with the word.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     // One edit per three characters; names of one or two characters get no
     // suggestion (any other short name would be "close").
     let limit = word.chars().count() / 3;
@@ -261,7 +303,10 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(did_you_mean("manifset", ["manifest", "mix"]), Some("manifest"));
+        assert_eq!(
+            did_you_mean("manifset", ["manifest", "mix"]),
+            Some("manifest")
+        );
         assert_eq!(did_you_mean("zzz", ["manifest", "mix"]), None);
     }
 }

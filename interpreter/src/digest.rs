@@ -39,7 +39,11 @@ fn stamp(meta: &std::fs::Metadata) -> Stamp {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_nanos() as i128)
         .unwrap_or(0);
-    Stamp { size: meta.len(), mtime_ns, inode }
+    Stamp {
+        size: meta.len(),
+        mtime_ns,
+        inode,
+    }
 }
 
 /// BLAKE3 of a file's bytes, hex.
@@ -59,8 +63,15 @@ pub fn hash_file(path: &Path) -> std::io::Result<String> {
 
 impl DigestCache {
     pub fn open(path: &Path) -> Self {
-        let entries = std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-        DigestCache { path: path.to_path_buf(), entries: Mutex::new(entries), dirty: Mutex::new(false) }
+        let entries = std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        DigestCache {
+            path: path.to_path_buf(),
+            entries: Mutex::new(entries),
+            dirty: Mutex::new(false),
+        }
     }
 
     /// Digest of `file` (absolute path), from the cache when its stamp is
@@ -77,7 +88,13 @@ impl DigestCache {
             }
         }
         let digest = hash_file(file)?;
-        self.entries.lock().unwrap().insert(file.to_path_buf(), Entry { stamp: st, digest: digest.clone() });
+        self.entries.lock().unwrap().insert(
+            file.to_path_buf(),
+            Entry {
+                stamp: st,
+                digest: digest.clone(),
+            },
+        );
         *self.dirty.lock().unwrap() = true;
         Ok(digest)
     }
@@ -87,7 +104,9 @@ impl DigestCache {
         if !*self.dirty.lock().unwrap() {
             return;
         }
-        let tmp = self.path.with_extension(format!("tmp.{}", std::process::id()));
+        let tmp = self
+            .path
+            .with_extension(format!("tmp.{}", std::process::id()));
         let data = serde_json::to_vec(&*self.entries.lock().unwrap()).unwrap_or_default();
         if std::fs::write(&tmp, data).is_ok() {
             let _ = std::fs::rename(&tmp, &self.path);

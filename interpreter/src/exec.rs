@@ -65,7 +65,14 @@ pub fn upstream(checked: &Checked, targets: &BTreeSet<usize>) -> BTreeSet<usize>
     out
 }
 
-pub fn run(checked: &Checked, parts: &[KeyParts], reg: &Registry, store: &Store, workspace: &Path, opts: &RunOpts) -> RunSummary {
+pub fn run(
+    checked: &Checked,
+    parts: &[KeyParts],
+    reg: &Registry,
+    store: &Store,
+    workspace: &Path,
+    opts: &RunOpts,
+) -> RunSummary {
     let keys: Vec<String> = parts.iter().map(|p| p.key()).collect();
     let selected: BTreeSet<usize> = match &opts.only {
         Some(only) => upstream(checked, only),
@@ -74,13 +81,20 @@ pub fn run(checked: &Checked, parts: &[KeyParts], reg: &Registry, store: &Store,
     let mut waiting: BTreeMap<usize, usize> = BTreeMap::new();
     let mut readers: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for &i in &selected {
-        let deps: BTreeSet<usize> = checked.steps[i].deps().into_iter().map(|r| r.step).collect();
+        let deps: BTreeSet<usize> = checked.steps[i]
+            .deps()
+            .into_iter()
+            .map(|r| r.step)
+            .collect();
         waiting.insert(i, deps.len());
         for d in deps {
             readers.entry(d).or_default().push(i);
         }
     }
-    let mut ready: VecDeque<usize> = crate::graph::topo_order(&checked.steps).into_iter().filter(|i| waiting.get(i) == Some(&0)).collect();
+    let mut ready: VecDeque<usize> = crate::graph::topo_order(&checked.steps)
+        .into_iter()
+        .filter(|i| waiting.get(i) == Some(&0))
+        .collect();
     let progress = Progress::new(opts.show_bars);
     let mut summary = RunSummary::default();
     let mut failed_steps: BTreeSet<usize> = BTreeSet::new();
@@ -95,7 +109,9 @@ pub fn run(checked: &Checked, parts: &[KeyParts], reg: &Registry, store: &Store,
                 let keys = &keys;
                 let progress = &progress;
                 scope.spawn(move || {
-                    let out = run_step(checked, parts, keys, reg, store, workspace, opts, progress, i);
+                    let out = run_step(
+                        checked, parts, keys, reg, store, workspace, opts, progress, i,
+                    );
                     let _ = tx.send((i, out));
                 });
             }
@@ -115,7 +131,9 @@ pub fn run(checked: &Checked, parts: &[KeyParts], reg: &Registry, store: &Store,
                 }
                 Outcome::Failed(e) => {
                     progress.println(&format!("  FAILED  {} ({})", s.name, s.op));
-                    summary.failed.push((s.name.clone(), checked.sources.locate(s.span), e));
+                    summary
+                        .failed
+                        .push((s.name.clone(), checked.sources.locate(s.span), e));
                     failed_steps.insert(i);
                     continue;
                 }
@@ -138,7 +156,17 @@ pub fn run(checked: &Checked, parts: &[KeyParts], reg: &Registry, store: &Store,
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run_step(checked: &Checked, parts: &[KeyParts], keys: &[String], reg: &Registry, store: &Store, workspace: &Path, opts: &RunOpts, progress: &Progress, i: usize) -> Outcome {
+fn run_step(
+    checked: &Checked,
+    parts: &[KeyParts],
+    keys: &[String],
+    reg: &Registry,
+    store: &Store,
+    workspace: &Path,
+    opts: &RunOpts,
+    progress: &Progress,
+    i: usize,
+) -> Outcome {
     let s = &checked.steps[i];
     let key = &keys[i];
     let forced = opts.force.contains(&i);
@@ -166,7 +194,11 @@ fn run_step(checked: &Checked, parts: &[KeyParts], keys: &[String], reg: &Regist
         Ok(d) => d,
         Err(e) => return Outcome::Failed(format!("cannot prepare staging directory: {e}")),
     };
-    let inputs: BTreeMap<StepRef, PathBuf> = s.deps().into_iter().map(|r| (r, port_dir(store, keys, r))).collect();
+    let inputs: BTreeMap<StepRef, PathBuf> = s
+        .deps()
+        .into_iter()
+        .map(|r| (r, port_dir(store, keys, r)))
+        .collect();
     let op = reg.get(s.op).expect("checked op exists");
     let started = now_rfc3339();
     let t0 = Instant::now();
@@ -177,7 +209,11 @@ fn run_step(checked: &Checked, parts: &[KeyParts], keys: &[String], reg: &Regist
         step_name: &s.name,
         args: &s.args,
         inputs: &inputs,
-        input_names: s.deps().into_iter().map(|r| (r, checked.ref_name(r))).collect(),
+        input_names: s
+            .deps()
+            .into_iter()
+            .map(|r| (r, checked.ref_name(r)))
+            .collect(),
         out: &staging,
         checkpoints: &checkpoints,
         workspace,
@@ -192,8 +228,15 @@ fn run_step(checked: &Checked, parts: &[KeyParts], keys: &[String], reg: &Regist
     let result = match result {
         Ok(r) => r,
         Err(p) => {
-            let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
-            Err(format!("internal error in op `{}` (please report it): {msg}", s.op))
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(format!(
+                "internal error in op `{}` (please report it): {msg}",
+                s.op
+            ))
         }
     };
     if let Err(e) = result {
@@ -238,14 +281,22 @@ fn run_step(checked: &Checked, parts: &[KeyParts], keys: &[String], reg: &Regist
 
 /// Steps with an `export/` artifact (reports) are copied to their `path`
 /// argument in the workspace, on every run, cached or not.
-fn export(store: &Store, key: &str, s: &crate::check::Step, workspace: &Path) -> Result<(), String> {
+fn export(
+    store: &Store,
+    key: &str,
+    s: &crate::check::Step,
+    workspace: &Path,
+) -> Result<(), String> {
     let src = store.object(key).join("export");
-    let Some(dest) = s.args.get("path").and_then(|v| v.as_str()) else { return Ok(()) };
+    let Some(dest) = s.args.get("path").and_then(|v| v.as_str()) else {
+        return Ok(());
+    };
     if !src.is_dir() {
         return Ok(());
     }
     let dest = workspace.join(dest);
-    copy_dir(&src, &dest).map_err(|e| format!("cannot write the report to `{}`: {e}", dest.display()))
+    copy_dir(&src, &dest)
+        .map_err(|e| format!("cannot write the report to `{}`: {e}", dest.display()))
 }
 
 fn copy_dir(src: &Path, dest: &Path) -> std::io::Result<()> {

@@ -23,7 +23,9 @@ pub fn build(steps: &[Step]) -> DiGraph<usize, ()> {
 /// Steps in an order where every step comes after its inputs.
 pub fn topo_order(steps: &[Step]) -> Vec<usize> {
     let g = build(steps);
-    toposort(&g, None).map(|v| v.into_iter().map(|n| g[n]).collect()).unwrap_or_default()
+    toposort(&g, None)
+        .map(|v| v.into_iter().map(|n| g[n]).collect())
+        .unwrap_or_default()
 }
 
 /// A cycle as `a -> b -> a`, reported at the first step's binding.
@@ -41,7 +43,16 @@ pub fn find_cycle(steps: &[Step], sources: &Sources) -> Result<(), Diagnostic> {
         let mut path = vec![start];
         let mut cur = start;
         loop {
-            let next = g.neighbors_directed(cur, petgraph::Direction::Incoming).filter(|n| members.contains(n)).min_by_key(|n| if *n == start { 0 } else { 1 + steps[g[*n]].span.start });
+            let next = g
+                .neighbors_directed(cur, petgraph::Direction::Incoming)
+                .filter(|n| members.contains(n))
+                .min_by_key(|n| {
+                    if *n == start {
+                        0
+                    } else {
+                        1 + steps[g[*n]].span.start
+                    }
+                });
             let Some(n) = next else { break };
             path.push(n);
             if n == start || path.len() > scc.len() + 1 {
@@ -51,9 +62,23 @@ pub fn find_cycle(steps: &[Step], sources: &Sources) -> Result<(), Diagnostic> {
         }
         let names: Vec<String> = path.iter().map(|n| steps[g[*n]].name.clone()).collect();
         let s = &steps[g[start]];
-        return Err(Diagnostic::new(Code::Cycle, s.span, format!("dependency cycle: {}", names.join(" -> ")))
-            .label("this step depends on itself through the cycle")
-            .help(format!("a step cannot use its own result; break the cycle (other steps in it: {})", names[1..names.len() - 1].iter().map(|n| format!("`{n}` at {}", sources.locate(steps.iter().find(|s| &s.name == n).unwrap().span))).collect::<Vec<_>>().join(", "))));
+        return Err(Diagnostic::new(
+            Code::Cycle,
+            s.span,
+            format!("dependency cycle: {}", names.join(" -> ")),
+        )
+        .label("this step depends on itself through the cycle")
+        .help(format!(
+            "a step cannot use its own result; break the cycle (other steps in it: {})",
+            names[1..names.len() - 1]
+                .iter()
+                .map(|n| format!(
+                    "`{n}` at {}",
+                    sources.locate(steps.iter().find(|s| &s.name == n).unwrap().span)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
     }
     Ok(())
 }
@@ -62,15 +87,27 @@ fn node_label(s: &Step) -> String {
     format!("{}\\n{}", s.name, s.op)
 }
 
+/// Distinct steps a step reads (ports of one step are one edge).
+fn dep_steps(s: &Step) -> Vec<usize> {
+    let mut v: Vec<usize> = s.deps().into_iter().map(|r| r.step).collect();
+    v.dedup();
+    v
+}
+
 /// Graphviz text of the DAG.
 pub fn to_dot(steps: &[Step]) -> String {
-    let mut out = String::from("digraph lotto {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+    let mut out = String::from(
+        "digraph lotto {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
+    );
     for (i, s) in steps.iter().enumerate() {
-        out.push_str(&format!("  s{i} [label=\"{}\"];\n", node_label(s).replace('"', "\\\"")));
+        out.push_str(&format!(
+            "  s{i} [label=\"{}\"];\n",
+            node_label(s).replace('"', "\\\"")
+        ));
     }
     for (i, s) in steps.iter().enumerate() {
-        for d in s.deps() {
-            out.push_str(&format!("  s{} -> s{i};\n", d.step));
+        for d in dep_steps(s) {
+            out.push_str(&format!("  s{d} -> s{i};\n"));
         }
     }
     out.push_str("}\n");
@@ -85,8 +122,8 @@ pub fn to_mermaid(steps: &[Step]) -> String {
         out.push_str(&format!("  s{i}[\"{label}\"]\n"));
     }
     for (i, s) in steps.iter().enumerate() {
-        for d in s.deps() {
-            out.push_str(&format!("  s{} --> s{i}\n", d.step));
+        for d in dep_steps(s) {
+            out.push_str(&format!("  s{d} --> s{i}\n"));
         }
     }
     out

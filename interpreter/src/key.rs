@@ -35,7 +35,11 @@ impl KeyParts {
         h.update(b"lotto-key-v1\0");
         h.update(self.op.as_bytes());
         h.update(&self.op_version.to_le_bytes());
-        h.update(serde_json::to_string(&self.args).unwrap_or_default().as_bytes());
+        h.update(
+            serde_json::to_string(&self.args)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
         h.update(b"\0inputs");
         for k in self.inputs.values() {
             // Input keys also appear inside `args`; hashing them sorted here
@@ -70,8 +74,13 @@ pub fn canonical(v: &Value, keys: &dyn Fn(StepRef) -> String) -> serde_json::Val
     }
 }
 
-pub fn canonical_args(args: &Args, keys: &dyn Fn(StepRef) -> String) -> BTreeMap<String, serde_json::Value> {
-    args.iter().map(|(k, v)| (k.clone(), canonical(v, keys))).collect()
+pub fn canonical_args(
+    args: &Args,
+    keys: &dyn Fn(StepRef) -> String,
+) -> BTreeMap<String, serde_json::Value> {
+    args.iter()
+        .map(|(k, v)| (k.clone(), canonical(v, keys)))
+        .collect()
 }
 
 /// The key of a port of a step: ports of a multi-output step differ.
@@ -85,7 +94,13 @@ pub fn port_key(step_key: &str, port: usize) -> String {
 
 /// Computes every step's key parts in topological order. File digests are
 /// computed in parallel; errors (a missing file) name the step.
-pub fn compute(checked: &Checked, reg: &Registry, workspace: &Path, digests: &DigestCache, device: &str) -> Result<Vec<KeyParts>, Vec<Diagnostic>> {
+pub fn compute(
+    checked: &Checked,
+    reg: &Registry,
+    workspace: &Path,
+    digests: &DigestCache,
+    device: &str,
+) -> Result<Vec<KeyParts>, Vec<Diagnostic>> {
     let order = crate::graph::topo_order(&checked.steps);
     // Reads first, in parallel: they are the only I/O.
     let reads: Vec<Result<BTreeMap<String, String>, Diagnostic>> = checked
@@ -93,14 +108,26 @@ pub fn compute(checked: &Checked, reg: &Registry, workspace: &Path, digests: &Di
         .par_iter()
         .map(|s| {
             let op = reg.get(s.op).expect("checked op exists");
-            let files = op.reads(&s.args, workspace).map_err(|e| Diagnostic::new(Code::Io, s.span, format!("step `{}`: {e}", s.name)).label("this step").help("fix the path in the recipe, or restore the file"))?;
+            let files = op.reads(&s.args, workspace).map_err(|e| {
+                Diagnostic::new(Code::Io, s.span, format!("step `{}`: {e}", s.name))
+                    .label("this step")
+                    .help("fix the path in the recipe, or restore the file")
+            })?;
             files
                 .par_iter()
                 .map(|(full, name)| {
                     digests
                         .digest(full)
                         .map(|d| (name.clone(), d))
-                        .map_err(|e| Diagnostic::new(Code::Io, s.span, format!("step `{}`: cannot read `{}`: {e}", s.name, full.display())).label("this step reads it").help("restore the file or fix the path"))
+                        .map_err(|e| {
+                            Diagnostic::new(
+                                Code::Io,
+                                s.span,
+                                format!("step `{}`: cannot read `{}`: {e}", s.name, full.display()),
+                            )
+                            .label("this step reads it")
+                            .help("restore the file or fix the path")
+                        })
                 })
                 .collect()
         })
@@ -126,7 +153,11 @@ pub fn compute(checked: &Checked, reg: &Registry, workspace: &Path, digests: &Di
         let sig = reg.get(s.op).unwrap().sig();
         let keyf = |r: StepRef| port_key(&keys[r.step], r.port);
         let args = canonical_args(&s.args, &keyf);
-        let inputs = s.deps().into_iter().map(|r| (checked.ref_name(r), keyf(r))).collect();
+        let inputs = s
+            .deps()
+            .into_iter()
+            .map(|r| (checked.ref_name(r), keyf(r)))
+            .collect();
         let p = KeyParts {
             op: s.op.to_string(),
             op_version: sig.version,

@@ -11,7 +11,8 @@ use pest::Parser;
 /// Parses one file. A syntax error stops the parse of that file (pest
 /// reports the first one), but other files and later phases still run.
 pub fn parse(file: FileId, text: &str) -> Result<Program, Diagnostic> {
-    let mut pairs = LottoParser::parse(Rule::program, text).map_err(|e| syntax_error(file, text, e))?;
+    let mut pairs =
+        LottoParser::parse(Rule::program, text).map_err(|e| syntax_error(file, text, e))?;
     let program = pairs.next().expect("program rule always yields one pair");
     let mut stmts = Vec::new();
     for p in program.into_inner() {
@@ -41,7 +42,11 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
         let rest = &text[start.min(text.len())..];
         let word = |c: char| c.is_alphanumeric() || "_.%".contains(c);
         let tok = match rest.chars().next() {
-            Some(c) if word(c) => rest.char_indices().find(|(_, c)| !word(*c)).map(|(i, _)| i).unwrap_or(rest.len()),
+            Some(c) if word(c) => rest
+                .char_indices()
+                .find(|(_, c)| !word(*c))
+                .map(|(i, _)| i)
+                .unwrap_or(rest.len()),
             Some(c) => c.len_utf8(),
             None => 0,
         };
@@ -62,27 +67,43 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
         ErrorVariant::CustomError { .. } => vec![],
     };
     let only_member = !expected.is_empty() && expected.iter().all(|e| *e == "`.method(...)`");
-    let open = if only_member { unclosed(&text[..start.min(text.len())]) } else { None };
+    let open = if only_member {
+        unclosed(&text[..start.min(text.len())])
+    } else {
+        None
+    };
     let (message, help) = match open {
         // pest names only rules; an unclosed bracket reads better in words.
         Some((open, at)) => {
             let close = if open == '(' { ')' } else { ']' };
             let (line, col) = line_col(text, at);
-            (format!("expected `,` or `{close}`, found {found}"), format!("the `{open}` opened at line {line}, column {col} is not closed; add `{close}`"))
+            (
+                format!("expected `,` or `{close}`, found {found}"),
+                format!(
+                    "the `{open}` opened at line {line}, column {col} is not closed; add `{close}`"
+                ),
+            )
         }
         None => {
-            let message = if expected.is_empty() { format!("unexpected {found}") } else { format!("expected {}, found {found}", join_or(&expected)) };
+            let message = if expected.is_empty() {
+                format!("unexpected {found}")
+            } else {
+                format!("expected {}, found {found}", join_or(&expected))
+            };
             let help = if text[start.min(text.len())..].starts_with('"') {
                 "strings must close with `\"` on the same line".to_string()
             } else if expected.contains(&"a value") {
                 "a value is a number, a quantity (`20ms`, `20%`, `5dB`), a shape (`1x4`), a string, `true`/`false`, a list `[...]`, a name or a call".to_string()
             } else {
-                "a statement looks like `kind name = op(arg, name: value)`; see docs/language.md".to_string()
+                "a statement looks like `kind name = op(arg, name: value)`; see docs/language.md"
+                    .to_string()
             };
             (message, help)
         }
     };
-    Diagnostic::new(Code::Syntax, Span::new(file, start, end), message).label("here").help(help)
+    Diagnostic::new(Code::Syntax, Span::new(file, start, end), message)
+        .label("here")
+        .help(help)
 }
 
 /// The innermost bracket left open in `text` (outside strings and
@@ -120,19 +141,34 @@ fn unclosed(text: &str) -> Option<(char, usize)> {
 
 fn line_col(text: &str, at: usize) -> (usize, usize) {
     let before = &text[..at];
-    (before.matches('\n').count() + 1, before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1)
+    (
+        before.matches('\n').count() + 1,
+        before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1,
+    )
 }
 
 fn join_or(items: &[&str]) -> String {
     match items {
         [] => String::new(),
         [a] => a.to_string(),
-        _ => format!("{} or {}", items[..items.len() - 1].join(", "), items[items.len() - 1]),
+        _ => format!(
+            "{} or {}",
+            items[..items.len() - 1].join(", "),
+            items[items.len() - 1]
+        ),
     }
 }
 
 fn ident(file: FileId, p: Pair<Rule>) -> Ident {
-    Ident { name: p.as_str().to_string(), span: span(file, &p) }
+    Ident {
+        name: p.as_str().to_string(),
+        span: span(file, &p),
+    }
 }
 
 fn unescape(s: &str) -> String {
@@ -165,27 +201,59 @@ fn stmt(file: FileId, p: Pair<Rule>) -> Stmt {
         Rule::param_stmt => {
             let name = ident(file, it.next().unwrap());
             let value = expr(file, it.next().unwrap());
-            Stmt::Param { name, value, span: sp }
+            Stmt::Param {
+                name,
+                value,
+                span: sp,
+            }
         }
-        Rule::import_stmt => Stmt::Import { path: string_value(it.next().unwrap()), span: sp },
+        Rule::import_stmt => Stmt::Import {
+            path: string_value(it.next().unwrap()),
+            span: sp,
+        },
         Rule::for_stmt => {
             let var = ident(file, it.next().unwrap());
             let over = expr(file, it.next().unwrap());
-            let body = it.next().unwrap().into_inner().map(|s| stmt(file, s)).collect();
-            Stmt::For { var, over, body, span: sp }
+            let body = it
+                .next()
+                .unwrap()
+                .into_inner()
+                .map(|s| stmt(file, s))
+                .collect();
+            Stmt::For {
+                var,
+                over,
+                body,
+                span: sp,
+            }
         }
         Rule::report_stmt => {
             let sp_path = it.next().unwrap();
             let path_span = span(file, &sp_path);
             let path = string_value(sp_path);
             let parts = it.map(|e| expr(file, e)).collect();
-            Stmt::Report { path, path_span, parts, span: sp }
+            Stmt::Report {
+                path,
+                path_span,
+                parts,
+                span: sp,
+            }
         }
         Rule::bind_stmt => {
             let kind = ident(file, it.next().unwrap().into_inner().next().unwrap());
-            let targets = it.next().unwrap().into_inner().map(|t| ident(file, t)).collect();
+            let targets = it
+                .next()
+                .unwrap()
+                .into_inner()
+                .map(|t| ident(file, t))
+                .collect();
             let value = expr(file, it.next().unwrap());
-            Stmt::Bind { kind, targets, value, span: sp }
+            Stmt::Bind {
+                kind,
+                targets,
+                value,
+                span: sp,
+            }
         }
         r => unreachable!("grammar yields no statement {r:?}"),
     }
@@ -200,11 +268,25 @@ fn expr(file: FileId, p: Pair<Rule>) -> Expr {
         // recv.op(args) is op(recv, args): a method is only sugar.
         let mut mi = m.into_inner();
         let op = ident(file, mi.next().unwrap());
-        let mut args = vec![Arg { name: None, span: e.span, value: e }];
+        let mut args = vec![Arg {
+            name: None,
+            span: e.span,
+            value: e,
+        }];
         args.extend(call_args(file, mi.next().unwrap()));
-        let span = Span::new(file, full.start, op.span.end.max(args.last().map(|a| a.span.end).unwrap_or(0)) + 1);
+        let span = Span::new(
+            file,
+            full.start,
+            op.span
+                .end
+                .max(args.last().map(|a| a.span.end).unwrap_or(0))
+                + 1,
+        );
         let span = Span::new(file, span.start, span.end.min(full.end));
-        e = Expr { kind: ExprKind::Call { op, args }, span };
+        e = Expr {
+            kind: ExprKind::Call { op, args },
+            span,
+        };
     }
     e
 }
@@ -218,9 +300,17 @@ fn call_args(file: FileId, p: Pair<Rule>) -> Vec<Arg> {
                     let mut i = a.into_inner();
                     let name = ident(file, i.next().unwrap());
                     let value = expr(file, i.next().unwrap());
-                    Arg { name: Some(name), value, span: sp }
+                    Arg {
+                        name: Some(name),
+                        value,
+                        span: sp,
+                    }
                 }
-                _ => Arg { name: None, value: expr(file, a), span: sp },
+                _ => Arg {
+                    name: None,
+                    value: expr(file, a),
+                    span: sp,
+                },
             }
         })
         .collect()
@@ -234,27 +324,44 @@ fn primary(file: FileId, p: Pair<Rule>) -> Expr {
         Rule::quantity => {
             let mut i = p.into_inner();
             let n: f64 = i.next().unwrap().as_str().parse().unwrap_or(f64::NAN);
-            let u = Unit::parse(i.next().unwrap().as_str()).expect("grammar only yields known units");
+            let u =
+                Unit::parse(i.next().unwrap().as_str()).expect("grammar only yields known units");
             ExprKind::Quantity(n, u)
         }
         Rule::shape => {
             let s = p.as_str();
             let sep = if s.contains('x') { 'x' } else { ':' };
             let (a, b) = s.split_once(sep).unwrap();
-            ExprKind::Shape(a.parse().unwrap_or(u32::MAX), b.parse().unwrap_or(u32::MAX), sep)
+            ExprKind::Shape(
+                a.parse().unwrap_or(u32::MAX),
+                b.parse().unwrap_or(u32::MAX),
+                sep,
+            )
         }
         Rule::string => ExprKind::Str(string_value(p)),
         Rule::boolean => ExprKind::Bool(p.as_str() == "true"),
-        Rule::ident => ExprKind::Name(p.as_str().to_string()),
         Rule::list => ExprKind::List(p.into_inner().map(|e| expr(file, e)).collect()),
         Rule::call => {
             let mut i = p.into_inner();
             let op = ident(file, i.next().unwrap());
-            ExprKind::Call { op, args: call_args(file, i.next().unwrap()) }
+            match i.next() {
+                Some(a) => ExprKind::Call {
+                    op,
+                    args: call_args(file, a),
+                },
+                None => ExprKind::Name(op.name),
+            }
         }
         r => unreachable!("grammar yields no primary {r:?}"),
     };
     Expr { kind, span: sp }
+}
+
+/// pest alone (no AST), for the benchmark's breakdown.
+pub fn pest_only(text: &str) -> usize {
+    LottoParser::parse(Rule::program, text)
+        .map(|p| p.flatten().count())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -285,15 +392,33 @@ mod tests {
         let e = parse(0, "corpus a = manifest(\"x\"\n").unwrap_err();
         assert_eq!(e.code, Code::Syntax);
         assert_eq!(e.message, "expected `,` or `)`, found end of file");
-        assert_eq!(e.help.as_deref(), Some("the `(` opened at line 1, column 20 is not closed; add `)`"));
+        assert_eq!(
+            e.help.as_deref(),
+            Some("the `(` opened at line 1, column 20 is not closed; add `)`")
+        );
         let e = parse(0, "corpus a = \nmodel b = x()").unwrap_err();
-        assert!(!e.message.contains("call_args") && e.message.starts_with("expected"), "{}", e.message);
+        assert!(
+            !e.message.contains("call_args") && e.message.starts_with("expected"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
     fn quantities() {
         let p = parse(0, "param w = 20ms\nparam r = 1x4\nparam q = -5dB").unwrap();
-        assert!(matches!(&p.stmts[0], Stmt::Param { value: Expr { kind: ExprKind::Quantity(v, Unit::Ms), .. }, .. } if *v == 20.0));
-        assert!(matches!(&p.stmts[1], Stmt::Param { value: Expr { kind: ExprKind::Shape(1, 4, 'x'), .. }, .. }));
+        assert!(
+            matches!(&p.stmts[0], Stmt::Param { value: Expr { kind: ExprKind::Quantity(v, Unit::Ms), .. }, .. } if *v == 20.0)
+        );
+        assert!(matches!(
+            &p.stmts[1],
+            Stmt::Param {
+                value: Expr {
+                    kind: ExprKind::Shape(1, 4, 'x'),
+                    ..
+                },
+                ..
+            }
+        ));
     }
 }

@@ -25,7 +25,13 @@ pub struct PlannedStep {
 }
 
 /// Plans every step. `force` names steps to rerun regardless.
-pub fn plan(checked: &Checked, parts: &[KeyParts], store: &Store, recipe: &str, force: &BTreeSet<usize>) -> Vec<PlannedStep> {
+pub fn plan(
+    checked: &Checked,
+    parts: &[KeyParts],
+    store: &Store,
+    recipe: &str,
+    force: &BTreeSet<usize>,
+) -> Vec<PlannedStep> {
     let order = crate::graph::topo_order(&checked.steps);
     let mut out = Vec::with_capacity(order.len());
     for i in order {
@@ -38,12 +44,29 @@ pub fn plan(checked: &Checked, parts: &[KeyParts], store: &Store, recipe: &str, 
             why.push("forced (--force)".to_string());
         } else if !cached {
             why = explain(p, store.last(recipe, &s.name).map(|x| x.1).as_ref());
-            if store.staging(&key).join("checkpoints").read_dir().map(|mut d| d.next().is_some()).unwrap_or(false) {
+            if store
+                .staging(&key)
+                .join("checkpoints")
+                .read_dir()
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false)
+            {
                 why.push("resumes from a checkpoint of an interrupted run".to_string());
             }
         }
-        let status = if cached && !force.contains(&i) { Status::Cached } else { Status::Run };
-        out.push(PlannedStep { index: i, name: s.name.clone(), op: s.op.to_string(), key, status, why });
+        let status = if cached && !force.contains(&i) {
+            Status::Cached
+        } else {
+            Status::Run
+        };
+        out.push(PlannedStep {
+            index: i,
+            name: s.name.clone(),
+            op: s.op.to_string(),
+            key,
+            status,
+            why,
+        });
     }
     out
 }
@@ -51,7 +74,9 @@ pub fn plan(checked: &Checked, parts: &[KeyParts], store: &Store, recipe: &str, 
 fn short(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Number(n) => n.as_f64().map(fmt_num).unwrap_or_else(|| n.to_string()),
-        serde_json::Value::String(s) if s.starts_with('@') => format!("step {}", &s[1..9.min(s.len())]),
+        serde_json::Value::String(s) if s.starts_with('@') => {
+            format!("step {}", &s[1..9.min(s.len())])
+        }
         other => {
             let s = other.to_string();
             if s.len() > 40 {
@@ -72,12 +97,24 @@ pub fn explain(now: &KeyParts, last: Option<&KeyParts>) -> Vec<String> {
     if now.op != last.op {
         why.push(format!("op changed: `{}` → `{}`", last.op, now.op));
     } else if now.op_version != last.op_version {
-        why.push(format!("op `{}` version changed: {} → {}", now.op, last.op_version, now.op_version));
+        why.push(format!(
+            "op `{}` version changed: {} → {}",
+            now.op, last.op_version, now.op_version
+        ));
     }
     if now.device != last.device {
-        why.push(format!("device changed: {} → {}", last.device.as_deref().unwrap_or("-"), now.device.as_deref().unwrap_or("-")));
+        why.push(format!(
+            "device changed: {} → {}",
+            last.device.as_deref().unwrap_or("-"),
+            now.device.as_deref().unwrap_or("-")
+        ));
     }
-    let inputs_changed: BTreeSet<&String> = now.inputs.iter().filter(|(n, k)| last.inputs.get(*n) != Some(k)).map(|(n, _)| n).collect();
+    let inputs_changed: BTreeSet<&String> = now
+        .inputs
+        .iter()
+        .filter(|(n, k)| last.inputs.get(*n) != Some(k))
+        .map(|(n, _)| n)
+        .collect();
     for (name, v) in &now.args {
         match last.args.get(name) {
             Some(old) if old == v => {}
@@ -86,7 +123,11 @@ pub fn explain(now: &KeyParts, last: Option<&KeyParts>) -> Vec<String> {
                 // once, as an input change, not as an argument change.
                 let is_ref = |x: &serde_json::Value| x.to_string().contains("\"@");
                 if !(is_ref(v) && is_ref(old)) {
-                    why.push(format!("argument `{name}` changed: {} → {}", short(old), short(v)));
+                    why.push(format!(
+                        "argument `{name}` changed: {} → {}",
+                        short(old),
+                        short(v)
+                    ));
                 }
             }
             None => why.push(format!("argument `{name}` is new: {}", short(v))),
@@ -95,15 +136,43 @@ pub fn explain(now: &KeyParts, last: Option<&KeyParts>) -> Vec<String> {
     for n in inputs_changed {
         why.push(format!("input `{n}` changed"));
     }
-    let changed = now.files.iter().filter(|(n, d)| last.files.get(*n).is_some_and(|o| o != *d)).count();
-    let added = now.files.keys().filter(|n| !last.files.contains_key(*n)).count();
-    let removed = last.files.keys().filter(|n| !now.files.contains_key(*n)).count();
+    let changed = now
+        .files
+        .iter()
+        .filter(|(n, d)| last.files.get(*n).is_some_and(|o| o != *d))
+        .count();
+    let added = now
+        .files
+        .keys()
+        .filter(|n| !last.files.contains_key(*n))
+        .count();
+    let removed = last
+        .files
+        .keys()
+        .filter(|n| !now.files.contains_key(*n))
+        .count();
     if changed + added + removed > 0 {
-        let mut names: Vec<&String> = now.files.iter().filter(|(n, d)| last.files.get(*n) != Some(d)).map(|(n, _)| n).collect();
+        let mut names: Vec<&String> = now
+            .files
+            .iter()
+            .filter(|(n, d)| last.files.get(*n) != Some(d))
+            .map(|(n, _)| n)
+            .collect();
         names.truncate(3);
         why.push(format!(
             "data changed: {changed} file(s) modified, {added} added, {removed} removed{}",
-            if names.is_empty() { String::new() } else { format!(" (e.g. {})", names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) }
+            if names.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (e.g. {})",
+                    names
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
         ));
     }
     if why.is_empty() {

@@ -20,7 +20,8 @@ pub struct Bar {
 impl Progress {
     /// Bars when stderr is a terminal, else plain lines.
     pub fn new(show_bars: bool) -> Self {
-        let multi = show_bars.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        let multi =
+            show_bars.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         Progress { multi }
     }
     pub fn hidden() -> Self {
@@ -29,11 +30,22 @@ impl Progress {
     pub fn bar(&self, name: &str, len: u64) -> Bar {
         let bar = self.multi.as_ref().map(|m| {
             let b = m.add(ProgressBar::new(len));
-            b.set_style(ProgressStyle::with_template("{prefix:>24} [{bar:30}] {pos}/{len} {msg} (ETA {eta})").unwrap().progress_chars("=> "));
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{prefix:>24} [{bar:30}] {pos}/{len} {msg} (ETA {eta})",
+                )
+                .unwrap()
+                .progress_chars("=> "),
+            );
             b.set_prefix(name.chars().take(24).collect::<String>());
             b
         });
-        Bar { bar, name: name.to_string(), len, pos: Mutex::new((0, Instant::now(), String::new())) }
+        Bar {
+            bar,
+            name: name.to_string(),
+            len,
+            pos: Mutex::new((0, Instant::now(), String::new())),
+        }
     }
     pub fn println(&self, line: &str) {
         match &self.multi {

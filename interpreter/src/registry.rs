@@ -51,15 +51,34 @@ impl PType {
             PType::Path => "a path string".into(),
             PType::Bool => "`true` or `false`".into(),
             PType::Shape => "a shape (`1x4` or `2:4`)".into(),
-            PType::Enum(opts) => format!("one of {}", opts.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")),
+            PType::Enum(opts) => format!(
+                "one of {}",
+                opts.iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             PType::Step(ts) => {
                 let names: Vec<&str> = ts.iter().map(|t| t.as_str()).collect();
-                let article = if names[0].starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+                let article = if names[0].starts_with(['A', 'E', 'I', 'O', 'U']) {
+                    "an"
+                } else {
+                    "a"
+                };
                 format!("{article} {} step", names.join(" or "))
             }
             PType::Config(kind) => format!("a {kind} (e.g. `{}`)", config_example(kind)),
-            PType::List(t) => format!("a list of {}", t.describe().trim_start_matches("a ").trim_start_matches("an ")),
-            PType::OneOf(ts) => ts.iter().map(|t| t.describe()).collect::<Vec<_>>().join(", or "),
+            PType::List(t) => format!(
+                "a list of {}",
+                t.describe()
+                    .trim_start_matches("a ")
+                    .trim_start_matches("an ")
+            ),
+            PType::OneOf(ts) => ts
+                .iter()
+                .map(|t| t.describe())
+                .collect::<Vec<_>>()
+                .join(", or "),
         }
     }
 }
@@ -88,10 +107,24 @@ pub struct Param {
 
 impl Param {
     pub fn req(name: &'static str, ty: PType, doc: &'static str) -> Param {
-        Param { name, ty, default: None, range: None, doc, variadic: false }
+        Param {
+            name,
+            ty,
+            default: None,
+            range: None,
+            doc,
+            variadic: false,
+        }
     }
     pub fn opt(name: &'static str, ty: PType, default: Value, doc: &'static str) -> Param {
-        Param { name, ty, default: Some(default), range: None, doc, variadic: false }
+        Param {
+            name,
+            ty,
+            default: Some(default),
+            range: None,
+            doc,
+            variadic: false,
+        }
     }
     pub fn range(mut self, lo: f64, hi: f64) -> Param {
         self.range = Some((lo, hi));
@@ -181,7 +214,11 @@ impl RunCtx<'_> {
     }
     /// The artifact directory of a required step argument.
     pub fn input_of(&self, param: &str) -> Result<&Path, String> {
-        let r = self.args.get(param).and_then(|v| v.as_ref()).ok_or_else(|| format!("argument `{param}` is not a step"))?;
+        let r = self
+            .args
+            .get(param)
+            .and_then(|v| v.as_ref())
+            .ok_or_else(|| format!("argument `{param}` is not a step"))?;
         Ok(self.input(r))
     }
     /// Runs `f` as a cached sub-step: a store entry of its own, keyed by
@@ -189,8 +226,16 @@ impl RunCtx<'_> {
     /// published atomically under its own lock. IMP rounds and feature
     /// extraction use it so each round is cached and resumable on its own.
     /// Returns the published directory.
-    pub fn cached(&mut self, label: &str, key_material: &str, f: impl FnOnce(&Path, &Path) -> Result<BTreeMap<String, serde_yaml::Value>, String>) -> Result<PathBuf, String> {
-        let key = format!("sub-{}", &blake3::hash(key_material.as_bytes()).to_hex()[..32]);
+    pub fn cached(
+        &mut self,
+        label: &str,
+        key_material: &str,
+        f: impl FnOnce(&Path, &Path) -> Result<BTreeMap<String, serde_yaml::Value>, String>,
+    ) -> Result<PathBuf, String> {
+        let key = format!(
+            "sub-{}",
+            &blake3::hash(key_material.as_bytes()).to_hex()[..32]
+        );
         self.refs.push(key.clone());
         if self.store.is_published(&key) {
             return Ok(self.store.object(&key));
@@ -220,7 +265,9 @@ impl RunCtx<'_> {
     /// The store key of an input artifact directory (`KEY` or `KEY/portN`).
     pub fn artifact_id(&self, dir: &Path) -> String {
         let objects = self.store.root.join("objects");
-        dir.strip_prefix(&objects).map(|p| p.display().to_string()).unwrap_or_else(|_| dir.display().to_string())
+        dir.strip_prefix(&objects)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| dir.display().to_string())
     }
     pub fn metric(&mut self, key: &str, v: impl Into<serde_yaml::Value>) {
         self.metrics.insert(key.to_string(), v.into());
@@ -245,7 +292,10 @@ pub trait Op: Send + Sync {
     }
     /// Builds a config value (only for `Output::Config` ops).
     fn config(&self, args: &Args) -> Value {
-        Value::Config { op: self.sig().name.to_string(), args: args.clone() }
+        Value::Config {
+            op: self.sig().name.to_string(),
+            args: args.clone(),
+        }
     }
     fn run(&self, ctx: &mut RunCtx) -> Result<(), String>;
 }
@@ -262,7 +312,10 @@ impl Registry {
     }
     pub fn add(&mut self, op: impl Op + 'static) {
         let name = op.sig().name;
-        assert!(self.ops.insert(name, Box::new(op)).is_none(), "op {name} registered twice");
+        assert!(
+            self.ops.insert(name, Box::new(op)).is_none(),
+            "op {name} registered twice"
+        );
     }
     pub fn get(&self, name: &str) -> Option<&dyn Op> {
         self.ops.get(name).map(|b| b.as_ref())

@@ -42,7 +42,10 @@ pub struct Sources {
 
 impl Sources {
     pub fn add(&mut self, path: &Path, text: String) -> FileId {
-        self.files.push(SourceFile { path: path.to_path_buf(), text: Arc::new(text) });
+        self.files.push(SourceFile {
+            path: path.to_path_buf(),
+            text: Arc::new(text),
+        });
         self.files.len() - 1
     }
     pub fn get(&self, id: FileId) -> &SourceFile {
@@ -54,7 +57,12 @@ impl Sources {
         let offset = offset.min(text.len());
         let before = &text[..offset];
         let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+        let col = before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
         (line, col)
     }
     /// `file:line:col` for a span, as every error message names places.

@@ -59,7 +59,9 @@ impl Store {
         for d in ["objects", "staging", "locks", "names"] {
             fs::create_dir_all(root.join(d))?;
         }
-        Ok(Store { root: root.to_path_buf() })
+        Ok(Store {
+            root: root.to_path_buf(),
+        })
     }
     pub fn object(&self, key: &str) -> PathBuf {
         self.root.join("objects").join(key)
@@ -77,13 +79,21 @@ impl Store {
 
     /// Blocks until this process holds the lock of `key`.
     pub fn lock(&self, key: &str) -> std::io::Result<KeyLock> {
-        let f = File::options().create(true).truncate(false).write(true).open(self.root.join("locks").join(format!("{key}.lock")))?;
+        let f = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.root.join("locks").join(format!("{key}.lock")))?;
         f.lock()?;
         Ok(KeyLock { _file: f })
     }
     /// Takes the lock if free (`None` if another process holds it).
     pub fn try_lock(&self, key: &str) -> std::io::Result<Option<KeyLock>> {
-        let f = File::options().create(true).truncate(false).write(true).open(self.root.join("locks").join(format!("{key}.lock")))?;
+        let f = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.root.join("locks").join(format!("{key}.lock")))?;
         match f.try_lock() {
             Ok(()) => Ok(Some(KeyLock { _file: f })),
             Err(fs::TryLockError::WouldBlock) => Ok(None),
@@ -140,7 +150,10 @@ impl Store {
                 fs::remove_dir_all(&dir)?;
                 return Ok(dest);
             }
-            let aside = self.root.join("staging").join(format!("{key}.old.{}", std::process::id()));
+            let aside = self
+                .root
+                .join("staging")
+                .join(format!("{key}.old.{}", std::process::id()));
             fs::rename(&dest, &aside)?;
             old = Some(aside);
         }
@@ -153,7 +166,10 @@ impl Store {
     }
 
     fn names_file(&self, recipe: &str, step: &str) -> PathBuf {
-        self.root.join("names").join(sanitize(recipe)).join(format!("{}.json", sanitize(step)))
+        self.root
+            .join("names")
+            .join(sanitize(recipe))
+            .join(format!("{}.json", sanitize(step)))
     }
     /// Remembers the key parts a named step last ran with.
     pub fn remember(&self, recipe: &str, step: &str, key: &str, parts: &KeyParts) {
@@ -167,13 +183,21 @@ impl Store {
     }
     /// The key and parts a named step last ran with, if any.
     pub fn last(&self, recipe: &str, step: &str) -> Option<(String, KeyParts)> {
-        let v: serde_json::Value = serde_json::from_slice(&fs::read(self.names_file(recipe, step)).ok()?).ok()?;
-        Some((v["key"].as_str()?.to_string(), serde_json::from_value(v["parts"].clone()).ok()?))
+        let v: serde_json::Value =
+            serde_json::from_slice(&fs::read(self.names_file(recipe, step)).ok()?).ok()?;
+        Some((
+            v["key"].as_str()?.to_string(),
+            serde_json::from_value(v["parts"].clone()).ok()?,
+        ))
     }
     /// Every published key.
     pub fn keys(&self) -> Vec<String> {
         let mut out: Vec<String> = fs::read_dir(self.root.join("objects"))
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().to_string()).collect())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .collect()
+            })
             .unwrap_or_default();
         out.sort();
         out
@@ -187,7 +211,10 @@ impl Store {
         if lock.is_none() {
             return Err(std::io::Error::other("in use by a running lotto"));
         }
-        let aside = self.root.join("staging").join(format!("{key}.gc.{}", std::process::id()));
+        let aside = self
+            .root
+            .join("staging")
+            .join(format!("{key}.gc.{}", std::process::id()));
         fs::rename(self.object(key), &aside)?;
         fs::remove_dir_all(aside)
     }
@@ -225,12 +252,23 @@ fn sync_tree(dir: &Path) -> std::io::Result<()> {
 
 /// A file-name-safe form of a recipe path or step name.
 pub fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.=,[]".contains(c) { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.=,[]".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// UTC time as RFC 3339, for records (never part of a key).
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
     let days = secs.div_euclid(86400);
     let rem = secs.rem_euclid(86400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -244,7 +282,12 @@ pub fn now_rfc3339() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -264,7 +307,15 @@ mod tests {
         assert!(st.join("checkpoints/epoch1").exists());
         assert!(!st.join("half").exists());
         fs::write(st.join("out.bin"), b"data").unwrap();
-        s.publish("k1", &Record { key: "k1".into(), ..Default::default() }, false).unwrap();
+        s.publish(
+            "k1",
+            &Record {
+                key: "k1".into(),
+                ..Default::default()
+            },
+            false,
+        )
+        .unwrap();
         assert!(s.is_published("k1"));
         assert!(!s.object("k1").join("checkpoints").exists());
         assert_eq!(s.record("k1").unwrap().key, "k1");

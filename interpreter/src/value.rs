@@ -65,7 +65,10 @@ pub enum Value {
     Ref(StepRef),
     /// A configuration built by a config op (`adamw(lr: 3e-4)`), evaluated at
     /// check time and passed as a structure, never a step.
-    Config { op: String, args: BTreeMap<String, Value> },
+    Config {
+        op: String,
+        args: BTreeMap<String, Value>,
+    },
 }
 
 impl Value {
@@ -124,11 +127,20 @@ impl Value {
             Value::Bool(b) => b.to_string(),
             Value::Sym(s) => s.clone(),
             Value::Shape(a, b, c) => format!("{a}{c}{b}"),
-            Value::List(l) => format!("[{}]", l.iter().map(|v| v.display(name_of)).collect::<Vec<_>>().join(", ")),
+            Value::List(l) => format!(
+                "[{}]",
+                l.iter()
+                    .map(|v| v.display(name_of))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Value::Ref(r) => name_of(*r),
             Value::Config { op, args } => format!(
                 "{op}({})",
-                args.iter().map(|(k, v)| format!("{k}: {}", v.display(name_of))).collect::<Vec<_>>().join(", ")
+                args.iter()
+                    .map(|(k, v)| format!("{k}: {}", v.display(name_of)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }

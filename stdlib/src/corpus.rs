@@ -38,8 +38,12 @@ pub fn write_utts(dir: &Path, utts: &[Utt]) -> Result<(), String> {
 
 pub fn read_utts(dir: &Path) -> Result<Vec<Utt>, String> {
     let p = dir.join("utts.jsonl");
-    let s = std::fs::read_to_string(&p).map_err(|e| format!("corpus artifact `{}`: {e}", p.display()))?;
-    s.lines().filter(|l| !l.is_empty()).map(|l| serde_json::from_str(l).map_err(|e| format!("`{}`: {e}", p.display()))).collect()
+    let s = std::fs::read_to_string(&p)
+        .map_err(|e| format!("corpus artifact `{}`: {e}", p.display()))?;
+    s.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).map_err(|e| format!("`{}`: {e}", p.display())))
+        .collect()
 }
 
 /// Decodes one utterance's audio at 16 kHz.
@@ -55,34 +59,68 @@ fn objects_root(ctx: &RunCtx) -> PathBuf {
     ctx.store.root.join("objects")
 }
 
-fn manifest_rows(args: &Args, ws: &Path) -> Result<(PathBuf, Vec<(usize, String, String, Option<String>)>), String> {
+/// One manifest row: line number, audio path, transcript, speaker.
+type Row = (usize, String, String, Option<String>);
+
+fn manifest_rows(args: &Args, ws: &Path) -> Result<(PathBuf, Vec<Row>), String> {
     let shown = arg_str(args, "file").to_string();
     let file = ws_path(ws, &shown);
     let (file, rows) = manifest_rows_at(&file, &shown)?;
     Ok((file, rows))
 }
 
-fn manifest_rows_at(file: &Path, shown: &str) -> Result<(PathBuf, Vec<(usize, String, String, Option<String>)>), String> {
+fn manifest_rows_at(file: &Path, shown: &str) -> Result<(PathBuf, Vec<Row>), String> {
     let file = file.to_path_buf();
     let disp = shown;
-    let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read manifest `{}`: {e}", disp))?;
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read manifest `{}`: {e}", disp))?;
     let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
     let mut rows = vec![];
     if ext == "jsonl" {
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("{}:{}: not JSON: {e}", disp, i + 1))?;
-            let path = v["audio"].as_str().or(v["path"].as_str()).ok_or_else(|| format!("{}:{}: no `audio` or `path` field", disp, i + 1))?;
-            let tr = v["text"].as_str().or(v["transcript"].as_str()).ok_or_else(|| format!("{}:{}: no `text` or `transcript` field", disp, i + 1))?;
-            rows.push((i + 1, path.to_string(), tr.to_string(), v["speaker"].as_str().map(str::to_string)));
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| format!("{}:{}: not JSON: {e}", disp, i + 1))?;
+            let path = v["audio"]
+                .as_str()
+                .or(v["path"].as_str())
+                .ok_or_else(|| format!("{}:{}: no `audio` or `path` field", disp, i + 1))?;
+            let tr = v["text"]
+                .as_str()
+                .or(v["transcript"].as_str())
+                .ok_or_else(|| format!("{}:{}: no `text` or `transcript` field", disp, i + 1))?;
+            rows.push((
+                i + 1,
+                path.to_string(),
+                tr.to_string(),
+                v["speaker"].as_str().map(str::to_string),
+            ));
         }
     } else {
         let sep = if ext == "csv" { ',' } else { '\t' };
         let mut lines = text.lines().enumerate();
-        let (_, header) = lines.next().ok_or_else(|| format!("manifest `{}` is empty", disp))?;
+        let (_, header) = lines
+            .next()
+            .ok_or_else(|| format!("manifest `{}` is empty", disp))?;
         let cols: Vec<&str> = header.split(sep).map(str::trim).collect();
         let find = |names: &[&str]| cols.iter().position(|c| names.contains(c));
-        let pi = find(&["path", "audio", "file"]).ok_or_else(|| format!("{}:1: header needs a `path` column (found: {})", disp, cols.join(", ")))?;
-        let ti = find(&["transcript", "text", "sentence"]).ok_or_else(|| format!("{}:1: header needs a `transcript` column (found: {})", disp, cols.join(", ")))?;
+        let pi = find(&["path", "audio", "file"]).ok_or_else(|| {
+            format!(
+                "{}:1: header needs a `path` column (found: {})",
+                disp,
+                cols.join(", ")
+            )
+        })?;
+        let ti = find(&["transcript", "text", "sentence"]).ok_or_else(|| {
+            format!(
+                "{}:1: header needs a `transcript` column (found: {})",
+                disp,
+                cols.join(", ")
+            )
+        })?;
         let si = find(&["speaker", "client_id"]);
         for (i, line) in lines {
             if line.trim().is_empty() {
@@ -90,9 +128,20 @@ fn manifest_rows_at(file: &Path, shown: &str) -> Result<(PathBuf, Vec<(usize, St
             }
             let f: Vec<&str> = line.split(sep).collect();
             if f.len() <= pi.max(ti) {
-                return Err(format!("{}:{}: expected {} columns, found {}", disp, i + 1, cols.len(), f.len()));
+                return Err(format!(
+                    "{}:{}: expected {} columns, found {}",
+                    disp,
+                    i + 1,
+                    cols.len(),
+                    f.len()
+                ));
             }
-            rows.push((i + 1, f[pi].to_string(), f[ti].to_string(), si.and_then(|s| f.get(s)).map(|s| s.to_string())));
+            rows.push((
+                i + 1,
+                f[pi].to_string(),
+                f[ti].to_string(),
+                si.and_then(|s| f.get(s)).map(|s| s.to_string()),
+            ));
         }
     }
     Ok((file, rows))
@@ -101,14 +150,20 @@ fn manifest_rows_at(file: &Path, shown: &str) -> Result<(PathBuf, Vec<(usize, St
 fn manifest_reads(args: &Args, ws: &Path) -> Result<Vec<(PathBuf, String)>, String> {
     let (file, rows) = manifest_rows(args, ws)?;
     let dir = file.parent().unwrap_or(ws).to_path_buf();
-    let mut out = vec![(file.clone(), file.file_name().unwrap().to_string_lossy().to_string())];
+    let mut out = vec![(
+        file.clone(),
+        file.file_name().unwrap().to_string_lossy().to_string(),
+    )];
     for (line, p, _, _) in rows {
         let full = dir.join(&p);
         if !full.is_file() {
             if arg_str(args, "on_error") == "skip" {
                 continue;
             }
-            return Err(format!("{}:{line}: audio file `{p}` does not exist (or pass `on_error: skip`)", arg_str(args, "file")));
+            return Err(format!(
+                "{}:{line}: audio file `{p}` does not exist (or pass `on_error: skip`)",
+                arg_str(args, "file")
+            ));
         }
         out.push((full, p));
     }
@@ -118,7 +173,9 @@ fn manifest_reads(args: &Args, ws: &Path) -> Result<Vec<(PathBuf, String)>, Stri
 fn rel_to_ws(ws: &Path, p: &Path) -> String {
     let wsc = ws.canonicalize().unwrap_or(ws.to_path_buf());
     let pc = p.canonicalize().unwrap_or(p.to_path_buf());
-    pc.strip_prefix(&wsc).map(|r| r.display().to_string()).unwrap_or_else(|_| pc.display().to_string())
+    pc.strip_prefix(&wsc)
+        .map(|r| r.display().to_string())
+        .unwrap_or_else(|_| pc.display().to_string())
 }
 
 fn run_manifest(ctx: &mut RunCtx) -> Result<(), String> {
@@ -130,10 +187,21 @@ fn run_manifest(ctx: &mut RunCtx) -> Result<(), String> {
         .par_iter()
         .map(|(line, p, tr, spk)| {
             let full = dir.join(p);
-            let x = audio::load(&full, None).map_err(|e| format!("{}:{line}: {e}", arg_str(ctx.args, "file")))?;
+            let x = audio::load(&full, None)
+                .map_err(|e| format!("{}:{line}: {e}", arg_str(ctx.args, "file")))?;
             let (text, _) = crate::text::normalize(tr);
-            let id = Path::new(p).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| format!("line{line}"));
-            Ok(Utt { id, audio: rel_to_ws(ws, &full), segment: None, text, speaker: spk.clone().unwrap_or_else(|| "unknown".into()), duration: x.len() as f64 / audio::RATE as f64 })
+            let id = Path::new(p)
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| format!("line{line}"));
+            Ok(Utt {
+                id,
+                audio: rel_to_ws(ws, &full),
+                segment: None,
+                text,
+                speaker: spk.clone().unwrap_or_else(|| "unknown".into()),
+                duration: x.len() as f64 / audio::RATE as f64,
+            })
         })
         .collect();
     let mut utts = vec![];
@@ -149,24 +217,41 @@ fn run_manifest(ctx: &mut RunCtx) -> Result<(), String> {
         }
     }
     if utts.is_empty() {
-        return Err(format!("manifest `{}` yields no usable utterance", arg_str(ctx.args, "file")));
+        return Err(format!(
+            "manifest `{}` yields no usable utterance",
+            arg_str(ctx.args, "file")
+        ));
     }
     let dropped: usize = rows.iter().map(|r| crate::text::normalize(&r.2).1).sum();
     ctx.metric("utterances", utts.len() as u64);
     ctx.metric("skipped", skipped as u64);
     ctx.metric("chars_dropped", dropped as u64);
-    ctx.metric("hours", (utts.iter().map(|u| u.duration).sum::<f64>() / 3600.0 * 1000.0).round() / 1000.0);
+    ctx.metric(
+        "hours",
+        (utts.iter().map(|u| u.duration).sum::<f64>() / 3600.0 * 1000.0).round() / 1000.0,
+    );
     write_utts(ctx.out, &utts)
 }
 
 fn split_validate(args: &Args) -> Result<(), (Option<&'static str>, String)> {
-    let f: Vec<f64> = args["fractions"].as_list().unwrap_or(&[]).iter().filter_map(Value::as_f64).collect();
+    let f: Vec<f64> = args["fractions"]
+        .as_list()
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
     let sum: f64 = f.iter().sum();
     if f.len() < 2 {
-        return Err((Some("fractions"), "`split` needs at least two fractions".into()));
+        return Err((
+            Some("fractions"),
+            "`split` needs at least two fractions".into(),
+        ));
     }
     if (sum - 1.0).abs() > 1e-6 {
-        return Err((Some("fractions"), format!("split fractions must sum to 1, they sum to {sum}")));
+        return Err((
+            Some("fractions"),
+            format!("split fractions must sum to 1, they sum to {sum}"),
+        ));
     }
     Ok(())
 }
@@ -175,7 +260,12 @@ fn split_validate(args: &Args) -> Result<(), (Option<&'static str>, String)> {
 /// greedily so each part's duration is closest to its fraction.
 fn run_split(ctx: &mut RunCtx) -> Result<(), String> {
     let utts = read_utts(ctx.input_of("corpus")?)?;
-    let fr: Vec<f64> = ctx.args["fractions"].as_list().unwrap().iter().filter_map(Value::as_f64).collect();
+    let fr: Vec<f64> = ctx.args["fractions"]
+        .as_list()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
     let seed = arg_usize(ctx.args, "seed") as u64;
     let mut by_spk: BTreeMap<String, Vec<Utt>> = BTreeMap::new();
     for u in utts {
@@ -185,16 +275,34 @@ fn run_split(ctx: &mut RunCtx) -> Result<(), String> {
     let mut parts: Vec<Vec<Utt>> = vec![vec![]; fr.len()];
     let mut rng = Rng::new(seed);
     let known = !(by_spk.len() == 1 && by_spk.contains_key("unknown"));
-    let mut groups: Vec<Vec<Utt>> = if known { by_spk.into_values().collect() } else { by_spk.into_values().flatten().map(|u| vec![u]).collect() };
+    let mut groups: Vec<Vec<Utt>> = if known {
+        by_spk.into_values().collect()
+    } else {
+        by_spk.into_values().flatten().map(|u| vec![u]).collect()
+    };
     rng.shuffle(&mut groups);
     if groups.len() < fr.len() {
-        return Err(format!("cannot split {} speaker(s) into {} parts: each part needs a speaker of its own", groups.len(), fr.len()));
+        return Err(format!(
+            "cannot split {} speaker(s) into {} parts: each part needs a speaker of its own",
+            groups.len(),
+            fr.len()
+        ));
     }
     let mut have = vec![0.0; fr.len()];
     for (gi, g) in groups.into_iter().enumerate() {
         let d: f64 = g.iter().map(|u| u.duration).sum();
         // First give each part one group, then fill the most under-served.
-        let k = if gi < fr.len() { fr.len() - 1 - gi } else { (0..fr.len()).max_by(|a, b| (fr[*a] * total - have[*a]).partial_cmp(&(fr[*b] * total - have[*b])).unwrap()).unwrap() };
+        let k = if gi < fr.len() {
+            fr.len() - 1 - gi
+        } else {
+            (0..fr.len())
+                .max_by(|a, b| {
+                    (fr[*a] * total - have[*a])
+                        .partial_cmp(&(fr[*b] * total - have[*b]))
+                        .unwrap()
+                })
+                .unwrap()
+        };
         have[k] += d;
         parts[k].extend(g);
     }
@@ -209,7 +317,10 @@ fn run_filter(ctx: &mut RunCtx) -> Result<(), String> {
     let utts = read_utts(ctx.input_of("corpus")?)?;
     let (lo, hi) = (arg_f64(ctx.args, "min"), arg_f64(ctx.args, "max"));
     let n = utts.len();
-    let kept: Vec<Utt> = utts.into_iter().filter(|u| u.duration >= lo && u.duration <= hi).collect();
+    let kept: Vec<Utt> = utts
+        .into_iter()
+        .filter(|u| u.duration >= lo && u.duration <= hi)
+        .collect();
     ctx.metric("kept", kept.len() as u64);
     ctx.metric("dropped", (n - kept.len()) as u64);
     write_utts(ctx.out, &kept)
@@ -224,11 +335,16 @@ fn run_take(ctx: &mut RunCtx) -> Result<(), String> {
 
 fn noise_files(args: &Args, ws: &Path) -> Result<Vec<(PathBuf, String)>, String> {
     let dir = ws_path(ws, arg_str(args, "dir"));
-    let rd = std::fs::read_dir(&dir).map_err(|e| format!("cannot read noise folder `{}`: {e}", dir.display()))?;
+    let rd = std::fs::read_dir(&dir)
+        .map_err(|e| format!("cannot read noise folder `{}`: {e}", dir.display()))?;
     let mut out: Vec<(PathBuf, String)> = rd
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| p.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("wav")))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
+        })
         .map(|p| {
             let n = p.file_name().unwrap().to_string_lossy().to_string();
             (p, n)
@@ -236,7 +352,10 @@ fn noise_files(args: &Args, ws: &Path) -> Result<Vec<(PathBuf, String)>, String>
         .collect();
     out.sort();
     if out.is_empty() {
-        return Err(format!("noise folder `{}` has no .wav files", dir.display()));
+        return Err(format!(
+            "noise folder `{}` has no .wav files",
+            dir.display()
+        ));
     }
     Ok(out)
 }
@@ -246,7 +365,14 @@ fn run_noise_dir(ctx: &mut RunCtx) -> Result<(), String> {
     let mut utts = vec![];
     for (p, n) in files {
         let x = audio::load(&p, None)?;
-        utts.push(Utt { id: n, audio: rel_to_ws(ctx.workspace, &p), segment: None, text: String::new(), speaker: "noise".into(), duration: x.len() as f64 / audio::RATE as f64 });
+        utts.push(Utt {
+            id: n,
+            audio: rel_to_ws(ctx.workspace, &p),
+            segment: None,
+            text: String::new(),
+            speaker: "noise".into(),
+            duration: x.len() as f64 / audio::RATE as f64,
+        });
     }
     ctx.metric("files", utts.len() as u64);
     write_utts(ctx.out, &utts)
@@ -255,12 +381,20 @@ fn run_noise_dir(ctx: &mut RunCtx) -> Result<(), String> {
 /// Mixes noise into `clean` in place. `level`: the paper's
 /// clean + a·noise with a ~ U(0, level) when `random_level`, else a = level;
 /// `snr`: scale noise to that SNR in dB.
-pub fn mix_into(clean: &mut [f32], noise: &[f32], level: Option<f64>, snr_db: Option<f64>, rng: &mut Rng) {
+pub fn mix_into(
+    clean: &mut [f32],
+    noise: &[f32],
+    level: Option<f64>,
+    snr_db: Option<f64>,
+    rng: &mut Rng,
+) {
     if noise.is_empty() || clean.is_empty() {
         return;
     }
     let start = rng.below(noise.len());
-    let crop: Vec<f32> = (0..clean.len()).map(|i| noise[(start + i) % noise.len()]).collect();
+    let crop: Vec<f32> = (0..clean.len())
+        .map(|i| noise[(start + i) % noise.len()])
+        .collect();
     let gain = match (level, snr_db) {
         (_, Some(snr)) => {
             let pc = clean.iter().map(|x| (*x as f64).powi(2)).sum::<f64>() / clean.len() as f64;
@@ -284,7 +418,10 @@ fn run_mix(ctx: &mut RunCtx) -> Result<(), String> {
     let bank = read_utts(ctx.input_of("bank")?)?;
     let objects = objects_root(ctx);
     let ws = ctx.workspace.to_path_buf();
-    let noises: Vec<Vec<f32>> = bank.iter().map(|n| load_audio(n, &ws, &objects)).collect::<Result<_, _>>()?;
+    let noises: Vec<Vec<f32>> = bank
+        .iter()
+        .map(|n| load_audio(n, &ws, &objects))
+        .collect::<Result<_, _>>()?;
     let seed = arg_usize(ctx.args, "seed") as u64;
     let level = ctx.args.get("level").and_then(Value::as_f64);
     let snr = ctx.args.get("snr").and_then(|v| match v {
@@ -312,11 +449,18 @@ fn run_mix(ctx: &mut RunCtx) -> Result<(), String> {
             });
             mix_into(&mut x, n, level, snr_db, &mut rng);
             if x.iter().any(|v| !v.is_finite()) {
-                return Err(format!("mixing noise into `{}` produced non-finite samples", u.id));
+                return Err(format!(
+                    "mixing noise into `{}` produced non-finite samples",
+                    u.id
+                ));
             }
             let name = format!("audio/{}.wav", crate::op::safe_name(&u.id));
             audio::write_wav(&out_dir.join(&name), &x)?;
-            Ok(Utt { audio: format!("store:{my_key}/{name}"), segment: None, ..u.clone() })
+            Ok(Utt {
+                audio: format!("store:{my_key}/{name}"),
+                segment: None,
+                ..u.clone()
+            })
         })
         .collect();
     let utts: Vec<Utt> = mixed.into_iter().collect::<Result<_, _>>()?;
@@ -346,26 +490,49 @@ pub fn register(r: &mut Registry) {
         validate: Some(split_validate),
     });
     r.add(FnOp {
-        sig: sig("filter", "Corpora", 1, Output::One(StepType::Corpus), "Keeps utterances whose duration lies in [min, max] (the paper: 1s to 15s).", vec![
-            Param::req("corpus", PType::Step(corpus), "the corpus"),
-            Param::opt("min", PType::Duration, Value::Float(1.0), "shortest kept").range(0.0, 3600.0),
-            Param::opt("max", PType::Duration, Value::Float(15.0), "longest kept").range(0.0, 36000.0),
-        ]),
+        sig: sig(
+            "filter",
+            "Corpora",
+            1,
+            Output::One(StepType::Corpus),
+            "Keeps utterances whose duration lies in [min, max] (the paper: 1s to 15s).",
+            vec![
+                Param::req("corpus", PType::Step(corpus), "the corpus"),
+                Param::opt("min", PType::Duration, Value::Float(1.0), "shortest kept")
+                    .range(0.0, 3600.0),
+                Param::opt("max", PType::Duration, Value::Float(15.0), "longest kept")
+                    .range(0.0, 36000.0),
+            ],
+        ),
         run: run_filter,
         reads: None,
         validate: None,
     });
     r.add(FnOp {
-        sig: sig("take", "Corpora", 1, Output::One(StepType::Corpus), "The first n utterances.", vec![
-            Param::req("corpus", PType::Step(corpus), "the corpus"),
-            Param::req("n", PType::Int, "how many").range(1.0, 1e9),
-        ]),
+        sig: sig(
+            "take",
+            "Corpora",
+            1,
+            Output::One(StepType::Corpus),
+            "The first n utterances.",
+            vec![
+                Param::req("corpus", PType::Step(corpus), "the corpus"),
+                Param::req("n", PType::Int, "how many").range(1.0, 1e9),
+            ],
+        ),
         run: run_take,
         reads: None,
         validate: None,
     });
     r.add(FnOp {
-        sig: sig("noise_dir", "Noise", 1, Output::One(StepType::NoiseBank), "A bank of noise recordings: every .wav file in a folder.", vec![Param::req("dir", PType::Path, "the folder")]),
+        sig: sig(
+            "noise_dir",
+            "Noise",
+            1,
+            Output::One(StepType::NoiseBank),
+            "A bank of noise recordings: every .wav file in a folder.",
+            vec![Param::req("dir", PType::Path, "the folder")],
+        ),
         run: run_noise_dir,
         reads: Some(noise_files),
         validate: None,
@@ -403,7 +570,11 @@ mod tests {
         for snr in [0.0, 5.0, 20.0] {
             let mut x = clean.clone();
             mix_into(&mut x, &noise, None, Some(snr), &mut Rng::new(3));
-            let pn: f64 = x.iter().zip(&clean).map(|(a, b)| ((a - b) as f64).powi(2)).sum();
+            let pn: f64 = x
+                .iter()
+                .zip(&clean)
+                .map(|(a, b)| ((a - b) as f64).powi(2))
+                .sum();
             let pc: f64 = clean.iter().map(|a| (*a as f64).powi(2)).sum();
             let measured = 10.0 * (pc / pn).log10();
             assert!((measured - snr).abs() < 0.05, "asked {snr} got {measured}");

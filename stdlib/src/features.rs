@@ -63,7 +63,10 @@ fn mel(f: f32) -> f32 {
 fn mel_bank(mels: usize, n_fft: usize) -> Vec<Vec<(usize, f32)>> {
     let bins = n_fft / 2 + 1;
     let (lo, hi) = (mel(0.0), mel(crate::audio::RATE as f32 / 2.0));
-    let pts: Vec<f32> = (0..mels + 2).map(|i| lo + (hi - lo) * i as f32 / (mels + 1) as f32).map(|m| 700.0 * (10f32.powf(m / 2595.0) - 1.0)).collect();
+    let pts: Vec<f32> = (0..mels + 2)
+        .map(|i| lo + (hi - lo) * i as f32 / (mels + 1) as f32)
+        .map(|m| 700.0 * (10f32.powf(m / 2595.0) - 1.0))
+        .collect();
     let hz = |b: usize| b as f32 * crate::audio::RATE as f32 / n_fft as f32;
     (0..mels)
         .map(|m| {
@@ -90,7 +93,11 @@ pub fn extract(x: &[f32], spec: &FeatureSpec) -> (usize, Vec<f32>) {
     let hop = ((spec.hop_s * crate::audio::RATE as f64).round() as usize).max(1);
     let n_fft = spec.n_fft.max(win);
     let w = window(win, &spec.window_fn);
-    let frames = if x.len() < win { 1 } else { (x.len() - win) / hop + 1 };
+    let frames = if x.len() < win {
+        1
+    } else {
+        (x.len() - win) / hop + 1
+    };
     let mut planner = rustfft::FftPlanner::<f32>::new();
     let fft = planner.plan_fft_forward(n_fft);
     let bins = n_fft / 2 + 1;
@@ -100,7 +107,11 @@ pub fn extract(x: &[f32], spec: &FeatureSpec) -> (usize, Vec<f32>) {
     let mut buf = vec![Complex::new(0.0f32, 0.0); n_fft];
     for f in 0..frames {
         for (i, b) in buf.iter_mut().enumerate() {
-            let s = if i < win { x.get(f * hop + i).copied().unwrap_or(0.0) * w[i] } else { 0.0 };
+            let s = if i < win {
+                x.get(f * hop + i).copied().unwrap_or(0.0) * w[i]
+            } else {
+                0.0
+            };
             *b = Complex::new(s, 0.0);
         }
         fft.process(&mut buf);
@@ -115,7 +126,9 @@ pub fn extract(x: &[f32], spec: &FeatureSpec) -> (usize, Vec<f32>) {
     if spec.normalize {
         let n = out.len() as f32;
         let mean = out.iter().sum::<f32>() / n;
-        let std = (out.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n).sqrt().max(1e-5);
+        let std = (out.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n)
+            .sqrt()
+            .max(1e-5);
         out.iter_mut().for_each(|v| *v = (*v - mean) / std);
     }
     (frames, out)
@@ -123,9 +136,16 @@ pub fn extract(x: &[f32], spec: &FeatureSpec) -> (usize, Vec<f32>) {
 
 /// Extracts (or reuses) the features of a corpus artifact as a cached
 /// sub-step keyed by the corpus and the settings.
-pub fn corpus_features(ctx: &mut RunCtx, corpus_dir: &Path, spec: &FeatureSpec) -> Result<Vec<Feats>, String> {
+pub fn corpus_features(
+    ctx: &mut RunCtx,
+    corpus_dir: &Path,
+    spec: &FeatureSpec,
+) -> Result<Vec<Feats>, String> {
     let corpus_id = ctx.artifact_id(corpus_dir);
-    let material = format!("features-v1|{corpus_id}|{}", serde_json::to_string(spec).unwrap());
+    let material = format!(
+        "features-v1|{corpus_id}|{}",
+        serde_json::to_string(spec).unwrap()
+    );
     let ws = ctx.workspace.to_path_buf();
     let objects = ctx.store.root.join("objects");
     let corpus_dir = corpus_dir.to_path_buf();
@@ -156,7 +176,10 @@ pub fn corpus_features(ctx: &mut RunCtx, corpus_dir: &Path, spec: &FeatureSpec) 
 
 fn load_features(dir: &Path, bins: usize) -> Result<Vec<Feats>, String> {
     let blob = std::fs::read(dir.join("feats.bin")).map_err(|e| e.to_string())?;
-    let vals: Vec<f32> = blob.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+    let vals: Vec<f32> = blob
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
     let index = std::fs::read_to_string(dir.join("index.jsonl")).map_err(|e| e.to_string())?;
     index
         .lines()
@@ -164,7 +187,12 @@ fn load_features(dir: &Path, bins: usize) -> Result<Vec<Feats>, String> {
             let v: serde_json::Value = serde_json::from_str(l).map_err(|e| e.to_string())?;
             let frames = v["frames"].as_u64().unwrap_or(0) as usize;
             let off = v["offset"].as_u64().unwrap_or(0) as usize;
-            Ok(Feats { id: v["id"].as_str().unwrap_or("").into(), text: v["text"].as_str().unwrap_or("").into(), frames, data: vals[off..off + frames * bins].to_vec() })
+            Ok(Feats {
+                id: v["id"].as_str().unwrap_or("").into(),
+                text: v["text"].as_str().unwrap_or("").into(),
+                frames,
+                data: vals[off..off + frames * bins].to_vec(),
+            })
         })
         .collect()
 }
@@ -173,14 +201,26 @@ fn run_spec_op(ctx: &mut RunCtx) -> Result<(), String> {
     let a = ctx.args;
     let is_fbank = a.contains_key("mels");
     let window_s = arg_f64(a, "window");
-    let n_fft = if is_fbank { arg_usize(a, "n_fft") } else { (window_s * crate::audio::RATE as f64).round() as usize };
+    let n_fft = if is_fbank {
+        arg_usize(a, "n_fft")
+    } else {
+        (window_s * crate::audio::RATE as f64).round() as usize
+    };
     let spec = FeatureSpec {
-        kind: if is_fbank { "fbank".into() } else { "spectrogram".into() },
+        kind: if is_fbank {
+            "fbank".into()
+        } else {
+            "spectrogram".into()
+        },
         window_s,
         hop_s: arg_f64(a, "hop"),
         n_fft,
         mels: if is_fbank { arg_usize(a, "mels") } else { 0 },
-        window_fn: if is_fbank { "hann".into() } else { arg_str(a, "window_fn").to_string() },
+        window_fn: if is_fbank {
+            "hann".into()
+        } else {
+            arg_str(a, "window_fn").to_string()
+        },
         normalize: arg_str(a, "normalize") == "utterance",
     };
     ctx.metric("bins", spec.bins() as u64);
@@ -204,13 +244,32 @@ pub fn register(r: &mut Registry) {
         validate: None,
     });
     r.add(FnOp {
-        sig: sig("fbank", "Features", 1, Output::One(StepType::Features), "Log-mel filterbank (Conformer: 80 mels, n_fft 512, 25 ms / 10 ms).", vec![
-            Param::opt("mels", PType::Int, Value::Int(80), "mel bands").range(1.0, 512.0),
-            Param::opt("n_fft", PType::Int, Value::Int(512), "FFT size").range(16.0, 8192.0),
-            Param::opt("window", PType::Duration, Value::Float(0.025), "analysis window").range(0.001, 0.2),
-            Param::opt("hop", PType::Duration, Value::Float(0.01), "frame hop").range(0.001, 0.2),
-            Param::opt("normalize", PType::Enum(&["utterance", "none"]), Value::Sym("utterance".into()), "mean/std normalisation"),
-        ]),
+        sig: sig(
+            "fbank",
+            "Features",
+            1,
+            Output::One(StepType::Features),
+            "Log-mel filterbank (Conformer: 80 mels, n_fft 512, 25 ms / 10 ms).",
+            vec![
+                Param::opt("mels", PType::Int, Value::Int(80), "mel bands").range(1.0, 512.0),
+                Param::opt("n_fft", PType::Int, Value::Int(512), "FFT size").range(16.0, 8192.0),
+                Param::opt(
+                    "window",
+                    PType::Duration,
+                    Value::Float(0.025),
+                    "analysis window",
+                )
+                .range(0.001, 0.2),
+                Param::opt("hop", PType::Duration, Value::Float(0.01), "frame hop")
+                    .range(0.001, 0.2),
+                Param::opt(
+                    "normalize",
+                    PType::Enum(&["utterance", "none"]),
+                    Value::Sym("utterance".into()),
+                    "mean/std normalisation",
+                ),
+            ],
+        ),
         run: run_spec_op,
         reads: None,
         validate: None,
@@ -223,13 +282,28 @@ mod tests {
 
     #[test]
     fn ds2_spectrogram_has_161_bins_and_peaks_at_tone() {
-        let spec = FeatureSpec { kind: "spectrogram".into(), window_s: 0.02, hop_s: 0.01, n_fft: 320, mels: 0, window_fn: "hamming".into(), normalize: false };
-        let x: Vec<f32> = (0..16000).map(|i| (i as f32 * 2.0 * std::f32::consts::PI * 1000.0 / 16000.0).sin()).collect();
+        let spec = FeatureSpec {
+            kind: "spectrogram".into(),
+            window_s: 0.02,
+            hop_s: 0.01,
+            n_fft: 320,
+            mels: 0,
+            window_fn: "hamming".into(),
+            normalize: false,
+        };
+        let x: Vec<f32> = (0..16000)
+            .map(|i| (i as f32 * 2.0 * std::f32::consts::PI * 1000.0 / 16000.0).sin())
+            .collect();
         let (frames, f) = extract(&x, &spec);
         assert_eq!(spec.bins(), 161);
         assert_eq!(frames, 99);
         let row = &f[161 * 10..161 * 11];
-        let peak = row.iter().enumerate().max_by(|a, b| a.1.partial_cmp(b.1).unwrap()).unwrap().0;
+        let peak = row
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.partial_cmp(b.1).unwrap())
+            .unwrap()
+            .0;
         assert_eq!(peak, 20); // 1000 Hz / (16000/320) Hz per bin
     }
 }

@@ -40,7 +40,17 @@ struct ModelSpec {
 }
 
 fn shapes(v: &Value) -> Vec<(usize, usize)> {
-    v.as_list().unwrap_or(&[]).iter().filter_map(|s| if let Value::Shape(a, b, _) = s { Some((*a as usize, *b as usize)) } else { None }).collect()
+    v.as_list()
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|s| {
+            if let Value::Shape(a, b, _) = s {
+                Some((*a as usize, *b as usize))
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 fn run_cnn_lstm(ctx: &mut RunCtx) -> Result<(), String> {
@@ -57,8 +67,17 @@ fn run_cnn_lstm(ctx: &mut RunCtx) -> Result<(), String> {
     };
     let n = cfg.num_params();
     ctx.metric("params_at_161_bins", n as u64);
-    ctx.metric("params_millions_at_161_bins", (n as f64 / 1e5).round() / 10.0);
-    write_yaml(&ctx.out.join("model.yaml"), &ModelSpec { arch: "cnn_lstm".into(), cfg })
+    ctx.metric(
+        "params_millions_at_161_bins",
+        (n as f64 / 1e5).round() / 10.0,
+    );
+    write_yaml(
+        &ctx.out.join("model.yaml"),
+        &ModelSpec {
+            arch: "cnn_lstm".into(),
+            cfg,
+        },
+    )
 }
 
 fn settings(a: &Args) -> FitSettings {
@@ -70,7 +89,10 @@ fn settings(a: &Args) -> FitSettings {
         epochs: arg_usize(a, "epochs"),
         batch: arg_usize(a, "batch"),
         lr: arg_f64(&oargs, "lr"),
-        weight_decay: oargs.get("weight_decay").and_then(Value::as_f64).unwrap_or(0.0),
+        weight_decay: oargs
+            .get("weight_decay")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0),
         momentum: oargs.get("momentum").and_then(Value::as_f64).unwrap_or(0.0),
         optimizer: opt,
         anneal: arg_f64(a, "anneal"),
@@ -95,13 +117,41 @@ impl TrainJob {
         let objects = ctx.store.root.join("objects");
         let train = corpus_features(ctx, &objects.join(&info.train_corpus), &info.features)?;
         let dev = corpus_features(ctx, &objects.join(&info.dev_corpus), &info.features)?;
-        Ok(TrainJob { cfg: info.model.clone(), spec: info.features.clone(), settings: info.settings.clone(), train, dev, train_id: info.train_corpus.clone(), dev_id: info.dev_corpus.clone() })
+        Ok(TrainJob {
+            cfg: info.model.clone(),
+            spec: info.features.clone(),
+            settings: info.settings.clone(),
+            train,
+            dev,
+            train_id: info.train_corpus.clone(),
+            dev_id: info.dev_corpus.clone(),
+        })
     }
 
     /// Trains from `init` under `masks`, writing a Trained artifact in `out`.
-    pub fn run(&self, ctx: &RunCtx, init: &TensorMap, masks: Option<&Masks>, out: &Path, ckpt: &Path, label: &str) -> Result<TrainedInfo, String> {
+    pub fn run(
+        &self,
+        ctx: &RunCtx,
+        init: &TensorMap,
+        masks: Option<&Masks>,
+        out: &Path,
+        ckpt: &Path,
+        label: &str,
+    ) -> Result<TrainedInfo, String> {
         let device = crate::device::open(ctx.device)?;
-        let r = train::train(&self.cfg, init, masks, &self.train, &self.dev, self.spec.bins(), &self.settings, &device, ckpt, ctx.progress, label)?;
+        let r = train::train(
+            &self.cfg,
+            init,
+            masks,
+            &self.train,
+            &self.dev,
+            self.spec.bins(),
+            &self.settings,
+            &device,
+            ckpt,
+            ctx.progress,
+            label,
+        )?;
         let mut init_m = init.clone();
         if let Some(m) = masks {
             train::apply_masks(&mut init_m, m);
@@ -118,7 +168,7 @@ impl TrainJob {
             dev_corpus: self.dev_id.clone(),
             best_epoch: r.best_epoch,
             best_dev_wer: r.best_dev_wer,
-            rw: masks.map(|m| crate::tickets::remaining(m)).unwrap_or(100.0),
+            rw: masks.map(crate::tickets::remaining).unwrap_or(100.0),
             history: r.history,
         };
         write_yaml(&out.join("trained.yaml"), &info)?;
@@ -142,10 +192,20 @@ fn run_fit(ctx: &mut RunCtx) -> Result<(), String> {
     let s = settings(ctx.args);
     let train = corpus_features(ctx, &train_dir, &fspec)?;
     let dev = corpus_features(ctx, &dev_dir, &fspec)?;
-    let job = TrainJob { cfg: cfg.clone(), spec: fspec, settings: s.clone(), train, dev, train_id: ctx.artifact_id(&train_dir), dev_id: ctx.artifact_id(&dev_dir) };
+    let job = TrainJob {
+        cfg: cfg.clone(),
+        spec: fspec,
+        settings: s.clone(),
+        train,
+        dev,
+        train_id: ctx.artifact_id(&train_dir),
+        dev_id: ctx.artifact_id(&dev_dir),
+    };
     let init = match &ctx.args["init"] {
         Value::Config { op, args } if op == "pretrained" => {
-            let r = args["from"].as_ref().ok_or("pretrained() needs a trained step")?;
+            let r = args["from"]
+                .as_ref()
+                .ok_or("pretrained() needs a trained step")?;
             tensor_io::load(&ctx.input(r).join("best.safetensors"))?
         }
         _ => fresh_init(&cfg, s.seed),
@@ -174,14 +234,50 @@ pub fn register(r: &mut Registry) {
         reads: None,
         validate: Some(|a| if shapes(&a["kernels"]).len() != shapes(&a["strides"]).len() { Err((Some("strides"), "give one stride per kernel".into())) } else { Ok(()) }),
     });
-    for (name, doc) in [("adamw", "AdamW (decoupled weight decay); the paper: lr 3e-4, weight_decay 1e-5."), ("adam", "Adam (L2 weight decay added to the gradient)."), ("sgd", "SGD with momentum.")] {
-        let mut params = vec![Param::opt("lr", PType::Float, Value::Float(3e-4), "learning rate").range(0.0, 10.0), Param::opt("weight_decay", PType::Float, Value::Float(if name == "adamw" { 1e-5 } else { 0.0 }), "weight decay").range(0.0, 1.0)];
+    for (name, doc) in [
+        (
+            "adamw",
+            "AdamW (decoupled weight decay); the paper: lr 3e-4, weight_decay 1e-5.",
+        ),
+        ("adam", "Adam (L2 weight decay added to the gradient)."),
+        ("sgd", "SGD with momentum."),
+    ] {
+        let mut params = vec![
+            Param::opt("lr", PType::Float, Value::Float(3e-4), "learning rate").range(0.0, 10.0),
+            Param::opt(
+                "weight_decay",
+                PType::Float,
+                Value::Float(if name == "adamw" { 1e-5 } else { 0.0 }),
+                "weight decay",
+            )
+            .range(0.0, 1.0),
+        ];
         if name == "sgd" {
-            params.push(Param::opt("momentum", PType::Float, Value::Float(0.9), "momentum").range(0.0, 1.0));
+            params.push(
+                Param::opt("momentum", PType::Float, Value::Float(0.9), "momentum").range(0.0, 1.0),
+            );
         }
-        r.add(config_op(sig(name, "Training", 1, Output::Config("Optimizer"), doc, params)));
+        r.add(config_op(sig(
+            name,
+            "Training",
+            1,
+            Output::Config("Optimizer"),
+            doc,
+            params,
+        )));
     }
-    r.add(config_op(sig("pretrained", "Training", 1, Output::Config("Init"), "Start from the best weights of another trained model.", vec![Param::req("from", PType::Step(&[StepType::Trained]), "the trained model")])));
+    r.add(config_op(sig(
+        "pretrained",
+        "Training",
+        1,
+        Output::Config("Init"),
+        "Start from the best weights of another trained model.",
+        vec![Param::req(
+            "from",
+            PType::Step(&[StepType::Trained]),
+            "the trained model",
+        )],
+    )));
     let mut fit = sig("fit", "Training", 1, Output::One(StepType::Trained), "Trains a model with CTC on `train`, selecting the best epoch on `dev` (never the test set). Checkpoints every epoch; a killed run resumes from its last epoch.", vec![
         Param::req("model", PType::Step(&[StepType::ModelSpec]), "the architecture"),
         Param::req("train", PType::Step(&[StepType::Corpus]), "training corpus"),
@@ -196,8 +292,18 @@ pub fn register(r: &mut Registry) {
         Param::opt("init", PType::Config("Init"), Value::Sym("random".into()), "initial weights: random from the seed, or `pretrained(step)`"),
     ]);
     fit.numeric = true;
-    fit.resources = Resources { gpu: true, cpus: 4, mem_gb: 16, minutes: 24 * 60 };
-    r.add(FnOp { sig: fit, run: run_fit, reads: None, validate: None });
+    fit.resources = Resources {
+        gpu: true,
+        cpus: 4,
+        mem_gb: 16,
+        minutes: 24 * 60,
+    };
+    r.add(FnOp {
+        sig: fit,
+        run: run_fit,
+        reads: None,
+        validate: None,
+    });
 }
 
 /// Loads a Trained artifact's best weights and masks.
@@ -205,6 +311,10 @@ pub fn load_trained(dir: &Path) -> Result<(TrainedInfo, TensorMap, Option<Masks>
     let info = read_trained(dir)?;
     let best = tensor_io::load(&dir.join("best.safetensors"))?;
     let mp: PathBuf = dir.join("masks.safetensors");
-    let masks = if mp.is_file() { Some(tensor_io::load(&mp)?) } else { None };
+    let masks = if mp.is_file() {
+        Some(tensor_io::load(&mp)?)
+    } else {
+        None
+    };
     Ok((info, best, masks))
 }

@@ -40,7 +40,10 @@ impl Kind {
     /// The paper's prunable set: conv, LSTM and linear weights; never biases
     /// or normalisation.
     pub fn prunable(self) -> bool {
-        matches!(self, Kind::Conv | Kind::LstmIh | Kind::LstmHh | Kind::Linear)
+        matches!(
+            self,
+            Kind::Conv | Kind::LstmIh | Kind::LstmHh | Kind::Linear
+        )
     }
 }
 
@@ -84,7 +87,11 @@ fn leaf(data: &[f32], device: &Device) -> Tensor<1> {
 }
 
 pub fn to_host(t: &Tensor<1>) -> Vec<f32> {
-    t.clone().inner().into_data().try_to_vec::<f32>().expect("f32 tensor")
+    t.clone()
+        .inner()
+        .into_data()
+        .try_to_vec::<f32>()
+        .expect("f32 tensor")
 }
 
 impl Params {
@@ -107,11 +114,19 @@ impl Params {
                 leaf(&data, device)
             })
             .collect();
-        Params { info, values, buffers, device: device.clone() }
+        Params {
+            info,
+            values,
+            buffers,
+            device: device.clone(),
+        }
     }
 
     pub fn index(&self, name: &str) -> usize {
-        self.info.iter().position(|p| p.name == name).unwrap_or_else(|| panic!("no parameter {name}"))
+        self.info
+            .iter()
+            .position(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no parameter {name}"))
     }
     /// A parameter reshaped to its logical rank.
     pub fn get2(&self, name: &str) -> Tensor<2> {
@@ -135,16 +150,27 @@ impl Params {
     pub fn to_map(&self) -> TensorMap {
         let mut m = self.buffers.clone();
         for (p, v) in self.info.iter().zip(&self.values) {
-            m.insert(p.name.clone(), HostTensor { shape: p.shape.clone(), data: to_host(v) });
+            m.insert(
+                p.name.clone(),
+                HostTensor {
+                    shape: p.shape.clone(),
+                    data: to_host(v),
+                },
+            );
         }
         m
     }
     /// Replaces values and buffers from a host map (rewinding, loading).
     pub fn load_map(&mut self, m: &TensorMap) -> Result<(), String> {
         for (i, p) in self.info.iter().enumerate() {
-            let t = m.get(&p.name).ok_or_else(|| format!("weights have no tensor `{}`", p.name))?;
+            let t = m
+                .get(&p.name)
+                .ok_or_else(|| format!("weights have no tensor `{}`", p.name))?;
             if t.shape != p.shape {
-                return Err(format!("tensor `{}` has shape {:?}, the model expects {:?}", p.name, t.shape, p.shape));
+                return Err(format!(
+                    "tensor `{}` has shape {:?}, the model expects {:?}",
+                    p.name, t.shape, p.shape
+                ));
             }
             self.values[i] = leaf(&t.data, &self.device);
         }
@@ -181,19 +207,38 @@ impl Ctx<'_> {
         let (mean, var) = if self.train {
             let mean = x.clone().mean_dim(0); // [1, C]
             let var = (x.clone() - mean.clone()).powi_scalar(2).mean_dim(0);
-            let m_host = mean.clone().inner().into_data().try_to_vec::<f32>().unwrap();
+            let m_host = mean
+                .clone()
+                .inner()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
             let v_host = var.clone().inner().into_data().try_to_vec::<f32>().unwrap();
             let rm = &self.p.buffers[&format!("{prefix}.running_mean")].data;
             let rv = &self.p.buffers[&format!("{prefix}.running_var")].data;
-            let nm = rm.iter().zip(&m_host).map(|(r, m)| (1.0 - BN_MOMENTUM) * r + BN_MOMENTUM * m).collect();
-            let nv = rv.iter().zip(&v_host).map(|(r, v)| (1.0 - BN_MOMENTUM) * r + BN_MOMENTUM * v).collect();
-            self.stat_updates.push((format!("{prefix}.running_mean"), nm));
-            self.stat_updates.push((format!("{prefix}.running_var"), nv));
+            let nm = rm
+                .iter()
+                .zip(&m_host)
+                .map(|(r, m)| (1.0 - BN_MOMENTUM) * r + BN_MOMENTUM * m)
+                .collect();
+            let nv = rv
+                .iter()
+                .zip(&v_host)
+                .map(|(r, v)| (1.0 - BN_MOMENTUM) * r + BN_MOMENTUM * v)
+                .collect();
+            self.stat_updates
+                .push((format!("{prefix}.running_mean"), nm));
+            self.stat_updates
+                .push((format!("{prefix}.running_var"), nv));
             (mean, var)
         } else {
             let dev = x.device();
-            let m = Tensor::from_inner(self.running(&format!("{prefix}.running_mean"))).to_device(&dev).reshape([1, c]);
-            let v = Tensor::from_inner(self.running(&format!("{prefix}.running_var"))).to_device(&dev).reshape([1, c]);
+            let m = Tensor::from_inner(self.running(&format!("{prefix}.running_mean")))
+                .to_device(&dev)
+                .reshape([1, c]);
+            let v = Tensor::from_inner(self.running(&format!("{prefix}.running_var")))
+                .to_device(&dev)
+                .reshape([1, c]);
             (m, v)
         };
         let w = self.p.get1(&format!("{prefix}.weight")).reshape([1, c]);
@@ -204,10 +249,32 @@ impl Ctx<'_> {
 
 /// Norm parameters and running buffers for a batch norm of `c` channels.
 pub fn bn_params(prefix: &str, c: usize, info: &mut Vec<ParamInfo>, buffers: &mut TensorMap) {
-    info.push(ParamInfo { name: format!("{prefix}.weight"), shape: vec![c], kind: Kind::Norm, fan_in: 1 });
-    info.push(ParamInfo { name: format!("{prefix}.bias"), shape: vec![c], kind: Kind::Norm, fan_in: 1 });
-    buffers.insert(format!("{prefix}.running_mean"), HostTensor { shape: vec![c], data: vec![0.0; c] });
-    buffers.insert(format!("{prefix}.running_var"), HostTensor { shape: vec![c], data: vec![1.0; c] });
+    info.push(ParamInfo {
+        name: format!("{prefix}.weight"),
+        shape: vec![c],
+        kind: Kind::Norm,
+        fan_in: 1,
+    });
+    info.push(ParamInfo {
+        name: format!("{prefix}.bias"),
+        shape: vec![c],
+        kind: Kind::Norm,
+        fan_in: 1,
+    });
+    buffers.insert(
+        format!("{prefix}.running_mean"),
+        HostTensor {
+            shape: vec![c],
+            data: vec![0.0; c],
+        },
+    );
+    buffers.insert(
+        format!("{prefix}.running_var"),
+        HostTensor {
+            shape: vec![c],
+            data: vec![1.0; c],
+        },
+    );
 }
 
 /// The DeepSpeech2-style CNN-LSTM of the paper, sizes from the recipe.
@@ -251,29 +318,67 @@ impl CnnLstmConfig {
         let mut buf = TensorMap::new();
         let mut cin = 1;
         for (i, k) in self.kernels.iter().enumerate() {
-            info.push(ParamInfo { name: format!("conv.{i}.weight"), shape: vec![self.channels, cin, k.0, k.1], kind: Kind::Conv, fan_in: cin * k.0 * k.1 });
+            info.push(ParamInfo {
+                name: format!("conv.{i}.weight"),
+                shape: vec![self.channels, cin, k.0, k.1],
+                kind: Kind::Conv,
+                fan_in: cin * k.0 * k.1,
+            });
             bn_params(&format!("conv.{i}.bn"), self.channels, &mut info, &mut buf);
             cin = self.channels;
         }
         let (f, _) = self.conv_out();
-        let mut d_in = if self.kernels.is_empty() { self.input_bins } else { self.channels * f };
+        let mut d_in = if self.kernels.is_empty() {
+            self.input_bins
+        } else {
+            self.channels * f
+        };
         let h = self.hidden;
         for l in 0..self.lstm_layers {
             if l > 0 {
                 bn_params(&format!("lstm.{l}.bn"), d_in, &mut info, &mut buf);
             }
-            let dirs: &[&str] = if self.bidirectional { &["fwd", "bwd"] } else { &["fwd"] };
+            let dirs: &[&str] = if self.bidirectional {
+                &["fwd", "bwd"]
+            } else {
+                &["fwd"]
+            };
             for d in dirs {
                 let p = format!("lstm.{l}.{d}");
-                info.push(ParamInfo { name: format!("{p}.weight_ih"), shape: vec![4 * h, d_in], kind: Kind::LstmIh, fan_in: h });
-                info.push(ParamInfo { name: format!("{p}.weight_hh"), shape: vec![4 * h, h], kind: Kind::LstmHh, fan_in: h });
-                info.push(ParamInfo { name: format!("{p}.bias_ih"), shape: vec![4 * h], kind: Kind::Bias, fan_in: h });
-                info.push(ParamInfo { name: format!("{p}.bias_hh"), shape: vec![4 * h], kind: Kind::Bias, fan_in: h });
+                info.push(ParamInfo {
+                    name: format!("{p}.weight_ih"),
+                    shape: vec![4 * h, d_in],
+                    kind: Kind::LstmIh,
+                    fan_in: h,
+                });
+                info.push(ParamInfo {
+                    name: format!("{p}.weight_hh"),
+                    shape: vec![4 * h, h],
+                    kind: Kind::LstmHh,
+                    fan_in: h,
+                });
+                info.push(ParamInfo {
+                    name: format!("{p}.bias_ih"),
+                    shape: vec![4 * h],
+                    kind: Kind::Bias,
+                    fan_in: h,
+                });
+                info.push(ParamInfo {
+                    name: format!("{p}.bias_hh"),
+                    shape: vec![4 * h],
+                    kind: Kind::Bias,
+                    fan_in: h,
+                });
             }
             d_in = h; // directions are summed
         }
         bn_params("head.bn", d_in, &mut info, &mut buf);
-        info.push(ParamInfo { name: "head.weight".into(), shape: vec![self.vocab, d_in], kind: Kind::Linear, fan_in: d_in });
+        info.push(ParamInfo {
+            name: "head.weight".into(),
+            shape: vec![self.vocab, d_in],
+            kind: Kind::Linear,
+            fan_in: d_in,
+        });
         (info, buf)
     }
 
@@ -290,23 +395,42 @@ impl CnnLstmConfig {
             h = x;
         } else {
             let mut y: Tensor<4> = x.swap_dims(1, 2).reshape([b, 1, f, t]);
-            for (i, ((_k, s), pad)) in self.kernels.iter().zip(&self.strides).zip(&pads).enumerate() {
+            for (i, ((_k, s), pad)) in self
+                .kernels
+                .iter()
+                .zip(&self.strides)
+                .zip(&pads)
+                .enumerate()
+            {
                 let w = cx.p.get4(&format!("conv.{i}.weight"));
-                y = conv2d(y, w, None, ConvOptions::new([s.0, s.1], [pad.0, pad.1], [1, 1], 1));
+                y = conv2d(
+                    y,
+                    w,
+                    None,
+                    ConvOptions::new([s.0, s.1], [pad.0, pad.1], [1, 1], 1),
+                );
                 let [bb, c, ff, tt] = y.dims();
                 // Batch norm per channel over (batch, freq, time).
                 let flat = y.swap_dims(1, 3).reshape([bb * tt * ff, c]);
                 let flat = cx.batch_norm(&format!("conv.{i}.bn"), flat);
-                y = flat.reshape([bb, tt, ff, c]).swap_dims(1, 3).clamp(0.0, 20.0);
+                y = flat
+                    .reshape([bb, tt, ff, c])
+                    .swap_dims(1, 3)
+                    .clamp(0.0, 20.0);
             }
             let [bb, c, ff, tt] = y.dims();
             h = y.reshape([bb, c * ff, tt]).swap_dims(1, 2);
         }
-        let out_lens: Vec<usize> = lens.iter().map(|l| self.out_len(*l).min(h.dims()[1])).collect();
+        let out_lens: Vec<usize> = lens
+            .iter()
+            .map(|l| self.out_len(*l).min(h.dims()[1]))
+            .collect();
         for l in 0..self.lstm_layers {
             if l > 0 {
                 let [bb, tt, d] = h.dims();
-                h = cx.batch_norm(&format!("lstm.{l}.bn"), h.reshape([bb * tt, d])).reshape([bb, tt, d]);
+                h = cx
+                    .batch_norm(&format!("lstm.{l}.bn"), h.reshape([bb * tt, d]))
+                    .reshape([bb, tt, d]);
             }
             let fwd = lstm_dir(cx.p, &format!("lstm.{l}.fwd"), h.clone(), self.hidden);
             h = if self.bidirectional {
@@ -319,7 +443,9 @@ impl CnnLstmConfig {
         }
         let [bb, tt, d] = h.dims();
         let flat = cx.batch_norm("head.bn", h.reshape([bb * tt, d]));
-        let logits = flat.matmul(cx.p.get2("head.weight").transpose()).reshape([bb, tt, self.vocab]);
+        let logits = flat
+            .matmul(cx.p.get2("head.weight").transpose())
+            .reshape([bb, tt, self.vocab]);
         log_softmax(logits, 2).swap_dims(0, 1)
     }
 }
@@ -330,14 +456,19 @@ fn lstm_dir(p: &Params, prefix: &str, x: Tensor<3>, h: usize) -> Tensor<3> {
     let [b, t, d] = x.dims();
     let w_ih = p.get2(&format!("{prefix}.weight_ih"));
     let w_hh_t = p.get2(&format!("{prefix}.weight_hh")).transpose();
-    let bias = (p.get1(&format!("{prefix}.bias_ih")) + p.get1(&format!("{prefix}.bias_hh"))).reshape([1, 4 * h]);
+    let bias = (p.get1(&format!("{prefix}.bias_ih")) + p.get1(&format!("{prefix}.bias_hh")))
+        .reshape([1, 4 * h]);
     let xp = (x.reshape([b * t, d]).matmul(w_ih.transpose()) + bias).reshape([b, t, 4 * h]);
     let dev = xp.device();
     let mut hs: Tensor<2> = Tensor::zeros([b, h], &dev);
     let mut cs: Tensor<2> = Tensor::zeros([b, h], &dev);
     let mut outs = Vec::with_capacity(t);
     for step in 0..t {
-        let g = xp.clone().slice([0..b, step..step + 1, 0..4 * h]).reshape([b, 4 * h]) + hs.matmul(w_hh_t.clone());
+        let g = xp
+            .clone()
+            .slice([0..b, step..step + 1, 0..4 * h])
+            .reshape([b, 4 * h])
+            + hs.matmul(w_hh_t.clone());
         let i = sigmoid(g.clone().slice([0..b, 0..h]));
         let f = sigmoid(g.clone().slice([0..b, h..2 * h]));
         let gg = g.clone().slice([0..b, 2 * h..3 * h]).tanh();

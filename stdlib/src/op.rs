@@ -29,13 +29,37 @@ impl Op for FnOp {
     }
 }
 
-pub fn sig(name: &'static str, group: &'static str, version: u32, output: Output, doc: &'static str, params: Vec<lotto_interpreter::Param>) -> OpSig {
-    OpSig { name, version, params, output, doc, numeric: false, resources: Resources { cpus: 1, ..Default::default() }, group }
+pub fn sig(
+    name: &'static str,
+    group: &'static str,
+    version: u32,
+    output: Output,
+    doc: &'static str,
+    params: Vec<lotto_interpreter::Param>,
+) -> OpSig {
+    OpSig {
+        name,
+        version,
+        params,
+        output,
+        doc,
+        numeric: false,
+        resources: Resources {
+            cpus: 1,
+            ..Default::default()
+        },
+        group,
+    }
 }
 
 /// A config op (`adamw(...)`): validated at check time, never run.
 pub fn config_op(s: OpSig) -> FnOp {
-    FnOp { sig: s, run: |_| Err("config ops are not steps".into()), reads: None, validate: None }
+    FnOp {
+        sig: s,
+        run: |_| Err("config ops are not steps".into()),
+        reads: None,
+        validate: None,
+    }
 }
 
 pub fn arg_f64(args: &Args, k: &str) -> f64 {
@@ -72,5 +96,13 @@ pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Strin
 
 /// A file-name-safe form of an utterance id.
 pub fn safe_name(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

@@ -24,12 +24,15 @@ pub fn save(path: &Path, tensors: &TensorMap) -> Result<(), String> {
         header.insert(name.clone(), serde_json::json!({ "dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + n] }));
         offset += n;
     }
-    let mut h = serde_json::to_vec(&serde_json::Value::Object(header)).map_err(|e| e.to_string())?;
+    let mut h =
+        serde_json::to_vec(&serde_json::Value::Object(header)).map_err(|e| e.to_string())?;
     while h.len() % 8 != 0 {
         h.push(b' ');
     }
     let tmp = path.with_extension("tmp");
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?);
+    let mut f = std::io::BufWriter::new(
+        std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?,
+    );
     let io = |e: std::io::Error| format!("{}: {e}", path.display());
     f.write_all(&(h.len() as u64).to_le_bytes()).map_err(io)?;
     f.write_all(&h).map_err(io)?;
@@ -47,8 +50,14 @@ pub fn save(path: &Path, tensors: &TensorMap) -> Result<(), String> {
 
 /// Reads a safetensors file of F32 tensors; errors name the file.
 pub fn load(path: &Path) -> Result<TensorMap, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let bad = |why: &str| format!("`{}` is not a valid safetensors file: {why}", path.display());
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let bad = |why: &str| {
+        format!(
+            "`{}` is not a valid safetensors file: {why}",
+            path.display()
+        )
+    };
     if bytes.len() < 8 {
         return Err(bad("too short"));
     }
@@ -56,7 +65,8 @@ pub fn load(path: &Path) -> Result<TensorMap, String> {
     if hlen > bytes.len() - 8 {
         return Err(bad("header length beyond end of file"));
     }
-    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes[8..8 + hlen]).map_err(|e| bad(&e.to_string()))?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..8 + hlen]).map_err(|e| bad(&e.to_string()))?;
     let data = &bytes[8 + hlen..];
     let mut out = TensorMap::new();
     for (name, meta) in header {
@@ -66,13 +76,21 @@ pub fn load(path: &Path) -> Result<TensorMap, String> {
         if meta["dtype"] != "F32" {
             return Err(bad(&format!("tensor `{name}` is not F32")));
         }
-        let shape: Vec<usize> = serde_json::from_value(meta["shape"].clone()).map_err(|e| bad(&e.to_string()))?;
-        let offs: Vec<usize> = serde_json::from_value(meta["data_offsets"].clone()).map_err(|e| bad(&e.to_string()))?;
-        let (a, b) = (offs.first().copied().unwrap_or(0), offs.get(1).copied().unwrap_or(0));
+        let shape: Vec<usize> =
+            serde_json::from_value(meta["shape"].clone()).map_err(|e| bad(&e.to_string()))?;
+        let offs: Vec<usize> = serde_json::from_value(meta["data_offsets"].clone())
+            .map_err(|e| bad(&e.to_string()))?;
+        let (a, b) = (
+            offs.first().copied().unwrap_or(0),
+            offs.get(1).copied().unwrap_or(0),
+        );
         if a > b || b > data.len() || (b - a) != shape.iter().product::<usize>() * 4 {
             return Err(bad(&format!("tensor `{name}` has inconsistent offsets")));
         }
-        let v = data[a..b].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+        let v = data[a..b]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
         out.insert(name, HostTensor { shape, data: v });
     }
     Ok(out)
@@ -86,8 +104,20 @@ mod tests {
     fn roundtrip() {
         let t = tempfile::tempdir().unwrap();
         let mut m = TensorMap::new();
-        m.insert("a.weight".into(), HostTensor { shape: vec![2, 3], data: vec![1., 2., 3., 4., 5., 6.] });
-        m.insert("b".into(), HostTensor { shape: vec![1], data: vec![-0.5] });
+        m.insert(
+            "a.weight".into(),
+            HostTensor {
+                shape: vec![2, 3],
+                data: vec![1., 2., 3., 4., 5., 6.],
+            },
+        );
+        m.insert(
+            "b".into(),
+            HostTensor {
+                shape: vec![1],
+                data: vec![-0.5],
+            },
+        );
         let p = t.path().join("x.safetensors");
         save(&p, &m).unwrap();
         assert_eq!(load(&p).unwrap(), m);

@@ -17,13 +17,24 @@ use std::path::Path;
 
 /// RW: remaining weights as % of prunable, measured from the masks.
 pub fn remaining(m: &Masks) -> f64 {
-    let (kept, total) = m.values().fold((0.0, 0usize), |(k, t), h| (k + h.data.iter().map(|v| *v as f64).sum::<f64>(), t + h.data.len()));
+    let (kept, total) = m.values().fold((0.0, 0usize), |(k, t), h| {
+        (
+            k + h.data.iter().map(|v| *v as f64).sum::<f64>(),
+            t + h.data.len(),
+        )
+    });
     100.0 * kept / total.max(1) as f64
 }
 
 /// Which parameters are prunable, by kind names (`conv`, `lstm_ih`, ...).
 pub fn prunable_names(info: &TrainedInfo, kinds: &[String]) -> Vec<(String, Vec<usize>)> {
-    info.model.layout().0.into_iter().filter(|p| p.kind.prunable() && kinds.iter().any(|k| k == p.kind.as_str())).map(|p| (p.name, p.shape)).collect()
+    info.model
+        .layout()
+        .0
+        .into_iter()
+        .filter(|p| p.kind.prunable() && kinds.iter().any(|k| k == p.kind.as_str()))
+        .map(|p| (p.name, p.shape))
+        .collect()
 }
 
 /// Settings of one pruning step.
@@ -55,9 +66,15 @@ pub fn prune(weights: &TensorMap, masks: &Masks, spec: &PruneSpec, rng: &mut Rng
         let (br, bc) = spec.block;
         for r0 in (0..rows).step_by(br) {
             for c0 in (0..cols).step_by(bc) {
-                let idx: Vec<usize> = (r0..(r0 + br).min(rows)).flat_map(|r| (c0..(c0 + bc).min(cols)).map(move |c| r * cols + c)).collect();
+                let idx: Vec<usize> = (r0..(r0 + br).min(rows))
+                    .flat_map(|r| (c0..(c0 + bc).min(cols)).map(move |c| r * cols + c))
+                    .collect();
                 if idx.iter().all(|&i| m.data[i] > 0.0) {
-                    let score = if spec.random { rng.f64() } else { idx.iter().map(|&i| w.data[i].abs() as f64).sum::<f64>() / idx.len() as f64 };
+                    let score = if spec.random {
+                        rng.f64()
+                    } else {
+                        idx.iter().map(|&i| w.data[i].abs() as f64).sum::<f64>() / idx.len() as f64
+                    };
                     units.push(Unit { t: ti, idx, score });
                 }
             }
@@ -66,7 +83,13 @@ pub fn prune(weights: &TensorMap, masks: &Masks, spec: &PruneSpec, rng: &mut Rng
     let mut out = masks.clone();
     let mut drop = |group: &mut Vec<&Unit>| {
         let k = (spec.rate * group.len() as f64).round() as usize;
-        group.sort_by(|a, b| a.score.partial_cmp(&b.score).unwrap().then(a.t.cmp(&b.t)).then(a.idx[0].cmp(&b.idx[0])));
+        group.sort_by(|a, b| {
+            a.score
+                .partial_cmp(&b.score)
+                .unwrap()
+                .then(a.t.cmp(&b.t))
+                .then(a.idx[0].cmp(&b.idx[0]))
+        });
         for u in group.iter().take(k) {
             let m = out.get_mut(names[u.t]).unwrap();
             for &i in &u.idx {
@@ -106,7 +129,12 @@ pub fn read_ticket(dir: &Path) -> Result<TicketInfo, String> {
 }
 
 fn kinds(a: &Args) -> Vec<String> {
-    a["prune"].as_list().unwrap_or(&[]).iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
+    a["prune"]
+        .as_list()
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
 }
 
 fn run_imp(ctx: &mut RunCtx, random: bool) -> Result<(), String> {
@@ -136,9 +164,25 @@ fn run_imp(ctx: &mut RunCtx, random: bool) -> Result<(), String> {
     if names.is_empty() {
         return Err("no parameter matches `prune`; use conv, lstm_ih, lstm_hh, linear".into());
     }
-    let mut masks: Masks = names.iter().map(|(n, s)| (n.clone(), HostTensor { shape: s.clone(), data: vec![1.0; s.iter().product()] })).collect();
+    let mut masks: Masks = names
+        .iter()
+        .map(|(n, s)| {
+            (
+                n.clone(),
+                HostTensor {
+                    shape: s.clone(),
+                    data: vec![1.0; s.iter().product()],
+                },
+            )
+        })
+        .collect();
     let mut weights = dense_best;
-    let mut rounds = vec![RoundInfo { round: 0, rw: 100.0, dev_wer: info.best_dev_wer, dir: dense_id.clone() }];
+    let mut rounds = vec![RoundInfo {
+        round: 0,
+        rw: 100.0,
+        dev_wer: info.best_dev_wer,
+        dir: dense_id.clone(),
+    }];
     // Everything that decides a round, except the total number of rounds.
     let base = format!("{method}-v1|{dense_id}|rate={}|global={}|block={:?}|rewind={rewind}|epochs={}|kinds={:?}|seed={seed}", spec.rate, spec.global, spec.block, job.settings.epochs, kinds(&a));
     for r in 1..=arg_usize(&a, "rounds") {
@@ -155,28 +199,70 @@ fn run_imp(ctx: &mut RunCtx, random: bool) -> Result<(), String> {
             ctx.cached(&format!("round {r}"), &material, |out, ck| {
                 let mut rng = Rng::derive(seed, &format!("round{r}"));
                 let new_masks = prune(&prev_w, &prev_masks, &spec2, &mut rng);
-                let start = if rewind2 == "init" { dense_init2.clone() } else { prev_w.clone() };
+                let start = if rewind2 == "init" {
+                    dense_init2.clone()
+                } else {
+                    prev_w.clone()
+                };
                 // SAFETY: the progress sink outlives this call (owned by the executor).
                 let progress = unsafe { &*progress };
                 let device = crate::device::open(&device)?;
-                let r = crate::train::train(&job_ref.cfg, &start, Some(&new_masks), &job_ref.train, &job_ref.dev, job_ref.spec.bins(), &job_ref.settings, &device, ck, progress, &label)?;
+                let r = crate::train::train(
+                    &job_ref.cfg,
+                    &start,
+                    Some(&new_masks),
+                    &job_ref.train,
+                    &job_ref.dev,
+                    job_ref.spec.bins(),
+                    &job_ref.settings,
+                    &device,
+                    ck,
+                    progress,
+                    &label,
+                )?;
                 write_round(out, job_ref, &start, &new_masks, &r)
             })?
         };
         let rinfo = read_trained(&dir)?;
         weights = tensor_io::load(&dir.join("best.safetensors"))?;
         masks = tensor_io::load(&dir.join("masks.safetensors"))?;
-        ctx.progress.println(&format!("  {} round {r}: RW {:.1}%, dev WER {:.2}%", ctx.step_name, rinfo.rw, rinfo.best_dev_wer));
-        rounds.push(RoundInfo { round: r, rw: rinfo.rw, dev_wer: rinfo.best_dev_wer, dir: ctx.artifact_id(&dir) });
+        ctx.progress.println(&format!(
+            "  {} round {r}: RW {:.1}%, dev WER {:.2}%",
+            ctx.step_name, rinfo.rw, rinfo.best_dev_wer
+        ));
+        rounds.push(RoundInfo {
+            round: r,
+            rw: rinfo.rw,
+            dev_wer: rinfo.best_dev_wer,
+            dir: ctx.artifact_id(&dir),
+        });
     }
     for ri in &rounds {
-        ctx.metric(&format!("round{}_rw", ri.round), (ri.rw * 100.0).round() / 100.0);
-        ctx.metric(&format!("round{}_dev_wer", ri.round), (ri.dev_wer * 100.0).round() / 100.0);
+        ctx.metric(
+            &format!("round{}_rw", ri.round),
+            (ri.rw * 100.0).round() / 100.0,
+        );
+        ctx.metric(
+            &format!("round{}_dev_wer", ri.round),
+            (ri.dev_wer * 100.0).round() / 100.0,
+        );
     }
-    write_yaml(&ctx.out.join("ticket.yaml"), &TicketInfo { method: method.into(), rounds })
+    write_yaml(
+        &ctx.out.join("ticket.yaml"),
+        &TicketInfo {
+            method: method.into(),
+            rounds,
+        },
+    )
 }
 
-fn write_round(out: &Path, job: &TrainJob, start: &TensorMap, masks: &Masks, r: &crate::train::TrainResult) -> Result<std::collections::BTreeMap<String, serde_yaml::Value>, String> {
+fn write_round(
+    out: &Path,
+    job: &TrainJob,
+    start: &TensorMap,
+    masks: &Masks,
+    r: &crate::train::TrainResult,
+) -> Result<std::collections::BTreeMap<String, serde_yaml::Value>, String> {
     let mut init = start.clone();
     crate::train::apply_masks(&mut init, masks);
     tensor_io::save(&out.join("masks.safetensors"), masks)?;
@@ -231,17 +317,46 @@ fn run_random_ticket(ctx: &mut RunCtx) -> Result<(), String> {
             // SAFETY: the progress sink outlives this call (owned by the executor).
             let progress = unsafe { &*progress };
             let device = crate::device::open(&device)?;
-            let r = crate::train::train(&j.cfg, &init, Some(&masks), &j.train, &j.dev, j.spec.bins(), &j.settings, &device, ck, progress, &label)?;
+            let r = crate::train::train(
+                &j.cfg,
+                &init,
+                Some(&masks),
+                &j.train,
+                &j.dev,
+                j.spec.bins(),
+                &j.settings,
+                &device,
+                ck,
+                progress,
+                &label,
+            )?;
             write_round(out, j, &init, &masks, &r)
         })?;
         let rinfo = read_trained(&dir)?;
-        rounds.push(RoundInfo { round: ri.round, rw: rinfo.rw, dev_wer: rinfo.best_dev_wer, dir: ctx.artifact_id(&dir) });
+        rounds.push(RoundInfo {
+            round: ri.round,
+            rw: rinfo.rw,
+            dev_wer: rinfo.best_dev_wer,
+            dir: ctx.artifact_id(&dir),
+        });
     }
-    write_yaml(&ctx.out.join("ticket.yaml"), &TicketInfo { method: "random_ticket".into(), rounds })
+    write_yaml(
+        &ctx.out.join("ticket.yaml"),
+        &TicketInfo {
+            method: "random_ticket".into(),
+            rounds,
+        },
+    )
 }
 
 fn copy_trained(from: &Path, to: &Path) -> Result<(), String> {
-    for f in ["trained.yaml", "init.safetensors", "best.safetensors", "last.safetensors", "masks.safetensors"] {
+    for f in [
+        "trained.yaml",
+        "init.safetensors",
+        "best.safetensors",
+        "last.safetensors",
+        "masks.safetensors",
+    ] {
         if from.join(f).is_file() {
             std::fs::copy(from.join(f), to.join(f)).map_err(|e| format!("{f}: {e}"))?;
         }
@@ -252,7 +367,11 @@ fn copy_trained(from: &Path, to: &Path) -> Result<(), String> {
 fn run_round(ctx: &mut RunCtx) -> Result<(), String> {
     let t = read_ticket(ctx.input_of("ticket")?)?;
     let k = arg_usize(ctx.args, "k");
-    let r = t.rounds.iter().find(|r| r.round == k).ok_or_else(|| format!("the ticket has rounds 0..{}, not {k}", t.rounds.len() - 1))?;
+    let r = t
+        .rounds
+        .iter()
+        .find(|r| r.round == k)
+        .ok_or_else(|| format!("the ticket has rounds 0..{}, not {k}", t.rounds.len() - 1))?;
     let dir = ctx.store.root.join("objects").join(&r.dir);
     ctx.metric("rw", r.rw);
     copy_trained(&dir, ctx.out)
@@ -264,9 +383,22 @@ fn run_pick(ctx: &mut RunCtx) -> Result<(), String> {
         // extreme: the sparsest round whose dev WER is no worse than dense.
         Some(dr) => {
             let dense = read_trained(ctx.input(dr))?.best_dev_wer;
-            t.rounds.iter().filter(|r| r.dev_wer <= dense).min_by(|a, b| a.rw.partial_cmp(&b.rw).unwrap()).ok_or("no round is as good as the dense model")?
+            t.rounds
+                .iter()
+                .filter(|r| r.dev_wer <= dense)
+                .min_by(|a, b| a.rw.partial_cmp(&b.rw).unwrap())
+                .ok_or("no round is as good as the dense model")?
         }
-        None => t.rounds.iter().min_by(|a, b| a.dev_wer.partial_cmp(&b.dev_wer).unwrap().then(a.rw.partial_cmp(&b.rw).unwrap())).unwrap(),
+        None => t
+            .rounds
+            .iter()
+            .min_by(|a, b| {
+                a.dev_wer
+                    .partial_cmp(&b.dev_wer)
+                    .unwrap()
+                    .then(a.rw.partial_cmp(&b.rw).unwrap())
+            })
+            .unwrap(),
     };
     ctx.metric("round", pick.round as u64);
     ctx.metric("rw", pick.rw);
@@ -275,7 +407,12 @@ fn run_pick(ctx: &mut RunCtx) -> Result<(), String> {
 }
 
 pub fn register(r: &mut Registry) {
-    let kinds_default = Value::List(["conv", "lstm_ih", "lstm_hh", "linear"].iter().map(|s| Value::Sym(s.to_string())).collect());
+    let kinds_default = Value::List(
+        ["conv", "lstm_ih", "lstm_hh", "linear"]
+            .iter()
+            .map(|s| Value::Sym(s.to_string()))
+            .collect(),
+    );
     let common = || {
         vec![
             Param::req("trained", PType::Step(&[StepType::Trained]), "the trained dense model"),
@@ -291,8 +428,18 @@ pub fn register(r: &mut Registry) {
     };
     let mut imp = sig("imp", "Tickets", 1, Output::One(StepType::Ticket), "Iterative magnitude pruning: per round prune `rate` of the remaining smallest-magnitude weights, rewind survivors, reset optimizer and lr schedule, retrain. RW is measured from the masks.", common());
     imp.numeric = true;
-    imp.resources = Resources { gpu: true, cpus: 4, mem_gb: 16, minutes: 7 * 24 * 60 };
-    r.add(FnOp { sig: imp.clone(), run: |ctx| run_imp(ctx, false), reads: None, validate: None });
+    imp.resources = Resources {
+        gpu: true,
+        cpus: 4,
+        mem_gb: 16,
+        minutes: 7 * 24 * 60,
+    };
+    r.add(FnOp {
+        sig: imp.clone(),
+        run: |ctx| run_imp(ctx, false),
+        reads: None,
+        validate: None,
+    });
     let mut rp = imp.clone();
     rp.name = "random_prune";
     rp.doc = "Random pruning baseline: same rate, schedule and rewinding as `imp`, weights chosen at random.";
@@ -307,21 +454,57 @@ pub fn register(r: &mut Registry) {
         Param::opt("seed", PType::Int, Value::Int(1), "re-initialisation seed"),
     ]);
     rt.numeric = true;
-    r.add(FnOp { sig: rt, run: run_random_ticket, reads: None, validate: None });
     r.add(FnOp {
-        sig: sig("round", "Tickets", 1, Output::One(StepType::Trained), "One round of a ticket as a trained model (`imp.round(3)`).", vec![Param::req("ticket", PType::Step(&[StepType::Ticket]), "the ticket"), Param::req("k", PType::Int, "round (0 = dense)").range(0.0, 100.0)]),
+        sig: rt,
+        run: run_random_ticket,
+        reads: None,
+        validate: None,
+    });
+    r.add(FnOp {
+        sig: sig(
+            "round",
+            "Tickets",
+            1,
+            Output::One(StepType::Trained),
+            "One round of a ticket as a trained model (`imp.round(3)`).",
+            vec![
+                Param::req("ticket", PType::Step(&[StepType::Ticket]), "the ticket"),
+                Param::req("k", PType::Int, "round (0 = dense)").range(0.0, 100.0),
+            ],
+        ),
         run: run_round,
         reads: None,
         validate: None,
     });
     r.add(FnOp {
-        sig: sig("best", "Tickets", 1, Output::One(StepType::Trained), "The round with the lowest dev WER (ties: sparsest).", vec![Param::req("ticket", PType::Step(&[StepType::Ticket]), "the ticket")]),
+        sig: sig(
+            "best",
+            "Tickets",
+            1,
+            Output::One(StepType::Trained),
+            "The round with the lowest dev WER (ties: sparsest).",
+            vec![Param::req(
+                "ticket",
+                PType::Step(&[StepType::Ticket]),
+                "the ticket",
+            )],
+        ),
         run: run_pick,
         reads: None,
         validate: None,
     });
     r.add(FnOp {
-        sig: sig("extreme", "Tickets", 1, Output::One(StepType::Trained), "The sparsest round whose dev WER is no worse than the dense model's.", vec![Param::req("ticket", PType::Step(&[StepType::Ticket]), "the ticket"), Param::req("than", PType::Step(&[StepType::Trained]), "the dense model")]),
+        sig: sig(
+            "extreme",
+            "Tickets",
+            1,
+            Output::One(StepType::Trained),
+            "The sparsest round whose dev WER is no worse than the dense model's.",
+            vec![
+                Param::req("ticket", PType::Step(&[StepType::Ticket]), "the ticket"),
+                Param::req("than", PType::Step(&[StepType::Trained]), "the dense model"),
+            ],
+        ),
         run: run_pick,
         reads: None,
         validate: None,
@@ -334,32 +517,53 @@ mod tests {
     use super::*;
 
     fn map(vals: Vec<f32>, shape: Vec<usize>) -> TensorMap {
-        [("w".to_string(), HostTensor { shape, data: vals })].into_iter().collect()
+        [("w".to_string(), HostTensor { shape, data: vals })]
+            .into_iter()
+            .collect()
     }
 
     #[test]
     fn global_magnitude_prunes_smallest_and_rw_is_measured() {
         let w = map((1..=10).map(|v| v as f32).collect(), vec![2, 5]);
         let m = map(vec![1.0; 10], vec![2, 5]);
-        let spec = PruneSpec { rate: 0.2, global: true, block: (1, 1), random: false };
+        let spec = PruneSpec {
+            rate: 0.2,
+            global: true,
+            block: (1, 1),
+            random: false,
+        };
         let m1 = prune(&w, &m, &spec, &mut Rng::new(0));
         assert_eq!(m1["w"].data, vec![0., 0., 1., 1., 1., 1., 1., 1., 1., 1.]);
         assert!((remaining(&m1) - 80.0).abs() < 1e-9);
         let m2 = prune(&w, &m1, &spec, &mut Rng::new(0));
-        assert!((remaining(&m2) - 60.0).abs() < 1e-9, "20% of the 8 remaining, rounded");
+        assert!(
+            (remaining(&m2) - 60.0).abs() < 1e-9,
+            "20% of the 8 remaining, rounded"
+        );
     }
 
     #[test]
     fn block_masks_have_1x4_structure() {
         let mut rng = Rng::new(5);
-        let w = map((0..64).map(|_| rng.uniform(-1.0, 1.0)).collect(), vec![4, 16]);
+        let w = map(
+            (0..64).map(|_| rng.uniform(-1.0, 1.0)).collect(),
+            vec![4, 16],
+        );
         let mut m = map(vec![1.0; 64], vec![4, 16]);
-        let spec = PruneSpec { rate: 0.5, global: true, block: (1, 4), random: false };
+        let spec = PruneSpec {
+            rate: 0.5,
+            global: true,
+            block: (1, 4),
+            random: false,
+        };
         for _ in 0..2 {
             m = prune(&w, &m, &spec, &mut rng);
         }
         for block in m["w"].data.chunks(4) {
-            assert!(block.iter().all(|v| *v == block[0]), "mixed block {block:?}");
+            assert!(
+                block.iter().all(|v| *v == block[0]),
+                "mixed block {block:?}"
+            );
         }
         assert!(remaining(&m) < 100.0);
     }

@@ -56,16 +56,30 @@ pub fn make_batch(items: &[&Feats], bins: usize) -> Batch {
     for (i, f) in items.iter().enumerate() {
         x[i * t * bins..i * t * bins + f.data.len()].copy_from_slice(&f.data);
     }
-    Batch { x, b: items.len(), t, lens: items.iter().map(|f| f.frames).collect(), targets: items.iter().map(|f| text::encode(&f.text)).collect() }
+    Batch {
+        x,
+        b: items.len(),
+        t,
+        lens: items.iter().map(|f| f.frames).collect(),
+        targets: items.iter().map(|f| text::encode(&f.text)).collect(),
+    }
 }
 
 /// Utterances usable for CTC: a transcript, and enough output frames.
 pub fn usable<'a>(cfg: &CnnLstmConfig, data: &'a [Feats]) -> Vec<&'a Feats> {
-    data.iter().filter(|f| !f.text.is_empty() && cfg.out_len(f.frames) >= text::encode(&f.text).len() * 2).collect()
+    data.iter()
+        .filter(|f| !f.text.is_empty() && cfg.out_len(f.frames) >= text::encode(&f.text).len() * 2)
+        .collect()
 }
 
 /// Greedy-decodes a set of utterances with the weights in `p` (eval mode).
-pub fn decode(cfg: &CnnLstmConfig, p: &Params, data: &[Feats], bins: usize, batch: usize) -> Vec<String> {
+pub fn decode(
+    cfg: &CnnLstmConfig,
+    p: &Params,
+    data: &[Feats],
+    bins: usize,
+    batch: usize,
+) -> Vec<String> {
     let mut eval_p = p.clone();
     eval_p.values = eval_p.values.into_iter().map(|v| v.inner()).collect();
     eval_p.device = p.device.clone().inner();
@@ -75,11 +89,21 @@ pub fn decode(cfg: &CnnLstmConfig, p: &Params, data: &[Feats], bins: usize, batc
     for chunk in order.chunks(batch.max(1)) {
         let items: Vec<&Feats> = chunk.iter().map(|&i| &data[i]).collect();
         let bt = make_batch(&items, bins);
-        let x: Tensor<3> = Tensor::from_data(TensorData::new(bt.x, [bt.b, bt.t, bins]), &eval_p.device);
-        let mut cx = Ctx { p: &eval_p, train: false, stat_updates: vec![] };
+        let x: Tensor<3> =
+            Tensor::from_data(TensorData::new(bt.x, [bt.b, bt.t, bins]), &eval_p.device);
+        let mut cx = Ctx {
+            p: &eval_p,
+            train: false,
+            stat_updates: vec![],
+        };
         let lp = cfg.forward(&mut cx, x, &bt.lens);
         let [tt, b, _] = lp.dims();
-        let best: Vec<i64> = lp.argmax(2).into_data().convert::<i64>().try_to_vec::<i64>().unwrap();
+        let best: Vec<i64> = lp
+            .argmax(2)
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec::<i64>()
+            .unwrap();
         for (j, &i) in chunk.iter().enumerate() {
             let n = cfg.out_len(bt.lens[j]).min(tt);
             let seq: Vec<usize> = (0..n).map(|s| best[s * b + j] as usize).collect();
@@ -99,7 +123,10 @@ pub fn score(refs: &[&str], hyps: &[String]) -> (f64, f64) {
         ce += c;
         cn += d;
     }
-    (100.0 * we as f64 / wn.max(1) as f64, 100.0 * ce as f64 / cn.max(1) as f64)
+    (
+        100.0 * we as f64 / wn.max(1) as f64,
+        100.0 * ce as f64 / cn.max(1) as f64,
+    )
 }
 
 /// Applies masks to a host weight map (pruned weights become exactly 0).
@@ -113,7 +140,6 @@ pub fn apply_masks(w: &mut TensorMap, masks: &Masks) {
     }
 }
 
-
 /// Optimizer state: first and second moments per parameter.
 pub struct Opt {
     pub m: Vec<Tensor<1>>,
@@ -123,7 +149,17 @@ pub struct Opt {
 
 impl Opt {
     pub fn new(p: &Params) -> Opt {
-        Opt { m: p.values.iter().map(|v| v.clone().inner().zeros_like()).collect(), v: p.values.iter().map(|v| v.clone().inner().zeros_like()).collect(), step: 0 }
+        Opt {
+            m: p.values
+                .iter()
+                .map(|v| v.clone().inner().zeros_like())
+                .collect(),
+            v: p.values
+                .iter()
+                .map(|v| v.clone().inner().zeros_like())
+                .collect(),
+            step: 0,
+        }
     }
 }
 
@@ -139,81 +175,138 @@ pub struct Batch {
 /// One optimizer step on one batch: forward, CTC loss, backward, global
 /// norm clipping, Adam/AdamW/SGD update, masks re-applied. Returns the loss.
 #[allow(clippy::too_many_arguments)]
-pub fn train_step(cfg: &CnnLstmConfig, p: &mut Params, opt: &mut Opt, bt: &Batch, bins: usize, s: &FitSettings, lr: f64, mask_t: &[Option<Tensor<1>>], device: &Device) -> Result<f64, String> {
+pub fn train_step(
+    cfg: &CnnLstmConfig,
+    p: &mut Params,
+    opt: &mut Opt,
+    bt: &Batch,
+    bins: usize,
+    s: &FitSettings,
+    lr: f64,
+    mask_t: &[Option<Tensor<1>>],
+    device: &Device,
+) -> Result<f64, String> {
     let inner = device.clone().inner();
-        let x: Tensor<3> = Tensor::from_data(TensorData::new(bt.x.clone(), [bt.b, bt.t, bins]), device);
-        let mut cx = Ctx { p, train: true, stat_updates: vec![] };
-        let lp = cfg.forward(&mut cx, x, &bt.lens);
-        let updates = std::mem::take(&mut cx.stat_updates);
-        let [tt, _, _] = lp.dims();
-        let maxl = bt.targets.iter().map(|t| t.len()).max().unwrap_or(1);
-        let mut tg = vec![0i64; bt.b * maxl];
-        for (i, t) in bt.targets.iter().enumerate() {
-            for (j, c) in t.iter().enumerate() {
-                tg[i * maxl + j] = *c as i64;
+    let x: Tensor<3> = Tensor::from_data(TensorData::new(bt.x.clone(), [bt.b, bt.t, bins]), device);
+    let mut cx = Ctx {
+        p,
+        train: true,
+        stat_updates: vec![],
+    };
+    let lp = cfg.forward(&mut cx, x, &bt.lens);
+    let updates = std::mem::take(&mut cx.stat_updates);
+    let [tt, _, _] = lp.dims();
+    let maxl = bt.targets.iter().map(|t| t.len()).max().unwrap_or(1);
+    let mut tg = vec![0i64; bt.b * maxl];
+    for (i, t) in bt.targets.iter().enumerate() {
+        for (j, c) in t.iter().enumerate() {
+            tg[i * maxl + j] = *c as i64;
+        }
+    }
+    let in_lens: Vec<i64> = bt
+        .lens
+        .iter()
+        .map(|l| cfg.out_len(*l).min(tt) as i64)
+        .collect();
+    let tl: Vec<i64> = bt.targets.iter().map(|t| t.len() as i64).collect();
+    let targets: Tensor<2, Int> = Tensor::from_data(TensorData::new(tg, [bt.b, maxl]), &inner);
+    let il: Tensor<1, Int> = Tensor::from_data(TensorData::new(in_lens, [bt.b]), &inner);
+    let tlt: Tensor<1, Int> = Tensor::from_data(TensorData::new(tl.clone(), [bt.b]), &inner);
+    let per = burn::tensor::module::ctc_loss(
+        lp,
+        targets.to_device(device),
+        il.to_device(device),
+        tlt.to_device(device),
+        text::BLANK,
+    );
+    let tlf: Tensor<1> = Tensor::from_data(
+        TensorData::new(tl.iter().map(|v| *v as f32).collect::<Vec<_>>(), [bt.b]),
+        device,
+    );
+    let loss = (per / tlf).mean();
+    let lv = loss.clone().inner().into_scalar::<f32>() as f64;
+    if !lv.is_finite() {
+        return Ok(lv);
+    }
+    let grads = loss.backward();
+    let gs: Vec<Tensor<1>> = p
+        .values
+        .iter()
+        .map(|v| {
+            v.grad(&grads)
+                .unwrap_or_else(|| v.clone().inner().zeros_like())
+        })
+        .collect();
+    // Global gradient-norm clipping, as torch's clip_grad_norm_.
+    let mut scale = 1.0f64;
+    if s.clip > 0.0 {
+        let norm2: f64 = gs
+            .iter()
+            .map(|g| g.clone().powi_scalar(2).sum().into_scalar::<f32>() as f64)
+            .sum();
+        let norm = norm2.sqrt();
+        if norm > s.clip {
+            scale = s.clip / (norm + 1e-6);
+        }
+    }
+    opt.step += 1;
+    let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+    for i in 0..p.values.len() {
+        let g = gs[i].clone() * scale;
+        let w = p.values[i].clone().inner();
+        let neww = match s.optimizer.as_str() {
+            "sgd" => {
+                opt.m[i] = opt.m[i].clone() * s.momentum + g.clone();
+                w.clone() - (opt.m[i].clone() + w * s.weight_decay) * lr
             }
-        }
-        let in_lens: Vec<i64> = bt.lens.iter().map(|l| cfg.out_len(*l).min(tt) as i64).collect();
-        let tl: Vec<i64> = bt.targets.iter().map(|t| t.len() as i64).collect();
-        let targets: Tensor<2, Int> = Tensor::from_data(TensorData::new(tg, [bt.b, maxl]), &inner);
-        let il: Tensor<1, Int> = Tensor::from_data(TensorData::new(in_lens, [bt.b]), &inner);
-        let tlt: Tensor<1, Int> = Tensor::from_data(TensorData::new(tl.clone(), [bt.b]), &inner);
-        let per = burn::tensor::module::ctc_loss(lp, targets.to_device(device), il.to_device(device), tlt.to_device(device), text::BLANK);
-        let tlf: Tensor<1> = Tensor::from_data(TensorData::new(tl.iter().map(|v| *v as f32).collect::<Vec<_>>(), [bt.b]), device);
-        let loss = (per / tlf).mean();
-        let lv = loss.clone().inner().into_scalar::<f32>() as f64;
-        if !lv.is_finite() {
-            return Ok(lv);
-        }
-        let grads = loss.backward();
-        let gs: Vec<Tensor<1>> = p.values.iter().map(|v| v.grad(&grads).unwrap_or_else(|| v.clone().inner().zeros_like())).collect();
-        // Global gradient-norm clipping, as torch's clip_grad_norm_.
-        let mut scale = 1.0f64;
-        if s.clip > 0.0 {
-            let norm2: f64 = gs.iter().map(|g| g.clone().powi_scalar(2).sum().into_scalar::<f32>() as f64).sum();
-            let norm = norm2.sqrt();
-            if norm > s.clip {
-                scale = s.clip / (norm + 1e-6);
+            kind => {
+                let g = if kind == "adam" && s.weight_decay > 0.0 {
+                    g + w.clone() * s.weight_decay
+                } else {
+                    g
+                };
+                opt.m[i] = opt.m[i].clone() * b1 + g.clone() * (1.0 - b1);
+                opt.v[i] = opt.v[i].clone() * b2 + g.powi_scalar(2) * (1.0 - b2);
+                let mh = opt.m[i].clone() / (1.0 - b1.powi(opt.step as i32));
+                let vh = opt.v[i].clone() / (1.0 - b2.powi(opt.step as i32));
+                let decay = if kind == "adamw" {
+                    w.clone() * (lr * s.weight_decay)
+                } else {
+                    w.zeros_like()
+                };
+                w - mh / (vh.sqrt() + eps) * lr - decay
             }
+        };
+        // Masked weights are exactly zero after every step.
+        let neww = match &mask_t[i] {
+            Some(m) => neww * m.clone(),
+            None => neww,
+        };
+        p.values[i] = Tensor::from_inner(neww).require_grad();
+    }
+    for (k, v) in updates {
+        if let Some(b) = p.buffers.get_mut(&k) {
+            b.data = v;
         }
-        opt.step += 1;
-        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
-        for i in 0..p.values.len() {
-            let g = gs[i].clone() * scale;
-            let w = p.values[i].clone().inner();
-            let neww = match s.optimizer.as_str() {
-                "sgd" => {
-                    opt.m[i] = opt.m[i].clone() * s.momentum + g.clone();
-                    w.clone() - (opt.m[i].clone() + w * s.weight_decay) * lr
-                }
-                kind => {
-                    let g = if kind == "adam" && s.weight_decay > 0.0 { g + w.clone() * s.weight_decay } else { g };
-                    opt.m[i] = opt.m[i].clone() * b1 + g.clone() * (1.0 - b1);
-                    opt.v[i] = opt.v[i].clone() * b2 + g.powi_scalar(2) * (1.0 - b2);
-                    let mh = opt.m[i].clone() / (1.0 - b1.powi(opt.step as i32));
-                    let vh = opt.v[i].clone() / (1.0 - b2.powi(opt.step as i32));
-                    let decay = if kind == "adamw" { w.clone() * (lr * s.weight_decay) } else { w.zeros_like() };
-                    w - mh / (vh.sqrt() + eps) * lr - decay
-                }
-            };
-            // Masked weights are exactly zero after every step.
-            let neww = match &mask_t[i] {
-                Some(m) => neww * m.clone(),
-                None => neww,
-            };
-            p.values[i] = Tensor::from_inner(neww).require_grad();
-        }
-        for (k, v) in updates {
-            if let Some(b) = p.buffers.get_mut(&k) {
-                b.data = v;
-            }
-        }
+    }
     Ok(lv)
 }
 
 #[allow(clippy::too_many_arguments)]
 /// Trains from `init` under `masks`; checkpoints each epoch in `ckpt_dir`.
-pub fn train(cfg: &CnnLstmConfig, init: &TensorMap, masks: Option<&Masks>, train_set: &[Feats], dev: &[Feats], bins: usize, s: &FitSettings, device: &Device, ckpt_dir: &Path, progress: &Progress, label: &str) -> Result<TrainResult, String> {
+pub fn train(
+    cfg: &CnnLstmConfig,
+    init: &TensorMap,
+    masks: Option<&Masks>,
+    train_set: &[Feats],
+    dev: &[Feats],
+    bins: usize,
+    s: &FitSettings,
+    device: &Device,
+    ckpt_dir: &Path,
+    progress: &Progress,
+    label: &str,
+) -> Result<TrainResult, String> {
     let (info, buffers) = cfg.layout();
     let mut p = Params::init(info, buffers, s.seed, device);
     let mut start = init.clone();
@@ -222,7 +315,15 @@ pub fn train(cfg: &CnnLstmConfig, init: &TensorMap, masks: Option<&Masks>, train
     }
     p.load_map(&start)?;
     let inner = device.clone().inner();
-    let mask_t: Vec<Option<Tensor<1>>> = p.info.iter().map(|pi| masks.and_then(|m| m.get(&pi.name)).map(|m| Tensor::from_data(TensorData::new(m.data.clone(), [m.data.len()]), &inner))).collect();
+    let mask_t: Vec<Option<Tensor<1>>> = p
+        .info
+        .iter()
+        .map(|pi| {
+            masks
+                .and_then(|m| m.get(&pi.name))
+                .map(|m| Tensor::from_data(TensorData::new(m.data.clone(), [m.data.len()]), &inner))
+        })
+        .collect();
     let mut opt = Opt::new(&p);
     let usable_train = usable(cfg, train_set);
     if usable_train.is_empty() {
@@ -241,28 +342,46 @@ pub fn train(cfg: &CnnLstmConfig, init: &TensorMap, masks: Option<&Masks>, train
     let state_file = ckpt_dir.join("ckpt.json");
     let mut best_file = String::new();
     if state_file.is_file() {
-        let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&state_file).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&state_file).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
         let all = tensor_io::load(&ckpt_dir.join(state["file"].as_str().unwrap_or("")))?;
         p.load_map(&all)?;
         for (i, pi) in p.info.iter().enumerate() {
-            let get = |k: String| all.get(&k).map(|h| Tensor::from_data(TensorData::new(h.data.clone(), [h.data.len()]), &inner));
-            opt.m[i] = get(format!("adam.m.{}", pi.name)).ok_or("checkpoint lacks optimizer state")?;
-            opt.v[i] = get(format!("adam.v.{}", pi.name)).ok_or("checkpoint lacks optimizer state")?;
+            let get = |k: String| {
+                all.get(&k).map(|h| {
+                    Tensor::from_data(TensorData::new(h.data.clone(), [h.data.len()]), &inner)
+                })
+            };
+            opt.m[i] =
+                get(format!("adam.m.{}", pi.name)).ok_or("checkpoint lacks optimizer state")?;
+            opt.v[i] =
+                get(format!("adam.v.{}", pi.name)).ok_or("checkpoint lacks optimizer state")?;
         }
         opt.step = state["step"].as_u64().unwrap_or(0);
         history = serde_json::from_value(state["history"].clone()).unwrap_or_default();
         first_epoch = history.len() + 1;
         best_file = state["best_file"].as_str().unwrap_or("").to_string();
         let best_map = tensor_io::load(&ckpt_dir.join(&best_file))?;
-        best = (state["best_wer"].as_f64().unwrap_or(f64::INFINITY), state["best_epoch"].as_u64().unwrap_or(0) as usize, best_map);
-        progress.println(&format!("  {label}: resuming after epoch {}", history.len()));
+        best = (
+            state["best_wer"].as_f64().unwrap_or(f64::INFINITY),
+            state["best_epoch"].as_u64().unwrap_or(0) as usize,
+            best_map,
+        );
+        progress.println(&format!(
+            "  {label}: resuming after epoch {}",
+            history.len()
+        ));
     }
     for epoch in first_epoch..=s.epochs {
         let t0 = std::time::Instant::now();
         let lr = s.lr / s.anneal.powi(epoch as i32 - 1);
         let mut order: Vec<usize> = (0..batches.len()).collect();
         Rng::derive(s.seed, &format!("epoch{epoch}")).shuffle(&mut order);
-        let bar = progress.bar(&format!("{label} ep {epoch}/{}", s.epochs), batches.len() as u64);
+        let bar = progress.bar(
+            &format!("{label} ep {epoch}/{}", s.epochs),
+            batches.len() as u64,
+        );
         let mut loss_sum = 0.0;
         for (bi, &o) in order.iter().enumerate() {
             let bt = make_batch(&batches[o], bins);
@@ -277,8 +396,22 @@ pub fn train(cfg: &CnnLstmConfig, init: &TensorMap, masks: Option<&Masks>, train
         bar.finish();
         let hyps = decode(cfg, &p, dev, bins, s.batch * 2);
         let (wer, cer) = score(&dev_refs, &hyps);
-        history.push(EpochLog { epoch, loss: loss_sum / batches.len() as f64, dev_wer: wer, dev_cer: cer, lr, seconds: t0.elapsed().as_secs_f64() });
-        progress.println(&format!("  {label} epoch {epoch}/{}: loss {:.3}, dev WER {:.2}%, CER {:.2}% ({:.1}s)", s.epochs, loss_sum / batches.len() as f64, wer, cer, t0.elapsed().as_secs_f64()));
+        history.push(EpochLog {
+            epoch,
+            loss: loss_sum / batches.len() as f64,
+            dev_wer: wer,
+            dev_cer: cer,
+            lr,
+            seconds: t0.elapsed().as_secs_f64(),
+        });
+        progress.println(&format!(
+            "  {label} epoch {epoch}/{}: loss {:.3}, dev WER {:.2}%, CER {:.2}% ({:.1}s)",
+            s.epochs,
+            loss_sum / batches.len() as f64,
+            wer,
+            cer,
+            t0.elapsed().as_secs_f64()
+        ));
         if wer < best.0 {
             best = (wer, epoch, p.to_map());
             best_file = format!("best_e{epoch}.safetensors");
@@ -287,8 +420,20 @@ pub fn train(cfg: &CnnLstmConfig, init: &TensorMap, masks: Option<&Masks>, train
         // Checkpoint: weights, buffers and optimizer moments, then state.
         let mut all = p.to_map();
         for (i, pi) in p.info.iter().enumerate() {
-            all.insert(format!("adam.m.{}", pi.name), HostTensor { shape: vec![pi.numel()], data: to_host(&opt.m[i]) });
-            all.insert(format!("adam.v.{}", pi.name), HostTensor { shape: vec![pi.numel()], data: to_host(&opt.v[i]) });
+            all.insert(
+                format!("adam.m.{}", pi.name),
+                HostTensor {
+                    shape: vec![pi.numel()],
+                    data: to_host(&opt.m[i]),
+                },
+            );
+            all.insert(
+                format!("adam.v.{}", pi.name),
+                HostTensor {
+                    shape: vec![pi.numel()],
+                    data: to_host(&opt.v[i]),
+                },
+            );
         }
         let file = format!("ckpt_e{epoch}.safetensors");
         tensor_io::save(&ckpt_dir.join(&file), &all)?;
@@ -297,12 +442,21 @@ pub fn train(cfg: &CnnLstmConfig, init: &TensorMap, masks: Option<&Masks>, train
         std::fs::write(&tmp, serde_json::to_vec(&state).unwrap()).map_err(|e| e.to_string())?;
         std::fs::rename(&tmp, &state_file).map_err(|e| e.to_string())?;
         // Older checkpoint files are no longer referenced.
-        for e in std::fs::read_dir(ckpt_dir).map_err(|e| e.to_string())?.flatten() {
+        for e in std::fs::read_dir(ckpt_dir)
+            .map_err(|e| e.to_string())?
+            .flatten()
+        {
             let n = e.file_name().to_string_lossy().to_string();
             if n.ends_with(".safetensors") && n != file && n != best_file {
                 let _ = std::fs::remove_file(e.path());
             }
         }
     }
-    Ok(TrainResult { best: best.2, last: p.to_map(), best_epoch: best.1, best_dev_wer: best.0, history })
+    Ok(TrainResult {
+        best: best.2,
+        last: p.to_map(),
+        best_epoch: best.1,
+        best_dev_wer: best.0,
+        history,
+    })
 }

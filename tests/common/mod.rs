@@ -21,7 +21,9 @@ pub fn bin() -> &'static str {
 impl Ws {
     /// An empty workspace.
     pub fn empty() -> Ws {
-        Ws { dir: tempfile::tempdir().unwrap() }
+        Ws {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     /// A workspace with `speakers` x `per` utterances of the bundled corpus
@@ -55,7 +57,11 @@ impl Ws {
         std::fs::write(ws.path().join("data/manifest.tsv"), out).unwrap();
         std::fs::create_dir_all(ws.path().join("data/noise")).unwrap();
         for n in ["pink.wav", "babble.wav"] {
-            std::fs::copy(src.join("noise").join(n), ws.path().join("data/noise").join(n)).unwrap();
+            std::fs::copy(
+                src.join("noise").join(n),
+                ws.path().join("data/noise").join(n),
+            )
+            .unwrap();
         }
         ws
     }
@@ -75,7 +81,10 @@ impl Ws {
 
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
-        c.current_dir(self.path()).args(args).env("NO_COLOR", "1").env_remove("RUST_LOG");
+        c.current_dir(self.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG");
         c
     }
 
@@ -98,17 +107,31 @@ impl Out {
     }
     #[track_caller]
     pub fn success(&self) -> &Self {
-        assert!(self.ok(), "lotto failed:\nstdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+        assert!(
+            self.ok(),
+            "lotto failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
         self
     }
     #[track_caller]
     pub fn failure(&self) -> &Self {
-        assert!(!self.ok(), "lotto unexpectedly succeeded:\n{}\n{}", self.stdout(), self.stderr());
+        assert!(
+            !self.ok(),
+            "lotto unexpectedly succeeded:\n{}\n{}",
+            self.stdout(),
+            self.stderr()
+        );
         self
     }
     /// Names of steps the run executed (its `ran` lines).
     pub fn ran(&self) -> Vec<String> {
-        self.stderr().lines().filter_map(|l| l.trim_start().strip_prefix("ran     ")).map(|l| l.split(" (").next().unwrap().to_string()).collect()
+        self.stderr()
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("ran     "))
+            .map(|l| l.split(" (").next().unwrap().to_string())
+            .collect()
     }
 }
 
