@@ -535,6 +535,35 @@ lotto::out_of_range
 }
 
 #[test]
+fn param_refers_to_itself() {
+    let expected = r#"r.lotto:1:11: error
+lotto::type_mismatch
+
+  × `for` needs a list of values
+   ╭─[r.lotto:1:11]
+ 1 │ param a = b
+   ·           ─┬
+   ·            ╰── not a list
+ 2 │ param b = a
+ 3 │ for x in a { corpus c = manifest("x") }
+   ╰────
+  help: write the values inline: `for x in [1, 2, 3] { ... }`
+
+1 error found
+"#;
+    assert_eq!(
+        check(
+            &[(
+                "r.lotto",
+                "param a = b\nparam b = a\nfor x in a { corpus c = manifest(\"x\") }\n"
+            )],
+            &[]
+        ),
+        expected
+    );
+}
+
+#[test]
 fn set_unknown_param() {
     let expected = r#"error
 lotto::bad_param

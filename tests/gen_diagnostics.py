@@ -21,6 +21,7 @@ cases = [
  ("binding_count", {"r.lotto": 'split a1, a2 = manifest("x.tsv")\n'}),
  ("unsafe_path", {"r.lotto": 'corpus t = manifest("m.tsv")\nmodel s = cnn_lstm()\nfeatures f = fbank()\ntrain d = fit(s, t, t, features: f)\neval e = wer([d], on: [t])\nreport "../out" = summary(e)\n'}),
  ("split_sum", {"r.lotto": 'corpus t = manifest("m.tsv")\nsplit a, b = t.split(0.5, 0.4)\n'}),
+ ("param_refers_to_itself", {"r.lotto": 'param a = b\nparam b = a\nfor x in a { corpus c = manifest("x") }\n'}),
  ("set_unknown_param", {"r.lotto": 'param rounds = 3\ncorpus t = manifest("m.tsv")\n'}, ["--set", "round=4"]),
 ]
 out = ['//! Every diagnostic code, rendered in full (colour off, width 100), as a\n//! user sees it from `lotto check`. Regenerate after a deliberate wording\n//! change with `python3 tests/gen_diagnostics.py` and review the diff.\n\nmod common;\nuse common::*;\n\nfn check(files: &[(&str, &str)], extra: &[&str]) -> String {\n    let ws = Ws::empty();\n    for (n, t) in files {\n        ws.write(n, t);\n    }\n    let mut args = vec!["check", "r.lotto"];\n    args.extend_from_slice(extra);\n    let out = ws.run(&args);\n    out.failure();\n    out.stderr()\n}\n']

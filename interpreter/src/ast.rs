@@ -52,6 +52,10 @@ pub enum ExprKind {
     Str(String),
     Bool(bool),
     Name(String),
+    /// A bare word that names nothing bound when its param or loop value
+    /// was defined (an enumeration value like `global`). Never looked up
+    /// again, so a param cannot refer to itself.
+    Sym(String),
     List(Vec<Expr>),
     /// `op(args)`, or `recv.op(args)` with the receiver as first positional.
     Call {

@@ -316,6 +316,7 @@ impl<'a> Checker<'a> {
                             }
                         }
                     }
+                    let value = self.subst(&value, scope);
                     self.bind(scope, name, Binding::Expr(value.clone()));
                     self.param_exprs.push((name.name.clone(), value));
                 }
@@ -327,6 +328,7 @@ impl<'a> Checker<'a> {
                         None => continue,
                     };
                     for item in items {
+                        let item = self.subst(&item, scope);
                         let shown = literal_text(&item, &self.sources);
                         let parent_suffix = &self.scopes[scope].suffix;
                         let suffix = if parent_suffix.is_empty() {
@@ -491,6 +493,33 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Replaces names bound to params or loop values by their (already
+    /// substituted) values, and other bare words by symbols.
+    fn subst(&self, e: &Expr, scope: usize) -> Expr {
+        let kind = match &e.kind {
+            ExprKind::Name(n) => match self.lookup(scope, n) {
+                Some(Binding::Expr(inner)) => return inner.clone(),
+                _ => ExprKind::Sym(n.clone()),
+            },
+            ExprKind::List(items) => {
+                ExprKind::List(items.iter().map(|i| self.subst(i, scope)).collect())
+            }
+            ExprKind::Call { op, args } => ExprKind::Call {
+                op: op.clone(),
+                args: args
+                    .iter()
+                    .map(|a| ast::Arg {
+                        name: a.name.clone(),
+                        value: self.subst(&a.value, scope),
+                        span: a.span,
+                    })
+                    .collect(),
+            },
+            other => other.clone(),
+        };
+        Expr { kind, span: e.span }
+    }
+
     fn check_output_path(&mut self, path: &str, span: Span) {
         let p = Path::new(path);
         let escapes = p.is_absolute() || p.components().any(|c| matches!(c, Component::ParentDir));
@@ -644,12 +673,7 @@ impl<'a> Checker<'a> {
                     .filter_map(|i| self.literal_value(i, scope))
                     .collect(),
             ),
-            ExprKind::Name(n) => match self.lookup(scope, n).cloned() {
-                Some(Binding::Expr(inner)) if !std::ptr::eq(&inner, e) => {
-                    return self.literal_value(&inner, scope)
-                }
-                _ => Value::Sym(n.clone()),
-            },
+            ExprKind::Name(n) | ExprKind::Sym(n) => Value::Sym(n.clone()),
             ExprKind::Call { .. } => {
                 self.diags.push(Diagnostic::new(Code::BadParam, e.span, "a `param` must be a literal value").label("a call").help("params hold numbers, quantities, strings, booleans or lists; bind steps with a statement instead"));
                 return None;
@@ -1005,8 +1029,13 @@ impl<'a> Checker<'a> {
             }};
         }
         match (&e.kind, ty) {
-            (ExprKind::Name(n), _) => {
-                match self.lookup(scope, n).cloned() {
+            (ExprKind::Name(n) | ExprKind::Sym(n), _) => {
+                let bound = if matches!(e.kind, ExprKind::Sym(_)) {
+                    None
+                } else {
+                    self.lookup(scope, n).cloned()
+                };
+                match bound {
                     Some(Binding::Expr(inner)) => self.convert_inner(&inner, ty, p, scope, report),
                     Some(Binding::Step { r, ty: st, .. }) => match ty {
                         PType::Step(allowed) if allowed.contains(&st) => Some(Value::Ref(r)),
@@ -1249,6 +1278,7 @@ impl<'a> Checker<'a> {
             ExprKind::Str(_) => "a string".into(),
             ExprKind::Bool(_) => "a boolean".into(),
             ExprKind::List(_) => "a list".into(),
+            ExprKind::Sym(n) => format!("`{n}`"),
             ExprKind::Name(n) => match self.lookup(scope, n) {
                 Some(Binding::Step { ty, .. }) => format!("`{n}`, {}", ty.a()),
                 Some(Binding::Expr(inner)) => self.describe_expr(inner, scope),
