@@ -635,7 +635,7 @@ impl<'a> Checker<'a> {
         }
         // Params resolve to literal values for records and lock files.
         for (name, e) in self.param_exprs.clone() {
-            if let Some(v) = self.literal_value(&e, 0) {
+            if let Some(v) = self.literal_value(&e) {
                 self.params.insert(name, v);
             }
         }
@@ -660,19 +660,16 @@ impl<'a> Checker<'a> {
     }
 
     /// A param's value without a parameter type (for records).
-    fn literal_value(&mut self, e: &Expr, scope: usize) -> Option<Value> {
+    fn literal_value(&mut self, e: &Expr) -> Option<Value> {
         Some(match &e.kind {
             ExprKind::Number(n) => num_value(*n),
             ExprKind::Quantity(n, u) => Value::Str(format!("{}{}", fmt_num(*n), u.as_str())),
             ExprKind::Shape(a, b, c) => Value::Shape(*a, *b, *c),
             ExprKind::Str(s) => Value::Str(s.clone()),
             ExprKind::Bool(b) => Value::Bool(*b),
-            ExprKind::List(items) => Value::List(
-                items
-                    .iter()
-                    .filter_map(|i| self.literal_value(i, scope))
-                    .collect(),
-            ),
+            ExprKind::List(items) => {
+                Value::List(items.iter().filter_map(|i| self.literal_value(i)).collect())
+            }
             ExprKind::Name(n) | ExprKind::Sym(n) => Value::Sym(n.clone()),
             ExprKind::Call { .. } => {
                 self.diags.push(Diagnostic::new(Code::BadParam, e.span, "a `param` must be a literal value").label("a call").help("params hold numbers, quantities, strings, booleans or lists; bind steps with a statement instead"));
