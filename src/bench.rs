@@ -25,19 +25,22 @@ fn ms(d: Duration) -> String {
 pub fn big_recipe(lines: usize) -> String {
     let mut s = String::from("# generated benchmark recipe\nparam seed = 1\ncorpus c0 = manifest(\"data/tiny/manifest.tsv\")\nfeatures f = fbank(mels: 40, window: 25ms, hop: 10ms)\n");
     let mut i = 1;
-    while s.lines().count() < lines {
+    let mut n = s.lines().count();
+    while n < lines {
         if i % 10 == 0 {
             s.push_str(&format!(
                 "# block {i}\nsplit a{i}, b{i} = c{}.split(60%, 40%, seed: seed)\n",
                 i - 1
             ));
             s.push_str(&format!("corpus c{i} = take(a{i}, n: {i})\n"));
+            n += 3;
         } else {
             s.push_str(&format!(
                 "corpus c{i} = filter(c{}, min: 1s, max: {}s)\n",
                 i - 1,
                 10 + i % 7
             ));
+            n += 1;
         }
         i += 1;
     }

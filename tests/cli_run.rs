@@ -262,3 +262,64 @@ fn runtime_errors_name_step_and_line_and_keep_finished_work() {
         show.stdout()
     );
 }
+
+/// Copies a directory tree (the test's "move" of a workspace).
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_tree(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_moved_workspace_keeps_every_hit_and_gc_removes_only_unreachable_entries() {
+    let ws = Ws::with_data(4, 4);
+    ws.write("r.lotto", TINY);
+    ws.run(&["run", "r.lotto", "--jobs", "2"]).success();
+    let moved = Ws::empty();
+    copy_tree(ws.path(), &moved.path().join("elsewhere"));
+    let out = Out(std::process::Command::new(bin())
+        .current_dir(moved.path().join("elsewhere"))
+        .args(["run", "r.lotto"])
+        .output()
+        .unwrap());
+    assert!(
+        out.success().ran().is_empty(),
+        "a moved workspace reran {:?}",
+        out.ran()
+    );
+
+    // Nothing is unreachable yet; after an edit the old entries are.
+    let gc = ws.run(&["gc", "--dry-run"]);
+    assert!(
+        gc.success().stdout().contains("0 entries"),
+        "{}",
+        gc.stdout()
+    );
+    ws.write(
+        "r.lotto",
+        &TINY.replace("param epochs = 2", "param epochs = 1"),
+    );
+    ws.run(&["run", "r.lotto"]).success();
+    let dry = ws.run(&["gc", "--dry-run"]);
+    let listed = dry.success().stdout();
+    assert!(
+        listed.contains("would delete") && listed.contains("dense (fit)"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains("all (manifest)"),
+        "a reachable entry is listed:\n{listed}"
+    );
+    ws.run(&["gc"]).success();
+    assert!(
+        ws.run(&["run", "r.lotto"]).success().ran().is_empty(),
+        "gc removed a reachable entry"
+    );
+    assert!(ws.run(&["gc", "--dry-run"]).stdout().contains("0 entries"));
+}

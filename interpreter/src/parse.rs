@@ -10,22 +10,105 @@ use pest::Parser;
 
 /// Parses one file. A syntax error stops the parse of that file (pest
 /// reports the first one), but other files and later phases still run.
+///
+/// Large files are cut between top-level statements and the pieces parsed
+/// in parallel; if any piece fails, the whole file is parsed again in one
+/// go so the error is exactly the one a sequential parse reports.
 pub fn parse(file: FileId, text: &str) -> Result<Program, Diagnostic> {
-    let mut pairs =
-        LottoParser::parse(Rule::program, text).map_err(|e| syntax_error(file, text, e))?;
-    let program = pairs.next().expect("program rule always yields one pair");
-    let mut stmts = Vec::new();
-    for p in program.into_inner() {
-        if p.as_rule() != Rule::EOI {
-            stmts.push(stmt(file, p));
+    use rayon::prelude::*;
+    let chunks = split_statements(text, 32 * 1024);
+    if chunks.len() > 1 {
+        let parts: Vec<Option<Program>> = chunks
+            .par_iter()
+            .map(|&(a, b)| parse_at(file, &text[a..b], a).ok())
+            .collect();
+        if parts.iter().all(Option::is_some) {
+            let stmts = parts.into_iter().flat_map(|p| p.unwrap().stmts).collect();
+            return Ok(Program { stmts });
         }
     }
-    Ok(Program { stmts })
+    parse_at(file, text, 0).map_err(|e| syntax_error(file, text, e))
+}
+
+thread_local! {
+    /// Byte offset of the piece being parsed on this thread within its file.
+    static BASE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn parse_at(file: FileId, text: &str, base: usize) -> Result<Program, pest::error::Error<Rule>> {
+    BASE.with(|b| b.set(base));
+    let result = LottoParser::parse(Rule::program, text).map(|mut pairs| {
+        let program = pairs.next().expect("program rule always yields one pair");
+        let stmts = program
+            .into_inner()
+            .filter(|p| p.as_rule() != Rule::EOI)
+            .map(|p| stmt(file, p))
+            .collect();
+        Program { stmts }
+    });
+    BASE.with(|b| b.set(0));
+    result
+}
+
+/// Byte ranges of about `target` bytes that each hold whole top-level
+/// statements: cuts fall only before an unindented line that starts with a
+/// letter, outside brackets, strings and comments, after a line that does
+/// not end in `,` or `=` (where a statement could continue).
+fn split_statements(text: &str, target: usize) -> Vec<(usize, usize)> {
+    if text.len() < 2 * target {
+        return vec![(0, text.len())];
+    }
+    let bytes = text.as_bytes();
+    let mut cuts = vec![0];
+    let (mut depth, mut in_str, mut in_comment) = (0i64, false, false);
+    let mut last_sig = b'\n';
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if in_comment {
+            in_comment = c != b'\n';
+        } else if in_str {
+            if c == b'\\' {
+                i += 1;
+            } else if c == b'"' || c == b'\n' {
+                in_str = false;
+            }
+        } else {
+            match c {
+                b'#' => in_comment = true,
+                b'"' => in_str = true,
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth -= 1,
+                _ => {}
+            }
+        }
+        if c == b'\n' && !in_str && depth == 0 {
+            let next = bytes.get(i + 1).copied().unwrap_or(b' ');
+            let here = i + 1;
+            if next.is_ascii_alphabetic()
+                && last_sig != b','
+                && last_sig != b'='
+                && here - cuts.last().unwrap() >= target
+            {
+                cuts.push(here);
+            }
+        }
+        if !in_comment && !c.is_ascii_whitespace() && c != b'#' {
+            last_sig = c;
+        }
+        i += 1;
+    }
+    cuts.push(text.len());
+    cuts.windows(2)
+        .map(|w| (w[0], w[1]))
+        .filter(|(a, b)| b > a)
+        .collect()
 }
 
 fn span(file: FileId, p: &Pair<Rule>) -> Span {
     let s = p.as_span();
-    Span::new(file, s.start(), s.end())
+    let base = BASE.with(|b| b.get());
+    Span::new(file, s.start() + base, s.end() + base)
 }
 
 fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
@@ -402,6 +485,22 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn parallel_pieces_give_the_same_program_as_one_parse() {
+        let mut text = String::new();
+        for i in 0..3000 {
+            text.push_str(&format!("corpus c{i} = take(c{}, n: {i}) # note\nreport \"r{i}\" = summary(e),\n  plot(e)\nfor x in [1,\n2] {{ corpus d{i} = take(c, n: x) }}\n", i + 1));
+        }
+        assert!(split_statements(&text, 32 * 1024).len() > 2);
+        let par = parse(0, &text).unwrap();
+        let seq = parse_at(0, &text, 0).unwrap();
+        assert_eq!(format!("{:?}", par.stmts), format!("{:?}", seq.stmts));
+        // An error in a late piece is reported exactly as a whole parse does.
+        text.push_str("corpus z = take(\n");
+        let e = parse(0, &text).unwrap_err();
+        assert_eq!(e.span.unwrap().start, text.len());
     }
 
     #[test]
