@@ -75,6 +75,52 @@ lotto::syntax
 }
 
 #[test]
+fn syntax_missing_equals() {
+    let expected = r#"r.lotto:2:9: error
+lotto::syntax
+
+  × expected `=`, found `3`
+   ╭─[r.lotto:2:9]
+ 1 │ corpus a = manifest("x")
+ 2 │ param x 3
+   ·         ┬
+   ·         ╰── here
+   ╰────
+  help: a statement looks like `kind name = op(arg, name: value)`; see docs/language.md
+
+1 error found
+"#;
+    assert_eq!(
+        check(
+            &[("r.lotto", "corpus a = manifest(\"x\")\nparam x 3\n")],
+            &[]
+        ),
+        expected
+    );
+}
+
+#[test]
+fn keyword_as_name() {
+    let expected = r#"r.lotto:1:8: error
+lotto::syntax
+
+  × `for` is a keyword and cannot be a name
+   ╭─[r.lotto:1:8]
+ 1 │ corpus for = manifest("x")
+   ·        ─┬─
+   ·         ╰── keyword
+   ╰────
+  help: choose another name
+
+1 error found
+"#;
+    assert_eq!(
+        check(&[("r.lotto", "corpus for = manifest(\"x\")\n")], &[]),
+        expected
+    );
+}
+
+#[test]
 fn unknown_op() {
     let expected = r#"r.lotto:1:15: error
 lotto::unknown_op

@@ -2,6 +2,8 @@ import subprocess, os, tempfile, json, sys
 cases = [
  ("syntax_unclosed_call", {"r.lotto": 'corpus a = manifest("x.tsv"\ncorpus b = take(a, n: 2)\n'}),
  ("syntax_bad_token", {"r.lotto": 'corpus a = manifest("x.tsv")\ncorpus b = take(a, n: @)\n'}),
+ ("syntax_missing_equals", {"r.lotto": 'corpus a = manifest("x")\nparam x 3\n'}),
+ ("keyword_as_name", {"r.lotto": 'corpus for = manifest("x")\n'}),
  ("unknown_op", {"r.lotto": 'corpus tiny = manifset("data/m.tsv")\n'}),
  ("unknown_name", {"r.lotto": 'corpus tiny = manifest("m.tsv")\ncorpus b = take(tinny, n: 2)\n'}),
  ("unknown_kind", {"r.lotto": 'corpsu tiny = manifest("m.tsv")\n'}),

@@ -43,6 +43,7 @@ pub fn rule_name(rule: Rule) -> &'static str {
         Rule::keyword => "a keyword",
         Rule::ident => "a name",
         Rule::statement => "a statement",
+        Rule::assign | Rule::eq => "`=`",
         Rule::primary | Rule::paren | Rule::arg | Rule::numeric => "a value",
         Rule::ident_char => "a name character",
         Rule::WHITESPACE | Rule::COMMENT => "whitespace",
@@ -72,10 +73,12 @@ mod tests {
     }
 
     #[test]
-    fn keywords_are_not_names() {
-        assert!(!parses(Rule::ident, "for"));
-        assert!(parses(Rule::ident, "format"));
-        assert!(parses(Rule::ident, "in_dir"));
+    fn keyword_statements_win_over_bindings() {
+        assert!(parses(Rule::keyword, "for"));
+        assert!(!parses(Rule::keyword, "format"));
+        let p = LottoParser::parse(Rule::program, "param x = 1").unwrap();
+        let stmt = p.flatten().nth(1).unwrap();
+        assert_eq!(stmt.as_rule(), Rule::param_stmt);
     }
 
     #[test]

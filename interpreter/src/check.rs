@@ -27,6 +27,9 @@ pub const KINDS: &[(&str, Option<StepType>)] = &[
     ("let", None),
 ];
 
+/// Words of the language that cannot be bound as names.
+pub const KEYWORDS: &[&str] = &["param", "import", "for", "in", "report", "true", "false"];
+
 /// One step of the checked program.
 #[derive(Clone, Debug)]
 pub struct Step {
@@ -533,6 +536,18 @@ impl<'a> Checker<'a> {
     }
 
     fn bind(&mut self, scope: usize, name: &Ident, b: Binding) {
+        if KEYWORDS.contains(&name.name.as_str()) {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Syntax,
+                    name.span,
+                    format!("`{}` is a keyword and cannot be a name", name.name),
+                )
+                .label("keyword")
+                .help("choose another name"),
+            );
+            return;
+        }
         if let Some(prev) = self.scopes[scope].names.get(&name.name) {
             let prev_span = match prev {
                 Binding::Step { span, .. } | Binding::Multi { span, .. } => Some(*span),

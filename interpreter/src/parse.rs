@@ -279,7 +279,7 @@ fn string_value(p: Pair<Rule>) -> String {
 fn stmt(file: FileId, p: Pair<Rule>) -> Stmt {
     let sp = span(file, &p);
     let rule = p.as_rule();
-    let mut it = p.into_inner();
+    let mut it = p.into_inner().filter(|p| p.as_rule() != Rule::eq);
     match rule {
         Rule::param_stmt => {
             let name = ident(file, it.next().unwrap());
