@@ -90,9 +90,11 @@ pub fn load(path: &Path, segment: Option<(f64, f64)>) -> Result<Vec<f32>, String
         .to_ascii_lowercase();
     let (x, sr) = match ext.as_str() {
         "wav" => read_wav(path)?,
+        "sph" => crate::sphere::read(path)?,
+        "flac" | "mp3" | "ogg" => read_compressed(path, &ext)?,
         other => {
             return Err(format!(
-                "`{}`: audio format `{other}` is not supported by this build (WAV only); convert it with `sox {} -r 16000 -c 1 out.wav`",
+                "`{}`: audio format `{other}` is not supported (WAV, FLAC, MP3, OGG, SPHERE); convert it with `sox {} -r 16000 -c 1 out.wav`",
                 path.display(),
                 path.display()
             ))
@@ -113,6 +115,72 @@ pub fn load(path: &Path, segment: Option<(f64, f64)>) -> Result<Vec<f32>, String
         None => x,
     };
     Ok(resample(&x, sr, RATE))
+}
+
+/// FLAC, MP3 and OGG/Vorbis through symphonia, downmixed to mono.
+fn read_compressed(path: &Path, ext: &str) -> Result<(Vec<f32>, u32), String> {
+    use symphonia::core::audio::SampleBuffer;
+    use symphonia::core::codecs::DecoderOptions;
+    use symphonia::core::errors::Error;
+    use symphonia::core::formats::FormatOptions;
+    use symphonia::core::io::MediaSourceStream;
+    use symphonia::core::meta::MetadataOptions;
+    use symphonia::core::probe::Hint;
+    let bad = |e: &dyn std::fmt::Display| {
+        format!("`{}`: cannot decode {ext} audio ({e})", path.display())
+    };
+    let file = std::fs::File::open(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut hint = Hint::new();
+    hint.with_extension(ext);
+    let probed = symphonia::default::get_probe()
+        .format(
+            &hint,
+            mss,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
+        .map_err(|e| bad(&e))?;
+    let mut format = probed.format;
+    let track = format
+        .default_track()
+        .ok_or_else(|| bad(&"no audio track"))?;
+    let track_id = track.id;
+    let rate = track
+        .codec_params
+        .sample_rate
+        .ok_or_else(|| bad(&"no sample rate"))?;
+    let mut decoder = symphonia::default::get_codecs()
+        .make(&track.codec_params, &DecoderOptions::default())
+        .map_err(|e| bad(&e))?;
+    let mut out = vec![];
+    loop {
+        let packet = match format.next_packet() {
+            Ok(p) => p,
+            Err(Error::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(bad(&e)),
+        };
+        if packet.track_id() != track_id {
+            continue;
+        }
+        let decoded = match decoder.decode(&packet) {
+            Ok(d) => d,
+            Err(Error::DecodeError(e)) => return Err(bad(&e)),
+            Err(e) => return Err(bad(&e)),
+        };
+        let ch = decoded.spec().channels.count().max(1);
+        let mut buf = SampleBuffer::<f32>::new(decoded.capacity() as u64, *decoded.spec());
+        buf.copy_interleaved_ref(decoded);
+        out.extend(
+            buf.samples()
+                .chunks(ch)
+                .map(|c| c.iter().sum::<f32>() / ch as f32),
+        );
+    }
+    if out.is_empty() {
+        return Err(bad(&"no samples"));
+    }
+    Ok((out, rate))
 }
 
 pub fn write_wav(path: &Path, x: &[f32]) -> Result<(), String> {

@@ -1,0 +1,162 @@
+//! The real corpus layouts (LibriSpeech FLAC, TED-LIUM SPHERE + stm,
+//! Common Voice 48 kHz MP3 + tsv) on small look-alike fixtures, through the
+//! real binary; bad inputs give errors naming the file and line.
+
+mod common;
+use common::*;
+
+fn utts(ws: &Ws, step: &str) -> Vec<serde_json::Value> {
+    let show = ws.run(&["show", "r.lotto", step]);
+    let out = show.success().stdout();
+    let dir = out
+        .lines()
+        .find_map(|l| l.strip_prefix("artifacts: "))
+        .unwrap()
+        .to_string();
+    std::fs::read_to_string(std::path::Path::new(&dir).join("utts.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn fixture_ws() -> Ws {
+    let ws = Ws::empty();
+    let src = repo().join("tests/fixtures");
+    let status = std::process::Command::new("cp")
+        .args([
+            "-r",
+            src.to_str().unwrap(),
+            ws.path().join("corpora").to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    ws
+}
+
+const RECIPE: &str = r#"
+corpus libri = librispeech("corpora/librispeech", split: "train-clean-100")
+corpus ted = tedlium("corpora/tedlium", split: "train")
+corpus cv = commonvoice("corpora/commonvoice", split: "train")
+corpus cv_test = commonvoice("corpora/commonvoice", split: "test")
+features mel = fbank(mels: 40)
+model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 16)
+train t = fit(m, libri, ted, features: mel, epochs: 1, batch: 2)
+eval e = wer([t], on: [cv, cv_test])
+"#;
+
+#[test]
+fn every_layout_loads_decodes_and_trains() {
+    let ws = fixture_ws();
+    ws.write("r.lotto", RECIPE);
+    let run = ws.run(&["run", "r.lotto"]);
+    run.success();
+    let libri = utts(&ws, "libri");
+    assert_eq!(libri.len(), 3);
+    assert_eq!(libri[0]["id"], "19-198-0000");
+    assert_eq!(libri[0]["speaker"], "19");
+    assert_eq!(
+        libri[0]["text"], "go up four",
+        "upper-case transcripts are normalised to the model alphabet"
+    );
+    let ted = utts(&ws, "ted");
+    assert_eq!(
+        ted.len(),
+        2,
+        "the ignore_time_segment_in_scoring segment is dropped"
+    );
+    assert_eq!(
+        ted[1]["text"], "nine seven stop",
+        "<unk> markers are dropped"
+    );
+    let seg = ted[1]["segment"].as_array().unwrap();
+    assert!((seg[0].as_f64().unwrap() - 1.03).abs() < 1e-9);
+    assert!((ted[1]["duration"].as_f64().unwrap() - 1.27).abs() < 1e-6);
+    let cv = utts(&ws, "cv");
+    assert_eq!(cv.len(), 2);
+    assert_eq!(cv[0]["speaker"], "spk_a");
+    // 48 kHz MP3 resampled to 16 kHz keeps its duration (MP3 adds padding).
+    let d = cv[0]["duration"].as_f64().unwrap();
+    assert!(d > 0.9 && d < 1.3, "duration {d}");
+}
+
+#[test]
+fn bad_corpus_files_name_file_and_line() {
+    let ws = fixture_ws();
+    // A segment beyond the end of its talk.
+    let stm = ws.path().join("corpora/tedlium/train/stm/TalkA.stm");
+    let text = std::fs::read_to_string(&stm)
+        .unwrap()
+        .replace("1.03 2.30", "1.03 9.50");
+    std::fs::write(&stm, text).unwrap();
+    ws.write(
+        "r.lotto",
+        "corpus ted = tedlium(\"corpora/tedlium\", split: \"train\")\n",
+    );
+    let out = ws.run(&["run", "r.lotto"]);
+    let err = out.failure().stderr();
+    assert!(
+        err.contains("TalkA.stm:2: segment ends at 9.50s, beyond the end of"),
+        "{err}"
+    );
+    // ... skipped and counted with on_error: skip.
+    ws.write(
+        "r.lotto",
+        "corpus ted = tedlium(\"corpora/tedlium\", split: \"train\", on_error: skip)\n",
+    );
+    ws.run(&["run", "r.lotto"]).success();
+    assert!(ws
+        .run(&["show", "r.lotto", "ted"])
+        .stdout()
+        .contains("skipped: 1"));
+
+    // A truncated FLAC, a missing MP3, a malformed transcript line.
+    let flac = ws
+        .path()
+        .join("corpora/librispeech/train-clean-100/26/495/26-495-0000.flac");
+    let bytes = std::fs::read(&flac).unwrap();
+    std::fs::write(&flac, &bytes[..40]).unwrap();
+    ws.write(
+        "r.lotto",
+        "corpus l = librispeech(\"corpora/librispeech\", split: \"train-clean-100\")\n",
+    );
+    let err = ws.run(&["run", "r.lotto"]).failure().stderr();
+    assert!(
+        err.contains("26-495.trans.txt:1") && err.contains("26-495-0000.flac"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    std::fs::remove_file(
+        ws.path()
+            .join("corpora/commonvoice/clips/common_voice_en_1.mp3"),
+    )
+    .unwrap();
+    ws.write(
+        "r.lotto",
+        "corpus c = commonvoice(\"corpora/commonvoice\")\n",
+    );
+    let err = ws.run(&["plan", "r.lotto"]).failure().stderr();
+    assert!(
+        err.contains("train.tsv:3: audio file")
+            && err.contains("common_voice_en_1.mp3` does not exist"),
+        "{err}"
+    );
+    ws.write(
+        "corpora/librispeech/train-clean-100/19/198/19-198.trans.txt",
+        "garbage\n",
+    );
+    ws.write(
+        "r.lotto",
+        "corpus l = librispeech(\"corpora/librispeech\", split: \"train-clean-100\")\n",
+    );
+    let err = ws
+        .run(&["plan", "r.lotto"])
+        .failure()
+        .stderr()
+        .replace("\n  │ ", " ");
+    assert!(
+        err.contains("19-198.trans.txt:1: expected `ID TRANSCRIPT`"),
+        "{err}"
+    );
+}
