@@ -496,3 +496,38 @@ fn reverse_padded(x: Tensor<3>, lens: &[usize]) -> Tensor<3> {
     let idx: Tensor<3, Int> = Tensor::from_data(TensorData::new(idx, [b, t, d]), &dev.inner());
     x.gather(1, idx)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The paper's DS2 (2 conv, 5 BiLSTM-1024 summed, 161 bins): 86.6M.
+    #[test]
+    fn paper_cnn_lstm_has_86_6m_parameters() {
+        let cfg = CnnLstmConfig {
+            input_bins: 161,
+            channels: 32,
+            kernels: vec![(41, 11), (21, 11)],
+            strides: vec![(2, 2), (2, 1)],
+            lstm_layers: 5,
+            hidden: 1024,
+            bidirectional: true,
+            vocab: 29,
+        };
+        let n = cfg.num_params() as f64 / 1e6;
+        assert!((n - 86.6).abs() / 86.6 < 0.01, "{n:.2}M parameters");
+        let (info, _) = cfg.layout();
+        let prunable: usize = info
+            .iter()
+            .filter(|p| p.kind.prunable())
+            .map(|p| p.numel())
+            .sum();
+        assert!(
+            prunable as f64 / cfg.num_params() as f64 > 0.99,
+            "biases and norms are a tiny share"
+        );
+        assert!(info
+            .iter()
+            .any(|p| p.name == "lstm.4.bwd.weight_hh" && p.shape == vec![4096, 1024]));
+    }
+}
