@@ -133,7 +133,13 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
             Some(c) => c.len_utf8(),
             None => 0,
         };
-        start + tok.min(40)
+        // At most 40 characters, never ending inside a multi-byte one.
+        start
+            + rest[..tok]
+                .char_indices()
+                .nth(40)
+                .map(|(i, _)| i)
+                .unwrap_or(tok)
     };
     let found = if start >= text.len() {
         "end of file".to_string()
@@ -501,6 +507,15 @@ mod tests {
         text.push_str("corpus z = take(\n");
         let e = parse(0, &text).unwrap_err();
         assert_eq!(e.span.unwrap().start, text.len());
+    }
+
+    #[test]
+    fn error_token_never_splits_a_character() {
+        // Found by cargo-fuzz: a long word of multi-byte characters.
+        let e = parse(0, &format!("{}{}", ".".repeat(37), "\u{7c7}".repeat(30))).unwrap_err();
+        assert_eq!(e.code, Code::Syntax);
+        let e = parse(0, &format!("corpus a = x({})", "é".repeat(50))).unwrap_err();
+        assert!(e.message.contains('é'));
     }
 
     #[test]
