@@ -128,17 +128,20 @@ impl TrainJob {
         })
     }
 
-    /// Trains from `init` under `masks`, writing a Trained artifact in `out`.
+    /// Trains from `init` under `masks`, writing a Trained artifact in `out`
+    /// (`fit`, every IMP round and every random-ticket round use this).
+    #[allow(clippy::too_many_arguments)]
     pub fn run(
         &self,
-        ctx: &RunCtx,
+        device: &str,
+        progress: &lotto_interpreter::progress::Progress,
         init: &TensorMap,
         masks: Option<&Masks>,
         out: &Path,
         ckpt: &Path,
         label: &str,
     ) -> Result<TrainedInfo, String> {
-        let device = crate::device::open(ctx.device)?;
+        let device = crate::device::open(device)?;
         let r = train::train(
             &self.cfg,
             init,
@@ -149,7 +152,7 @@ impl TrainJob {
             &self.settings,
             &device,
             ckpt,
-            ctx.progress,
+            progress,
             label,
         )?;
         let mut init_m = init.clone();
@@ -214,7 +217,15 @@ fn run_fit(ctx: &mut RunCtx) -> Result<(), String> {
     ctx.metric("train_utterances", job.train.len() as u64);
     let out = ctx.out.to_path_buf();
     let ck = ctx.checkpoints.to_path_buf();
-    let info = job.run(ctx, &init, None, &out, &ck, ctx.step_name)?;
+    let info = job.run(
+        ctx.device,
+        ctx.progress,
+        &init,
+        None,
+        &out,
+        &ck,
+        ctx.step_name,
+    )?;
     ctx.metric("best_epoch", info.best_epoch as u64);
     ctx.metric("best_dev_wer", info.best_dev_wer);
     Ok(())

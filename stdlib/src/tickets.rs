@@ -192,37 +192,26 @@ fn run_imp(ctx: &mut RunCtx, random: bool) -> Result<(), String> {
         let (spec2, dense_init2, rewind2) = (spec.clone(), dense_init.clone(), rewind.clone());
         let label = format!("{} round {r}", ctx.step_name);
         let job_ref = &job;
-        // The sub-step closure cannot borrow ctx; train with a view of it.
-        let dir = {
-            let device = ctx.device.to_string();
-            let progress = ctx.progress as *const lotto_interpreter::progress::Progress;
-            ctx.cached(&format!("round {r}"), &material, |out, ck| {
-                let mut rng = Rng::derive(seed, &format!("round{r}"));
-                let new_masks = prune(&prev_w, &prev_masks, &spec2, &mut rng);
-                let start = if rewind2 == "init" {
-                    dense_init2.clone()
-                } else {
-                    prev_w.clone()
-                };
-                // SAFETY: the progress sink outlives this call (owned by the executor).
-                let progress = unsafe { &*progress };
-                let device = crate::device::open(&device)?;
-                let r = crate::train::train(
-                    &job_ref.cfg,
-                    &start,
-                    Some(&new_masks),
-                    &job_ref.train,
-                    &job_ref.dev,
-                    job_ref.spec.bins(),
-                    &job_ref.settings,
-                    &device,
-                    ck,
-                    progress,
-                    &label,
-                )?;
-                write_round(out, job_ref, &start, &new_masks, &r)
-            })?
-        };
+        // Copies of the shared references, so the closure does not borrow ctx.
+        let (device, progress) = (ctx.device, ctx.progress);
+        let dir = ctx.cached(&format!("round {r}"), &material, |out, ck| {
+            let mut rng = Rng::derive(seed, &format!("round{r}"));
+            let new_masks = prune(&prev_w, &prev_masks, &spec2, &mut rng);
+            let start = if rewind2 == "init" {
+                dense_init2.clone()
+            } else {
+                prev_w.clone()
+            };
+            round_metrics(&job_ref.run(
+                device,
+                progress,
+                &start,
+                Some(&new_masks),
+                out,
+                ck,
+                &label,
+            )?)
+        })?;
         let rinfo = read_trained(&dir)?;
         weights = tensor_io::load(&dir.join("best.safetensors"))?;
         masks = tensor_io::load(&dir.join("masks.safetensors"))?;
@@ -256,31 +245,10 @@ fn run_imp(ctx: &mut RunCtx, random: bool) -> Result<(), String> {
     )
 }
 
-fn write_round(
-    out: &Path,
-    job: &TrainJob,
-    start: &TensorMap,
-    masks: &Masks,
-    r: &crate::train::TrainResult,
+/// The metrics a round's sub-step record keeps.
+fn round_metrics(
+    info: &TrainedInfo,
 ) -> Result<std::collections::BTreeMap<String, serde_yaml::Value>, String> {
-    let mut init = start.clone();
-    crate::train::apply_masks(&mut init, masks);
-    tensor_io::save(&out.join("masks.safetensors"), masks)?;
-    tensor_io::save(&out.join("init.safetensors"), &init)?;
-    tensor_io::save(&out.join("best.safetensors"), &r.best)?;
-    tensor_io::save(&out.join("last.safetensors"), &r.last)?;
-    let info = TrainedInfo {
-        model: job.cfg.clone(),
-        features: job.spec.clone(),
-        settings: job.settings.clone(),
-        train_corpus: job.train_id.clone(),
-        dev_corpus: job.dev_id.clone(),
-        best_epoch: r.best_epoch,
-        best_dev_wer: r.best_dev_wer,
-        rw: remaining(masks),
-        history: r.history.clone(),
-    };
-    write_yaml(&out.join("trained.yaml"), &info)?;
     let mut m = std::collections::BTreeMap::new();
     m.insert("rw".into(), serde_yaml::Value::from(info.rw));
     m.insert("dev_wer".into(), serde_yaml::Value::from(info.best_dev_wer));
@@ -311,26 +279,9 @@ fn run_random_ticket(ctx: &mut RunCtx) -> Result<(), String> {
         let init = fresh_init(&info.model, seed.wrapping_add(0x5eed));
         let material = format!("random_ticket-v1|{}|seed={seed}", ri.dir);
         let label = format!("{} round {}", ctx.step_name, ri.round);
-        let device = ctx.device.to_string();
-        let progress = ctx.progress as *const lotto_interpreter::progress::Progress;
+        let (device, progress) = (ctx.device, ctx.progress);
         let dir = ctx.cached(&format!("round {}", ri.round), &material, |out, ck| {
-            // SAFETY: the progress sink outlives this call (owned by the executor).
-            let progress = unsafe { &*progress };
-            let device = crate::device::open(&device)?;
-            let r = crate::train::train(
-                &j.cfg,
-                &init,
-                Some(&masks),
-                &j.train,
-                &j.dev,
-                j.spec.bins(),
-                &j.settings,
-                &device,
-                ck,
-                progress,
-                &label,
-            )?;
-            write_round(out, j, &init, &masks, &r)
+            round_metrics(&j.run(device, progress, &init, Some(&masks), out, ck, &label)?)
         })?;
         let rinfo = read_trained(&dir)?;
         rounds.push(RoundInfo {
