@@ -697,7 +697,7 @@ impl<'a> Checker<'a> {
     /// statement's kind.
     fn resolve_binding(&mut self, p: &Pending) {
         let (op_ident, args) = match &p.value.kind {
-            ExprKind::Call { op, args } => (op.clone(), args.clone()),
+            ExprKind::Call { op, args } => (op, args.as_slice()),
             _ => {
                 self.diags.push(
                     Diagnostic::new(
@@ -827,7 +827,8 @@ impl<'a> Checker<'a> {
         let reg = self.reg;
         let op = reg.get(op_name)?;
         let sig = op.sig();
-        let mut given: BTreeMap<&'static str, (Expr, Span)> = BTreeMap::new();
+        // Borrowed argument expressions; only a variadic list is built anew.
+        let mut given: BTreeMap<&'static str, (std::borrow::Cow<Expr>, Span)> = BTreeMap::new();
         let mut variadic_items: Vec<Expr> = vec![];
         let mut variadic_param: Option<&Param> = None;
         let mut ok = true;
@@ -847,7 +848,7 @@ impl<'a> Checker<'a> {
                             variadic_items.push(a.value.clone());
                         }
                         Some(p) => {
-                            given.insert(p.name, (a.value.clone(), a.span));
+                            given.insert(p.name, (std::borrow::Cow::Borrowed(&a.value), a.span));
                             pos += 1;
                         }
                         None => {
@@ -900,7 +901,7 @@ impl<'a> Checker<'a> {
                         ok = false;
                         continue;
                     }
-                    given.insert(p.name, (a.value.clone(), a.span));
+                    given.insert(p.name, (std::borrow::Cow::Borrowed(&a.value), a.span));
                 }
             }
         }
@@ -913,10 +914,10 @@ impl<'a> Checker<'a> {
             given.insert(
                 vp.name,
                 (
-                    Expr {
+                    std::borrow::Cow::Owned(Expr {
                         kind: ExprKind::List(variadic_items),
                         span,
-                    },
+                    }),
                     span,
                 ),
             );
