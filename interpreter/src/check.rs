@@ -713,7 +713,7 @@ impl<'a> Checker<'a> {
         };
         let reg = self.reg;
         let Some(op) = reg.get(&op_ident.name) else {
-            self.unknown_op(&op_ident);
+            self.unknown_op(op_ident);
             return;
         };
         let sig = op.sig();
@@ -766,7 +766,7 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let Some(resolved) = self.resolve_call(sig.name, &op_ident, &args, p.value.span, p.scope)
+        let Some(resolved) = self.resolve_call(sig.name, op_ident, args, p.value.span, p.scope)
         else {
             return;
         };
