@@ -836,9 +836,9 @@ impl<'a> Checker<'a> {
         for a in args {
             match &a.name {
                 None => {
-                    // Positionals fill parameters in order, skipping none.
-                    if let Some(vp) = variadic_param {
-                        let _ = vp;
+                    // Positionals fill parameters in order; once a variadic
+                    // parameter is reached it takes all the rest.
+                    if variadic_param.is_some() {
                         variadic_items.push(a.value.clone());
                         continue;
                     }

@@ -431,8 +431,6 @@ fn run_mix(ctx: &mut RunCtx) -> Result<(), String> {
     if level.is_none() && snr.is_none() {
         return Err("`mix` needs `level` or `snr`".into());
     }
-    let key = ctx.artifact_id(ctx.out);
-    let _ = key;
     std::fs::create_dir_all(ctx.out.join("audio")).map_err(|e| e.to_string())?;
     let out_dir = ctx.out.to_path_buf();
     let my_key = out_dir.file_name().unwrap().to_string_lossy().to_string();

@@ -114,7 +114,6 @@ pub fn register(r: &mut Registry) {
         Param::req("on", PType::List(Box::new(PType::Step(&[StepType::Corpus]))), "test corpora"),
     ]);
     s.numeric = true;
-    let _ = &mut s;
     r.add(FnOp {
         sig: s,
         run: run_wer,

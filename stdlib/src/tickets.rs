@@ -4,7 +4,6 @@
 //! 6 resumes at round 6 and raising `rounds` only runs the new rounds.
 
 use crate::models::{fresh_init, load_trained, read_trained, TrainJob, TrainedInfo};
-use crate::nn::Kind;
 use crate::op::*;
 use crate::rng::Rng;
 use crate::tensor_io::{self, HostTensor, TensorMap};
@@ -460,7 +459,6 @@ pub fn register(r: &mut Registry) {
         reads: None,
         validate: None,
     });
-    let _ = Kind::Conv;
 }
 
 #[cfg(test)]
