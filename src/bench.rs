@@ -134,16 +134,7 @@ pub fn resume(exe: &Path, repo: &Path) -> Result<(), String> {
 }
 
 pub fn train(iters: usize) -> Result<f64, String> {
-    let cfg = CnnLstmConfig {
-        input_bins: 161,
-        channels: 32,
-        kernels: vec![(41, 11), (21, 11)],
-        strides: vec![(2, 2), (2, 1)],
-        lstm_layers: 3,
-        hidden: 256,
-        bidirectional: true,
-        vocab: 29,
-    };
+    let cfg = CnnLstmConfig::ds2(3, 256);
     let device = lotto_stdlib::device::open("flex")?;
     let (info, buf) = cfg.layout();
     let mut p = Params::init(info, buf, 0, &device);

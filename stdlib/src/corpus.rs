@@ -452,7 +452,7 @@ fn run_mix(ctx: &mut RunCtx) -> Result<(), String> {
                     u.id
                 ));
             }
-            let name = format!("audio/{}.wav", crate::op::safe_name(&u.id));
+            let name = format!("audio/{}.wav", lotto_interpreter::store::sanitize(&u.id));
             audio::write_wav(&out_dir.join(&name), &x)?;
             Ok(Utt {
                 audio: format!("store:{my_key}/{name}"),

@@ -292,6 +292,22 @@ pub struct CnnLstmConfig {
 }
 
 impl CnnLstmConfig {
+    /// The paper's DeepSpeech2 front end (161 spectrogram bins; 2 conv
+    /// layers 41x11/2x2 and 21x11/2x1 with 32 channels; 29 characters) with
+    /// `lstm` bidirectional layers of `hidden` units.
+    pub fn ds2(lstm: usize, hidden: usize) -> CnnLstmConfig {
+        CnnLstmConfig {
+            input_bins: 161,
+            channels: 32,
+            kernels: vec![(41, 11), (21, 11)],
+            strides: vec![(2, 2), (2, 1)],
+            lstm_layers: lstm,
+            hidden,
+            bidirectional: true,
+            vocab: crate::text::VOCAB,
+        }
+    }
+
     fn conv_out(&self) -> (usize, Vec<(usize, usize)>) {
         let mut f = self.input_bins;
         let mut pads = vec![];
@@ -513,16 +529,7 @@ mod tests {
     /// The paper's DS2 (2 conv, 5 BiLSTM-1024 summed, 161 bins): 86.6M.
     #[test]
     fn paper_cnn_lstm_has_86_6m_parameters() {
-        let cfg = CnnLstmConfig {
-            input_bins: 161,
-            channels: 32,
-            kernels: vec![(41, 11), (21, 11)],
-            strides: vec![(2, 2), (2, 1)],
-            lstm_layers: 5,
-            hidden: 1024,
-            bidirectional: true,
-            vocab: 29,
-        };
+        let cfg = CnnLstmConfig::ds2(5, 1024);
         let n = cfg.num_params() as f64 / 1e6;
         assert!((n - 86.6).abs() / 86.6 < 0.01, "{n:.2}M parameters");
         let (info, _) = cfg.layout();

@@ -93,16 +93,3 @@ pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Strin
     let s = std::fs::read_to_string(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
     serde_yaml::from_str(&s).map_err(|e| format!("`{}`: {e}", path.display()))
 }
-
-/// A file-name-safe form of an utterance id.
-pub fn safe_name(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
