@@ -169,13 +169,18 @@ fn run_step(
 ) -> Outcome {
     let s = &checked.steps[i];
     let key = &keys[i];
-    let forced = opts.force.contains(&i);
-    if !forced && store.is_published(key) {
+    // A published step (by this run or another process) is a hit: record
+    // its name for `plan`, and re-materialise its exports.
+    let cached = || {
         store.remember(&opts.recipe, &s.name, key, &parts[i]);
-        return match export(store, key, s, workspace) {
+        match export(store, key, s, workspace) {
             Ok(()) => Outcome::Cached,
             Err(e) => Outcome::Failed(e),
-        };
+        }
+    };
+    let forced = opts.force.contains(&i);
+    if !forced && store.is_published(key) {
+        return cached();
     }
     let lock = match store.lock(key) {
         Ok(l) => l,
@@ -184,11 +189,7 @@ fn run_step(
     // Another process may have published it while we waited for the lock.
     if !forced && store.is_published(key) {
         drop(lock);
-        store.remember(&opts.recipe, &s.name, key, &parts[i]);
-        return match export(store, key, s, workspace) {
-            Ok(()) => Outcome::Cached,
-            Err(e) => Outcome::Failed(e),
-        };
+        return cached();
     }
     let staging = match store.prepare_staging(key) {
         Ok(d) => d,

@@ -8,7 +8,7 @@ use crate::op::*;
 use crate::tickets::read_ticket;
 use crate::train::{decode, score};
 use lotto_interpreter::registry::{Output, PType, RunCtx};
-use lotto_interpreter::value::{StepType, Value};
+use lotto_interpreter::value::StepType;
 use lotto_interpreter::{Param, Registry};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -36,18 +36,8 @@ pub fn read_table(dir: &Path) -> Result<Table, String> {
 }
 
 fn run_wer(ctx: &mut RunCtx) -> Result<(), String> {
-    let models: Vec<_> = ctx.args["models"]
-        .as_list()
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(Value::as_ref)
-        .collect();
-    let corpora: Vec<_> = ctx.args["on"]
-        .as_list()
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(Value::as_ref)
-        .collect();
+    let models = arg_refs(ctx.args, "models");
+    let corpora = arg_refs(ctx.args, "on");
     let objects = ctx.store.root.join("objects");
     let device = crate::device::open(ctx.device)?;
     let mut table = Table::default();

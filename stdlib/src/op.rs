@@ -68,6 +68,15 @@ pub fn arg_f64(args: &Args, k: &str) -> f64 {
 pub fn arg_usize(args: &Args, k: &str) -> usize {
     args.get(k).and_then(Value::as_i64).unwrap_or(0).max(0) as usize
 }
+/// The step references in a list argument, in order.
+pub fn arg_refs(args: &Args, k: &str) -> Vec<lotto_interpreter::value::StepRef> {
+    args.get(k)
+        .and_then(Value::as_list)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(Value::as_ref)
+        .collect()
+}
 pub fn arg_str<'a>(args: &'a Args, k: &str) -> &'a str {
     args.get(k).and_then(Value::as_str).unwrap_or("")
 }
