@@ -2,6 +2,7 @@
 //! It wires the interpreter (language and engine) to the stdlib (ops).
 
 mod bench;
+mod share;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use lotto_interpreter::check::{check_file, CheckOpts, Checked};
@@ -33,6 +34,10 @@ struct Cli {
     /// Device for numeric steps: flex (CPU), vulkan, cuda[:N], tch.
     #[arg(long, global = true, default_value = "flex")]
     device: String,
+    /// Read a data path of the recipe from another folder: --data
+    /// data/tiny=/mnt/corpora/tiny (repeatable; cache keys do not change).
+    #[arg(long = "data", global = true, value_name = "NAME=PATH")]
+    data: Vec<String>,
     /// More log output (or set RUST_LOG).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -96,6 +101,42 @@ enum Cmd {
         /// Steps run at once.
         #[arg(long, short, default_value_t = 1)]
         jobs: usize,
+        /// Refuse to start if data, op versions or params differ from RECIPE.lock.
+        #[arg(long)]
+        locked: bool,
+        /// Write RECIPE.lock after a successful run.
+        #[arg(long, conflicts_with = "locked")]
+        lock: bool,
+    },
+    /// Write RECIPE.lock: versions, params, data digests and results.
+    Lock {
+        #[command(flatten)]
+        r: RecipeArgs,
+    },
+    /// Re-run the recipe from scratch in a scratch store and compare with its lock.
+    Verify {
+        #[command(flatten)]
+        r: RecipeArgs,
+        /// Largest accepted absolute difference of a numeric result (default: exact).
+        #[arg(long)]
+        tolerance: Option<f64>,
+        /// Folder for the scratch store (default: the system's temp folder).
+        #[arg(long)]
+        scratch: Option<PathBuf>,
+        /// Steps run at once.
+        #[arg(long, short, default_value_t = 1)]
+        jobs: usize,
+    },
+    /// Pack the recipe, its imports and its lock (and data) into a tar.gz.
+    Bundle {
+        #[command(flatten)]
+        r: RecipeArgs,
+        /// The archive to write.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Also pack every data file the recipe reads (small corpora).
+        #[arg(long)]
+        with_data: bool,
     },
     /// Show a step's record and metrics.
     Show {
@@ -197,6 +238,7 @@ impl App {
         let opts = CheckOpts {
             set,
             allow_outside: r.allow_outside,
+            confine: lotto_interpreter::paths::is_confined(),
         };
         let path = std::env::current_dir().unwrap().join(&r.file);
         check_file(&path, &self.ws, &self.reg, &opts).map_err(|(ds, sources)| {
@@ -308,6 +350,19 @@ fn main() -> ExitCode {
         .workspace
         .canonicalize()
         .unwrap_or(cli.workspace.clone());
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut policy = match lotto_interpreter::paths::PathPolicy::new(&cli.data, &cwd) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if ws.join(lotto_interpreter::paths::BUNDLE_MARKER).is_file() {
+        tracing::info!("bundle folder: reads and writes are confined to it and to --data folders");
+        policy = policy.confined(&ws);
+    }
+    lotto_interpreter::paths::set(policy);
     let app = App {
         store_root: cli.store.clone().unwrap_or_else(|| ws.join(".lotto")),
         ws,
@@ -352,6 +407,8 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
             force,
             dry_run,
             jobs,
+            locked,
+            lock,
         } => {
             if let Err(e) = lotto_stdlib::device::open(&app.device) {
                 eprintln!("error: {e}");
@@ -360,6 +417,9 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
             let c = app.check(&r, Format::Text)?;
             let store = app.open_store()?;
             let parts = app.keys(&c, &store)?;
+            if locked {
+                app.enforce_lock(&c, &parts, &store, &r.file)?;
+            }
             let force = app.resolve_steps(&c, &force)?;
             let only = if only.is_empty() {
                 None
@@ -380,6 +440,7 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
                 device: lotto_stdlib::device::kind(&app.device).to_string(),
                 recipe,
                 show_bars: std::io::stderr().is_terminal(),
+                export: true,
             };
             let s = exec::run(&c, &parts, &app.reg, &store, &app.ws, &opts);
             for (name, at, e) in &s.failed {
@@ -399,7 +460,24 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
                 eprintln!("finished steps are saved; rerun the same command to resume");
                 return Err(ExitCode::from(1));
             }
+            if lock {
+                let l = app.current_lock(&c, &parts, &store, &r.file);
+                let p = app.write_lock(&r.file, &l)?;
+                println!("wrote {}", app.recipe_rel(&p));
+            }
         }
+        Cmd::Lock { r } => share::lock_cmd(app, &r)?,
+        Cmd::Verify {
+            r,
+            tolerance,
+            scratch,
+            jobs,
+        } => share::verify(app, &r, tolerance, scratch.as_deref(), jobs)?,
+        Cmd::Bundle {
+            r,
+            output,
+            with_data,
+        } => share::bundle(app, &r, &output, with_data)?,
         Cmd::Show { r, step } => {
             let c = app.check(&r, Format::Text)?;
             let store = app.open_store()?;

@@ -93,6 +93,9 @@ pub struct CheckOpts {
     pub set: Vec<(String, String)>,
     /// Allow report paths outside the workspace.
     pub allow_outside: bool,
+    /// Running an unpacked bundle: imports and reports must stay inside
+    /// the workspace, whatever `allow_outside` says.
+    pub confine: bool,
 }
 
 /// Checks the recipe at `path` (relative to `workspace` or absolute).
@@ -200,6 +203,24 @@ impl<'a> Checker<'a> {
             self.workspace.join(path)
         };
         let canon = full.canonicalize().unwrap_or(full.clone());
+        if self.opts.confine {
+            let ws = self
+                .workspace
+                .canonicalize()
+                .unwrap_or(self.workspace.clone());
+            if !canon.starts_with(&ws) {
+                let msg = format!(
+                    "`{}` is outside this bundle's folder; a bundle may only import recipes inside it",
+                    canon.display()
+                );
+                let d = match from {
+                    Some(s) => Diagnostic::new(Code::UnsafePath, s, msg).label("imported here"),
+                    None => Diagnostic::nowhere(Code::UnsafePath, msg),
+                };
+                self.diags.push(d.help("copy the imported recipe into the bundle, or run it outside a bundle if you trust it"));
+                return;
+            }
+        }
         if let Some(i) = self.stack.iter().position(|p| *p == canon) {
             let chain: Vec<String> = self.stack[i..]
                 .iter()
@@ -526,7 +547,13 @@ impl<'a> Checker<'a> {
     fn check_output_path(&mut self, path: &str, span: Span) {
         let p = Path::new(path);
         let escapes = p.is_absolute() || p.components().any(|c| matches!(c, Component::ParentDir));
-        if escapes && !self.opts.allow_outside {
+        if escapes && self.opts.confine {
+            self.diags.push(
+                Diagnostic::new(Code::UnsafePath, span, format!("report path `{path}` is outside this bundle's folder"))
+                    .label("absolute or `..` path")
+                    .help("a bundle may only write inside its folder (--allow-outside does not apply to bundles); change the path in the recipe"),
+            );
+        } else if escapes && !self.opts.allow_outside {
             self.diags.push(
                 Diagnostic::new(Code::UnsafePath, span, format!("report path `{path}` is outside the workspace"))
                     .label("absolute or `..` path")

@@ -24,6 +24,8 @@ pub struct RunOpts {
     /// The recipe path relative to the workspace (names steps in records).
     pub recipe: String,
     pub show_bars: bool,
+    /// Copy reports to their paths in the workspace (`verify` does not).
+    pub export: bool,
 }
 
 #[derive(Debug, Default)]
@@ -173,7 +175,7 @@ fn run_step(
     // its name for `plan`, and re-materialise its exports.
     let cached = || {
         store.remember(&opts.recipe, &s.name, key, &parts[i]);
-        match export(store, key, s, workspace) {
+        match export(store, key, s, workspace, opts.export) {
             Ok(()) => Outcome::Cached,
             Err(e) => Outcome::Failed(e),
         }
@@ -274,7 +276,7 @@ fn run_step(
     }
     drop(lock);
     store.remember(&opts.recipe, &s.name, key, p);
-    match export(store, key, s, workspace) {
+    match export(store, key, s, workspace, opts.export) {
         Ok(()) => Outcome::Ran(secs),
         Err(e) => Outcome::Failed(e),
     }
@@ -287,8 +289,12 @@ fn export(
     key: &str,
     s: &crate::check::Step,
     workspace: &Path,
+    enabled: bool,
 ) -> Result<(), String> {
     let src = store.object(key).join("export");
+    if !enabled {
+        return Ok(());
+    }
     let Some(dest) = s.args.get("path").and_then(|v| v.as_str()) else {
         return Ok(());
     };
@@ -296,6 +302,7 @@ fn export(
         return Ok(());
     }
     let dest = workspace.join(dest);
+    crate::paths::check_write(workspace, &dest)?;
     copy_dir(&src, &dest)
         .map_err(|e| format!("cannot write the report to `{}`: {e}", dest.display()))
 }

@@ -111,11 +111,20 @@ pub fn compute(
             let files = op.reads(&s.args, workspace).map_err(|e| {
                 Diagnostic::new(Code::Io, s.span, format!("step `{}`: {e}", s.name))
                     .label("this step")
-                    .help("fix the path in the recipe, or restore the file")
+                    .help(if crate::paths::is_confined() {
+                        "this bundle may not carry its data: map each data path to where it is here with --data NAME=PATH (lotto-bundle.yaml lists them)"
+                    } else {
+                        "fix the path in the recipe, or restore the file"
+                    })
             })?;
             files
                 .par_iter()
                 .map(|(full, name)| {
+                    crate::paths::check_read(full).map_err(|e| {
+                        Diagnostic::new(Code::UnsafePath, s.span, format!("step `{}` reads {e}", s.name))
+                            .label("this step reads it")
+                            .help("map the data with --data NAME=PATH, or run the recipe outside a bundle if you trust it")
+                    })?;
                     digests
                         .digest(full)
                         .map(|d| (name.clone(), d))

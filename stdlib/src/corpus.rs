@@ -64,7 +64,7 @@ type Row = (usize, String, String, Option<String>);
 
 fn manifest_rows(args: &Args, ws: &Path) -> Result<(PathBuf, Vec<Row>), String> {
     let shown = arg_str(args, "file").to_string();
-    let file = ws_path(ws, &shown);
+    let file = data_path(ws, &shown)?;
     let (file, rows) = manifest_rows_at(&file, &shown)?;
     Ok((file, rows))
 }
@@ -334,7 +334,7 @@ fn run_take(ctx: &mut RunCtx) -> Result<(), String> {
 }
 
 fn noise_files(args: &Args, ws: &Path) -> Result<Vec<(PathBuf, String)>, String> {
-    let dir = ws_path(ws, arg_str(args, "dir"));
+    let dir = data_path(ws, arg_str(args, "dir"))?;
     let rd = std::fs::read_dir(&dir)
         .map_err(|e| format!("cannot read noise folder `{}`: {e}", dir.display()))?;
     let mut out: Vec<(PathBuf, String)> = rd

@@ -23,12 +23,12 @@ struct Entry {
     at: String,
 }
 
-fn root(args: &Args, ws: &Path) -> PathBuf {
-    let dir = ws_path(ws, arg_str(args, "dir"));
-    match arg_str(args, "split") {
+fn root(args: &Args, ws: &Path) -> Result<PathBuf, String> {
+    let dir = data_path(ws, arg_str(args, "dir"))?;
+    Ok(match arg_str(args, "split") {
         "" => dir,
         s => dir.join(s),
-    }
+    })
 }
 
 fn read_dir_sorted(d: &Path) -> Result<Vec<PathBuf>, String> {
@@ -42,7 +42,7 @@ fn read_dir_sorted(d: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 fn librispeech_entries(args: &Args, ws: &Path) -> Result<Vec<Entry>, String> {
-    let base = root(args, ws);
+    let base = root(args, ws)?;
     let mut out = vec![];
     for spk in read_dir_sorted(&base)?.into_iter().filter(|p| p.is_dir()) {
         for chap in read_dir_sorted(&spk)?.into_iter().filter(|p| p.is_dir()) {
@@ -82,7 +82,7 @@ fn librispeech_entries(args: &Args, ws: &Path) -> Result<Vec<Entry>, String> {
 }
 
 fn tedlium_entries(args: &Args, ws: &Path) -> Result<Vec<Entry>, String> {
-    let base = root(args, ws);
+    let base = root(args, ws)?;
     let mut out = vec![];
     for stm in read_dir_sorted(&base.join("stm"))?
         .into_iter()
@@ -141,7 +141,7 @@ fn tedlium_entries(args: &Args, ws: &Path) -> Result<Vec<Entry>, String> {
 }
 
 fn commonvoice_entries(args: &Args, ws: &Path) -> Result<Vec<Entry>, String> {
-    let dir = ws_path(ws, arg_str(args, "dir"));
+    let dir = data_path(ws, arg_str(args, "dir"))?;
     let tsv = dir.join(format!("{}.tsv", arg_str(args, "split")));
     let text = std::fs::read_to_string(&tsv)
         .map_err(|e| format!("cannot read `{}`: {e}", tsv.display()))?;
@@ -189,7 +189,7 @@ fn reads_with(
     args: &Args,
     ws: &Path,
 ) -> Result<Vec<(PathBuf, String)>, String> {
-    let base = ws_path(ws, arg_str(args, "dir"));
+    let base = data_path(ws, arg_str(args, "dir"))?;
     let es = entries(args, ws)?;
     let mut files: Vec<PathBuf> = es.iter().map(|e| e.audio.clone()).collect();
     files.sort();

@@ -84,14 +84,18 @@ pub fn arg_bool(args: &Args, k: &str) -> bool {
     args.get(k).and_then(Value::as_bool).unwrap_or(false)
 }
 
-/// Resolves a user path argument against the workspace.
+/// Resolves a user path argument: through the `--data` maps, else against
+/// the workspace (see `lotto_interpreter::paths`).
 pub fn ws_path(ws: &Path, p: &str) -> PathBuf {
-    let p = Path::new(p);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        ws.join(p)
-    }
+    lotto_interpreter::paths::resolve(ws, p)
+}
+
+/// [`ws_path`] for a data file or folder an op is about to open: refused
+/// when it lies outside what a confined run (a bundle) may read.
+pub fn data_path(ws: &Path, p: &str) -> Result<PathBuf, String> {
+    let full = ws_path(ws, p);
+    lotto_interpreter::paths::check_read(&full)?;
+    Ok(full)
 }
 
 pub fn write_yaml<T: serde::Serialize>(path: &Path, v: &T) -> Result<(), String> {
