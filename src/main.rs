@@ -2,6 +2,7 @@
 //! It wires the interpreter (language and engine) to the stdlib (ops).
 
 mod bench;
+mod cluster;
 mod share;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -49,6 +50,14 @@ struct Cli {
 enum Format {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum Executor {
+    /// Threads in this process.
+    Local,
+    /// One sbatch job per step, with afterok dependencies.
+    Slurm,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -107,6 +116,36 @@ enum Cmd {
         /// Write RECIPE.lock after a successful run.
         #[arg(long, conflicts_with = "locked")]
         lock: bool,
+        /// Where steps run: here, or as Slurm jobs (docs/slurm.md).
+        #[arg(long, value_enum, default_value = "local")]
+        executor: Executor,
+        /// Slurm partition for every job.
+        #[arg(long)]
+        partition: Option<String>,
+        /// Slurm account for every job.
+        #[arg(long)]
+        account: Option<String>,
+        /// More sbatch options, e.g. --slurm-opt "--qos=long" (repeatable).
+        #[arg(long = "slurm-opt", allow_hyphen_values = true)]
+        slurm_opt: Vec<String>,
+        /// With Slurm: return right after submitting.
+        #[arg(long)]
+        detach: bool,
+    },
+    /// Each step: cached, to run, or its Slurm job's state (with its log tail).
+    Status {
+        #[command(flatten)]
+        r: RecipeArgs,
+    },
+    /// Run one step by key, its inputs already published (what a Slurm job runs).
+    #[command(hide = true)]
+    ExecStep {
+        #[command(flatten)]
+        r: RecipeArgs,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        force: bool,
     },
     /// Write RECIPE.lock: versions, params, data digests and results.
     Lock {
@@ -409,6 +448,11 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
             jobs,
             locked,
             lock,
+            executor,
+            partition,
+            account,
+            slurm_opt,
+            detach,
         } => {
             if let Err(e) = lotto_stdlib::device::open(&app.device) {
                 eprintln!("error: {e}");
@@ -432,6 +476,23 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
                 print_plan(&planned, Format::Text);
                 return Ok(());
             }
+            if executor == Executor::Slurm {
+                if lock {
+                    eprintln!("error: --lock needs the results: run `lotto lock` once the jobs have finished");
+                    return Err(ExitCode::from(2));
+                }
+                let selected = match &only {
+                    Some(o) => exec::upstream(&c, o),
+                    None => (0..c.steps.len()).collect(),
+                };
+                let a = cluster::SlurmArgs {
+                    partition,
+                    account,
+                    slurm_opt,
+                    detach,
+                };
+                return cluster::run(app, &r, &c, &parts, &store, &selected, &force, &a);
+            }
             let t0 = std::time::Instant::now();
             let opts = RunOpts {
                 jobs,
@@ -441,6 +502,7 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
                 recipe,
                 show_bars: std::io::stderr().is_terminal(),
                 export: true,
+                job: None,
             };
             let s = exec::run(&c, &parts, &app.reg, &store, &app.ws, &opts);
             for (name, at, e) in &s.failed {
@@ -467,6 +529,8 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
             }
         }
         Cmd::Lock { r } => share::lock_cmd(app, &r)?,
+        Cmd::Status { r } => cluster::status(app, &r)?,
+        Cmd::ExecStep { r, key, force } => cluster::exec_step(app, &r, &key, force)?,
         Cmd::Verify {
             r,
             tolerance,

@@ -173,6 +173,7 @@ pub fn verify(
         recipe: app.recipe_rel(&r.file),
         show_bars: std::io::stderr().is_terminal(),
         export: false,
+        job: None,
     };
     let s = exec::run(&c, &parts, &app.reg, &vstore, &app.ws, &opts);
     for (name, at, e) in &s.failed {

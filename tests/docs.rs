@@ -64,8 +64,9 @@ fn stdlib_reference_is_generated_from_the_registry() {
 }
 
 #[test]
-fn every_pipeline_checks() {
+fn every_pipeline_checks_and_its_lock_is_current() {
     let mut n = 0;
+    let mut locks = 0;
     let mut stack = vec![repo().join("pipelines")];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap().flatten() {
@@ -86,8 +87,29 @@ fn every_pipeline_checks() {
                     String::from_utf8_lossy(&out.stderr)
                 );
                 n += 1;
+                // A committed lock must match the recipe's inputs as they
+                // are now (op versions, params, bundled data).
+                let lock = p.with_extension("lotto.lock");
+                if lock.is_file() {
+                    let store = tempfile::tempdir().unwrap();
+                    let out = std::process::Command::new(bin())
+                        .current_dir(repo())
+                        .env("NO_COLOR", "1")
+                        .args(["--store", store.path().to_str().unwrap()])
+                        .args(["run", p.to_str().unwrap(), "--locked", "--dry-run"])
+                        .output()
+                        .unwrap();
+                    assert!(
+                        out.status.success(),
+                        "{} is stale (after a deliberate change: lotto run {} --lock):\n{}",
+                        lock.display(),
+                        p.display(),
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    locks += 1;
+                }
             }
         }
     }
-    assert!(n >= 1);
+    assert!(n >= 1 && locks >= 1);
 }

@@ -26,6 +26,8 @@ pub struct RunOpts {
     pub show_bars: bool,
     /// Copy reports to their paths in the workspace (`verify` does not).
     pub export: bool,
+    /// Where the step ran, for its record (`slurm job 42`), if not here.
+    pub job: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -157,6 +159,45 @@ pub fn run(
     summary
 }
 
+/// What became of the one step `run_one` was asked for.
+pub enum OneOutcome {
+    Ran(f64),
+    /// Already published (by another job or process).
+    Cached,
+}
+
+/// Runs step `i` alone, as a Slurm job does: its inputs must already be
+/// published (the scheduler ran them first); nothing upstream is run here.
+pub fn run_one(
+    checked: &Checked,
+    parts: &[KeyParts],
+    reg: &Registry,
+    store: &Store,
+    workspace: &Path,
+    opts: &RunOpts,
+    i: usize,
+) -> Result<OneOutcome, String> {
+    let keys: Vec<String> = parts.iter().map(|p| p.key()).collect();
+    for r in checked.steps[i].deps() {
+        if !store.is_published(&keys[r.step]) {
+            return Err(format!(
+                "input `{}` of step `{}` is not in the store (key {}); its job must finish first",
+                checked.ref_name(r),
+                checked.steps[i].name,
+                keys[r.step]
+            ));
+        }
+    }
+    let progress = Progress::new(opts.show_bars);
+    match run_step(
+        checked, parts, &keys, reg, store, workspace, opts, &progress, i,
+    ) {
+        Outcome::Ran(secs) => Ok(OneOutcome::Ran(secs)),
+        Outcome::Cached => Ok(OneOutcome::Cached),
+        Outcome::Failed(e) => Err(e),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_step(
     checked: &Checked,
@@ -270,6 +311,7 @@ fn run_step(
         seconds: (secs * 1000.0).round() / 1000.0,
         metrics: ctx.metrics,
         outputs: s.outputs.iter().map(|o| o.0.clone()).collect(),
+        job: opts.job.clone(),
     };
     if let Err(e) = store.publish(key, &record, forced) {
         return Outcome::Failed(format!("cannot publish the result: {e}"));

@@ -19,6 +19,7 @@ pub mod paths;
 pub mod plan;
 pub mod progress;
 pub mod registry;
+pub mod slurm;
 pub mod source;
 pub mod store;
 pub mod value;

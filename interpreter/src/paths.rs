@@ -78,11 +78,6 @@ impl PathPolicy {
         self.confine.is_some()
     }
 
-    /// Maps that no recipe path used are probably typos: the caller warns.
-    pub fn map_names(&self) -> impl Iterator<Item = &str> {
-        self.maps.iter().map(|(n, _)| n.as_str())
-    }
-
     fn resolve(&self, ws: &Path, p: &str) -> PathBuf {
         let n = normal(p);
         for (name, target) in &self.maps {
@@ -156,6 +151,16 @@ pub fn check_read(full: &Path) -> Result<(), String> {
 
 pub fn is_confined() -> bool {
     policy().is_confined()
+}
+
+/// The `--data` maps as `NAME=PATH` with absolute paths, for passing the
+/// same policy on to Slurm jobs.
+pub fn map_args() -> Vec<String> {
+    policy()
+        .maps
+        .iter()
+        .map(|(n, t)| format!("{n}={}", t.display()))
+        .collect()
 }
 
 /// Refuses a write outside `workspace` when confined (after symlinks).

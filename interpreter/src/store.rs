@@ -43,6 +43,9 @@ pub struct Record {
     pub metrics: BTreeMap<String, serde_yaml::Value>,
     #[serde(default)]
     pub outputs: Vec<String>,
+    /// Where it ran when not in the `lotto run` process (`slurm job 42`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
 }
 
 pub struct Store {

@@ -1,0 +1,346 @@
+//! `lotto run --executor slurm`, `lotto status` and the hidden
+//! `lotto exec-step` each Slurm job runs. The submission logic lives in the
+//! interpreter (`lotto_interpreter::slurm`); this module talks to the user.
+
+use crate::{App, RecipeArgs};
+use lotto_interpreter::check::Checked;
+use lotto_interpreter::exec::{self, OneOutcome, RunOpts};
+use lotto_interpreter::key::KeyParts;
+use lotto_interpreter::slurm::{self, Job, JobState, SlurmOpts, StepStatus};
+use lotto_interpreter::store::Store;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Command-line choices of a Slurm run.
+pub struct SlurmArgs {
+    pub partition: Option<String>,
+    pub account: Option<String>,
+    pub slurm_opt: Vec<String>,
+    pub detach: bool,
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+/// What a job's state reads as in `run` and `status`.
+fn label(st: &JobState, published: bool) -> (&'static str, String) {
+    match st {
+        JobState::Pending(r) if r == "None" || r.is_empty() => ("queued", String::new()),
+        JobState::Pending(r)
+            if ["PartitionConfig", "BadConstraints", "PartitionNodeLimit", "ReqNodeNotAvail"]
+                .iter()
+                .any(|x| r.starts_with(x)) =>
+        {
+            (
+                "queued",
+                format!("waiting: {r}: no node can give the cpus/mem/gpus it asks; lower them in RECIPE.slurm.yaml, then scancel and rerun"),
+            )
+        }
+        JobState::Pending(r) => ("queued", format!("waiting: {r}")),
+        JobState::Running => ("running", String::new()),
+        JobState::Completed if published => ("done", String::new()),
+        JobState::Completed => ("failed", "the job ended but published nothing".into()),
+        JobState::Failed(s) => ("failed", s.clone()),
+        JobState::Cancelled(r) if r.contains("Dependency") => {
+            ("cancelled", "an input's job failed or was cancelled".into())
+        }
+        JobState::Cancelled(_) => ("cancelled", String::new()),
+        JobState::Unknown if published => ("done", String::new()),
+        JobState::Unknown => ("failed", "Slurm no longer knows the job; see its log".into()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    app: &App,
+    r: &RecipeArgs,
+    c: &Checked,
+    parts: &[KeyParts],
+    store: &Store,
+    selected: &BTreeSet<usize>,
+    force: &BTreeSet<usize>,
+    a: &SlurmArgs,
+) -> Result<(), ExitCode> {
+    let recipe_abs = std::env::current_dir().unwrap().join(&r.file);
+    let recipe_abs = recipe_abs.canonicalize().unwrap_or(recipe_abs);
+    let overrides =
+        slurm::read_overrides(&slurm::overrides_path(&recipe_abs), c, &app.reg).map_err(fail)?;
+    let exe =
+        std::env::current_exe().map_err(|e| fail(format!("cannot find the lotto binary: {e}")))?;
+    let store_abs = store.root.canonicalize().unwrap_or(store.root.clone());
+    let mut command = vec![
+        exe.display().to_string(),
+        "--workspace".into(),
+        app.ws.display().to_string(),
+        "--store".into(),
+        store_abs.display().to_string(),
+        "--device".into(),
+        app.device.clone(),
+    ];
+    for m in lotto_interpreter::paths::map_args() {
+        command.push("--data".into());
+        command.push(m);
+    }
+    let opts = SlurmOpts {
+        partition: a.partition.clone(),
+        account: a.account.clone(),
+        extra: a
+            .slurm_opt
+            .iter()
+            .flat_map(|s| s.split_whitespace().map(str::to_string))
+            .collect(),
+        command,
+        recipe: recipe_abs,
+        set: r.set.clone(),
+        gpu: lotto_stdlib::device::kind(&app.device) != "flex",
+        overrides,
+    };
+    let recipe_rel = app.recipe_rel(&r.file);
+    let jobs = slurm::submit(
+        c,
+        parts,
+        &app.reg,
+        store,
+        &recipe_rel,
+        selected,
+        force,
+        &opts,
+    )
+    .map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })?;
+    let cached = selected.len() - jobs.len();
+    if jobs.is_empty() {
+        println!("nothing to submit: all {cached} step(s) are cached");
+        return Ok(());
+    }
+    let fresh = jobs.iter().filter(|j| !j.reused).count();
+    println!(
+        "submitted {fresh} job(s) to Slurm ({} already queued or running, {cached} cached):",
+        jobs.len() - fresh
+    );
+    for j in &jobs {
+        let s = &c.steps[j.step];
+        let after = if j.after.is_empty() {
+            String::new()
+        } else {
+            format!("  after {}", j.after.join(":"))
+        };
+        let again = if j.reused {
+            "  (submitted earlier)"
+        } else {
+            ""
+        };
+        println!("  job {:<8} {} ({}){after}{again}", j.id, s.name, s.op);
+    }
+    if a.detach {
+        let set: String = r.set.iter().map(|kv| format!(" --set {kv}")).collect();
+        println!(
+            "detached: `lotto status {}{set}` shows progress; job logs are under {}",
+            r.file.display(),
+            store.root.join("logs").display()
+        );
+        return Ok(());
+    }
+    follow(c, parts, store, &jobs, &r.file)
+}
+
+/// Follows the jobs until each has ended, printing every change of state.
+/// Ctrl-C asks whether to `scancel` what has not ended.
+fn follow(
+    c: &Checked,
+    parts: &[KeyParts],
+    store: &Store,
+    jobs: &[Job],
+    file: &Path,
+) -> Result<(), ExitCode> {
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+    }
+    let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
+    let mut shown: BTreeMap<String, &'static str> = BTreeMap::new();
+    let t0 = std::time::Instant::now();
+    loop {
+        let states = slurm::states(&ids).map_err(fail)?;
+        let mut active = vec![];
+        for j in jobs {
+            let s = &c.steps[j.step];
+            let key = parts[j.step].key();
+            let st = &states[&j.id];
+            let (l, why) = label(st, store.is_published(&key));
+            if st.is_active() {
+                active.push(j.id.clone());
+            }
+            if shown.get(&j.id) != Some(&l) {
+                shown.insert(j.id.clone(), l);
+                let why = if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({why})")
+                };
+                eprintln!("  job {:<8} {:<9} {}{why}", j.id, l, s.name);
+                if l == "failed" {
+                    if let Some(sub) = slurm::submission(store, &key) {
+                        eprintln!("      log {}:", sub.log.display());
+                        for line in slurm::log_tail(&sub.log, 6) {
+                            eprintln!("      | {line}");
+                        }
+                    }
+                }
+            }
+        }
+        if active.is_empty() {
+            break;
+        }
+        if stop.load(Ordering::SeqCst) {
+            eprint!(
+                "\ninterrupted: cancel the {} unfinished job(s) with scancel? [y/N] ",
+                active.len()
+            );
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut answer);
+            if answer.trim().eq_ignore_ascii_case("y") || answer.trim().eq_ignore_ascii_case("yes")
+            {
+                slurm::cancel(&active).map_err(fail)?;
+                eprintln!(
+                    "cancelled job(s) {}; rerun to resubmit them",
+                    active.join(", ")
+                );
+            } else {
+                eprintln!(
+                    "the jobs keep running; `lotto status {}` shows them",
+                    file.display()
+                );
+            }
+            return Err(ExitCode::from(130));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(400));
+    }
+    let count = |w: &str| shown.values().filter(|l| **l == w).count();
+    let (done, failed, cancelled) = (count("done"), count("failed"), count("cancelled"));
+    println!(
+        "{} job(s): {done} done, {failed} failed, {cancelled} cancelled in {:.1}s",
+        jobs.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    if failed + cancelled > 0 {
+        eprintln!("finished steps are saved; rerun the same command to resubmit only what is not published");
+        return Err(ExitCode::from(1));
+    }
+    Ok(())
+}
+
+/// `lotto status`: each step cached, or its last job's state.
+pub fn status(app: &App, r: &RecipeArgs) -> Result<(), ExitCode> {
+    let c = app.check(r, crate::Format::Text)?;
+    let store = app.open_store()?;
+    let parts = app.keys(&c, &store)?;
+    let st = slurm::status(&c, &parts, &store).map_err(fail)?;
+    let w = c
+        .steps
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .min(40);
+    let order = lotto_interpreter::graph::topo_order(&c.steps);
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for i in order {
+        let s = &c.steps[i];
+        let (l, extra) = match &st[i] {
+            StepStatus::Done => ("cached", String::new()),
+            StepStatus::NotRun => ("to run", String::new()),
+            StepStatus::Job(id, js) => {
+                let (l, why) = label(js, false);
+                let why = if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({why})")
+                };
+                (l, format!("job {id}{why}"))
+            }
+        };
+        *counts.entry(l).or_default() += 1;
+        println!("{l:<9} {:<w$}  {:<12} {extra}", s.name, s.op);
+        if l == "failed" {
+            if let Some(sub) = slurm::submission(&store, &parts[i].key()) {
+                println!("          log {}:", sub.log.display());
+                for line in slurm::log_tail(&sub.log, 6) {
+                    println!("          | {line}");
+                }
+            }
+        }
+    }
+    println!(
+        "{} step(s): {}",
+        c.steps.len(),
+        counts
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}
+
+/// The hidden `lotto exec-step`: what one Slurm job runs.
+pub fn exec_step(app: &App, r: &RecipeArgs, key: &str, force: bool) -> Result<(), ExitCode> {
+    if let Err(e) = lotto_stdlib::device::open(&app.device) {
+        return Err(fail(e));
+    }
+    let c = app.check(r, crate::Format::Text)?;
+    let store = app.open_store()?;
+    let parts = app.keys(&c, &store)?;
+    let Some(i) = parts.iter().position(|p| p.key() == key) else {
+        eprintln!(
+            "error: no step of `{}` has key {key}: the recipe, its params or its data changed since this job was submitted; rerun `lotto run --executor slurm`",
+            r.file.display()
+        );
+        return Err(ExitCode::from(2));
+    };
+    let s = &c.steps[i];
+    let opts = RunOpts {
+        jobs: 1,
+        force: if force {
+            BTreeSet::from([i])
+        } else {
+            BTreeSet::new()
+        },
+        only: None,
+        device: lotto_stdlib::device::kind(&app.device).to_string(),
+        recipe: app.recipe_rel(&r.file),
+        show_bars: false,
+        export: true,
+        job: std::env::var("SLURM_JOB_ID")
+            .ok()
+            .map(|j| format!("slurm job {j}")),
+    };
+    match exec::run_one(&c, &parts, &app.reg, &store, &app.ws, &opts, i) {
+        Ok(OneOutcome::Ran(secs)) => {
+            println!("published {} ({}) in {secs:.1}s", s.name, s.op);
+            Ok(())
+        }
+        Ok(OneOutcome::Cached) => {
+            println!("{} ({}) was already published", s.name, s.op);
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!(
+                "error: step `{}` ({}) failed:\n  {e}",
+                s.name,
+                c.sources.locate(s.span)
+            );
+            Err(ExitCode::from(1))
+        }
+    }
+}
