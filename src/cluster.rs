@@ -310,20 +310,16 @@ pub fn exec_step(app: &App, r: &RecipeArgs, key: &str, force: bool) -> Result<()
     };
     let s = &c.steps[i];
     let opts = RunOpts {
-        jobs: 1,
         force: if force {
             BTreeSet::from([i])
         } else {
             BTreeSet::new()
         },
-        only: None,
-        device: lotto_stdlib::device::kind(&app.device).to_string(),
-        recipe: app.recipe_rel(&r.file),
         show_bars: false,
-        export: true,
         job: std::env::var("SLURM_JOB_ID")
             .ok()
             .map(|j| format!("slurm job {j}")),
+        ..app.run_opts(&r.file)
     };
     match exec::run_one(&c, &parts, &app.reg, &store, &app.ws, &opts, i) {
         Ok(OneOutcome::Ran(secs)) => {

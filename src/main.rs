@@ -303,6 +303,21 @@ impl App {
         Ok(parts)
     }
 
+    /// Run options for this recipe with this command line's device:
+    /// one job, nothing forced, reports exported.
+    fn run_opts(&self, file: &Path) -> RunOpts {
+        RunOpts {
+            jobs: 1,
+            force: BTreeSet::new(),
+            only: None,
+            device: lotto_stdlib::device::kind(&self.device).to_string(),
+            recipe: self.recipe_rel(file),
+            show_bars: std::io::stderr().is_terminal(),
+            export: true,
+            job: None,
+        }
+    }
+
     fn open_store(&self) -> Result<Store, ExitCode> {
         Store::open(&self.store_root).map_err(|e| {
             eprintln!(
@@ -331,6 +346,13 @@ impl App {
             }
         }
         Ok(out)
+    }
+}
+
+/// Each failed step with its place and error.
+fn print_failures(s: &exec::RunSummary) {
+    for (name, at, e) in &s.failed {
+        eprintln!("error: step `{name}` ({at}) failed:\n  {e}");
     }
 }
 
@@ -498,16 +520,10 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
                 jobs,
                 force,
                 only,
-                device: lotto_stdlib::device::kind(&app.device).to_string(),
-                recipe,
-                show_bars: std::io::stderr().is_terminal(),
-                export: true,
-                job: None,
+                ..app.run_opts(&r.file)
             };
             let s = exec::run(&c, &parts, &app.reg, &store, &app.ws, &opts);
-            for (name, at, e) in &s.failed {
-                eprintln!("error: step `{name}` ({at}) failed:\n  {e}");
-            }
+            print_failures(&s);
             if !s.skipped.is_empty() {
                 eprintln!("not run because an input failed: {}", s.skipped.join(", "));
             }

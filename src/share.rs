@@ -10,7 +10,6 @@ use lotto_interpreter::lock::{self, Lock};
 use lotto_interpreter::paths::BUNDLE_MARKER;
 use lotto_interpreter::store::Store;
 use std::collections::BTreeSet;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -167,18 +166,11 @@ pub fn verify(
     let t0 = std::time::Instant::now();
     let opts = RunOpts {
         jobs,
-        force: BTreeSet::new(),
-        only: None,
-        device: lotto_stdlib::device::kind(&app.device).to_string(),
-        recipe: app.recipe_rel(&r.file),
-        show_bars: std::io::stderr().is_terminal(),
         export: false,
-        job: None,
+        ..app.run_opts(&r.file)
     };
     let s = exec::run(&c, &parts, &app.reg, &vstore, &app.ws, &opts);
-    for (name, at, e) in &s.failed {
-        eprintln!("error: step `{name}` ({at}) failed:\n  {e}");
-    }
+    crate::print_failures(&s);
     if !s.failed.is_empty() {
         return Err(ExitCode::from(1));
     }
