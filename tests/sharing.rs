@@ -10,10 +10,8 @@ use std::process::Command;
 /// Small enough to train in about a second, large enough to exercise a
 /// data step, training, IMP, evaluation and a report.
 const RECIPE: &str = r#"
-param seed = 3
+import "lib/corpus.lotto"
 param epochs = 1
-corpus all = manifest("data/manifest.tsv")
-split train, dev, test = all.split(0.5, 0.25, 0.25, seed: seed)
 features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
 model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
 train dense = fit(m, train, dev, features: mel, epochs: epochs, batch: 4, optimizer: adamw(lr: 2e-3), seed: seed)
@@ -22,9 +20,17 @@ eval results = wer([dense, lth], on: [test])
 report "out/report" = summary(results)
 "#;
 
+/// Imported by [`RECIPE`]: a bundle must carry it.
+const CORPUS: &str = r#"
+param seed = 3
+corpus all = manifest("data/manifest.tsv")
+split train, dev, test = all.split(0.5, 0.25, 0.25, seed: seed)
+"#;
+
 fn locked_ws() -> Ws {
     let ws = Ws::with_data(4, 6);
     ws.write("r.lotto", RECIPE);
+    ws.write("lib/corpus.lotto", CORPUS);
     ws.run(&["run", "r.lotto", "--lock"]).success();
     ws
 }
@@ -154,6 +160,7 @@ fn bundle_reproduces_elsewhere_with_all_cache_hits_and_verify_catches_tampering(
     let dir = other.path().join("unpacked");
     untar(&b1, &dir);
     assert!(dir.join("lotto-bundle.yaml").is_file());
+    assert!(dir.join("lib/corpus.lotto").is_file());
     assert!(dir.join("r.lotto.lock").is_file());
     // Against the author's store: every step is a hit (same keys elsewhere).
     let store = ws.path().join(".lotto");
@@ -250,6 +257,20 @@ fn a_bundle_reads_and_writes_only_inside_its_folder_and_mapped_data() {
     );
     hit.success();
     assert!(hit.ran().is_empty(), "{}", hit.stderr());
+
+    // An import from outside the bundle is refused.
+    let recipe = read(&dir.join("r.lotto"));
+    std::fs::write(other.path().join("evil.lotto"), CORPUS).unwrap();
+    std::fs::write(
+        dir.join("r.lotto"),
+        recipe.replace("lib/corpus.lotto", "../evil.lotto"),
+    )
+    .unwrap();
+    let e = run_in(&dir, &["--data", &map, "check", "r.lotto"]);
+    e.failure();
+    let err = e.stderr().replace("\n  │ ", " ");
+    assert!(err.contains("a bundle may only import recipes inside it"), "{err}");
+    std::fs::write(dir.join("r.lotto"), &recipe).unwrap();
 
     // A report that escapes is refused, --allow-outside or not...
     let recipe = read(&dir.join("r.lotto"));
