@@ -64,7 +64,7 @@ fn stdlib_reference_is_generated_from_the_registry() {
 }
 
 #[test]
-fn every_pipeline_checks_and_its_lock_is_current() {
+fn every_pipeline_checks_and_plans_and_its_lock_is_current() {
     let mut n = 0;
     let mut locks = 0;
     let mut stack = vec![repo().join("pipelines")];
@@ -87,6 +87,26 @@ fn every_pipeline_checks_and_its_lock_is_current() {
                     String::from_utf8_lossy(&out.stderr)
                 );
                 n += 1;
+                // Every recipe plans, the paper-scale ones too, on a machine
+                // without their corpora (those steps wait for data).
+                let store = tempfile::tempdir().unwrap();
+                let out = std::process::Command::new(bin())
+                    .current_dir(repo())
+                    .env("NO_COLOR", "1")
+                    .args(["--store", store.path().to_str().unwrap()])
+                    .args(["plan", p.to_str().unwrap()])
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&out.stdout);
+                assert!(
+                    out.status.success() && text.contains(" step(s): "),
+                    "{} does not plan:\n{text}\n{}",
+                    p.display(),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                if p.to_string_lossy().contains("/paper/") {
+                    assert!(text.contains("no data "), "{text}");
+                }
                 // A committed lock must match the recipe's inputs as they
                 // are now (op versions, params, bundled data).
                 let lock = p.with_extension("lotto.lock");

@@ -269,7 +269,10 @@ fn a_bundle_reads_and_writes_only_inside_its_folder_and_mapped_data() {
     let e = run_in(&dir, &["--data", &map, "check", "r.lotto"]);
     e.failure();
     let err = e.stderr().replace("\n  │ ", " ");
-    assert!(err.contains("a bundle may only import recipes inside it"), "{err}");
+    assert!(
+        err.contains("a bundle may only import recipes inside it"),
+        "{err}"
+    );
     std::fs::write(dir.join("r.lotto"), &recipe).unwrap();
 
     // A report that escapes is refused, --allow-outside or not...

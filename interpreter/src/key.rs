@@ -101,6 +101,24 @@ pub fn compute(
     digests: &DigestCache,
     device: &str,
 ) -> Result<Vec<KeyParts>, Vec<Diagnostic>> {
+    let (parts, errors) = compute_partial(checked, reg, workspace, digests, device);
+    if !errors.is_empty() {
+        return Err(errors.into_iter().map(|(_, d)| d).collect());
+    }
+    Ok(parts.into_iter().map(|p| p.unwrap_or_default()).collect())
+}
+
+/// Like [`compute`], but a step whose files cannot be read (data not on this
+/// machine) gets `None`, as does everything downstream of it; the other
+/// steps get their keys. `lotto plan` uses this to plan a paper-scale recipe
+/// on a machine without the corpora.
+pub fn compute_partial(
+    checked: &Checked,
+    reg: &Registry,
+    workspace: &Path,
+    digests: &DigestCache,
+    device: &str,
+) -> (Vec<Option<KeyParts>>, Vec<(usize, Diagnostic)>) {
     let order = crate::graph::topo_order(&checked.steps);
     // Reads first, in parallel: they are the only I/O.
     let reads: Vec<Result<BTreeMap<String, String>, Diagnostic>> = checked
@@ -145,20 +163,20 @@ pub fn compute(
     let mut parts: Vec<Option<KeyParts>> = vec![None; checked.steps.len()];
     let mut keys: Vec<String> = vec![String::new(); checked.steps.len()];
     let mut files_of: Vec<Option<BTreeMap<String, String>>> = Vec::with_capacity(reads.len());
-    for r in reads {
+    for (i, r) in reads.into_iter().enumerate() {
         match r {
             Ok(f) => files_of.push(Some(f)),
             Err(d) => {
-                errors.push(d);
+                errors.push((i, d));
                 files_of.push(None);
             }
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
     for i in order {
         let s = &checked.steps[i];
+        if files_of[i].is_none() || s.deps().iter().any(|r| parts[r.step].is_none()) {
+            continue;
+        }
         let sig = reg.get(s.op).unwrap().sig();
         let keyf = |r: StepRef| port_key(&keys[r.step], r.port);
         let args = canonical_args(&s.args, &keyf);
@@ -178,5 +196,5 @@ pub fn compute(
         keys[i] = p.key();
         parts[i] = Some(p);
     }
-    Ok(parts.into_iter().map(|p| p.unwrap_or_default()).collect())
+    (parts, errors)
 }

@@ -6,12 +6,14 @@ use crate::check::{fmt_num, Checked};
 use crate::key::KeyParts;
 use crate::store::Store;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Status {
     Cached,
     Run,
+    /// Its data (or an input's) is not on this machine: no key yet.
+    NeedsData,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -32,11 +34,45 @@ pub fn plan(
     recipe: &str,
     force: &BTreeSet<usize>,
 ) -> Vec<PlannedStep> {
+    let parts: Vec<Option<KeyParts>> = parts.iter().cloned().map(Some).collect();
+    plan_partial(checked, &parts, &BTreeMap::new(), store, recipe, force)
+}
+
+/// Plans a recipe some of whose data is missing (`key::compute_partial`):
+/// those steps, and what depends on them, are `NeedsData`, with the read
+/// error (`missing`, by step) or the input that needs data as the reason.
+pub fn plan_partial(
+    checked: &Checked,
+    parts: &[Option<KeyParts>],
+    missing: &BTreeMap<usize, String>,
+    store: &Store,
+    recipe: &str,
+    force: &BTreeSet<usize>,
+) -> Vec<PlannedStep> {
     let order = crate::graph::topo_order(&checked.steps);
     let mut out = Vec::with_capacity(order.len());
     for i in order {
         let s = &checked.steps[i];
-        let p = &parts[i];
+        let Some(p) = &parts[i] else {
+            let why = match missing.get(&i) {
+                Some(e) => vec![format!("needs data: {e}")],
+                None => s
+                    .deps()
+                    .iter()
+                    .filter(|r| parts[r.step].is_none())
+                    .map(|r| format!("input `{}` needs data", checked.ref_name(*r)))
+                    .collect(),
+            };
+            out.push(PlannedStep {
+                index: i,
+                name: s.name.clone(),
+                op: s.op.to_string(),
+                key: "-".repeat(32),
+                status: Status::NeedsData,
+                why,
+            });
+            continue;
+        };
         let key = p.key();
         let cached = store.is_published(&key);
         let mut why = vec![];

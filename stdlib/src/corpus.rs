@@ -8,7 +8,6 @@ use crate::rng::Rng;
 use lotto_interpreter::registry::{Output, PType, RunCtx};
 use lotto_interpreter::value::{Args, StepType, Value};
 use lotto_interpreter::{Param, Registry};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -183,9 +182,9 @@ fn run_manifest(ctx: &mut RunCtx) -> Result<(), String> {
     let dir = file.parent().unwrap_or(ctx.workspace).to_path_buf();
     let skip = arg_str(ctx.args, "on_error") == "skip";
     let ws = ctx.workspace;
-    let results: Vec<Result<Utt, String>> = rows
-        .par_iter()
-        .map(|(line, p, tr, spk)| {
+    let label = format!("{} decode", ctx.step_name);
+    let results: Vec<Result<Utt, String>> =
+        par_map_progress(ctx.progress, &label, &rows, |(line, p, tr, spk)| {
             let full = dir.join(p);
             let x = audio::load(&full, None)
                 .map_err(|e| format!("{}:{line}: {e}", arg_str(ctx.args, "file")))?;
@@ -202,8 +201,7 @@ fn run_manifest(ctx: &mut RunCtx) -> Result<(), String> {
                 speaker: spk.clone().unwrap_or_else(|| "unknown".into()),
                 duration: x.len() as f64 / audio::RATE as f64,
             })
-        })
-        .collect();
+        });
     let mut utts = vec![];
     let mut skipped = 0;
     for r in results {
@@ -434,33 +432,31 @@ fn run_mix(ctx: &mut RunCtx) -> Result<(), String> {
     std::fs::create_dir_all(ctx.out.join("audio")).map_err(|e| e.to_string())?;
     let out_dir = ctx.out.to_path_buf();
     let my_key = out_dir.file_name().unwrap().to_string_lossy().to_string();
-    let mixed: Vec<Result<Utt, String>> = utts
-        .par_iter()
-        .map(|u| {
-            let mut x = load_audio(u, &ws, &objects)?;
-            // Per-utterance stream: independent of thread count and order.
-            let mut rng = Rng::derive(seed, &u.id);
-            let n = &noises[rng.below(noises.len())];
-            let snr_db = snr.map(|(a, b)| match b {
-                Some(b) => a + (b - a) * rng.f64(),
-                None => a,
-            });
-            mix_into(&mut x, n, level, snr_db, &mut rng);
-            if x.iter().any(|v| !v.is_finite()) {
-                return Err(format!(
-                    "mixing noise into `{}` produced non-finite samples",
-                    u.id
-                ));
-            }
-            let name = format!("audio/{}.wav", lotto_interpreter::store::sanitize(&u.id));
-            audio::write_wav(&out_dir.join(&name), &x)?;
-            Ok(Utt {
-                audio: format!("store:{my_key}/{name}"),
-                segment: None,
-                ..u.clone()
-            })
+    let label = format!("{} mix", ctx.step_name);
+    let mixed: Vec<Result<Utt, String>> = par_map_progress(ctx.progress, &label, &utts, |u| {
+        let mut x = load_audio(u, &ws, &objects)?;
+        // Per-utterance stream: independent of thread count and order.
+        let mut rng = Rng::derive(seed, &u.id);
+        let n = &noises[rng.below(noises.len())];
+        let snr_db = snr.map(|(a, b)| match b {
+            Some(b) => a + (b - a) * rng.f64(),
+            None => a,
+        });
+        mix_into(&mut x, n, level, snr_db, &mut rng);
+        if x.iter().any(|v| !v.is_finite()) {
+            return Err(format!(
+                "mixing noise into `{}` produced non-finite samples",
+                u.id
+            ));
+        }
+        let name = format!("audio/{}.wav", lotto_interpreter::store::sanitize(&u.id));
+        audio::write_wav(&out_dir.join(&name), &x)?;
+        Ok(Utt {
+            audio: format!("store:{my_key}/{name}"),
+            segment: None,
+            ..u.clone()
         })
-        .collect();
+    });
     let utts: Vec<Utt> = mixed.into_iter().collect::<Result<_, _>>()?;
     ctx.metric("utterances", utts.len() as u64);
     write_utts(ctx.out, &utts)

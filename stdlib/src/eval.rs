@@ -41,54 +41,64 @@ fn run_wer(ctx: &mut RunCtx) -> Result<(), String> {
     let objects = ctx.store.root.join("objects");
     let device = crate::device::open(ctx.device)?;
     let mut table = Table::default();
+    // A ticket contributes one row per round; a model one row.
+    let mut entries: Vec<(String, String, usize, std::path::PathBuf)> = vec![];
     for m in &models {
         let mdir = ctx.input(*m).to_path_buf();
         let mname = ctx.input_names[m].clone();
-        // A ticket contributes one row per round; a model one row.
-        let entries: Vec<(String, usize, std::path::PathBuf)> =
-            if mdir.join("ticket.yaml").is_file() {
-                let t = read_ticket(&mdir)?;
-                t.rounds
-                    .iter()
-                    .map(|r| (t.method.clone(), r.round, objects.join(&r.dir)))
-                    .collect()
-            } else {
-                vec![("dense".to_string(), 0, mdir.clone())]
-            };
-        for (method, round, dir) in entries {
-            let (info, best, masks) = load_trained(&dir)?;
-            let (pinfo, buf) = info.model.layout();
-            let mut p = Params::init(pinfo, buf, 0, &device);
-            p.load_map(&best)?;
-            let rw = masks
-                .as_ref()
-                .map(crate::tickets::remaining)
-                .unwrap_or(100.0);
-            let method = if method == "dense" && masks.is_some() {
-                "ticket".to_string()
-            } else {
-                method
-            };
-            for c in &corpora {
-                let cdir = ctx.input(*c).to_path_buf();
-                let feats = corpus_features(ctx, &cdir, &info.features)?;
-                let hyps = decode(&info.model, &p, &feats, info.features.bins(), 32);
-                let refs: Vec<&str> = feats.iter().map(|f| f.text.as_str()).collect();
-                let (wer, cer) = score(&refs, &hyps);
-                table.rows.push(Row {
-                    model: mname.clone(),
-                    method: method.clone(),
-                    round,
-                    rw,
-                    corpus: ctx.input_names[c].clone(),
-                    wer,
-                    cer,
-                    utterances: feats.len(),
-                    dev_wer: info.best_dev_wer,
-                });
-            }
+        if mdir.join("ticket.yaml").is_file() {
+            let t = read_ticket(&mdir)?;
+            entries.extend(t.rounds.iter().map(|r| {
+                (
+                    mname.clone(),
+                    t.method.clone(),
+                    r.round,
+                    objects.join(&r.dir),
+                )
+            }));
+        } else {
+            entries.push((mname, "dense".to_string(), 0, mdir.clone()));
         }
     }
+    let bar = ctx.progress.bar(
+        &format!("{} decode", ctx.step_name),
+        (entries.len() * corpora.len()) as u64,
+    );
+    for (mname, method, round, dir) in entries {
+        let (info, best, masks) = load_trained(&dir)?;
+        let (pinfo, buf) = info.model.layout();
+        let mut p = Params::init(pinfo, buf, 0, &device);
+        p.load_map(&best)?;
+        let rw = masks
+            .as_ref()
+            .map(crate::tickets::remaining)
+            .unwrap_or(100.0);
+        let method = if method == "dense" && masks.is_some() {
+            "ticket".to_string()
+        } else {
+            method
+        };
+        for c in &corpora {
+            let cdir = ctx.input(*c).to_path_buf();
+            let feats = corpus_features(ctx, &cdir, &info.features)?;
+            let hyps = decode(&info.model, &p, &feats, info.features.bins(), 32);
+            let refs: Vec<&str> = feats.iter().map(|f| f.text.as_str()).collect();
+            let (wer, cer) = score(&refs, &hyps);
+            table.rows.push(Row {
+                model: mname.clone(),
+                method: method.clone(),
+                round,
+                rw,
+                corpus: ctx.input_names[c].clone(),
+                wer,
+                cer,
+                utterances: feats.len(),
+                dev_wer: info.best_dev_wer,
+            });
+            bar.inc(1);
+        }
+    }
+    bar.finish();
     for r in &table.rows {
         ctx.metric(
             &format!("wer[{}/{}/{}]", r.model, r.round, r.corpus),

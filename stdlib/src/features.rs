@@ -8,7 +8,6 @@ use crate::op::*;
 use lotto_interpreter::registry::{Output, PType, RunCtx};
 use lotto_interpreter::value::{StepType, Value};
 use lotto_interpreter::{Param, Registry};
-use rayon::prelude::*;
 use rustfft::num_complex::Complex;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -150,9 +149,11 @@ pub fn corpus_features(
     let objects = ctx.store.root.join("objects");
     let corpus_dir = corpus_dir.to_path_buf();
     let spec2 = spec.clone();
+    let progress = ctx.progress;
+    let label = format!("{} features", ctx.step_name);
     let dir = ctx.cached(&format!("features of {corpus_id}"), &material, move |out, _| {
         let utts = read_utts(&corpus_dir)?;
-        let feats: Vec<Result<(usize, Vec<f32>), String>> = utts.par_iter().map(|u| load_audio(u, &ws, &objects).map(|x| extract(&x, &spec2))).collect();
+        let feats: Vec<Result<(usize, Vec<f32>), String>> = par_map_progress(progress, &label, &utts, |u| load_audio(u, &ws, &objects).map(|x| extract(&x, &spec2)));
         let mut index = String::new();
         let mut blob: Vec<u8> = vec![];
         let mut offset = 0usize;

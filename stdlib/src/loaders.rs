@@ -9,7 +9,6 @@ use crate::op::*;
 use lotto_interpreter::registry::{Output, PType, RunCtx};
 use lotto_interpreter::value::{Args, StepType, Value};
 use lotto_interpreter::{Param, Registry};
-use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// An utterance before decoding: id, audio file, segment, text, speaker,
@@ -228,14 +227,15 @@ fn run_with(
     let mut files: Vec<PathBuf> = es.iter().map(|e| e.audio.clone()).collect();
     files.sort();
     files.dedup();
-    let lengths: std::collections::BTreeMap<PathBuf, Result<f64, String>> = files
-        .par_iter()
-        .map(|f| {
+    let label = format!("{} decode", ctx.step_name);
+    let lengths: std::collections::BTreeMap<PathBuf, Result<f64, String>> =
+        par_map_progress(ctx.progress, &label, &files, |f| {
             (
                 f.clone(),
                 audio::load(f, None).map(|x| x.len() as f64 / audio::RATE as f64),
             )
         })
+        .into_iter()
         .collect();
     let mut utts = vec![];
     let mut skipped = 0u64;

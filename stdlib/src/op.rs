@@ -98,6 +98,29 @@ pub fn data_path(ws: &Path, p: &str) -> Result<PathBuf, String> {
     Ok(full)
 }
 
+/// `items.par_iter().map(f)` with a progress bar (ETA on a terminal,
+/// periodic log lines otherwise): decoding, mixing and feature extraction
+/// are the long CPU parts of data steps.
+pub fn par_map_progress<T: Sync, R: Send>(
+    progress: &lotto_interpreter::progress::Progress,
+    label: &str,
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    use rayon::prelude::*;
+    let bar = progress.bar(label, items.len() as u64);
+    let out = items
+        .par_iter()
+        .map(|x| {
+            let r = f(x);
+            bar.inc(1);
+            r
+        })
+        .collect();
+    bar.finish();
+    out
+}
+
 pub fn write_yaml<T: serde::Serialize>(path: &Path, v: &T) -> Result<(), String> {
     let s = serde_yaml::to_string(v).map_err(|e| e.to_string())?;
     std::fs::write(path, s).map_err(|e| format!("`{}`: {e}", path.display()))
