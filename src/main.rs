@@ -323,6 +323,17 @@ impl App {
         }
     }
 
+    /// Whether a path the step names (a corpus folder, a manifest) is
+    /// absent here: its data is then "not on this machine" for `plan`.
+    fn data_path_absent(&self, s: &lotto_interpreter::check::Step) -> bool {
+        let sig = self.reg.get(s.op).expect("checked op").sig();
+        sig.params
+            .iter()
+            .filter(|p| p.ty == lotto_interpreter::registry::PType::Path)
+            .filter_map(|p| s.args.get(p.name).and_then(|v| v.as_str()))
+            .any(|p| !lotto_interpreter::paths::resolve(&self.ws, p).exists())
+    }
+
     fn open_store(&self) -> Result<Store, ExitCode> {
         Store::open(&self.store_root).map_err(|e| {
             eprintln!(
@@ -473,7 +484,17 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
                 lotto_stdlib::device::kind(&app.device),
             );
             digests.save();
-            let missing = errors
+            // Only an absent data path counts as "not on this machine"; a
+            // corpus that is present but broken is an error, as in `run`.
+            let (absent, broken): (Vec<_>, Vec<_>) = errors
+                .into_iter()
+                .partition(|(i, _)| app.data_path_absent(&c.steps[*i]));
+            if !broken.is_empty() {
+                let ds = Diagnostics(broken.into_iter().map(|(_, d)| d).collect());
+                print_diags(&ds, &c.sources, format);
+                return Err(ExitCode::from(1));
+            }
+            let missing = absent
                 .into_iter()
                 .map(|(i, d)| {
                     let prefix = format!("step `{}`: ", c.steps[i].name);

@@ -160,3 +160,47 @@ fn bad_corpus_files_name_file_and_line() {
         "{err}"
     );
 }
+
+#[test]
+fn concat_joins_corpora_and_refuses_an_utterance_twice() {
+    let ws = Ws::with_data(4, 5);
+    ws.write(
+        "r.lotto",
+        r#"
+corpus all = manifest("data/manifest.tsv")
+split train, dev = all.split(0.5, 0.5, seed: 1)
+corpus both = concat(train, dev)
+corpus listed = concat([dev, train])
+"#,
+    );
+    ws.run(&["run", "r.lotto"]).success();
+    let ids = |v: &[serde_json::Value]| -> Vec<String> {
+        v.iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let both = ids(&utts(&ws, "both"));
+    let listed = ids(&utts(&ws, "listed"));
+    assert_eq!(both.len(), 20);
+    let mut a = both.clone();
+    let mut b = listed.clone();
+    a.sort();
+    b.sort();
+    a.dedup();
+    assert_eq!(a, b, "same utterances, each once");
+    assert_eq!(a.len(), 20);
+    // Order follows the arguments: train first in `both`, dev first in `listed`.
+    assert_ne!(both[0], listed[0]);
+    assert_eq!(both[..10], listed[10..]);
+    ws.write(
+        "r.lotto",
+        "corpus all = manifest(\"data/manifest.tsv\")\nsplit train, dev = all.split(0.5, 0.5)\ncorpus dup = concat(all, train)\n",
+    );
+    let out = ws.run(&["run", "r.lotto"]);
+    out.failure();
+    assert!(
+        out.stderr().contains("is in both `all` and `train`"),
+        "{}",
+        out.stderr()
+    );
+}

@@ -932,6 +932,14 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        // A single list given to a variadic parameter is its items:
+        // `concat([a, b])` means `concat(a, b)`.
+        if variadic_items.len() == 1 && matches!(variadic_items[0].kind, ExprKind::List(_)) {
+            let vp = variadic_param.take().expect("items imply the parameter");
+            let e = variadic_items.pop().expect("one item");
+            let span = e.span;
+            given.insert(vp.name, (std::borrow::Cow::Owned(e), span));
+        }
         if let Some(vp) = variadic_param {
             let span = Span::new(
                 call_span.file,

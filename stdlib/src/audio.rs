@@ -48,37 +48,21 @@ pub fn read_wav(path: &Path) -> Result<(Vec<f32>, u32), String> {
     Ok((mono, spec.sample_rate))
 }
 
-/// Band-limited resampling (Hann-windowed sinc, 16 taps per side).
-pub fn resample(x: &[f32], from: u32, to: u32) -> Vec<f32> {
+/// Resampling with rubato's synchronous FFT resampler (band-limited,
+/// Blackman-Harris anti-aliasing; its start-up delay trimmed, so the output
+/// is aligned with the input and `len * to / from` samples long).
+pub fn resample(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
+    use rubato::audioadapter_buffers::direct::InterleavedSlice;
+    use rubato::{Fft, FixedSync, Resampler};
     if from == to || x.is_empty() {
-        return x.to_vec();
+        return Ok(x.to_vec());
     }
-    let ratio = to as f64 / from as f64;
-    let n_out = ((x.len() as f64) * ratio).round() as usize;
-    let cutoff = ratio.min(1.0);
-    let taps = 16i64;
-    (0..n_out)
-        .map(|i| {
-            let t = i as f64 / ratio;
-            let center = t.floor() as i64;
-            let mut acc = 0.0;
-            for k in (center - taps + 1)..=(center + taps) {
-                if k < 0 || k as usize >= x.len() {
-                    continue;
-                }
-                let d = t - k as f64;
-                let w = 0.5 + 0.5 * (std::f64::consts::PI * d / taps as f64).cos();
-                let arg = std::f64::consts::PI * d * cutoff;
-                let sinc = if arg.abs() < 1e-9 {
-                    1.0
-                } else {
-                    arg.sin() / arg
-                };
-                acc += x[k as usize] as f64 * sinc * cutoff * w;
-            }
-            acc as f32
-        })
-        .collect()
+    let err = |e: &dyn std::fmt::Display| format!("resampling {from} Hz → {to} Hz: {e}");
+    let input = InterleavedSlice::new(x, 1, x.len()).map_err(|e| err(&e))?;
+    let mut r = Fft::<f32>::new(from as usize, to as usize, 1024, 1, FixedSync::Input)
+        .map_err(|e| err(&e))?;
+    let out = r.process_all(&input, x.len(), None).map_err(|e| err(&e))?;
+    Ok(out.take_data())
 }
 
 /// Reads any supported file to 16 kHz mono, with an optional segment.
@@ -114,7 +98,7 @@ pub fn load(path: &Path, segment: Option<(f64, f64)>) -> Result<Vec<f32>, String
         }
         None => x,
     };
-    Ok(resample(&x, sr, RATE))
+    resample(&x, sr, RATE)
 }
 
 /// FLAC, MP3 and OGG/Vorbis through symphonia, downmixed to mono.
@@ -250,9 +234,29 @@ mod tests {
         let x: Vec<f32> = (0..48000)
             .map(|i| (i as f32 * 2.0 * std::f32::consts::PI * 440.0 / 48000.0).sin())
             .collect();
-        let y = resample(&x, 48000, 16000);
+        let y = resample(&x, 48000, 16000).unwrap();
         assert_eq!(y.len(), 16000);
         let rms = (y[100..15900].iter().map(|v| v * v).sum::<f32>() / 15800.0).sqrt();
         assert!((rms - 0.707).abs() < 0.02, "{rms}");
+        // Aligned: no start-up delay (the sine's phase is kept).
+        let want: Vec<f32> = (0..16000)
+            .map(|i| (i as f32 * 2.0 * std::f32::consts::PI * 440.0 / 16000.0).sin())
+            .collect();
+        let err = y[200..15800]
+            .iter()
+            .zip(&want[200..15800])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(err < 0.01, "max deviation {err}");
+        // A tone above the new Nyquist frequency is removed, not aliased.
+        let high: Vec<f32> = (0..48000)
+            .map(|i| (i as f32 * 2.0 * std::f32::consts::PI * 11000.0 / 48000.0).sin())
+            .collect();
+        let y = resample(&high, 48000, 16000).unwrap();
+        let rms = (y[200..15800].iter().map(|v| v * v).sum::<f32>() / 15600.0).sqrt();
+        assert!(rms < 0.01, "aliased energy {rms}");
+        // Upsampling and odd ratios (44.1 kHz → 16 kHz) keep the duration.
+        assert_eq!(resample(&x[..44100], 44100, 16000).unwrap().len(), 16000);
+        assert_eq!(resample(&x[..8000], 8000, 16000).unwrap().len(), 16000);
     }
 }

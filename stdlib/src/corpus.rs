@@ -331,6 +331,31 @@ fn run_take(ctx: &mut RunCtx) -> Result<(), String> {
     write_utts(ctx.out, &utts)
 }
 
+/// All utterances of several corpora, in order. An utterance id in two of
+/// them would make per-utterance seeds and results ambiguous: an error.
+fn run_concat(ctx: &mut RunCtx) -> Result<(), String> {
+    let mut out: Vec<Utt> = vec![];
+    let mut seen: std::collections::HashMap<String, String> = Default::default();
+    for r in arg_refs(ctx.args, "corpora") {
+        let name = ctx.input_names[&r].clone();
+        for u in read_utts(ctx.input(r))? {
+            if let Some(first) = seen.insert(u.id.clone(), name.clone()) {
+                return Err(format!(
+                    "utterance `{}` is in both `{first}` and `{name}`: concatenate corpora with distinct utterances (e.g. different splits)",
+                    u.id
+                ));
+            }
+            out.push(u);
+        }
+    }
+    ctx.metric("utterances", out.len() as u64);
+    ctx.metric(
+        "hours",
+        (out.iter().map(|u| u.duration).sum::<f64>() / 3600.0 * 1000.0).round() / 1000.0,
+    );
+    write_utts(ctx.out, &out)
+}
+
 fn noise_files(args: &Args, ws: &Path) -> Result<Vec<(PathBuf, String)>, String> {
     let dir = data_path(ws, arg_str(args, "dir"))?;
     let rd = std::fs::read_dir(&dir)
@@ -515,6 +540,24 @@ pub fn register(r: &mut Registry) {
             ],
         ),
         run: run_take,
+        reads: None,
+        validate: None,
+    });
+    r.add(FnOp {
+        sig: sig(
+            "concat",
+            "Corpora",
+            1,
+            Output::One(StepType::Corpus),
+            "All utterances of several corpora, in order (e.g. LibriSpeech train-clean-100 + train-clean-360).",
+            vec![Param::req(
+                "corpora",
+                PType::List(Box::new(PType::Step(corpus))),
+                "the corpora, as a list or as several arguments",
+            )
+            .variadic()],
+        ),
+        run: run_concat,
         reads: None,
         validate: None,
     });
