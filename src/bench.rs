@@ -162,6 +162,7 @@ pub fn train(iters: usize) -> Result<f64, String> {
         anneal: 1.0,
         clip: 0.0,
         seed: 0,
+        augment: None,
     };
     let masks = vec![None; p.values.len()];
     println!(

@@ -323,3 +323,40 @@ fn a_moved_workspace_keeps_every_hit_and_gc_removes_only_unreachable_entries() {
     );
     assert!(ws.run(&["gc", "--dry-run"]).stdout().contains("0 entries"));
 }
+
+#[test]
+fn specaugment_changes_training_and_is_recorded() {
+    let ws = Ws::with_data(4, 6);
+    ws.write(
+        "r.lotto",
+        r#"
+corpus all = manifest("data/manifest.tsv")
+split train, dev = all.split(0.5, 0.5, seed: 1)
+features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
+model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
+train plain = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1)
+train aug = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1, augment: specaugment(freq_width: 8, time_width: 10))
+"#,
+    );
+    ws.run(&["run", "r.lotto"]).success();
+    let dir = |step: &str| {
+        let out = ws.run(&["show", "r.lotto", step]).success().stdout();
+        std::path::PathBuf::from(
+            out.lines()
+                .find_map(|l| l.strip_prefix("artifacts: "))
+                .unwrap(),
+        )
+    };
+    let info = std::fs::read_to_string(dir("aug").join("trained.yaml")).unwrap();
+    assert!(
+        info.contains("augment:") && info.contains("freq_width: 8"),
+        "{info}"
+    );
+    let plain = std::fs::read_to_string(dir("plain").join("trained.yaml")).unwrap();
+    assert!(!plain.contains("augment"), "{plain}");
+    assert_ne!(
+        std::fs::read(dir("aug").join("last.safetensors")).unwrap(),
+        std::fs::read(dir("plain").join("last.safetensors")).unwrap(),
+        "masked batches must change the weights"
+    );
+}

@@ -87,6 +87,7 @@ fn config_example(kind: &str) -> &'static str {
     match kind {
         "Optimizer" => "adamw(lr: 3e-4)",
         "Rewind" => "init",
+        "Augment" => "specaugment(freq_masks: 2)",
         _ => "...",
     }
 }

@@ -98,6 +98,15 @@ fn settings(a: &Args) -> FitSettings {
         anneal: arg_f64(a, "anneal"),
         clip: arg_f64(a, "clip"),
         seed: arg_usize(a, "seed") as u64,
+        augment: match a.get("augment") {
+            Some(Value::Config { args, .. }) => Some(train::SpecAugment {
+                freq_masks: arg_usize(args, "freq_masks"),
+                freq_width: arg_usize(args, "freq_width"),
+                time_masks: arg_usize(args, "time_masks"),
+                time_width: arg_usize(args, "time_width"),
+            }),
+            _ => None,
+        },
     }
 }
 
@@ -289,6 +298,19 @@ pub fn register(r: &mut Registry) {
             "the trained model",
         )],
     )));
+    r.add(config_op(sig(
+        "specaugment",
+        "Training",
+        1,
+        Output::Config("Augment"),
+        "SpecAugment masks on training batches (no time warping): frequency bands and time spans set to the feature mean, drawn per batch from the seed. The Conformer setting: 2 masks of up to 27 bins, 2 of up to 40 frames.",
+        vec![
+            Param::opt("freq_masks", PType::Int, Value::Int(2), "frequency masks per utterance").range(0.0, 20.0),
+            Param::opt("freq_width", PType::Int, Value::Int(27), "widest frequency mask, in bins").range(0.0, 1000.0),
+            Param::opt("time_masks", PType::Int, Value::Int(2), "time masks per utterance").range(0.0, 20.0),
+            Param::opt("time_width", PType::Int, Value::Int(40), "longest time mask, in frames (at most 1/5 of the utterance)").range(0.0, 10000.0),
+        ],
+    )));
     let mut fit = sig("fit", "Training", 1, Output::One(StepType::Trained), "Trains a model with CTC on `train`, selecting the best epoch on `dev` (never the test set). Checkpoints every epoch; a killed run resumes from its last epoch.", vec![
         Param::req("model", PType::Step(&[StepType::ModelSpec]), "the architecture"),
         Param::req("train", PType::Step(&[StepType::Corpus]), "training corpus"),
@@ -298,6 +320,7 @@ pub fn register(r: &mut Registry) {
         Param::opt("batch", PType::Int, Value::Int(32), "utterances per batch").range(1.0, 4096.0),
         Param::opt("optimizer", PType::Config("Optimizer"), Value::Config { op: "adamw".into(), args: [("lr".to_string(), Value::Float(3e-4)), ("weight_decay".to_string(), Value::Float(1e-5))].into_iter().collect() }, "optimizer settings"),
         Param::opt("anneal", PType::Float, Value::Float(1.01), "lr is divided by this after each epoch").range(1.0, 10.0),
+        Param::opt("augment", PType::Config("Augment"), Value::Sym("none".into()), "`specaugment(...)` on training batches, or none"),
         Param::opt("clip", PType::Float, Value::Float(400.0), "global gradient-norm clip (0: off)").range(0.0, 1e9),
         Param::opt("seed", PType::Int, Value::Int(0), "initialisation and batch order"),
         Param::opt("init", PType::Config("Init"), Value::Sym("random".into()), "initial weights: random from the seed, or `pretrained(step)`"),

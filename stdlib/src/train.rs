@@ -27,6 +27,43 @@ pub struct FitSettings {
     /// Global gradient-norm clip (0: off).
     pub clip: f64,
     pub seed: u64,
+    /// SpecAugment on training batches (never on dev or test).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub augment: Option<SpecAugment>,
+}
+
+/// SpecAugment (Park et al. 2019) without time warping: per utterance,
+/// `freq_masks` bands of up to `freq_width` bins and `time_masks` spans of
+/// up to `time_width` frames (at most a fifth of the utterance each) are set
+/// to 0, the per-utterance feature mean. Drawn from the seed, the epoch and
+/// the batch, so a resumed run augments exactly as an uninterrupted one.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SpecAugment {
+    pub freq_masks: usize,
+    pub freq_width: usize,
+    pub time_masks: usize,
+    pub time_width: usize,
+}
+
+impl SpecAugment {
+    pub fn apply(&self, bt: &mut Batch, bins: usize, rng: &mut Rng) {
+        for (i, &len) in bt.lens.iter().enumerate() {
+            let base = i * bt.t * bins;
+            for _ in 0..self.freq_masks {
+                let w = rng.below(self.freq_width.min(bins) + 1);
+                let f0 = rng.below(bins - w + 1);
+                for t in 0..len {
+                    bt.x[base + t * bins + f0..base + t * bins + f0 + w].fill(0.0);
+                }
+            }
+            let max_w = self.time_width.min(len / 5);
+            for _ in 0..self.time_masks {
+                let w = rng.below(max_w + 1);
+                let t0 = rng.below(len - w + 1);
+                bt.x[base + t0 * bins..base + (t0 + w) * bins].fill(0.0);
+            }
+        }
+    }
 }
 
 /// Per-tensor masks (1 keep, 0 pruned) for prunable parameters.
@@ -384,7 +421,14 @@ pub fn train(
         );
         let mut loss_sum = 0.0;
         for (bi, &o) in order.iter().enumerate() {
-            let bt = make_batch(&batches[o], bins);
+            let mut bt = make_batch(&batches[o], bins);
+            if let Some(a) = &s.augment {
+                a.apply(
+                    &mut bt,
+                    bins,
+                    &mut Rng::derive(s.seed, &format!("specaugment{epoch}/{bi}")),
+                );
+            }
             let lv = train_step(cfg, &mut p, &mut opt, &bt, bins, s, lr, &mask_t, device)?;
             if !lv.is_finite() {
                 return Err(format!("{label}: loss became {lv} in epoch {epoch}; lower the learning rate or check the data"));
@@ -459,4 +503,46 @@ pub fn train(
         best_dev_wer: best.0,
         history,
     })
+}
+
+#[cfg(test)]
+mod augment_tests {
+    use super::*;
+
+    #[test]
+    fn specaugment_masks_inside_each_utterance_and_is_seeded() {
+        let (b, t, bins) = (3, 50, 20);
+        let lens = vec![50, 30, 10];
+        let mk = || Batch {
+            x: vec![1.0; b * t * bins],
+            b,
+            t,
+            lens: lens.clone(),
+            targets: vec![vec![1]; b],
+        };
+        let a = SpecAugment {
+            freq_masks: 2,
+            freq_width: 5,
+            time_masks: 2,
+            time_width: 8,
+        };
+        let (mut x, mut y) = (mk(), mk());
+        a.apply(&mut x, bins, &mut Rng::derive(7, "e1/0"));
+        a.apply(&mut y, bins, &mut Rng::derive(7, "e1/0"));
+        assert_eq!(x.x, y.x, "same seed, same masks");
+        let mut z = mk();
+        a.apply(&mut z, bins, &mut Rng::derive(7, "e2/0"));
+        assert_ne!(x.x, z.x, "another batch, other masks");
+        for (i, &len) in lens.iter().enumerate() {
+            let u = &x.x[i * t * bins..(i + 1) * t * bins];
+            // Padding frames stay as they were.
+            assert!(u[len * bins..].iter().all(|&v| v == 1.0));
+            let zeros = u[..len * bins].iter().filter(|&&v| v == 0.0).count();
+            // At most 2 bands of 5 bins over all frames plus 2 spans of
+            // min(8, len/5) frames over all bins.
+            let bound = 2 * 5 * len + 2 * 8.min(len / 5) * bins;
+            assert!(zeros <= bound, "{zeros} > {bound}");
+        }
+        assert!(x.x.iter().any(|&v| v == 0.0), "something is masked");
+    }
 }
