@@ -543,6 +543,6 @@ mod augment_tests {
             let bound = 2 * 5 * len + 2 * 8.min(len / 5) * bins;
             assert!(zeros <= bound, "{zeros} > {bound}");
         }
-        assert!(x.x.iter().any(|&v| v == 0.0), "something is masked");
+        assert!(x.x.contains(&0.0), "something is masked");
     }
 }
