@@ -208,7 +208,7 @@ enum Cmd {
         #[arg(long)]
         markdown: bool,
     },
-    /// Print benchmark figures: check, resume, train (or all).
+    /// Print benchmark figures: check, resume, audio, train (or all).
     Bench {
         #[arg(value_enum, default_value = "all")]
         what: BenchWhat,
@@ -224,6 +224,7 @@ enum BenchWhat {
     Check,
     Resume,
     Train,
+    Audio,
 }
 
 struct App {
@@ -664,6 +665,12 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
                     eprintln!("error: resume benchmark: {e}");
                     return Err(ExitCode::from(1));
                 }
+            }
+            if matches!(what, BenchWhat::All | BenchWhat::Audio) {
+                bench::audio(&app.ws, 3).map_err(|e| {
+                    eprintln!("error: audio benchmark: {e}");
+                    ExitCode::from(1)
+                })?;
             }
             if matches!(what, BenchWhat::All | BenchWhat::Train) {
                 let ours = bench::train(iters).map_err(|e| {

@@ -325,7 +325,7 @@ fn a_moved_workspace_keeps_every_hit_and_gc_removes_only_unreachable_entries() {
 }
 
 #[test]
-fn specaugment_changes_training_and_is_recorded() {
+fn specaugment_and_noise_injection_change_training_and_are_recorded() {
     let ws = Ws::with_data(4, 6);
     ws.write(
         "r.lotto",
@@ -336,6 +336,8 @@ features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
 model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
 train plain = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1)
 train aug = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1, augment: specaugment(freq_width: 8, time_width: 10))
+noise bank = noise_dir("data/noise")
+train noisy = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1, noise: bank, noise_snr: [0dB, 10dB], noise_prob: 100%)
 "#,
     );
     ws.run(&["run", "r.lotto"]).success();
@@ -354,9 +356,38 @@ train aug = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1, augm
     );
     let plain = std::fs::read_to_string(dir("plain").join("trained.yaml")).unwrap();
     assert!(!plain.contains("augment"), "{plain}");
+    let weights = |step: &str| std::fs::read(dir(step).join("last.safetensors")).unwrap();
     assert_ne!(
-        std::fs::read(dir("aug").join("last.safetensors")).unwrap(),
-        std::fs::read(dir("plain").join("last.safetensors")).unwrap(),
+        weights("aug"),
+        weights("plain"),
         "masked batches must change the weights"
+    );
+    let info = std::fs::read_to_string(dir("noisy").join("trained.yaml")).unwrap();
+    assert!(
+        info.contains("noise:") && info.contains("prob: 1.0"),
+        "{info}"
+    );
+    assert_ne!(
+        weights("noisy"),
+        weights("plain"),
+        "noisy batches must change the weights"
+    );
+    // The injected noise is drawn from the seed: a fresh store trains the
+    // same weights.
+    let noisy = weights("noisy");
+    ws.run(&["--store", "again", "run", "r.lotto", "--only", "noisy"])
+        .success();
+    let out = ws
+        .run(&["--store", "again", "show", "r.lotto", "noisy"])
+        .success()
+        .stdout();
+    let again = ws.path().join(
+        out.lines()
+            .find_map(|l| l.strip_prefix("artifacts: "))
+            .unwrap(),
+    );
+    assert_eq!(
+        std::fs::read(again.join("last.safetensors")).unwrap(),
+        noisy
     );
 }

@@ -8,6 +8,7 @@ use crate::rng::Rng;
 use lotto_interpreter::registry::{Output, PType, RunCtx};
 use lotto_interpreter::value::{Args, StepType, Value};
 use lotto_interpreter::{Param, Registry};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -436,6 +437,106 @@ pub fn mix_into(
     }
 }
 
+/// Training-time noise injection, as recorded in a model's settings
+/// (`fit(..., noise: bank, noise_level: 0.2)`): the same mixing as `mix`,
+/// applied to training utterances batch by batch.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct NoiseSettings {
+    /// The noise bank's artifact (relative to the store's objects).
+    pub bank: String,
+    pub level: Option<f64>,
+    /// SNR in dB, or a (low, high) range drawn per utterance.
+    pub snr: Option<(f64, Option<f64>)>,
+    /// Probability that an utterance of a batch gets noise.
+    pub prob: f64,
+}
+
+/// Mixes noise into training utterances: each one of a batch, with
+/// probability `prob`, is decoded again, mixed with a random crop of a
+/// random noise file, and featurised, all drawn from (seed, label, utterance)
+/// so a resumed run injects exactly the same noise.
+pub struct NoiseInjector {
+    settings: NoiseSettings,
+    utts: std::collections::HashMap<String, Utt>,
+    noises: Vec<Vec<f32>>,
+    spec: crate::features::FeatureSpec,
+    ws: PathBuf,
+    objects: PathBuf,
+}
+
+impl NoiseInjector {
+    pub fn new(
+        settings: &NoiseSettings,
+        train_corpus: &Path,
+        objects: &Path,
+        ws: &Path,
+        spec: &crate::features::FeatureSpec,
+    ) -> Result<NoiseInjector, String> {
+        let noises = read_utts(&objects.join(&settings.bank))?
+            .iter()
+            .map(|n| load_audio(n, ws, objects))
+            .collect::<Result<Vec<_>, _>>()?;
+        if noises.is_empty() {
+            return Err("the noise bank given to `fit` is empty".into());
+        }
+        Ok(NoiseInjector {
+            settings: settings.clone(),
+            utts: read_utts(train_corpus)?
+                .into_iter()
+                .map(|u| (u.id.clone(), u))
+                .collect(),
+            noises,
+            spec: spec.clone(),
+            ws: ws.to_path_buf(),
+            objects: objects.to_path_buf(),
+        })
+    }
+
+    /// For each item of a batch: noisy features, or `None` to keep it clean.
+    pub fn apply(
+        &self,
+        items: &[&crate::features::Feats],
+        seed: u64,
+        label: &str,
+    ) -> Result<Vec<Option<crate::features::Feats>>, String> {
+        items
+            .par_iter()
+            .map(|f| {
+                let mut rng = Rng::derive(seed, &format!("{label}/{}", f.id));
+                if rng.f64() >= self.settings.prob {
+                    return Ok(None);
+                }
+                let u = self.utts.get(&f.id).ok_or_else(|| {
+                    format!(
+                        "noise injection: utterance `{}` is not in the training corpus",
+                        f.id
+                    )
+                })?;
+                let mut x = load_audio(u, &self.ws, &self.objects)?;
+                let n = &self.noises[rng.below(self.noises.len())];
+                let snr = self.settings.snr.map(|(a, b)| match b {
+                    Some(b) => a + (b - a) * rng.f64(),
+                    None => a,
+                });
+                mix_into(&mut x, n, self.settings.level, snr, &mut rng);
+                let (frames, data) = crate::features::extract(&x, &self.spec);
+                if frames != f.frames {
+                    return Err(format!(
+                        "noise injection: `{}` has {frames} frames but its cached features {}",
+                        f.id, f.frames
+                    ));
+                }
+                Ok(Some(crate::features::Feats {
+                    id: f.id.clone(),
+                    text: f.text.clone(),
+                    frames,
+                    data,
+                }))
+            })
+            .collect()
+    }
+}
+
 fn run_mix(ctx: &mut RunCtx) -> Result<(), String> {
     let utts = read_utts(ctx.input_of("corpus")?)?;
     let bank = read_utts(ctx.input_of("bank")?)?;
@@ -490,7 +591,7 @@ fn run_mix(ctx: &mut RunCtx) -> Result<(), String> {
 pub fn register(r: &mut Registry) {
     let corpus = &[StepType::Corpus][..];
     r.add(FnOp {
-        sig: sig("manifest", "Corpora", 1, Output::One(StepType::Corpus), "A corpus from a TSV/CSV (header with `path` and `transcript`, optional `speaker`) or JSONL manifest; audio paths are relative to the manifest's folder.", vec![
+        sig: sig("manifest", "Corpora", 2, Output::One(StepType::Corpus), "A corpus from a TSV/CSV (header with `path` and `transcript`, optional `speaker`) or JSONL manifest; audio paths are relative to the manifest's folder.", vec![
             Param::req("file", PType::Path, "the manifest file"),
             Param::opt("on_error", PType::Enum(&["error", "skip"]), Value::Sym("error".into()), "what to do with a missing or undecodable audio file"),
         ]),
@@ -575,7 +676,7 @@ pub fn register(r: &mut Registry) {
         validate: None,
     });
     r.add(FnOp {
-        sig: sig("mix", "Noise", 2, Output::One(StepType::Corpus), "Adds background noise: `level: a` gives clean + a·noise (the paper), `snr: 5dB` scales noise to that SNR, `snr: [0dB, 20dB]` draws one per utterance. A random crop of a random noise file, deterministic per utterance from the seed.", vec![
+        sig: sig("mix", "Noise", 3, Output::One(StepType::Corpus), "Adds background noise: `level: a` gives clean + a·noise (the paper), `snr: 5dB` scales noise to that SNR, `snr: [0dB, 20dB]` draws one per utterance. A random crop of a random noise file, deterministic per utterance from the seed.", vec![
             Param::req("corpus", PType::Step(corpus), "the clean corpus"),
             Param::req("bank", PType::Step(&[StepType::NoiseBank]), "the noise bank"),
             Param { default: Some(Value::Sym("none".into())), ..Param::req("level", PType::Float, "noise amplitude factor a (paper: 0.2, 0.5); give `level` or `snr`").range(0.0, 10.0) },

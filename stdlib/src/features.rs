@@ -104,6 +104,8 @@ pub fn extract(x: &[f32], spec: &FeatureSpec) -> (usize, Vec<f32>) {
     let out_bins = spec.bins();
     let mut out = Vec::with_capacity(frames * out_bins);
     let mut buf = vec![Complex::new(0.0f32, 0.0); n_fft];
+    // One scratch buffer for all frames (`process` would allocate per call).
+    let mut scratch = vec![Complex::new(0.0f32, 0.0); fft.get_inplace_scratch_len()];
     for f in 0..frames {
         for (i, b) in buf.iter_mut().enumerate() {
             let s = if i < win {
@@ -113,7 +115,7 @@ pub fn extract(x: &[f32], spec: &FeatureSpec) -> (usize, Vec<f32>) {
             };
             *b = Complex::new(s, 0.0);
         }
-        fft.process(&mut buf);
+        fft.process_with_scratch(&mut buf, &mut scratch);
         match &bank {
             None => out.extend(buf[..bins].iter().map(|c| c.norm().ln_1p())),
             Some(bank) => out.extend(bank.iter().map(|filt| {

@@ -107,6 +107,18 @@ fn settings(a: &Args) -> FitSettings {
             }),
             _ => None,
         },
+        noise: a.get("noise").and_then(Value::as_ref).map(|_| {
+            crate::corpus::NoiseSettings {
+                // The bank's artifact id is filled in by `run_fit`.
+                bank: String::new(),
+                level: a.get("noise_level").and_then(Value::as_f64),
+                snr: a.get("noise_snr").and_then(|v| match v {
+                    Value::List(l) => Some((l[0].as_f64()?, l.get(1).and_then(Value::as_f64))),
+                    v => Some((v.as_f64()?, None)),
+                }),
+                prob: arg_f64(a, "noise_prob"),
+            }
+        }),
     }
 }
 
@@ -119,6 +131,10 @@ pub struct TrainJob {
     pub dev: Vec<crate::features::Feats>,
     pub train_id: String,
     pub dev_id: String,
+    /// The store's objects and the workspace: noise injection decodes
+    /// training audio again.
+    pub objects: PathBuf,
+    pub ws: PathBuf,
 }
 
 impl TrainJob {
@@ -134,6 +150,8 @@ impl TrainJob {
             dev,
             train_id: info.train_corpus.clone(),
             dev_id: info.dev_corpus.clone(),
+            objects,
+            ws: ctx.workspace.to_path_buf(),
         })
     }
 
@@ -151,6 +169,16 @@ impl TrainJob {
         label: &str,
     ) -> Result<TrainedInfo, String> {
         let device = crate::device::open(device)?;
+        let inject = match &self.settings.noise {
+            Some(n) => Some(crate::corpus::NoiseInjector::new(
+                n,
+                &self.objects.join(&self.train_id),
+                &self.objects,
+                &self.ws,
+                &self.spec,
+            )?),
+            None => None,
+        };
         let r = train::train(
             &self.cfg,
             init,
@@ -163,6 +191,7 @@ impl TrainJob {
             ckpt,
             progress,
             label,
+            inject.as_ref(),
         )?;
         let mut init_m = init.clone();
         if let Some(m) = masks {
@@ -201,7 +230,10 @@ fn run_fit(ctx: &mut RunCtx) -> Result<(), String> {
     cfg.input_bins = fspec.bins();
     let train_dir = ctx.input_of("train")?.to_path_buf();
     let dev_dir = ctx.input_of("dev")?.to_path_buf();
-    let s = settings(ctx.args);
+    let mut s = settings(ctx.args);
+    if let Some(n) = &mut s.noise {
+        n.bank = ctx.artifact_id(ctx.input_of("noise")?);
+    }
     let train = corpus_features(ctx, &train_dir, &fspec)?;
     let dev = corpus_features(ctx, &dev_dir, &fspec)?;
     let job = TrainJob {
@@ -212,6 +244,8 @@ fn run_fit(ctx: &mut RunCtx) -> Result<(), String> {
         dev,
         train_id: ctx.artifact_id(&train_dir),
         dev_id: ctx.artifact_id(&dev_dir),
+        objects: ctx.store.root.join("objects"),
+        ws: ctx.workspace.to_path_buf(),
     };
     let init = match &ctx.args["init"] {
         Value::Config { op, args } if op == "pretrained" => {
@@ -321,6 +355,10 @@ pub fn register(r: &mut Registry) {
         Param::opt("optimizer", PType::Config("Optimizer"), Value::Config { op: "adamw".into(), args: [("lr".to_string(), Value::Float(3e-4)), ("weight_decay".to_string(), Value::Float(1e-5))].into_iter().collect() }, "optimizer settings"),
         Param::opt("anneal", PType::Float, Value::Float(1.01), "lr is divided by this after each epoch").range(1.0, 10.0),
         Param::opt("augment", PType::Config("Augment"), Value::Sym("none".into()), "`specaugment(...)` on training batches, or none"),
+        Param::opt("noise", PType::Step(&[StepType::NoiseBank]), Value::Sym("none".into()), "a noise bank mixed into training utterances (as `mix` does), or none"),
+        Param::opt("noise_level", PType::Float, Value::Sym("none".into()), "with `noise`: amplitude factor a (clean + a·noise)").range(0.0, 10.0),
+        Param::opt("noise_snr", PType::OneOf(vec![PType::Decibel, PType::List(Box::new(PType::Decibel))]), Value::Sym("none".into()), "with `noise`: SNR, or a [low, high] range drawn per utterance").range(-30.0, 60.0),
+        Param::opt("noise_prob", PType::Fraction, Value::Float(0.5), "with `noise`: share of training utterances that get noise, drawn per batch").range(0.0, 1.0),
         Param::opt("clip", PType::Float, Value::Float(400.0), "global gradient-norm clip (0: off)").range(0.0, 1e9),
         Param::opt("seed", PType::Int, Value::Int(0), "initialisation and batch order"),
         Param::opt("init", PType::Config("Init"), Value::Sym("random".into()), "initial weights: random from the seed, or `pretrained(step)`"),
@@ -336,7 +374,32 @@ pub fn register(r: &mut Registry) {
         sig: fit,
         run: run_fit,
         reads: None,
-        validate: None,
+        validate: Some(|a| {
+            let set = |k: &str| {
+                a.get(k)
+                    .is_some_and(|v| v.as_f64().is_some() || v.as_list().is_some())
+            };
+            let noise = a.get("noise").and_then(Value::as_ref).is_some();
+            match (noise, set("noise_level"), set("noise_snr")) {
+                (true, true, true) => Err((
+                    Some("noise_snr"),
+                    "give `noise_level` or `noise_snr`, not both".into(),
+                )),
+                (true, false, false) => Err((
+                    Some("noise"),
+                    "noise injection needs `noise_level: 0.2` or `noise_snr: 10dB`".into(),
+                )),
+                (false, true, _) => Err((
+                    Some("noise_level"),
+                    "`noise_level` needs a noise bank: `noise: bank`".into(),
+                )),
+                (false, _, true) => Err((
+                    Some("noise_snr"),
+                    "`noise_snr` needs a noise bank: `noise: bank`".into(),
+                )),
+                _ => Ok(()),
+            }
+        }),
     });
 }
 

@@ -30,6 +30,9 @@ pub struct FitSettings {
     /// SpecAugment on training batches (never on dev or test).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub augment: Option<SpecAugment>,
+    /// Noise mixed into training utterances (never dev or test).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<crate::corpus::NoiseSettings>,
 }
 
 /// SpecAugment (Park et al. 2019) without time warping: per utterance,
@@ -343,6 +346,7 @@ pub fn train(
     ckpt_dir: &Path,
     progress: &Progress,
     label: &str,
+    inject: Option<&crate::corpus::NoiseInjector>,
 ) -> Result<TrainResult, String> {
     let (info, buffers) = cfg.layout();
     let mut p = Params::init(info, buffers, s.seed, device);
@@ -421,7 +425,16 @@ pub fn train(
         );
         let mut loss_sum = 0.0;
         for (bi, &o) in order.iter().enumerate() {
-            let mut bt = make_batch(&batches[o], bins);
+            let noisy = match inject {
+                Some(inj) => inj.apply(&batches[o], s.seed, &format!("noise{epoch}/{bi}"))?,
+                None => vec![],
+            };
+            let items: Vec<&Feats> = batches[o]
+                .iter()
+                .enumerate()
+                .map(|(k, f)| noisy.get(k).and_then(|n| n.as_ref()).unwrap_or(*f))
+                .collect();
+            let mut bt = make_batch(&items, bins);
             if let Some(a) = &s.augment {
                 a.apply(
                     &mut bt,
