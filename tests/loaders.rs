@@ -204,3 +204,38 @@ corpus listed = concat([dev, train])
         out.stderr()
     );
 }
+
+#[test]
+fn a_noise_bank_takes_any_supported_format() {
+    let ws = fixture_ws();
+    let flac = walk_find(&ws.path().join("corpora/librispeech"), "flac");
+    let mp3 = walk_find(&ws.path().join("corpora/commonvoice"), "mp3");
+    std::fs::create_dir_all(ws.path().join("noise")).unwrap();
+    std::fs::copy(&flac, ws.path().join("noise/a.flac")).unwrap();
+    std::fs::copy(&mp3, ws.path().join("noise/b.mp3")).unwrap();
+    std::fs::write(ws.path().join("noise/readme.txt"), "not audio").unwrap();
+    ws.write(
+        "r.lotto",
+        "noise bank = noise_dir(\"noise\")\ncorpus c = commonvoice(\"corpora/commonvoice\")\ncorpus noisy = mix(c, bank, snr: 5dB)\n",
+    );
+    ws.run(&["run", "r.lotto"]).success();
+    let bank = utts(&ws, "bank");
+    let names: Vec<&str> = bank.iter().map(|u| u["audio"].as_str().unwrap()).collect();
+    assert_eq!(bank.len(), 2, "{names:?}");
+    assert!(names[0].ends_with("a.flac") && names[1].ends_with("b.mp3"), "{names:?}");
+}
+
+fn walk_find(dir: &std::path::Path, ext: &str) -> std::path::PathBuf {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == ext) {
+                return p;
+            }
+        }
+    }
+    panic!("no .{ext} under {}", dir.display());
+}

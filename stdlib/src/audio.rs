@@ -65,6 +65,9 @@ pub fn resample(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
     Ok(out.take_data())
 }
 
+/// File extensions `load` decodes.
+pub const EXTENSIONS: &[&str] = &["wav", "flac", "mp3", "ogg", "sph"];
+
 /// Reads any supported file to 16 kHz mono, with an optional segment.
 pub fn load(path: &Path, segment: Option<(f64, f64)>) -> Result<Vec<f32>, String> {
     let ext = path

@@ -365,9 +365,11 @@ fn noise_files(args: &Args, ws: &Path) -> Result<Vec<(PathBuf, String)>, String>
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
+            p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                audio::EXTENSIONS
+                    .iter()
+                    .any(|x| e.eq_ignore_ascii_case(x))
+            })
         })
         .map(|p| {
             let n = p.file_name().unwrap().to_string_lossy().to_string();
@@ -377,7 +379,7 @@ fn noise_files(args: &Args, ws: &Path) -> Result<Vec<(PathBuf, String)>, String>
     out.sort();
     if out.is_empty() {
         return Err(format!(
-            "noise folder `{}` has no .wav files",
+            "noise folder `{}` has no audio files (.wav, .flac, .mp3, .ogg, .sph)",
             dir.display()
         ));
     }
@@ -666,9 +668,9 @@ pub fn register(r: &mut Registry) {
         sig: sig(
             "noise_dir",
             "Noise",
-            1,
+            2,
             Output::One(StepType::NoiseBank),
-            "A bank of noise recordings: every .wav file in a folder.",
+            "A bank of noise recordings: every audio file (WAV, FLAC, MP3, OGG, SPHERE) in a folder.",
             vec![Param::req("dir", PType::Path, "the folder")],
         ),
         run: run_noise_dir,
