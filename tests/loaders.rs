@@ -222,7 +222,10 @@ fn a_noise_bank_takes_any_supported_format() {
     let bank = utts(&ws, "bank");
     let names: Vec<&str> = bank.iter().map(|u| u["audio"].as_str().unwrap()).collect();
     assert_eq!(bank.len(), 2, "{names:?}");
-    assert!(names[0].ends_with("a.flac") && names[1].ends_with("b.mp3"), "{names:?}");
+    assert!(
+        names[0].ends_with("a.flac") && names[1].ends_with("b.mp3"),
+        "{names:?}"
+    );
 }
 
 fn walk_find(dir: &std::path::Path, ext: &str) -> std::path::PathBuf {

@@ -178,6 +178,11 @@ impl OpSig {
     pub fn param(&self, name: &str) -> Option<&Param> {
         self.params.iter().find(|p| p.name == name)
     }
+    /// The same signature with other resource hints.
+    pub fn with_resources(mut self, r: Resources) -> OpSig {
+        self.resources = r;
+        self
+    }
 }
 
 /// What a running op sees: its arguments, where its inputs live, where to

@@ -311,8 +311,9 @@ pub fn submit(
         if forced {
             cmd.push("--force".into());
         }
+        // rayon would use every core of the node, not the job's share.
         let body = format!(
-            "#!/bin/sh\n# lotto step `{}` ({}) of {recipe_rel}; submitted by `lotto run --executor slurm`\nexec {}\n",
+            "#!/bin/sh\n# lotto step `{}` ({}) of {recipe_rel}; submitted by `lotto run --executor slurm`\nif [ -n \"${{SLURM_CPUS_PER_TASK:-}}\" ]; then export RAYON_NUM_THREADS=\"$SLURM_CPUS_PER_TASK\"; fi\nexec {}\n",
             s.name,
             s.op,
             cmd.iter().map(|c| shell_quote(c)).collect::<Vec<_>>().join(" ")

@@ -365,11 +365,9 @@ fn noise_files(args: &Args, ws: &Path) -> Result<Vec<(PathBuf, String)>, String>
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| {
-            p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                audio::EXTENSIONS
-                    .iter()
-                    .any(|x| e.eq_ignore_ascii_case(x))
-            })
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| audio::EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
         })
         .map(|p| {
             let n = p.file_name().unwrap().to_string_lossy().to_string();
@@ -596,7 +594,7 @@ pub fn register(r: &mut Registry) {
         sig: sig("manifest", "Corpora", 2, Output::One(StepType::Corpus), "A corpus from a TSV/CSV (header with `path` and `transcript`, optional `speaker`) or JSONL manifest; audio paths are relative to the manifest's folder.", vec![
             Param::req("file", PType::Path, "the manifest file"),
             Param::opt("on_error", PType::Enum(&["error", "skip"]), Value::Sym("error".into()), "what to do with a missing or undecodable audio file"),
-        ]),
+        ]).with_resources(DATA_RESOURCES),
         run: run_manifest,
         reads: Some(manifest_reads),
         validate: None,
@@ -684,7 +682,7 @@ pub fn register(r: &mut Registry) {
             Param { default: Some(Value::Sym("none".into())), ..Param::req("level", PType::Float, "noise amplitude factor a (paper: 0.2, 0.5); give `level` or `snr`").range(0.0, 10.0) },
             Param { default: Some(Value::Sym("none".into())), ..Param::req("snr", PType::OneOf(vec![PType::Decibel, PType::List(Box::new(PType::Decibel))]), "signal-to-noise ratio, or a [low, high] range; give `level` or `snr`").range(-30.0, 60.0) },
             Param::opt("seed", PType::Int, Value::Int(0), "noise choice and crop"),
-        ]),
+        ]).with_resources(DATA_RESOURCES),
         run: run_mix,
         reads: None,
         validate: Some(|a| {

@@ -114,6 +114,14 @@ pub fn register(r: &mut Registry) {
         Param::req("on", PType::List(Box::new(PType::Step(&[StepType::Corpus]))), "test corpora"),
     ]);
     s.numeric = true;
+    // Decoding every model on every test set: the GPU when there is one,
+    // and CPUs for feature extraction.
+    s.resources = lotto_interpreter::registry::Resources {
+        gpu: true,
+        cpus: 4,
+        mem_gb: 16,
+        minutes: 4 * 60,
+    };
     r.add(FnOp {
         sig: s,
         run: run_wer,

@@ -307,13 +307,14 @@ pub fn register(r: &mut Registry) {
             Output::One(StepType::Corpus),
             "LibriSpeech: `DIR/SPLIT/SPK/CHAP/SPK-CHAP-UTT.flac` with `SPK-CHAP.trans.txt`.",
             params("subfolder, e.g. \"train-clean-100\""),
-        ),
+        )
+        .with_resources(DATA_RESOURCES),
         run: |ctx| run_with(ctx, librispeech_entries),
         reads: Some(|a, ws| reads_with(librispeech_entries, a, ws)),
         validate: None,
     });
     r.add(FnOp {
-        sig: sig("tedlium", "Corpora", 2, Output::One(StepType::Corpus), "TED-LIUM: `DIR/SPLIT/sph/TALK.sph` with `DIR/SPLIT/stm/TALK.stm`; each stm line is a segment of the talk; `ignore_time_segment_in_scoring` segments are dropped.", params("subfolder, e.g. \"train\"")),
+        sig: sig("tedlium", "Corpora", 2, Output::One(StepType::Corpus), "TED-LIUM: `DIR/SPLIT/sph/TALK.sph` with `DIR/SPLIT/stm/TALK.stm`; each stm line is a segment of the talk; `ignore_time_segment_in_scoring` segments are dropped.", params("subfolder, e.g. \"train\"")).with_resources(DATA_RESOURCES),
         run: |ctx| run_with(ctx, tedlium_entries),
         reads: Some(|a, ws| reads_with(tedlium_entries, a, ws)),
         validate: None,
@@ -321,7 +322,7 @@ pub fn register(r: &mut Registry) {
     let mut cv = params("which list: \"train\", \"dev\" or \"test\" (DIR/SPLIT.tsv)");
     cv[1].default = Some(Value::Str("train".into()));
     r.add(FnOp {
-        sig: sig("commonvoice", "Corpora", 2, Output::One(StepType::Corpus), "Common Voice: `DIR/clips/*.mp3` listed in `DIR/train.tsv` / `dev.tsv` / `test.tsv` (header with `path` and `sentence`; `client_id` is the speaker).", cv),
+        sig: sig("commonvoice", "Corpora", 2, Output::One(StepType::Corpus), "Common Voice: `DIR/clips/*.mp3` listed in `DIR/train.tsv` / `dev.tsv` / `test.tsv` (header with `path` and `sentence`; `client_id` is the speaker).", cv).with_resources(DATA_RESOURCES),
         run: |ctx| run_with(ctx, commonvoice_entries),
         reads: Some(|a, ws| reads_with(commonvoice_entries, a, ws)),
         validate: None,

@@ -29,6 +29,15 @@ impl Op for FnOp {
     }
 }
 
+/// Resource hints of ops that decode audio in parallel (loaders, `mix`):
+/// a Slurm job gets this many CPUs for its rayon threads.
+pub const DATA_RESOURCES: Resources = Resources {
+    gpu: false,
+    cpus: 4,
+    mem_gb: 8,
+    minutes: 4 * 60,
+};
+
 pub fn sig(
     name: &'static str,
     group: &'static str,
