@@ -391,3 +391,72 @@ train noisy = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1, no
         noisy
     );
 }
+
+#[test]
+fn transfer_trains_a_rounds_mask_on_another_corpus() {
+    let ws = Ws::with_data(4, 6);
+    ws.write(
+        "r.lotto",
+        r#"
+corpus all = manifest("data/manifest.tsv")
+split a, b = all.split(0.5, 0.5, seed: 1)
+split atrain, adev = a.split(0.5, 0.5)
+split btrain, bdev = b.split(0.5, 0.5)
+features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
+model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
+train dense = fit(m, atrain, adev, features: mel, epochs: 1, batch: 4, seed: 1)
+ticket lth = imp(dense, rounds: 1, rate: 50%)
+train moved = transfer(lth.round(1), to: btrain, dev: bdev)
+eval results = wer([moved], on: [bdev])
+"#,
+    );
+    ws.run(&["run", "r.lotto"]).success();
+    let dir = |step: &str| {
+        let out = ws.run(&["show", "r.lotto", step]).success().stdout();
+        ws.path().join(
+            out.lines()
+                .find_map(|l| l.strip_prefix("artifacts: "))
+                .unwrap(),
+        )
+    };
+    let show = ws.run(&["show", "r.lotto", "moved"]).success().stdout();
+    assert!(show.contains("rw: 50.0"), "{show}");
+    let round = dir("lth.round(1)");
+    let moved = dir("moved");
+    assert_eq!(
+        std::fs::read(round.join("masks.safetensors")).unwrap(),
+        std::fs::read(moved.join("masks.safetensors")).unwrap(),
+        "the transferred model keeps the source round's mask"
+    );
+    assert_eq!(
+        std::fs::read(round.join("init.safetensors")).unwrap(),
+        std::fs::read(moved.join("init.safetensors")).unwrap(),
+        "and starts from the source round's initial weights"
+    );
+    let info = std::fs::read_to_string(moved.join("trained.yaml")).unwrap();
+    let bt = dir("btrain");
+    assert!(
+        info.contains(&format!(
+            "train_corpus: {}",
+            bt.file_name().unwrap().to_string_lossy()
+        )),
+        "trained on the target corpus:\n{info}"
+    );
+    let eval = std::fs::read_to_string(dir("results").join("eval.yaml")).unwrap();
+    assert!(eval.contains("method: ticket"), "{eval}");
+
+    ws.write(
+        "r.lotto",
+        &std::fs::read_to_string(ws.path().join("r.lotto"))
+            .unwrap()
+            .replace("transfer(lth.round(1),", "transfer(dense,"),
+    );
+    let out = ws.run(&["run", "r.lotto"]);
+    out.failure();
+    assert!(
+        out.stderr()
+            .contains("`dense` is a dense model, not a ticket round"),
+        "{}",
+        out.stderr()
+    );
+}

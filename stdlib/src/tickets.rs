@@ -327,6 +327,61 @@ fn run_round(ctx: &mut RunCtx) -> Result<(), String> {
     copy_trained(&dir, ctx.out)
 }
 
+/// Ticket transfer (RQ5): a ticket round's mask, trained from that round's
+/// (rewound, masked) initial weights on another corpus, with the source's
+/// model, features and training settings.
+fn run_transfer(ctx: &mut RunCtx) -> Result<(), String> {
+    let src = ctx.input_of("ticket")?.to_path_buf();
+    let (info, _, masks) = load_trained(&src)?;
+    let Some(masks) = masks else {
+        return Err(format!(
+            "`{}` is a dense model, not a ticket round: transfer a round such as `t.round(3)`, `best(t)` or `extreme(t, than: dense)`",
+            ctx.args
+                .get("ticket")
+                .and_then(Value::as_ref)
+                .and_then(|r| ctx.input_names.get(&r))
+                .cloned()
+                .unwrap_or_default()
+        ));
+    };
+    let init = tensor_io::load(&src.join("init.safetensors"))?;
+    let mut settings = info.settings.clone();
+    if let Some(e) = ctx.args.get("epochs").and_then(Value::as_i64) {
+        settings.epochs = e.max(1) as usize;
+    }
+    let train_dir = ctx.input_of("to")?.to_path_buf();
+    let dev_dir = ctx.input_of("dev")?.to_path_buf();
+    let train = crate::features::corpus_features(ctx, &train_dir, &info.features)?;
+    let dev = crate::features::corpus_features(ctx, &dev_dir, &info.features)?;
+    let job = TrainJob {
+        cfg: info.model.clone(),
+        spec: info.features.clone(),
+        settings,
+        train,
+        dev,
+        train_id: ctx.artifact_id(&train_dir),
+        dev_id: ctx.artifact_id(&dev_dir),
+        objects: ctx.store.root.join("objects"),
+        ws: ctx.workspace.to_path_buf(),
+    };
+    ctx.metric("train_utterances", job.train.len() as u64);
+    let out = ctx.out.to_path_buf();
+    let ck = ctx.checkpoints.to_path_buf();
+    let r = job.run(
+        ctx.device,
+        ctx.progress,
+        &init,
+        Some(&masks),
+        &out,
+        &ck,
+        ctx.step_name,
+    )?;
+    ctx.metric("rw", (r.rw * 100.0).round() / 100.0);
+    ctx.metric("best_epoch", r.best_epoch as u64);
+    ctx.metric("best_dev_wer", r.best_dev_wer);
+    Ok(())
+}
+
 fn run_pick(ctx: &mut RunCtx) -> Result<(), String> {
     let t = read_ticket(ctx.input_of("ticket")?)?;
     let pick = match ctx.args.get("than").and_then(Value::as_ref) {
@@ -407,6 +462,25 @@ pub fn register(r: &mut Registry) {
     r.add(FnOp {
         sig: rt,
         run: run_random_ticket,
+        reads: None,
+        validate: None,
+    });
+    let mut tr = sig("transfer", "Tickets", 1, Output::One(StepType::Trained), "Ticket transfer: trains a ticket round's mask from that round's initial weights on another corpus (same model, features and training settings as the source).", vec![
+        Param::req("ticket", PType::Step(&[StepType::Trained]), "a ticket round: `t.round(k)`, `best(t)` or `extreme(t, than: dense)`"),
+        Param::req("to", PType::Step(&[StepType::Corpus]), "the training corpus to transfer to"),
+        Param::req("dev", PType::Step(&[StepType::Corpus]), "its development corpus (model selection)"),
+        Param { default: Some(Value::Sym("source".into())), ..Param::req("epochs", PType::Int, "epochs (default: the source's)").range(1.0, 1000.0) },
+    ]);
+    tr.numeric = true;
+    tr.resources = Resources {
+        gpu: true,
+        cpus: 4,
+        mem_gb: 16,
+        minutes: 24 * 60,
+    };
+    r.add(FnOp {
+        sig: tr,
+        run: run_transfer,
         reads: None,
         validate: None,
     });
