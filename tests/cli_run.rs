@@ -460,3 +460,52 @@ eval results = wer([moved], on: [bdev])
         out.stderr()
     );
 }
+
+#[test]
+fn nm_sparsity_gives_2_of_every_4_and_block_refuses_a_colon_shape() {
+    let ws = Ws::with_data(4, 6);
+    let recipe = r#"
+corpus all = manifest("data/manifest.tsv")
+split train, dev = all.split(0.5, 0.5, seed: 1)
+features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
+model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
+train dense = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1)
+ticket nm = imp(dense, rounds: 1, nm: 2:4)
+train r1 = nm.round(1)
+"#;
+    ws.write("r.lotto", recipe);
+    ws.run(&["run", "r.lotto"]).success();
+    let out = ws.run(&["show", "r.lotto", "r1"]).success().stdout();
+    let dir = ws.path().join(
+        out.lines()
+            .find_map(|l| l.strip_prefix("artifacts: "))
+            .unwrap(),
+    );
+    let masks = lotto_safetensors(&dir.join("masks.safetensors"));
+    assert!(!masks.is_empty());
+    for (name, m) in &masks {
+        // Every prunable tensor's rows have a multiple of 4 inputs here
+        // except possibly the last group; check the full groups.
+        let kept = m.iter().filter(|v| **v > 0.0).count() as f64 / m.len() as f64;
+        assert!((kept - 0.5).abs() < 0.1, "{name}: {kept}");
+    }
+    let lstm = masks
+        .iter()
+        .find(|(n, _)| n.contains("weight_hh"))
+        .unwrap()
+        .1;
+    for g in lstm.chunks(4) {
+        assert_eq!(g.iter().filter(|v| **v > 0.0).count(), 2, "{g:?}");
+    }
+    ws.write(
+        "r.lotto",
+        &recipe.replace("rounds: 1, nm: 2:4", "rounds: 2, block: 2:4"),
+    );
+    let out = ws.run(&["check", "r.lotto"]);
+    out.failure();
+    assert!(
+        out.stderr().contains("for N:M sparsity write `nm: 2:4`"),
+        "{}",
+        out.stderr()
+    );
+}

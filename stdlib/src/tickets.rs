@@ -44,11 +44,58 @@ pub struct PruneSpec {
     /// Block of (rows along output, cols along input); (1,1) unstructured.
     pub block: (usize, usize),
     pub random: bool,
+    /// N:M sparsity: at most N of every M consecutive weights along the
+    /// input dimension survive (reached in one prune; `rate` is not used).
+    pub nm: Option<(usize, usize)>,
+}
+
+/// N:M pruning: in every group of M consecutive weights of a row (along
+/// the input dimension), keep the N surviving ones with the highest score.
+fn prune_nm(
+    weights: &TensorMap,
+    masks: &Masks,
+    n: usize,
+    m: usize,
+    random: bool,
+    rng: &mut Rng,
+) -> Masks {
+    let mut out = masks.clone();
+    for (name, mask) in out.iter_mut() {
+        let w = &weights[name];
+        let rows = mask.shape[0];
+        let cols = mask.data.len() / rows.max(1);
+        for r in 0..rows {
+            for c0 in (0..cols).step_by(m) {
+                let mut alive: Vec<(f64, usize)> = (c0..(c0 + m).min(cols))
+                    .map(|c| r * cols + c)
+                    .filter(|&i| mask.data[i] > 0.0)
+                    .map(|i| {
+                        (
+                            if random {
+                                rng.f64()
+                            } else {
+                                w.data[i].abs() as f64
+                            },
+                            i,
+                        )
+                    })
+                    .collect();
+                alive.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap().then(a.1.cmp(&b.1)));
+                for &(_, i) in alive.iter().skip(n) {
+                    mask.data[i] = 0.0;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Removes `rate` of the remaining prunable units (blocks) with the lowest
 /// score (mean |w|, or a random draw), globally or per tensor.
 pub fn prune(weights: &TensorMap, masks: &Masks, spec: &PruneSpec, rng: &mut Rng) -> Masks {
+    if let Some((n, m)) = spec.nm {
+        return prune_nm(weights, masks, n, m, spec.random, rng);
+    }
     // Units: (tensor, element indices), scored.
     struct Unit {
         t: usize,
@@ -151,6 +198,10 @@ fn run_imp(ctx: &mut RunCtx, random: bool) -> Result<(), String> {
             _ => (1, 1),
         },
         random,
+        nm: match a.get("nm") {
+            Some(Value::Shape(n, m, _)) => Some((*n as usize, *m as usize)),
+            _ => None,
+        },
     };
     let rewind = arg_str(&a, "rewind").to_string();
     let mut job = TrainJob::from_trained(ctx, &info)?;
@@ -183,7 +234,11 @@ fn run_imp(ctx: &mut RunCtx, random: bool) -> Result<(), String> {
         dir: dense_id.clone(),
     }];
     // Everything that decides a round, except the total number of rounds.
-    let base = format!("{method}-v1|{dense_id}|rate={}|global={}|block={:?}|rewind={rewind}|epochs={}|kinds={:?}|seed={seed}", spec.rate, spec.global, spec.block, job.settings.epochs, kinds(&a));
+    let nm = spec
+        .nm
+        .map(|(n, m)| format!("|nm={n}:{m}"))
+        .unwrap_or_default();
+    let base = format!("{method}-v1|{dense_id}|rate={}|global={}|block={:?}|rewind={rewind}|epochs={}|kinds={:?}|seed={seed}{nm}", spec.rate, spec.global, spec.block, job.settings.epochs, kinds(&a));
     for r in 1..=arg_usize(&a, "rounds") {
         let material = format!("{base}|round={r}");
         let prev_masks = masks.clone();
@@ -411,6 +466,38 @@ fn run_pick(ctx: &mut RunCtx) -> Result<(), String> {
     copy_trained(&dir, ctx.out)
 }
 
+/// `block` is RxC (`1x4`); N:M (`2:4`) goes to `nm`, which needs one round.
+fn imp_validate(a: &Args) -> Result<(), (Option<&'static str>, String)> {
+    if let Some(Value::Shape(r, c, sep)) = a.get("block") {
+        if *sep == ':' {
+            return Err((
+                Some("block"),
+                format!(
+                    "`block` takes a block shape like `1x4`; for N:M sparsity write `nm: {r}:{c}`"
+                ),
+            ));
+        }
+    }
+    if let Some(Value::Shape(n, m, sep)) = a.get("nm") {
+        if *sep != ':' || n >= m || *n == 0 {
+            return Err((
+                Some("nm"),
+                format!("`nm` takes N:M with 0 < N < M, like `2:4`, not `{n}{sep}{m}`"),
+            ));
+        }
+        if a.get("rounds").and_then(Value::as_i64) != Some(1) {
+            return Err((
+                Some("nm"),
+                "N:M sparsity is reached in one round: add `rounds: 1`".into(),
+            ));
+        }
+        if matches!(a.get("block"), Some(Value::Shape(r, c, _)) if (*r, *c) != (1, 1)) {
+            return Err((Some("nm"), "give `nm` or `block`, not both".into()));
+        }
+    }
+    Ok(())
+}
+
 pub fn register(r: &mut Registry) {
     let kinds_default = Value::List(
         ["conv", "lstm_ih", "lstm_hh", "linear"]
@@ -426,6 +513,7 @@ pub fn register(r: &mut Registry) {
             Param::opt("scope", PType::Enum(&["global", "layer"]), Value::Sym("global".into()), "rank weights across all tensors or within each"),
             Param::opt("rewind", PType::Enum(&["init", "trained"]), Value::Sym("init".into()), "`init`: rewind survivors to θ0 (LTH); `trained`: keep trained weights (fine-tuning)"),
             Param::opt("block", PType::Shape, Value::Shape(1, 1, 'x'), "prune blocks of RxC (rows along outputs, columns along inputs), scored by mean magnitude; `1x4` as in the paper"),
+            Param::opt("nm", PType::Shape, Value::Sym("none".into()), "N:M sparsity, e.g. `2:4`: at most N of every M consecutive input weights survive, reached in one round (use `rounds: 1`)"),
             Param::opt("epochs", PType::Int, Value::Int(0), "retraining epochs per round (0: as the dense fit)").range(0.0, 1000.0),
             Param::opt("prune", PType::List(Box::new(PType::Enum(&["conv", "lstm_ih", "lstm_hh", "linear"]))), kinds_default.clone(), "which parameter kinds are prunable (never biases or norms)"),
             Param::opt("seed", PType::Int, Value::Int(0), "random draws"),
@@ -443,7 +531,7 @@ pub fn register(r: &mut Registry) {
         sig: imp.clone(),
         run: |ctx| run_imp(ctx, false),
         reads: None,
-        validate: None,
+        validate: Some(imp_validate),
     });
     let mut rp = imp.clone();
     rp.name = "random_prune";
@@ -452,7 +540,7 @@ pub fn register(r: &mut Registry) {
         sig: rp,
         run: |ctx| run_imp(ctx, true),
         reads: None,
-        validate: None,
+        validate: Some(imp_validate),
     });
     let mut rt = sig("random_ticket", "Tickets", 1, Output::One(StepType::Ticket), "Random ticket baseline: each round's mask of a ticket, trained from a random re-initialisation instead of θ0.", vec![
         Param::req("ticket", PType::Step(&[StepType::Ticket]), "the IMP ticket"),
@@ -554,6 +642,7 @@ mod tests {
             global: true,
             block: (1, 1),
             random: false,
+            nm: None,
         };
         let m1 = prune(&w, &m, &spec, &mut Rng::new(0));
         assert_eq!(m1["w"].data, vec![0., 0., 1., 1., 1., 1., 1., 1., 1., 1.]);
@@ -578,6 +667,7 @@ mod tests {
             global: true,
             block: (1, 4),
             random: false,
+            nm: None,
         };
         for _ in 0..2 {
             m = prune(&w, &m, &spec, &mut rng);
@@ -589,5 +679,45 @@ mod tests {
             );
         }
         assert!(remaining(&m) < 100.0);
+    }
+
+    #[test]
+    fn nm_masks_keep_n_largest_of_every_m() {
+        let mut rng = Rng::new(9);
+        let w = map(
+            (0..96).map(|_| rng.uniform(-1.0, 1.0)).collect(),
+            vec![4, 24],
+        );
+        let m = map(vec![1.0; 96], vec![4, 24]);
+        let spec = PruneSpec {
+            rate: 0.2,
+            global: true,
+            block: (1, 1),
+            random: false,
+            nm: Some((2, 4)),
+        };
+        let out = prune(&w, &m, &spec, &mut rng);
+        for (g, (mask, wg)) in out["w"]
+            .data
+            .chunks(4)
+            .zip(w["w"].data.chunks(4))
+            .enumerate()
+        {
+            assert_eq!(
+                mask.iter().filter(|v| **v > 0.0).count(),
+                2,
+                "group {g}: {mask:?}"
+            );
+            let kept_min = (0..4)
+                .filter(|&i| mask[i] > 0.0)
+                .map(|i| wg[i].abs())
+                .fold(f32::MAX, f32::min);
+            let dropped_max = (0..4)
+                .filter(|&i| mask[i] == 0.0)
+                .map(|i| wg[i].abs())
+                .fold(0.0, f32::max);
+            assert!(kept_min >= dropped_max, "group {g} kept a smaller weight");
+        }
+        assert!((remaining(&out) - 50.0).abs() < 1e-9);
     }
 }
