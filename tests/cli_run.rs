@@ -509,3 +509,32 @@ train r1 = nm.round(1)
         out.stderr()
     );
 }
+
+#[test]
+fn oneshot_prunes_once_to_the_sparsity_and_fine_tunes() {
+    let ws = Ws::with_data(4, 6);
+    ws.write(
+        "r.lotto",
+        r#"
+corpus all = manifest("data/manifest.tsv")
+split train, dev = all.split(0.5, 0.5, seed: 1)
+features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
+model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
+train dense = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1)
+ticket std = oneshot(dense, sparsity: 80%, finetune: 1)
+eval results = wer([dense, std], on: [dev])
+"#,
+    );
+    ws.run(&["run", "r.lotto"]).success();
+    let show = ws.run(&["show", "r.lotto", "std"]).success().stdout();
+    assert!(show.contains("round1_rw: 20.0"), "{show}");
+    assert!(!show.contains("round2_"), "{show}");
+    let out = ws.run(&["show", "r.lotto", "results"]).success().stdout();
+    let dir = ws.path().join(
+        out.lines()
+            .find_map(|l| l.strip_prefix("artifacts: "))
+            .unwrap(),
+    );
+    let eval = std::fs::read_to_string(dir.join("eval.yaml")).unwrap();
+    assert!(eval.contains("method: oneshot"), "{eval}");
+}

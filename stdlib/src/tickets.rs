@@ -185,11 +185,28 @@ fn kinds(a: &Args) -> Vec<String> {
 
 fn run_imp(ctx: &mut RunCtx, random: bool) -> Result<(), String> {
     let method = if random { "random_prune" } else { "imp" };
+    let a = ctx.args.clone();
+    prune_rounds(ctx, method, random, a)
+}
+
+/// Standard (one-shot) magnitude pruning: IMP's machinery with one round
+/// that prunes `sparsity` of the weights and fine-tunes the trained
+/// survivors (no rewinding).
+fn run_oneshot(ctx: &mut RunCtx) -> Result<(), String> {
+    let mut a = ctx.args.clone();
+    a.insert("rounds".into(), Value::Int(1));
+    a.insert("rate".into(), a["sparsity"].clone());
+    a.insert("rewind".into(), Value::Sym("trained".into()));
+    a.insert("epochs".into(), a["finetune"].clone());
+    prune_rounds(ctx, "oneshot", false, a)
+}
+
+/// Rounds of prune → rewind (or not) → retrain, each a cached sub-step.
+fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result<(), String> {
     let dense_dir = ctx.input_of("trained")?.to_path_buf();
     let dense_id = ctx.artifact_id(&dense_dir);
     let (info, dense_best, _) = load_trained(&dense_dir)?;
     let dense_init = tensor_io::load(&dense_dir.join("init.safetensors"))?;
-    let a = ctx.args.clone();
     let spec = PruneSpec {
         rate: arg_f64(&a, "rate"),
         global: arg_str(&a, "scope") == "global",
@@ -541,6 +558,25 @@ pub fn register(r: &mut Registry) {
         run: |ctx| run_imp(ctx, true),
         reads: None,
         validate: Some(imp_validate),
+    });
+    let mut one = sig("oneshot", "Tickets", 1, Output::One(StepType::Ticket), "Standard magnitude pruning (the paper's comparison): prune `sparsity` of the prunable weights of the trained model at once, then fine-tune the survivors from their trained values. A ticket with rounds 0 (dense) and 1.", {
+        let mut p = common();
+        p.retain(|p| !["rounds", "rate", "rewind", "epochs"].contains(&p.name));
+        p.insert(1, Param::opt("sparsity", PType::Fraction, Value::Float(0.9), "share of the prunable weights removed").range(0.01, 0.99));
+        p.insert(2, Param::opt("finetune", PType::Int, Value::Int(0), "fine-tuning epochs (0: as the dense fit)").range(0.0, 1000.0));
+        p
+    });
+    one.numeric = true;
+    one.resources = imp.resources;
+    r.add(FnOp {
+        sig: one,
+        run: run_oneshot,
+        reads: None,
+        validate: Some(|a| {
+            let mut b = a.clone();
+            b.insert("rounds".into(), Value::Int(1));
+            imp_validate(&b)
+        }),
     });
     let mut rt = sig("random_ticket", "Tickets", 1, Output::One(StepType::Ticket), "Random ticket baseline: each round's mask of a ticket, trained from a random re-initialisation instead of θ0.", vec![
         Param::req("ticket", PType::Step(&[StepType::Ticket]), "the IMP ticket"),
