@@ -538,3 +538,50 @@ eval results = wer([dense, std], on: [dev])
     let eval = std::fs::read_to_string(dir.join("eval.yaml")).unwrap();
     assert!(eval.contains("method: oneshot"), "{eval}");
 }
+
+#[test]
+fn explicit_and_until_schedules_reach_their_targets() {
+    let ws = Ws::with_data(4, 6);
+    let head = r#"
+corpus all = manifest("data/manifest.tsv")
+split train, dev = all.split(0.5, 0.5, seed: 1)
+features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
+model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
+train dense = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1)
+ticket two = imp(dense, rounds: 2, rate: 50%)
+ticket listed = imp(dense, sparsities: [30%, 60%, 90%])
+"#;
+    ws.write("r.lotto", head);
+    ws.run(&["run", "r.lotto"]).success();
+    let show = ws.run(&["show", "r.lotto", "listed"]).success().stdout();
+    for want in ["round1_rw: 70.0", "round2_rw: 40.0", "round3_rw: 10.0"] {
+        assert!(show.contains(want), "{want}:\n{show}");
+    }
+    // `until` continues the geometric schedule; its first two rounds are
+    // the ones `two` already trained.
+    ws.write(
+        "r.lotto",
+        &format!("{head}ticket deep = imp(dense, rate: 50%, until: 20%)\n"),
+    );
+    let out = ws.run(&["run", "r.lotto"]);
+    out.success();
+    let text = out.stderr();
+    assert!(text.contains("deep round 3 epoch 1/1"), "{text}");
+    assert!(
+        !text.contains("deep round 1 epoch"),
+        "round 1 is reused:\n{text}"
+    );
+    let show = ws.run(&["show", "r.lotto", "deep"]).success().stdout();
+    assert!(
+        show.contains("round3_rw: 12.5") && !show.contains("round4_"),
+        "{show}"
+    );
+    ws.write("r.lotto", &head.replace("[30%, 60%, 90%]", "[60%, 30%]"));
+    let out = ws.run(&["check", "r.lotto"]);
+    out.failure();
+    assert!(
+        out.stderr().contains("must be increasing"),
+        "{}",
+        out.stderr()
+    );
+}

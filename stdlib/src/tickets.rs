@@ -256,11 +256,39 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
         .map(|(n, m)| format!("|nm={n}:{m}"))
         .unwrap_or_default();
     let base = format!("{method}-v1|{dense_id}|rate={}|global={}|block={:?}|rewind={rewind}|epochs={}|kinds={:?}|seed={seed}{nm}", spec.rate, spec.global, spec.block, job.settings.epochs, kinds(&a));
-    for r in 1..=arg_usize(&a, "rounds") {
-        let material = format!("{base}|round={r}");
+    // The schedule as each round's target sparsity (share of the prunable
+    // weights removed): geometric s_i = 1 - (1 - rate)^i for `rounds`
+    // rounds or `until` RW is reached, or an explicit list.
+    let explicit: Option<Vec<f64>> = a
+        .get("sparsities")
+        .and_then(Value::as_list)
+        .map(|l| l.iter().filter_map(Value::as_f64).collect());
+    let n_rounds = match (&explicit, a.get("until").and_then(Value::as_f64)) {
+        (Some(l), _) => l.len(),
+        (None, Some(until)) => {
+            // Smallest n with (1 - rate)^n <= until.
+            let n = (until.ln() / (1.0 - spec.rate).ln() - 1e-9).ceil();
+            (n.max(1.0) as usize).min(200)
+        }
+        _ => arg_usize(&a, "rounds"),
+    };
+    for r in 1..=n_rounds {
+        let mut spec2 = spec.clone();
+        // Rounds of a geometric schedule are keyed as before (shared by
+        // `rounds: n` and `until:`); an explicit schedule names its targets
+        // so far, since each round depends on the ones before.
+        let material = match &explicit {
+            None => format!("{base}|round={r}"),
+            Some(l) => {
+                let target = l[r - 1];
+                let q = remaining(&masks) / 100.0;
+                spec2.rate = (1.0 - (1.0 - target) / q.max(1e-12)).clamp(0.0, 1.0);
+                format!("{base}|round={r}|targets={:?}", &l[..r])
+            }
+        };
         let prev_masks = masks.clone();
         let prev_w = weights.clone();
-        let (spec2, dense_init2, rewind2) = (spec.clone(), dense_init.clone(), rewind.clone());
+        let (dense_init2, rewind2) = (dense_init.clone(), rewind.clone());
         let label = format!("{} round {r}", ctx.step_name);
         let job_ref = &job;
         // Copies of the shared references, so the closure does not borrow ctx.
@@ -485,6 +513,30 @@ fn run_pick(ctx: &mut RunCtx) -> Result<(), String> {
 
 /// `block` is RxC (`1x4`); N:M (`2:4`) goes to `nm`, which needs one round.
 fn imp_validate(a: &Args) -> Result<(), (Option<&'static str>, String)> {
+    let list = a.get("sparsities").and_then(Value::as_list);
+    if let Some(l) = list {
+        let v: Vec<f64> = l.iter().filter_map(Value::as_f64).collect();
+        if v.is_empty() || v.windows(2).any(|w| w[1] <= w[0]) || v.iter().any(|x| *x <= 0.0) {
+            return Err((
+                Some("sparsities"),
+                "`sparsities` must be increasing targets above 0%, like `[20%, 36%, 49%]`".into(),
+            ));
+        }
+        if a.get("until").and_then(Value::as_f64).is_some() {
+            return Err((
+                Some("until"),
+                "give `sparsities` or `until`, not both".into(),
+            ));
+        }
+    }
+    if matches!(a.get("nm"), Some(Value::Shape(..)))
+        && (list.is_some() || a.get("until").and_then(Value::as_f64).is_some())
+    {
+        return Err((
+            Some("nm"),
+            "N:M sparsity is one round: drop `sparsities` / `until`".into(),
+        ));
+    }
     if let Some(Value::Shape(r, c, sep)) = a.get("block") {
         if *sep == ':' {
             return Err((
@@ -530,6 +582,8 @@ pub fn register(r: &mut Registry) {
             Param::opt("scope", PType::Enum(&["global", "layer"]), Value::Sym("global".into()), "rank weights across all tensors or within each"),
             Param::opt("rewind", PType::Enum(&["init", "trained"]), Value::Sym("init".into()), "`init`: rewind survivors to θ0 (LTH); `trained`: keep trained weights (fine-tuning)"),
             Param::opt("block", PType::Shape, Value::Shape(1, 1, 'x'), "prune blocks of RxC (rows along outputs, columns along inputs), scored by mean magnitude; `1x4` as in the paper"),
+            Param::opt("sparsities", PType::List(Box::new(PType::Fraction)), Value::Sym("none".into()), "explicit schedule: each round's target sparsity (share of prunable weights removed), increasing; replaces `rounds` and `rate`").range(0.0, 0.999),
+            Param::opt("until", PType::Fraction, Value::Sym("none".into()), "geometric schedule until RW is at most this (e.g. `5%`); replaces `rounds`").range(0.001, 0.999),
             Param::opt("nm", PType::Shape, Value::Sym("none".into()), "N:M sparsity, e.g. `2:4`: at most N of every M consecutive input weights survive, reached in one round (use `rounds: 1`)"),
             Param::opt("epochs", PType::Int, Value::Int(0), "retraining epochs per round (0: as the dense fit)").range(0.0, 1000.0),
             Param::opt("prune", PType::List(Box::new(PType::Enum(&["conv", "lstm_ih", "lstm_hh", "linear"]))), kinds_default.clone(), "which parameter kinds are prunable (never biases or norms)"),
