@@ -585,3 +585,48 @@ ticket listed = imp(dense, sparsities: [30%, 60%, 90%])
         out.stderr()
     );
 }
+
+#[test]
+fn prune_selects_by_path_pattern_and_never_biases() {
+    let ws = Ws::with_data(4, 6);
+    let recipe = r#"
+corpus all = manifest("data/manifest.tsv")
+split train, dev = all.split(0.5, 0.5, seed: 1)
+features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
+model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
+train dense = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1)
+ticket hh = imp(dense, rounds: 1, rate: 50%, prune: ["lstm.*.weight_hh", conv])
+train r1 = hh.round(1)
+"#;
+    ws.write("r.lotto", recipe);
+    ws.run(&["run", "r.lotto"]).success();
+    let out = ws.run(&["show", "r.lotto", "r1"]).success().stdout();
+    let dir = ws.path().join(
+        out.lines()
+            .find_map(|l| l.strip_prefix("artifacts: "))
+            .unwrap(),
+    );
+    let masks = lotto_safetensors(&dir.join("masks.safetensors"));
+    let names: Vec<&String> = masks.keys().collect();
+    assert!(!names.is_empty());
+    assert!(
+        names
+            .iter()
+            .all(|n| n.ends_with("weight_hh") || n.starts_with("conv")),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n.ends_with("weight_hh")), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains("bias")), "{names:?}");
+    ws.write(
+        "r.lotto",
+        &recipe.replace("\"lstm.*.weight_hh\", conv", "\"*.bias\""),
+    );
+    let out = ws.run(&["run", "r.lotto"]);
+    out.failure();
+    assert!(
+        out.stderr()
+            .contains("pattern \"*.bias\" matches no prunable parameter"),
+        "{}",
+        out.stderr()
+    );
+}

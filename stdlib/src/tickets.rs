@@ -25,15 +25,56 @@ pub fn remaining(m: &Masks) -> f64 {
     100.0 * kept / total.max(1) as f64
 }
 
-/// Which parameters are prunable, by kind names (`conv`, `lstm_ih`, ...).
-pub fn prunable_names(info: &TrainedInfo, kinds: &[String]) -> Vec<(String, Vec<usize>)> {
-    info.model
-        .layout()
-        .0
+/// `*` matches any run of characters (`lstm.*.weight_hh`, `fc.*`).
+fn glob(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((head, rest)) => {
+            let Some(tail) = name.strip_prefix(head) else {
+                return false;
+            };
+            (0..=tail.len())
+                .filter(|&i| tail.is_char_boundary(i))
+                .any(|i| glob(rest, &tail[i..]))
+        }
+    }
+}
+
+/// Which parameters are prunable: selected by kind (`conv`, `lstm_ih`, ...)
+/// or by a path pattern (`"lstm.*.weight_hh"`), never biases or norms.
+/// A pattern that selects nothing is an error, not an empty selection.
+pub fn prunable_names(
+    info: &TrainedInfo,
+    select: &[Value],
+) -> Result<Vec<(String, Vec<usize>)>, String> {
+    let layout = info.model.layout().0;
+    for v in select {
+        if let Value::Str(pat) = v {
+            if !layout
+                .iter()
+                .any(|p| p.kind.prunable() && glob(pat, &p.name))
+            {
+                let names: Vec<&str> = layout
+                    .iter()
+                    .filter(|p| p.kind.prunable())
+                    .map(|p| p.name.as_str())
+                    .take(6)
+                    .collect();
+                return Err(format!("`prune` pattern \"{pat}\" matches no prunable parameter (they are named like {})", names.join(", ")));
+            }
+        }
+    }
+    Ok(layout
         .into_iter()
-        .filter(|p| p.kind.prunable() && kinds.iter().any(|k| k == p.kind.as_str()))
+        .filter(|p| {
+            p.kind.prunable()
+                && select.iter().any(|v| match v {
+                    Value::Str(pat) => glob(pat, &p.name),
+                    other => other.as_str() == Some(p.kind.as_str()),
+                })
+        })
         .map(|p| (p.name, p.shape))
-        .collect()
+        .collect())
 }
 
 /// Settings of one pruning step.
@@ -174,12 +215,20 @@ pub fn read_ticket(dir: &Path) -> Result<TicketInfo, String> {
     read_yaml(&dir.join("ticket.yaml"))
 }
 
+/// The `prune` selection: kinds (bare words) and path patterns (strings).
+fn selection(a: &Args) -> Vec<Value> {
+    a["prune"].as_list().unwrap_or(&[]).to_vec()
+}
+
+/// The selection as it enters round keys: kinds as before (`conv`), so
+/// existing rounds keep their keys; patterns quoted.
 fn kinds(a: &Args) -> Vec<String> {
-    a["prune"]
-        .as_list()
-        .unwrap_or(&[])
+    selection(a)
         .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
+        .filter_map(|v| match v {
+            Value::Str(p) => Some(format!("\"{p}\"")),
+            other => other.as_str().map(str::to_string),
+        })
         .collect()
 }
 
@@ -227,7 +276,7 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
         job.settings.epochs = epochs;
     }
     let seed = arg_usize(&a, "seed") as u64;
-    let names = prunable_names(&info, &kinds(&a));
+    let names = prunable_names(&info, &selection(&a))?;
     if names.is_empty() {
         return Err("no parameter matches `prune`; use conv, lstm_ih, lstm_hh, linear".into());
     }
@@ -586,7 +635,7 @@ pub fn register(r: &mut Registry) {
             Param::opt("until", PType::Fraction, Value::Sym("none".into()), "geometric schedule until RW is at most this (e.g. `5%`); replaces `rounds`").range(0.001, 0.999),
             Param::opt("nm", PType::Shape, Value::Sym("none".into()), "N:M sparsity, e.g. `2:4`: at most N of every M consecutive input weights survive, reached in one round (use `rounds: 1`)"),
             Param::opt("epochs", PType::Int, Value::Int(0), "retraining epochs per round (0: as the dense fit)").range(0.0, 1000.0),
-            Param::opt("prune", PType::List(Box::new(PType::Enum(&["conv", "lstm_ih", "lstm_hh", "linear"]))), kinds_default.clone(), "which parameter kinds are prunable (never biases or norms)"),
+            Param::opt("prune", PType::List(Box::new(PType::OneOf(vec![PType::Enum(&["conv", "lstm_ih", "lstm_hh", "linear"]), PType::Str]))), kinds_default.clone(), "what is prunable: kinds (conv, lstm_ih, lstm_hh, linear) and/or parameter-path patterns like \"lstm.*.weight_hh\" (never biases or norms)"),
             Param::opt("seed", PType::Int, Value::Int(0), "random draws"),
         ]
     };
@@ -809,5 +858,14 @@ mod tests {
             assert!(kept_min >= dropped_max, "group {g} kept a smaller weight");
         }
         assert!((remaining(&out) - 50.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn glob_patterns_match_parameter_paths() {
+        assert!(glob("lstm.*.weight_hh", "lstm.0.fwd.weight_hh"));
+        assert!(!glob("lstm.*.weight_hh", "lstm.0.fwd.weight_ih"));
+        assert!(glob("fc*", "fc.weight"));
+        assert!(glob("*", "anything"));
+        assert!(!glob("conv.0.weight", "conv.1.weight"));
     }
 }
