@@ -87,6 +87,14 @@ pub fn load(path: &Path, segment: Option<(f64, f64)>) -> Result<Vec<f32>, String
             ))
         }
     };
+    // A corrupt header's rate (1 Hz, 4 GHz) would make resampling blow a
+    // second of audio up to hours: refuse it as the bad file it is.
+    if !(1_000..=768_000).contains(&sr) {
+        return Err(format!(
+            "`{}`: sample rate {sr} Hz in its header is implausible (expected 1 kHz to 768 kHz); the file is probably corrupt",
+            path.display()
+        ));
+    }
     let x = match segment {
         Some((a, b)) => {
             let (s, e) = ((a * sr as f64) as usize, (b * sr as f64) as usize);
@@ -230,6 +238,15 @@ mod tests {
         assert!(load(&bad, None).unwrap_err().contains("bad.wav"));
         std::fs::write(&bad, b"").unwrap();
         assert!(load(&bad, None).is_err());
+    }
+
+    #[test]
+    fn an_implausible_header_rate_is_an_error() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("x.sph");
+        crate::sphere::write(&p, &[0.1; 100], 1).unwrap();
+        let e = load(&p, None).unwrap_err();
+        assert!(e.contains("sample rate 1 Hz") && e.contains("x.sph"), "{e}");
     }
 
     #[test]
