@@ -624,7 +624,8 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
             match store.record(&k) {
                 Some(rec) => {
                     print!("{}", serde_yaml::to_string(&rec).unwrap());
-                    println!("artifacts: {}", store.object(&k).display());
+                    let dir = store.object(&k);
+                    println!("artifacts: {}", dir.canonicalize().unwrap_or(dir).display());
                 }
                 None => {
                     println!(
