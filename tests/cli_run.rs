@@ -630,3 +630,58 @@ train r1 = hh.round(1)
         out.stderr()
     );
 }
+
+#[test]
+fn late_rewinding_starts_rounds_from_the_dense_weights_after_epoch_k() {
+    let ws = Ws::with_data(4, 6);
+    ws.write(
+        "r.lotto",
+        r#"
+corpus all = manifest("data/manifest.tsv")
+split train, dev = all.split(0.5, 0.5, seed: 1)
+features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
+model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
+train dense = fit(m, train, dev, features: mel, epochs: 2, batch: 4, seed: 1)
+train one = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1)
+ticket late = imp(dense, rounds: 1, rate: 50%, rewind: epoch(1))
+train r1 = late.round(1)
+"#,
+    );
+    ws.run(&["run", "r.lotto"]).success();
+    let dir = |step: &str| {
+        let out = ws.run(&["show", "r.lotto", step]).success().stdout();
+        ws.path().join(
+            out.lines()
+                .find_map(|l| l.strip_prefix("artifacts: "))
+                .unwrap(),
+        )
+    };
+    let after1 = lotto_safetensors(&dir("one").join("last.safetensors"));
+    let init = lotto_safetensors(&dir("r1").join("init.safetensors"));
+    let masks = lotto_safetensors(&dir("r1").join("masks.safetensors"));
+    let theta0 = lotto_safetensors(&dir("dense").join("init.safetensors"));
+    let mut differs_from_theta0 = false;
+    for (name, w) in &init {
+        let want: Vec<f32> = match masks.get(name) {
+            Some(m) => after1[name].iter().zip(m).map(|(a, b)| a * b).collect(),
+            None => after1[name].clone(),
+        };
+        assert_eq!(w, &want, "{name}: not the epoch-1 weights (masked)");
+        differs_from_theta0 |= theta0.get(name).is_some_and(|t| t != &after1[name]);
+    }
+    assert!(differs_from_theta0, "epoch-1 weights must differ from θ0");
+    ws.write(
+        "r.lotto",
+        &std::fs::read_to_string(ws.path().join("r.lotto"))
+            .unwrap()
+            .replace("epoch(1)", "epoch(2)"),
+    );
+    let out = ws.run(&["run", "r.lotto"]);
+    out.failure();
+    assert!(
+        out.stderr()
+            .contains("must come before the end of the dense training (2 epochs)"),
+        "{}",
+        out.stderr()
+    );
+}

@@ -86,7 +86,7 @@ impl PType {
 fn config_example(kind: &str) -> &'static str {
     match kind {
         "Optimizer" => "adamw(lr: 3e-4)",
-        "Rewind" => "init",
+        "Rewind" => "epoch(1)",
         "Augment" => "specaugment(freq_masks: 2)",
         _ => "...",
     }

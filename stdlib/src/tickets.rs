@@ -269,7 +269,37 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
             _ => None,
         },
     };
-    let rewind = arg_str(&a, "rewind").to_string();
+    // Late rewinding (`rewind: epoch(k)`): the dense weights after epoch k,
+    // recomputed by training the dense model again for k epochs from θ0 as
+    // a cached sub-step. Training is deterministic and no epoch depends on
+    // the total number of epochs, so these are the dense run's own epoch-k
+    // weights (a test compares them with a k-epoch fit).
+    let (rewind, rewind_point) = match a.get("rewind") {
+        Some(Value::Config { op, args }) if op == "epoch" => {
+            let k = arg_usize(args, "k");
+            if k >= info.settings.epochs {
+                return Err(format!(
+                    "rewind: epoch({k}) must come before the end of the dense training ({} epochs)",
+                    info.settings.epochs
+                ));
+            }
+            let mut early = TrainJob::from_trained(ctx, &info)?;
+            early.settings.epochs = k;
+            let material = format!("rewind-epoch-v1|{dense_id}|k={k}");
+            let (device, progress) = (ctx.device, ctx.progress);
+            let label = format!("{} rewind point (epoch {k})", ctx.step_name);
+            let init = dense_init.clone();
+            let dir = ctx.cached(&format!("dense at epoch {k}"), &material, |out, ck| {
+                early.run(device, progress, &init, None, out, ck, &label)?;
+                Ok(Default::default())
+            })?;
+            (
+                format!("epoch{k}"),
+                Some(tensor_io::load(&dir.join("last.safetensors"))?),
+            )
+        }
+        _ => (arg_str(&a, "rewind").to_string(), None),
+    };
     let mut job = TrainJob::from_trained(ctx, &info)?;
     let epochs = arg_usize(&a, "epochs");
     if epochs > 0 {
@@ -338,6 +368,7 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
         let prev_masks = masks.clone();
         let prev_w = weights.clone();
         let (dense_init2, rewind2) = (dense_init.clone(), rewind.clone());
+        let rewind_point2 = rewind_point.clone();
         let label = format!("{} round {r}", ctx.step_name);
         let job_ref = &job;
         // Copies of the shared references, so the closure does not borrow ctx.
@@ -345,10 +376,11 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
         let dir = ctx.cached(&format!("round {r}"), &material, |out, ck| {
             let mut rng = Rng::derive(seed, &format!("round{r}"));
             let new_masks = prune(&prev_w, &prev_masks, &spec2, &mut rng);
-            let start = if rewind2 == "init" {
-                dense_init2.clone()
-            } else {
-                prev_w.clone()
+            let start = match (rewind2.as_str(), rewind_point2) {
+                ("init", _) => dense_init2.clone(),
+                ("trained", _) => prev_w.clone(),
+                (_, Some(w)) => w,
+                (other, None) => return Err(format!("unknown rewind `{other}`")),
             };
             round_metrics(&job_ref.run(
                 device,
@@ -617,6 +649,14 @@ fn imp_validate(a: &Args) -> Result<(), (Option<&'static str>, String)> {
 }
 
 pub fn register(r: &mut Registry) {
+    r.add(config_op(sig(
+        "epoch",
+        "Tickets",
+        1,
+        Output::Config("Rewind"),
+        "A late-rewinding point for `imp(..., rewind: epoch(k))`: the dense model's weights after epoch k.",
+        vec![Param::req("k", PType::Int, "the epoch (before the last one)").range(1.0, 1000.0)],
+    )));
     let kinds_default = Value::List(
         ["conv", "lstm_ih", "lstm_hh", "linear"]
             .iter()
@@ -629,7 +669,7 @@ pub fn register(r: &mut Registry) {
             Param::opt("rounds", PType::Int, Value::Int(10), "pruning rounds").range(1.0, 100.0),
             Param::opt("rate", PType::Fraction, Value::Float(0.2), "share of the remaining weights pruned per round").range(0.01, 0.99),
             Param::opt("scope", PType::Enum(&["global", "layer"]), Value::Sym("global".into()), "rank weights across all tensors or within each"),
-            Param::opt("rewind", PType::Enum(&["init", "trained"]), Value::Sym("init".into()), "`init`: rewind survivors to θ0 (LTH); `trained`: keep trained weights (fine-tuning)"),
+            Param::opt("rewind", PType::OneOf(vec![PType::Enum(&["init", "trained"]), PType::Config("Rewind")]), Value::Sym("init".into()), "`init`: rewind survivors to θ0 (LTH); `epoch(k)`: to the dense weights after epoch k (late rewinding); `trained`: keep trained weights (fine-tuning)"),
             Param::opt("block", PType::Shape, Value::Shape(1, 1, 'x'), "prune blocks of RxC (rows along outputs, columns along inputs), scored by mean magnitude; `1x4` as in the paper"),
             Param::opt("sparsities", PType::List(Box::new(PType::Fraction)), Value::Sym("none".into()), "explicit schedule: each round's target sparsity (share of prunable weights removed), increasing; replaces `rounds` and `rate`").range(0.0, 0.999),
             Param::opt("until", PType::Fraction, Value::Sym("none".into()), "geometric schedule until RW is at most this (e.g. `5%`); replaces `rounds`").range(0.001, 0.999),
