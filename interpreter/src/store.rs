@@ -219,7 +219,13 @@ impl Store {
             .join("staging")
             .join(format!("{key}.gc.{}", std::process::id()));
         fs::rename(self.object(key), &aside)?;
-        fs::remove_dir_all(aside)
+        fs::remove_dir_all(aside)?;
+        // Its Slurm job's script, record and logs go with it.
+        let _ = fs::remove_dir_all(self.root.join("logs").join(key));
+        for ext in ["json", "sh"] {
+            let _ = fs::remove_file(self.root.join("slurm").join(format!("{key}.{ext}")));
+        }
+        Ok(())
     }
 }
 
