@@ -402,9 +402,34 @@ fn run_noise_dir(ctx: &mut RunCtx) -> Result<(), String> {
     write_utts(ctx.out, &utts)
 }
 
-/// Mixes noise into `clean` in place. `level`: the paper's
-/// clean + a·noise with a ~ U(0, level) when `random_level`, else a = level;
-/// `snr`: scale noise to that SNR in dB.
+/// An SNR argument: one value in dB, or a `[low, high]` range.
+pub fn arg_snr(args: &Args, k: &str) -> Option<(f64, Option<f64>)> {
+    args.get(k).and_then(|v| match v {
+        Value::List(l) => Some((l.first()?.as_f64()?, l.get(1).and_then(Value::as_f64))),
+        v => Some((v.as_f64()?, None)),
+    })
+}
+
+/// Mixes a random crop of a random file of `noises` into `x`, the SNR drawn
+/// from its range: what `mix` does per utterance and noise injection per
+/// training utterance, with the same draws in the same order.
+pub fn mix_random(
+    x: &mut [f32],
+    noises: &[Vec<f32>],
+    level: Option<f64>,
+    snr: Option<(f64, Option<f64>)>,
+    rng: &mut Rng,
+) {
+    let n = &noises[rng.below(noises.len())];
+    let snr_db = snr.map(|(a, b)| match b {
+        Some(b) => a + (b - a) * rng.f64(),
+        None => a,
+    });
+    mix_into(x, n, level, snr_db, rng);
+}
+
+/// Mixes noise into `clean` in place: `level` gives the paper's
+/// clean + a·noise with a = level; `snr_db` scales the noise to that SNR.
 pub fn mix_into(
     clean: &mut [f32],
     noise: &[f32],
@@ -513,12 +538,13 @@ impl NoiseInjector {
                     )
                 })?;
                 let mut x = load_audio(u, &self.ws, &self.objects)?;
-                let n = &self.noises[rng.below(self.noises.len())];
-                let snr = self.settings.snr.map(|(a, b)| match b {
-                    Some(b) => a + (b - a) * rng.f64(),
-                    None => a,
-                });
-                mix_into(&mut x, n, self.settings.level, snr, &mut rng);
+                mix_random(
+                    &mut x,
+                    &self.noises,
+                    self.settings.level,
+                    self.settings.snr,
+                    &mut rng,
+                );
                 let (frames, data) = crate::features::extract(&x, &self.spec);
                 if frames != f.frames {
                     return Err(format!(
@@ -548,10 +574,7 @@ fn run_mix(ctx: &mut RunCtx) -> Result<(), String> {
         .collect::<Result<_, _>>()?;
     let seed = arg_usize(ctx.args, "seed") as u64;
     let level = ctx.args.get("level").and_then(Value::as_f64);
-    let snr = ctx.args.get("snr").and_then(|v| match v {
-        Value::List(l) => Some((l[0].as_f64()?, l.get(1).and_then(Value::as_f64))),
-        v => Some((v.as_f64()?, None)),
-    });
+    let snr = arg_snr(ctx.args, "snr");
     if level.is_none() && snr.is_none() {
         return Err("`mix` needs `level` or `snr`".into());
     }
@@ -563,12 +586,7 @@ fn run_mix(ctx: &mut RunCtx) -> Result<(), String> {
         let mut x = load_audio(u, &ws, &objects)?;
         // Per-utterance stream: independent of thread count and order.
         let mut rng = Rng::derive(seed, &u.id);
-        let n = &noises[rng.below(noises.len())];
-        let snr_db = snr.map(|(a, b)| match b {
-            Some(b) => a + (b - a) * rng.f64(),
-            None => a,
-        });
-        mix_into(&mut x, n, level, snr_db, &mut rng);
+        mix_random(&mut x, &noises, level, snr, &mut rng);
         if x.iter().any(|v| !v.is_finite()) {
             return Err(format!(
                 "mixing noise into `{}` produced non-finite samples",
@@ -686,8 +704,7 @@ pub fn register(r: &mut Registry) {
         run: run_mix,
         reads: None,
         validate: Some(|a| {
-            let set = |k: &str| a.get(k).is_some_and(|v| v.as_f64().is_some() || v.as_list().is_some());
-            match (set("level"), set("snr")) {
+            match (arg_given(a, "level"), arg_given(a, "snr")) {
                 (true, true) => Err((Some("snr"), "give `level` or `snr`, not both".into())),
                 (false, false) => Err((None, "`mix` needs `level: 0.5` or `snr: 5dB`".into())),
                 _ => Ok(()),

@@ -112,10 +112,7 @@ fn settings(a: &Args) -> FitSettings {
                 // The bank's artifact id is filled in by `run_fit`.
                 bank: String::new(),
                 level: a.get("noise_level").and_then(Value::as_f64),
-                snr: a.get("noise_snr").and_then(|v| match v {
-                    Value::List(l) => Some((l[0].as_f64()?, l.get(1).and_then(Value::as_f64))),
-                    v => Some((v.as_f64()?, None)),
-                }),
+                snr: crate::corpus::arg_snr(a, "noise_snr"),
                 prob: arg_f64(a, "noise_prob"),
             }
         }),
@@ -375,12 +372,12 @@ pub fn register(r: &mut Registry) {
         run: run_fit,
         reads: None,
         validate: Some(|a| {
-            let set = |k: &str| {
-                a.get(k)
-                    .is_some_and(|v| v.as_f64().is_some() || v.as_list().is_some())
-            };
             let noise = a.get("noise").and_then(Value::as_ref).is_some();
-            match (noise, set("noise_level"), set("noise_snr")) {
+            match (
+                noise,
+                arg_given(a, "noise_level"),
+                arg_given(a, "noise_snr"),
+            ) {
                 (true, true, true) => Err((
                     Some("noise_snr"),
                     "give `noise_level` or `noise_snr`, not both".into(),

@@ -89,6 +89,11 @@ pub fn arg_refs(args: &Args, k: &str) -> Vec<lotto_interpreter::value::StepRef> 
 pub fn arg_str<'a>(args: &'a Args, k: &str) -> &'a str {
     args.get(k).and_then(Value::as_str).unwrap_or("")
 }
+/// Whether an optional numeric argument (defaulting to `none`) was given.
+pub fn arg_given(args: &Args, k: &str) -> bool {
+    args.get(k)
+        .is_some_and(|v| v.as_f64().is_some() || v.as_list().is_some())
+}
 pub fn arg_bool(args: &Args, k: &str) -> bool {
     args.get(k).and_then(Value::as_bool).unwrap_or(false)
 }
