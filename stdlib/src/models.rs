@@ -135,21 +135,66 @@ pub struct TrainJob {
 }
 
 impl TrainJob {
-    pub fn from_trained(ctx: &mut RunCtx, info: &TrainedInfo) -> Result<TrainJob, String> {
-        let objects = ctx.store.root.join("objects");
-        let train = corpus_features(ctx, &objects.join(&info.train_corpus), &info.features)?;
-        let dev = corpus_features(ctx, &objects.join(&info.dev_corpus), &info.features)?;
+    /// A job training `cfg` on the corpora in `train_dir` and `dev_dir`,
+    /// their `spec` features extracted or reused (`fit`, `transfer`).
+    pub fn new(
+        ctx: &mut RunCtx,
+        cfg: CnnLstmConfig,
+        spec: FeatureSpec,
+        settings: FitSettings,
+        train_dir: &Path,
+        dev_dir: &Path,
+    ) -> Result<TrainJob, String> {
+        let train = corpus_features(ctx, train_dir, &spec)?;
+        let dev = corpus_features(ctx, dev_dir, &spec)?;
         Ok(TrainJob {
-            cfg: info.model.clone(),
-            spec: info.features.clone(),
-            settings: info.settings.clone(),
+            cfg,
+            spec,
+            settings,
             train,
             dev,
-            train_id: info.train_corpus.clone(),
-            dev_id: info.dev_corpus.clone(),
-            objects,
+            train_id: ctx.artifact_id(train_dir),
+            dev_id: ctx.artifact_id(dev_dir),
+            objects: ctx.store.root.join("objects"),
             ws: ctx.workspace.to_path_buf(),
         })
+    }
+
+    /// The job that trained `info`, for retraining (IMP rounds, baselines).
+    pub fn from_trained(ctx: &mut RunCtx, info: &TrainedInfo) -> Result<TrainJob, String> {
+        let objects = ctx.store.root.join("objects");
+        TrainJob::new(
+            ctx,
+            info.model.clone(),
+            info.features.clone(),
+            info.settings.clone(),
+            &objects.join(&info.train_corpus),
+            &objects.join(&info.dev_corpus),
+        )
+    }
+
+    /// Trains into the running step's own output and records the metrics
+    /// every training step reports.
+    pub fn run_step(
+        &self,
+        ctx: &mut RunCtx,
+        init: &TensorMap,
+        masks: Option<&Masks>,
+    ) -> Result<TrainedInfo, String> {
+        ctx.metric("train_utterances", self.train.len() as u64);
+        let (out, ck) = (ctx.out.to_path_buf(), ctx.checkpoints.to_path_buf());
+        let info = self.run(
+            ctx.device,
+            ctx.progress,
+            init,
+            masks,
+            &out,
+            &ck,
+            ctx.step_name,
+        )?;
+        ctx.metric("best_epoch", info.best_epoch as u64);
+        ctx.metric("best_dev_wer", info.best_dev_wer);
+        Ok(info)
     }
 
     /// Trains from `init` under `masks`, writing a Trained artifact in `out`
@@ -231,19 +276,7 @@ fn run_fit(ctx: &mut RunCtx) -> Result<(), String> {
     if let Some(n) = &mut s.noise {
         n.bank = ctx.artifact_id(ctx.input_of("noise")?);
     }
-    let train = corpus_features(ctx, &train_dir, &fspec)?;
-    let dev = corpus_features(ctx, &dev_dir, &fspec)?;
-    let job = TrainJob {
-        cfg: cfg.clone(),
-        spec: fspec,
-        settings: s.clone(),
-        train,
-        dev,
-        train_id: ctx.artifact_id(&train_dir),
-        dev_id: ctx.artifact_id(&dev_dir),
-        objects: ctx.store.root.join("objects"),
-        ws: ctx.workspace.to_path_buf(),
-    };
+    let job = TrainJob::new(ctx, cfg.clone(), fspec, s.clone(), &train_dir, &dev_dir)?;
     let init = match &ctx.args["init"] {
         Value::Config { op, args } if op == "pretrained" => {
             let r = args["from"]
@@ -254,20 +287,7 @@ fn run_fit(ctx: &mut RunCtx) -> Result<(), String> {
         _ => fresh_init(&cfg, s.seed),
     };
     ctx.metric("params", cfg.num_params() as u64);
-    ctx.metric("train_utterances", job.train.len() as u64);
-    let out = ctx.out.to_path_buf();
-    let ck = ctx.checkpoints.to_path_buf();
-    let info = job.run(
-        ctx.device,
-        ctx.progress,
-        &init,
-        None,
-        &out,
-        &ck,
-        ctx.step_name,
-    )?;
-    ctx.metric("best_epoch", info.best_epoch as u64);
-    ctx.metric("best_dev_wer", info.best_dev_wer);
+    job.run_step(ctx, &init, None)?;
     Ok(())
 }
 

@@ -273,7 +273,9 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
     // recomputed by training the dense model again for k epochs from θ0 as
     // a cached sub-step. Training is deterministic and no epoch depends on
     // the total number of epochs, so these are the dense run's own epoch-k
-    // weights (a test compares them with a k-epoch fit).
+    // weights (a test compares them with a k-epoch fit). It uses the rounds'
+    // job (same data and settings) with only its epoch count changed.
+    let mut job = TrainJob::from_trained(ctx, &info)?;
     let (rewind, rewind_point) = match a.get("rewind") {
         Some(Value::Config { op, args }) if op == "epoch" => {
             let k = arg_usize(args, "k");
@@ -283,8 +285,8 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
                     info.settings.epochs
                 ));
             }
-            let mut early = TrainJob::from_trained(ctx, &info)?;
-            early.settings.epochs = k;
+            job.settings.epochs = k;
+            let early = &job;
             let material = format!("rewind-epoch-v1|{dense_id}|k={k}");
             let (device, progress) = (ctx.device, ctx.progress);
             let label = format!("{} rewind point (epoch {k})", ctx.step_name);
@@ -293,6 +295,7 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
                 early.run(device, progress, &init, None, out, ck, &label)?;
                 Ok(Default::default())
             })?;
+            job.settings.epochs = info.settings.epochs;
             (
                 format!("epoch{k}"),
                 Some(tensor_io::load(&dir.join("last.safetensors"))?),
@@ -300,7 +303,6 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
         }
         _ => (arg_str(&a, "rewind").to_string(), None),
     };
-    let mut job = TrainJob::from_trained(ctx, &info)?;
     let epochs = arg_usize(&a, "epochs");
     if epochs > 0 {
         job.settings.epochs = epochs;
@@ -532,34 +534,16 @@ fn run_transfer(ctx: &mut RunCtx) -> Result<(), String> {
     }
     let train_dir = ctx.input_of("to")?.to_path_buf();
     let dev_dir = ctx.input_of("dev")?.to_path_buf();
-    let train = crate::features::corpus_features(ctx, &train_dir, &info.features)?;
-    let dev = crate::features::corpus_features(ctx, &dev_dir, &info.features)?;
-    let job = TrainJob {
-        cfg: info.model.clone(),
-        spec: info.features.clone(),
+    let job = TrainJob::new(
+        ctx,
+        info.model.clone(),
+        info.features.clone(),
         settings,
-        train,
-        dev,
-        train_id: ctx.artifact_id(&train_dir),
-        dev_id: ctx.artifact_id(&dev_dir),
-        objects: ctx.store.root.join("objects"),
-        ws: ctx.workspace.to_path_buf(),
-    };
-    ctx.metric("train_utterances", job.train.len() as u64);
-    let out = ctx.out.to_path_buf();
-    let ck = ctx.checkpoints.to_path_buf();
-    let r = job.run(
-        ctx.device,
-        ctx.progress,
-        &init,
-        Some(&masks),
-        &out,
-        &ck,
-        ctx.step_name,
+        &train_dir,
+        &dev_dir,
     )?;
+    let r = job.run_step(ctx, &init, Some(&masks))?;
     ctx.metric("rw", (r.rw * 100.0).round() / 100.0);
-    ctx.metric("best_epoch", r.best_epoch as u64);
-    ctx.metric("best_dev_wer", r.best_dev_wer);
     Ok(())
 }
 
