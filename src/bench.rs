@@ -199,15 +199,7 @@ pub fn audio(repo: &Path, reps: usize) -> Result<(), String> {
         .filter(|p| p.extension().is_some_and(|x| x == "wav"))
         .collect();
     files.sort();
-    let spec = FeatureSpec {
-        kind: "spectrogram".into(),
-        window_s: 0.02,
-        hop_s: 0.01,
-        n_fft: 320,
-        mels: 0,
-        window_fn: "hamming".into(),
-        normalize: true,
-    };
+    let spec = FeatureSpec::ds2();
     let one = |f: &std::path::PathBuf| -> Result<f64, String> {
         let x = lotto_stdlib::audio::load(f, None)?;
         let (frames, _) = extract(&x, &spec);

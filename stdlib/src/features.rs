@@ -25,6 +25,19 @@ pub struct FeatureSpec {
 }
 
 impl FeatureSpec {
+    /// The paper's DS2 input: 20 ms Hamming windows every 10 ms, 161 bins
+    /// of log1p magnitude, normalised per utterance.
+    pub fn ds2() -> FeatureSpec {
+        FeatureSpec {
+            kind: "spectrogram".into(),
+            window_s: 0.02,
+            hop_s: 0.01,
+            n_fft: 320,
+            mels: 0,
+            window_fn: "hamming".into(),
+            normalize: true,
+        }
+    }
     pub fn bins(&self) -> usize {
         if self.kind == "fbank" {
             self.mels
@@ -286,13 +299,8 @@ mod tests {
     #[test]
     fn ds2_spectrogram_has_161_bins_and_peaks_at_tone() {
         let spec = FeatureSpec {
-            kind: "spectrogram".into(),
-            window_s: 0.02,
-            hop_s: 0.01,
-            n_fft: 320,
-            mels: 0,
-            window_fn: "hamming".into(),
             normalize: false,
+            ..FeatureSpec::ds2()
         };
         let x: Vec<f32> = (0..16000)
             .map(|i| (i as f32 * 2.0 * std::f32::consts::PI * 1000.0 / 16000.0).sin())
