@@ -245,7 +245,7 @@ pub fn status(app: &App, r: &RecipeArgs) -> Result<(), ExitCode> {
     let c = app.check(r, crate::Format::Text)?;
     let store = app.open_store()?;
     let parts = app.keys(&c, &store)?;
-    let st = slurm::status(&c, &parts, &store).map_err(fail)?;
+    let st = slurm::status(&parts, &store).map_err(fail)?;
     let w = c
         .steps
         .iter()

@@ -12,7 +12,7 @@ mod share;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use lotto_interpreter::check::{check_file, CheckOpts, Checked};
-use lotto_interpreter::diag::{render_all, to_json, Diagnostics, RenderOpts};
+use lotto_interpreter::diag::{render_all, to_json, Diagnostic, Diagnostics, RenderOpts};
 use lotto_interpreter::digest::DigestCache;
 use lotto_interpreter::exec::{self, RunOpts};
 use lotto_interpreter::plan::{self, Status};
@@ -292,21 +292,35 @@ impl App {
         })
     }
 
-    fn keys(&self, c: &Checked, store: &Store) -> Result<Vec<key::KeyParts>, ExitCode> {
+    /// Every step's key parts, or `None` where its files (or an input's)
+    /// cannot be read, with those read errors by step.
+    #[allow(clippy::type_complexity)]
+    fn keys_partial(
+        &self,
+        c: &Checked,
+        store: &Store,
+    ) -> (Vec<Option<key::KeyParts>>, Vec<(usize, Diagnostic)>) {
         let digests = DigestCache::open(&store.root.join("digests.json"));
-        let parts = key::compute(
+        let out = key::compute_partial(
             c,
             &self.reg,
             &self.ws,
             &digests,
             lotto_stdlib::device::kind(&self.device),
-        )
-        .map_err(|ds| {
-            print_diags(&Diagnostics(ds), &c.sources, Format::Text);
-            ExitCode::from(1)
-        })?;
+        );
         digests.save();
-        Ok(parts)
+        out
+    }
+
+    /// Every step's key parts; a file that cannot be read is an error.
+    fn keys(&self, c: &Checked, store: &Store) -> Result<Vec<key::KeyParts>, ExitCode> {
+        let (parts, errors) = self.keys_partial(c, store);
+        if !errors.is_empty() {
+            let ds = Diagnostics(errors.into_iter().map(|(_, d)| d).collect());
+            print_diags(&ds, &c.sources, Format::Text);
+            return Err(ExitCode::from(1));
+        }
+        Ok(parts.into_iter().map(Option::unwrap_or_default).collect())
     }
 
     /// Run options for this recipe with this command line's device:
@@ -327,12 +341,19 @@ impl App {
     /// Whether a path the step names (a corpus folder, a manifest) is
     /// absent here: its data is then "not on this machine" for `plan`.
     fn data_path_absent(&self, s: &lotto_interpreter::check::Step) -> bool {
+        self.data_paths(s)
+            .iter()
+            .any(|p| !lotto_interpreter::paths::resolve(&self.ws, p).exists())
+    }
+
+    /// The data paths a step names: its path-typed arguments as written.
+    fn data_paths<'s>(&self, s: &'s lotto_interpreter::check::Step) -> Vec<&'s str> {
         let sig = self.reg.get(s.op).expect("checked op").sig();
         sig.params
             .iter()
             .filter(|p| p.ty == lotto_interpreter::registry::PType::Path)
             .filter_map(|p| s.args.get(p.name).and_then(|v| v.as_str()))
-            .any(|p| !lotto_interpreter::paths::resolve(&self.ws, p).exists())
+            .collect()
     }
 
     fn open_store(&self) -> Result<Store, ExitCode> {
@@ -476,15 +497,7 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
             let store = app.open_store()?;
             // Plans even where the corpora are not: those steps and their
             // dependents show as waiting for data.
-            let digests = DigestCache::open(&store.root.join("digests.json"));
-            let (parts, errors) = key::compute_partial(
-                &c,
-                &app.reg,
-                &app.ws,
-                &digests,
-                lotto_stdlib::device::kind(&app.device),
-            );
-            digests.save();
+            let (parts, errors) = app.keys_partial(&c, &store);
             // Only an absent data path counts as "not on this machine"; a
             // corpus that is present but broken is an error, as in `run`.
             let (absent, broken): (Vec<_>, Vec<_>) = errors

@@ -55,14 +55,15 @@ impl App {
         Ok(path)
     }
 
-    /// `--locked`: refuses (exit 1) when the inputs drifted from the lock.
+    /// `--locked`: refuses (exit 1) when the inputs drifted from the lock;
+    /// returns the lock it read.
     pub(crate) fn enforce_lock(
         &self,
         c: &Checked,
         parts: &[KeyParts],
         store: &Store,
         file: &Path,
-    ) -> Result<(), ExitCode> {
+    ) -> Result<Lock, ExitCode> {
         let path = lock::lock_path(&self.recipe_abs(file));
         let locked = lock::read(&path).map_err(fail)?;
         let now = self.current_lock(c, parts, store, file);
@@ -71,7 +72,7 @@ impl App {
             eprintln!("warning: {n}");
         }
         if d.refusals.is_empty() {
-            return Ok(());
+            return Ok(locked);
         }
         eprintln!(
             "error: the recipe's inputs differ from its lock `{}`:",
@@ -133,8 +134,7 @@ pub fn verify(
     let c = app.check(r, crate::Format::Text)?;
     let store = app.open_store()?;
     let parts = app.keys(&c, &store)?;
-    let locked = lock::read(&lock::lock_path(&app.recipe_abs(&r.file))).map_err(fail)?;
-    app.enforce_lock(&c, &parts, &store, &r.file)?;
+    let locked = app.enforce_lock(&c, &parts, &store, &r.file)?;
     if locked.results.is_empty() {
         return Err(fail(format!(
             "the lock of `{}` holds no results to verify: run `lotto run {} --lock` first",
@@ -266,15 +266,9 @@ pub fn bundle(app: &App, r: &RecipeArgs, out: &Path, with_data: bool) -> Result<
     files.insert(rel(&lock_file, "lock")?);
     let mut data_paths = BTreeSet::new();
     for s in &c.steps {
-        let op = app.reg.get(s.op).expect("checked op");
-        for p in &op.sig().params {
-            if p.ty == lotto_interpreter::registry::PType::Path {
-                if let Some(v) = s.args.get(p.name).and_then(|v| v.as_str()) {
-                    data_paths.insert(v.to_string());
-                }
-            }
-        }
+        data_paths.extend(app.data_paths(s).into_iter().map(str::to_string));
         if with_data {
+            let op = app.reg.get(s.op).expect("checked op");
             let reads = op
                 .reads(&s.args, &app.ws)
                 .map_err(|e| fail(format!("step `{}`: {e}", s.name)))?;

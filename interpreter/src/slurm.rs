@@ -412,41 +412,36 @@ pub enum StepStatus {
 }
 
 /// Each step's status: published, or what Slurm says of its last job.
-pub fn status(
-    checked: &Checked,
-    parts: &[KeyParts],
-    store: &Store,
-) -> Result<Vec<StepStatus>, String> {
-    let keys: Vec<String> = parts.iter().map(|p| p.key()).collect();
-    let subs: Vec<Option<Submission>> = keys
+pub fn status(parts: &[KeyParts], store: &Store) -> Result<Vec<StepStatus>, String> {
+    // A published step is done whatever its last job did; the others are
+    // described by their last submission, its state asked of Slurm once.
+    let mut out: Vec<StepStatus> = parts
         .iter()
-        .map(|k| {
-            (!store.is_published(k))
-                .then(|| submission(store, k))
-                .flatten()
-        })
-        .collect();
-    let ids: Vec<String> = subs.iter().flatten().map(|s| s.job.clone()).collect();
-    let known = if ids.is_empty() {
-        BTreeMap::new()
-    } else {
-        states(&ids)?
-    };
-    Ok((0..checked.steps.len())
-        .map(|i| {
-            if store.is_published(&keys[i]) {
-                StepStatus::Done
-            } else {
-                match &subs[i] {
-                    Some(s) => StepStatus::Job(
-                        s.job.clone(),
-                        known.get(&s.job).cloned().unwrap_or(JobState::Unknown),
-                    ),
-                    None => StepStatus::NotRun,
-                }
+        .map(|p| {
+            let k = p.key();
+            if store.is_published(&k) {
+                return StepStatus::Done;
+            }
+            match submission(store, &k) {
+                Some(s) => StepStatus::Job(s.job, JobState::Unknown),
+                None => StepStatus::NotRun,
             }
         })
-        .collect())
+        .collect();
+    let ids: Vec<String> = out
+        .iter()
+        .filter_map(|s| match s {
+            StepStatus::Job(id, _) => Some(id.clone()),
+            _ => None,
+        })
+        .collect();
+    let known = states(&ids)?;
+    for s in &mut out {
+        if let StepStatus::Job(id, st) = s {
+            *st = known.get(id).cloned().unwrap_or(JobState::Unknown);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
