@@ -341,14 +341,7 @@ train noisy = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1, no
 "#,
     );
     ws.run(&["run", "r.lotto"]).success();
-    let dir = |step: &str| {
-        let out = ws.run(&["show", "r.lotto", step]).success().stdout();
-        std::path::PathBuf::from(
-            out.lines()
-                .find_map(|l| l.strip_prefix("artifacts: "))
-                .unwrap(),
-        )
-    };
+    let dir = |step: &str| ws.artifacts(&[], "r.lotto", step);
     let info = std::fs::read_to_string(dir("aug").join("trained.yaml")).unwrap();
     assert!(
         info.contains("augment:") && info.contains("freq_width: 8"),
@@ -377,15 +370,7 @@ train noisy = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1, no
     let noisy = weights("noisy");
     ws.run(&["--store", "again", "run", "r.lotto", "--only", "noisy"])
         .success();
-    let out = ws
-        .run(&["--store", "again", "show", "r.lotto", "noisy"])
-        .success()
-        .stdout();
-    let again = ws.path().join(
-        out.lines()
-            .find_map(|l| l.strip_prefix("artifacts: "))
-            .unwrap(),
-    );
+    let again = ws.artifacts(&["--store", "again"], "r.lotto", "noisy");
     assert_eq!(
         std::fs::read(again.join("last.safetensors")).unwrap(),
         noisy
@@ -411,14 +396,7 @@ eval results = wer([moved], on: [bdev])
 "#,
     );
     ws.run(&["run", "r.lotto"]).success();
-    let dir = |step: &str| {
-        let out = ws.run(&["show", "r.lotto", step]).success().stdout();
-        ws.path().join(
-            out.lines()
-                .find_map(|l| l.strip_prefix("artifacts: "))
-                .unwrap(),
-        )
-    };
+    let dir = |step: &str| ws.artifacts(&[], "r.lotto", step);
     let show = ws.run(&["show", "r.lotto", "moved"]).success().stdout();
     assert!(show.contains("rw: 50.0"), "{show}");
     let round = dir("lth.round(1)");
@@ -464,23 +442,11 @@ eval results = wer([moved], on: [bdev])
 #[test]
 fn nm_sparsity_gives_2_of_every_4_and_block_refuses_a_colon_shape() {
     let ws = Ws::with_data(4, 6);
-    let recipe = r#"
-corpus all = manifest("data/manifest.tsv")
-split train, dev = all.split(0.5, 0.5, seed: 1)
-features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
-model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
-train dense = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1)
-ticket nm = imp(dense, rounds: 1, nm: 2:4)
-train r1 = nm.round(1)
-"#;
-    ws.write("r.lotto", recipe);
+    let recipe =
+        format!("{SMALL}ticket nm = imp(dense, rounds: 1, nm: 2:4)\ntrain r1 = nm.round(1)\n");
+    ws.write("r.lotto", &recipe);
     ws.run(&["run", "r.lotto"]).success();
-    let out = ws.run(&["show", "r.lotto", "r1"]).success().stdout();
-    let dir = ws.path().join(
-        out.lines()
-            .find_map(|l| l.strip_prefix("artifacts: "))
-            .unwrap(),
-    );
+    let dir = ws.artifacts(&[], "r.lotto", "r1");
     let masks = lotto_safetensors(&dir.join("masks.safetensors"));
     assert!(!masks.is_empty());
     for (name, m) in &masks {
@@ -515,26 +481,13 @@ fn oneshot_prunes_once_to_the_sparsity_and_fine_tunes() {
     let ws = Ws::with_data(4, 6);
     ws.write(
         "r.lotto",
-        r#"
-corpus all = manifest("data/manifest.tsv")
-split train, dev = all.split(0.5, 0.5, seed: 1)
-features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
-model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
-train dense = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1)
-ticket std = oneshot(dense, sparsity: 80%, finetune: 1)
-eval results = wer([dense, std], on: [dev])
-"#,
+        &format!("{SMALL}ticket std = oneshot(dense, sparsity: 80%, finetune: 1)\neval results = wer([dense, std], on: [dev])\n"),
     );
     ws.run(&["run", "r.lotto"]).success();
     let show = ws.run(&["show", "r.lotto", "std"]).success().stdout();
     assert!(show.contains("round1_rw: 20.0"), "{show}");
     assert!(!show.contains("round2_"), "{show}");
-    let out = ws.run(&["show", "r.lotto", "results"]).success().stdout();
-    let dir = ws.path().join(
-        out.lines()
-            .find_map(|l| l.strip_prefix("artifacts: "))
-            .unwrap(),
-    );
+    let dir = ws.artifacts(&[], "r.lotto", "results");
     let eval = std::fs::read_to_string(dir.join("eval.yaml")).unwrap();
     assert!(eval.contains("method: oneshot"), "{eval}");
 }
@@ -542,16 +495,8 @@ eval results = wer([dense, std], on: [dev])
 #[test]
 fn explicit_and_until_schedules_reach_their_targets() {
     let ws = Ws::with_data(4, 6);
-    let head = r#"
-corpus all = manifest("data/manifest.tsv")
-split train, dev = all.split(0.5, 0.5, seed: 1)
-features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
-model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
-train dense = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1)
-ticket two = imp(dense, rounds: 2, rate: 50%)
-ticket listed = imp(dense, sparsities: [30%, 60%, 90%])
-"#;
-    ws.write("r.lotto", head);
+    let head = format!("{SMALL}ticket two = imp(dense, rounds: 2, rate: 50%)\nticket listed = imp(dense, sparsities: [30%, 60%, 90%])\n");
+    ws.write("r.lotto", &head);
     ws.run(&["run", "r.lotto"]).success();
     let show = ws.run(&["show", "r.lotto", "listed"]).success().stdout();
     for want in ["round1_rw: 70.0", "round2_rw: 40.0", "round3_rw: 10.0"] {
@@ -589,23 +534,10 @@ ticket listed = imp(dense, sparsities: [30%, 60%, 90%])
 #[test]
 fn prune_selects_by_path_pattern_and_never_biases() {
     let ws = Ws::with_data(4, 6);
-    let recipe = r#"
-corpus all = manifest("data/manifest.tsv")
-split train, dev = all.split(0.5, 0.5, seed: 1)
-features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
-model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
-train dense = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1)
-ticket hh = imp(dense, rounds: 1, rate: 50%, prune: ["lstm.*.weight_hh", conv])
-train r1 = hh.round(1)
-"#;
-    ws.write("r.lotto", recipe);
+    let recipe = format!("{SMALL}ticket hh = imp(dense, rounds: 1, rate: 50%, prune: [\"lstm.*.weight_hh\", conv])\ntrain r1 = hh.round(1)\n");
+    ws.write("r.lotto", &recipe);
     ws.run(&["run", "r.lotto"]).success();
-    let out = ws.run(&["show", "r.lotto", "r1"]).success().stdout();
-    let dir = ws.path().join(
-        out.lines()
-            .find_map(|l| l.strip_prefix("artifacts: "))
-            .unwrap(),
-    );
+    let dir = ws.artifacts(&[], "r.lotto", "r1");
     let masks = lotto_safetensors(&dir.join("masks.safetensors"));
     let names: Vec<&String> = masks.keys().collect();
     assert!(!names.is_empty());
@@ -648,14 +580,7 @@ train r1 = late.round(1)
 "#,
     );
     ws.run(&["run", "r.lotto"]).success();
-    let dir = |step: &str| {
-        let out = ws.run(&["show", "r.lotto", step]).success().stdout();
-        ws.path().join(
-            out.lines()
-                .find_map(|l| l.strip_prefix("artifacts: "))
-                .unwrap(),
-        )
-    };
+    let dir = |step: &str| ws.artifacts(&[], "r.lotto", step);
     let after1 = lotto_safetensors(&dir("one").join("last.safetensors"));
     let init = lotto_safetensors(&dir("r1").join("init.safetensors"));
     let masks = lotto_safetensors(&dir("r1").join("masks.safetensors"));

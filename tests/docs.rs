@@ -74,57 +74,39 @@ fn every_pipeline_checks_and_plans_and_its_lock_is_current() {
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "lotto") {
-                let out = std::process::Command::new(bin())
-                    .current_dir(repo())
-                    .env("NO_COLOR", "1")
-                    .args(["check", p.to_str().unwrap()])
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{} fails:\n{}",
-                    p.display(),
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                let recipe = p.to_str().unwrap();
+                // A store of its own, so the workspace's is never touched.
+                let store = tempfile::tempdir().unwrap();
+                let lotto = |args: &[&str]| {
+                    let mut all = vec!["--store", store.path().to_str().unwrap()];
+                    all.extend_from_slice(args);
+                    Out(lotto_in(&repo(), &all).output().unwrap())
+                };
+                let out = lotto(&["check", recipe]);
+                assert!(out.ok(), "{recipe} fails:\n{}", out.stderr());
                 n += 1;
                 // Every recipe plans, the paper-scale ones too, on a machine
                 // without their corpora (those steps wait for data).
-                let store = tempfile::tempdir().unwrap();
-                let out = std::process::Command::new(bin())
-                    .current_dir(repo())
-                    .env("NO_COLOR", "1")
-                    .args(["--store", store.path().to_str().unwrap()])
-                    .args(["plan", p.to_str().unwrap()])
-                    .output()
-                    .unwrap();
-                let text = String::from_utf8_lossy(&out.stdout);
+                let out = lotto(&["plan", recipe]);
+                let text = out.stdout();
                 assert!(
-                    out.status.success() && text.contains(" step(s): "),
-                    "{} does not plan:\n{text}\n{}",
-                    p.display(),
-                    String::from_utf8_lossy(&out.stderr)
+                    out.ok() && text.contains(" step(s): "),
+                    "{recipe} does not plan:\n{text}\n{}",
+                    out.stderr()
                 );
-                if p.to_string_lossy().contains("/paper/") {
+                if recipe.contains("/paper/") {
                     assert!(text.contains("no data "), "{text}");
                 }
                 // A committed lock must match the recipe's inputs as they
                 // are now (op versions, params, bundled data).
                 let lock = p.with_extension("lotto.lock");
                 if lock.is_file() {
-                    let store = tempfile::tempdir().unwrap();
-                    let out = std::process::Command::new(bin())
-                        .current_dir(repo())
-                        .env("NO_COLOR", "1")
-                        .args(["--store", store.path().to_str().unwrap()])
-                        .args(["run", p.to_str().unwrap(), "--locked", "--dry-run"])
-                        .output()
-                        .unwrap();
+                    let out = lotto(&["run", recipe, "--locked", "--dry-run"]);
                     assert!(
-                        out.status.success(),
-                        "{} is stale (after a deliberate change: lotto run {} --lock):\n{}",
+                        out.ok(),
+                        "{} is stale (after a deliberate change: lotto run {recipe} --lock):\n{}",
                         lock.display(),
-                        p.display(),
-                        String::from_utf8_lossy(&out.stderr)
+                        out.stderr()
                     );
                     locks += 1;
                 }

@@ -6,14 +6,7 @@ mod common;
 use common::*;
 
 fn utts(ws: &Ws, step: &str) -> Vec<serde_json::Value> {
-    let show = ws.run(&["show", "r.lotto", step]);
-    let out = show.success().stdout();
-    let dir = out
-        .lines()
-        .find_map(|l| l.strip_prefix("artifacts: "))
-        .unwrap()
-        .to_string();
-    std::fs::read_to_string(std::path::Path::new(&dir).join("utts.jsonl"))
+    std::fs::read_to_string(ws.artifacts(&[], "r.lotto", step).join("utts.jsonl"))
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

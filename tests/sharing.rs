@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bin, Ws};
+use common::Ws;
 use std::path::Path;
 use std::process::Command;
 
@@ -53,15 +53,7 @@ fn untar(archive: &Path, into: &Path) {
 
 /// `lotto` run in `dir` (an unpacked bundle) instead of the workspace.
 fn run_in(dir: &Path, args: &[&str]) -> common::Out {
-    common::Out(
-        Command::new(bin())
-            .current_dir(dir)
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap(),
-    )
+    common::Out(common::lotto_in(dir, args).output().unwrap())
 }
 
 #[test]

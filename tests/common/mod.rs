@@ -80,18 +80,46 @@ impl Ws {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin());
-        c.current_dir(self.path())
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG");
-        c
+        lotto_in(self.path(), args)
     }
 
     pub fn run(&self, args: &[&str]) -> Out {
         Out(self.cmd(args).output().unwrap())
     }
+
+    /// The artifact folder of a published step, as `lotto show` reports it;
+    /// `global` are options before `show`, such as `--store DIR`.
+    pub fn artifacts(&self, global: &[&str], recipe: &str, step: &str) -> PathBuf {
+        let mut args = global.to_vec();
+        args.extend(["show", recipe, step]);
+        let out = self.run(&args).success().stdout();
+        let dir = out
+            .lines()
+            .find_map(|l| l.strip_prefix("artifacts: "))
+            .unwrap_or_else(|| panic!("`{step}` has not run:\n{out}"));
+        self.path().join(dir)
+    }
 }
+
+/// The real `lotto` binary run in `dir`, colour off and no RUST_LOG.
+pub fn lotto_in(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(bin());
+    c.current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG");
+    c
+}
+
+/// The start of many ticket tests: the test corpus split in two, small
+/// features and model, and a dense model trained for one epoch.
+pub const SMALL: &str = r#"
+corpus all = manifest("data/manifest.tsv")
+split train, dev = all.split(0.5, 0.5, seed: 1)
+features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
+model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
+train dense = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1)
+"#;
 
 pub struct Out(pub Output);
 
