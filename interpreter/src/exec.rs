@@ -333,10 +333,10 @@ fn export(
     workspace: &Path,
     enabled: bool,
 ) -> Result<(), String> {
-    let src = store.object(key).join("export");
     if !enabled {
         return Ok(());
     }
+    let src = store.object(key).join("export");
     let Some(dest) = s.args.get("path").and_then(|v| v.as_str()) else {
         return Ok(());
     };

@@ -174,14 +174,18 @@ pub fn compute_partial(
     }
     for i in order {
         let s = &checked.steps[i];
-        if files_of[i].is_none() || s.deps().iter().any(|r| parts[r.step].is_none()) {
+        let deps = s.deps();
+        // No key without its files and its inputs' keys.
+        let Some(files) = files_of[i].take() else {
+            continue;
+        };
+        if deps.iter().any(|r| parts[r.step].is_none()) {
             continue;
         }
         let sig = reg.get(s.op).unwrap().sig();
         let keyf = |r: StepRef| port_key(&keys[r.step], r.port);
         let args = canonical_args(&s.args, &keyf);
-        let inputs = s
-            .deps()
+        let inputs = deps
             .into_iter()
             .map(|r| (checked.ref_name(r), keyf(r)))
             .collect();
@@ -190,7 +194,7 @@ pub fn compute_partial(
             op_version: sig.version,
             args,
             inputs,
-            files: files_of[i].take().unwrap_or_default(),
+            files,
             device: sig.numeric.then(|| format!("{device}/f32")),
         };
         keys[i] = p.key();

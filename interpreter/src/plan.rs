@@ -34,8 +34,14 @@ pub fn plan(
     recipe: &str,
     force: &BTreeSet<usize>,
 ) -> Vec<PlannedStep> {
-    let parts: Vec<Option<KeyParts>> = parts.iter().cloned().map(Some).collect();
-    plan_partial(checked, &parts, &BTreeMap::new(), store, recipe, force)
+    plan_with(
+        checked,
+        &|i| Some(&parts[i]),
+        &BTreeMap::new(),
+        store,
+        recipe,
+        force,
+    )
 }
 
 /// Plans a recipe some of whose data is missing (`key::compute_partial`):
@@ -49,17 +55,37 @@ pub fn plan_partial(
     recipe: &str,
     force: &BTreeSet<usize>,
 ) -> Vec<PlannedStep> {
+    plan_with(
+        checked,
+        &|i| parts[i].as_ref(),
+        missing,
+        store,
+        recipe,
+        force,
+    )
+}
+
+/// Both plans, reading each step's parts through `part` (so a full plan
+/// need not copy its parts into options).
+fn plan_with<'p>(
+    checked: &Checked,
+    part: &dyn Fn(usize) -> Option<&'p KeyParts>,
+    missing: &BTreeMap<usize, String>,
+    store: &Store,
+    recipe: &str,
+    force: &BTreeSet<usize>,
+) -> Vec<PlannedStep> {
     let order = crate::graph::topo_order(&checked.steps);
     let mut out = Vec::with_capacity(order.len());
     for i in order {
         let s = &checked.steps[i];
-        let Some(p) = &parts[i] else {
+        let Some(p) = part(i) else {
             let why = match missing.get(&i) {
                 Some(e) => vec![format!("needs data: {e}")],
                 None => s
                     .deps()
                     .iter()
-                    .filter(|r| parts[r.step].is_none())
+                    .filter(|r| part(r.step).is_none())
                     .map(|r| format!("input `{}` needs data", checked.ref_name(*r)))
                     .collect(),
             };
