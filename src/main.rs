@@ -439,6 +439,16 @@ fn print_plan(planned: &[plan::PlannedStep], format: Format) {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, which turns `lotto ops | head` into a panic on
+    // the next print. Restore the default so lotto ends quietly like other
+    // command-line tools when its reader goes away; a run killed this way
+    // loses nothing, as after any kill.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; it only
+    // resets one signal's disposition to the OS default.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let filter = match cli.verbose {
         0 => "warn",

@@ -630,3 +630,35 @@ lotto::bad_param
         expected
     );
 }
+
+/// A reader that stops early (`lotto graph big.lotto | head -1`) ends
+/// lotto quietly, as with other Unix tools, instead of a "Broken pipe"
+/// panic. The graph is far larger than a pipe's buffer, so lotto is still
+/// writing when the reader goes away.
+#[test]
+fn closed_stdout_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let mut recipe = String::from("corpus c0 = manifest(\"m.tsv\")\n");
+    for i in 1..3000 {
+        recipe += &format!("corpus c{i} = filter(c{}, min: 1s, max: 10s)\n", i - 1);
+    }
+    std::fs::write(dir.path().join("big.lotto"), recipe).unwrap();
+    let mut child = lotto_in(dir.path(), &["graph", "big.lotto"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+}

@@ -11,7 +11,8 @@ use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
 use crate::registry::{Output, PType, Param, Registry};
 use crate::source::{FileId, Sources, Span};
 use crate::value::{fmt_float, Args, StepRef, StepType, Value};
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 /// Statement kinds and the type of value each binds.
@@ -185,7 +186,7 @@ impl<'a> Checker<'a> {
             scopes: vec![Scope {
                 parent: None,
                 suffix: String::new(),
-                names: HashMap::new(),
+                names: HashMap::default(),
             }],
             steps: vec![],
             pending: vec![],
@@ -279,15 +280,17 @@ impl<'a> Checker<'a> {
     }
 
     fn load_text(&mut self, id: FileId) {
-        let text = self.sources.get(id).text.clone();
-        match crate::parse::parse(id, &text) {
-            Ok(prog) => self.collect(&prog.stmts, 0),
+        match crate::parse::parse(id, &self.sources.get(id).text) {
+            Ok(prog) => self.collect(prog.stmts, 0),
             Err(d) => self.diags.push(d),
         }
     }
 
-    /// Pass 1: bind names, expand loops, create steps.
-    fn collect(&mut self, stmts: &[Stmt], scope: usize) {
+    /// Pass 1: bind names, expand loops, create steps. Takes the statements
+    /// by value so that each binding's expression moves into its pending
+    /// step instead of being copied (only loop bodies are copied, once per
+    /// item).
+    fn collect(&mut self, stmts: Vec<Stmt>, scope: usize) {
         for st in stmts {
             match st {
                 Stmt::Import { path, span } => {
@@ -295,7 +298,7 @@ impl<'a> Checker<'a> {
                         self.diags.push(
                             Diagnostic::new(
                                 Code::Syntax,
-                                *span,
+                                span,
                                 "`import` is only allowed at the top level",
                             )
                             .help("move the import out of the loop"),
@@ -308,21 +311,21 @@ impl<'a> Checker<'a> {
                         .and_then(|p| p.parent().map(Path::to_path_buf))
                         .unwrap_or(self.workspace.clone());
                     let target = dir.join(path);
-                    self.load(&target, Some(*span));
+                    self.load(&target, Some(span));
                 }
                 Stmt::Param { name, value, span } => {
                     if scope != 0 {
                         self.diags.push(
                             Diagnostic::new(
                                 Code::Syntax,
-                                *span,
+                                span,
                                 "`param` is only allowed at the top level",
                             )
                             .help("declare params before the loop"),
                         );
                         continue;
                     }
-                    let mut value = value.clone();
+                    let mut value = value;
                     if let Some(i) = self.opts.set.iter().position(|(k, _)| *k == name.name) {
                         self.set_used[i] = true;
                         let text = format!("param {} = {}", name.name, self.opts.set[i].1);
@@ -341,13 +344,13 @@ impl<'a> Checker<'a> {
                         }
                     }
                     let value = self.subst(&value, scope);
-                    self.bind(scope, name, Binding::Expr(value.clone()));
+                    self.bind(scope, &name, Binding::Expr(value.clone()));
                     self.param_exprs.push((name.name.clone(), value));
                 }
                 Stmt::For {
                     var, over, body, ..
                 } => {
-                    let items = match self.literal_list(over, scope) {
+                    let items = match self.literal_list(&over, scope) {
                         Some(items) => items,
                         None => continue,
                     };
@@ -368,13 +371,13 @@ impl<'a> Checker<'a> {
                         self.scopes.push(Scope {
                             parent: Some(scope),
                             suffix,
-                            names: HashMap::new(),
+                            names: HashMap::default(),
                         });
                         let inner = self.scopes.len() - 1;
                         self.scopes[inner]
                             .names
                             .insert(var.name.clone(), Binding::Expr(item));
-                        self.collect(body, inner);
+                        self.collect(body.clone(), inner);
                     }
                 }
                 Stmt::Report {
@@ -383,48 +386,48 @@ impl<'a> Checker<'a> {
                     parts,
                     span,
                 } => {
-                    self.check_output_path(path, *path_span);
+                    self.check_output_path(&path, path_span);
                     let name = format!("report \"{path}\"{}", self.scopes[scope].suffix);
                     let idx = self.steps.len();
                     self.steps.push(Step {
                         name,
                         op: "report",
                         args: Args::new(),
-                        span: *span,
+                        span: span,
                         outputs: vec![],
                     });
                     // The report op takes the path and the list of parts.
                     let mut args = vec![ast::Arg {
                         name: Some(Ident {
                             name: "path".into(),
-                            span: *path_span,
+                            span: path_span,
                         }),
                         value: Expr {
                             kind: ExprKind::Str(path.clone()),
-                            span: *path_span,
+                            span: path_span,
                         },
-                        span: *path_span,
+                        span: path_span,
                     }];
                     args.push(ast::Arg {
                         name: Some(Ident {
                             name: "parts".into(),
-                            span: *span,
+                            span: span,
                         }),
                         value: Expr {
                             kind: ExprKind::List(parts.clone()),
-                            span: *span,
+                            span: span,
                         },
-                        span: *span,
+                        span: span,
                     });
                     let value = Expr {
                         kind: ExprKind::Call {
                             op: Ident {
                                 name: "report".into(),
-                                span: *span,
+                                span: span,
                             },
                             args,
                         },
-                        span: *span,
+                        span: span,
                     };
                     self.pending.push(Pending {
                         step: idx,
@@ -432,7 +435,7 @@ impl<'a> Checker<'a> {
                         value,
                         kind: Ident {
                             name: "report".into(),
-                            span: *span,
+                            span: span,
                         },
                     });
                 }
@@ -492,7 +495,7 @@ impl<'a> Checker<'a> {
                         name,
                         op: "",
                         args: Args::new(),
-                        span: *span,
+                        span: span,
                         outputs,
                     });
                     for (port, t) in targets.iter().enumerate() {
@@ -509,8 +512,8 @@ impl<'a> Checker<'a> {
                     self.pending.push(Pending {
                         step: idx,
                         scope,
-                        value: value.clone(),
-                        kind: kind.clone(),
+                        value,
+                        kind,
                     });
                 }
             }

@@ -16,6 +16,15 @@ use pest::Parser;
 /// go so the error is exactly the one a sequential parse reports.
 pub fn parse(file: FileId, text: &str) -> Result<Program, Diagnostic> {
     use rayon::prelude::*;
+    if let Some(at) = too_deep(text) {
+        return Err(Diagnostic::new(
+            Code::Syntax,
+            Span::new(file, at, at + 1),
+            format!("brackets nested more than {MAX_DEPTH} levels deep"),
+        )
+        .label("too deep here")
+        .help("no recipe needs this; bind the inner values to names instead"));
+    }
     let chunks = split_statements(text, 32 * 1024);
     if chunks.len() > 1 {
         let parts: Vec<Option<Program>> = chunks
@@ -28,6 +37,44 @@ pub fn parse(file: FileId, text: &str) -> Result<Program, Diagnostic> {
         }
     }
     parse_at(file, text, 0).map_err(|e| syntax_error(file, text, e))
+}
+
+/// Deepest bracket nesting a recipe may use. The parser, the AST builder
+/// and the checker recurse once (or a few times) per level; refusing deeper
+/// input up front keeps any input from overflowing the stack.
+pub const MAX_DEPTH: usize = 256;
+
+/// Byte offset of the bracket that opens level `MAX_DEPTH + 1`, if any
+/// (brackets in strings and comments do not count).
+fn too_deep(text: &str) -> Option<usize> {
+    let (mut depth, mut in_str, mut in_comment, mut escaped) = (0usize, false, false, false);
+    for (i, c) in text.bytes().enumerate() {
+        if in_comment {
+            in_comment = c != b'\n';
+        } else if in_str {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' || c == b'\n' {
+                in_str = false;
+            }
+        } else {
+            match c {
+                b'#' => in_comment = true,
+                b'"' => in_str = true,
+                b'(' | b'[' | b'{' => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Some(i);
+                    }
+                }
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 thread_local! {
@@ -329,7 +376,7 @@ fn stmt(file: FileId, p: Pair<Rule>) -> Stmt {
             }
         }
         Rule::bind_stmt => {
-            let kind = ident(file, it.next().unwrap().into_inner().next().unwrap());
+            let kind = ident(file, it.next().unwrap());
             let targets = it
                 .next()
                 .unwrap()
@@ -411,11 +458,14 @@ fn primary(file: FileId, p: Pair<Rule>) -> Expr {
         Rule::expr => return expr(file, p),
         Rule::number => ExprKind::Number(p.as_str().parse().unwrap_or(f64::NAN)),
         Rule::quantity => {
-            let mut i = p.into_inner();
-            let n: f64 = i.next().unwrap().as_str().parse().unwrap_or(f64::NAN);
-            let u =
-                Unit::parse(i.next().unwrap().as_str()).expect("grammar only yields known units");
-            ExprKind::Quantity(n, u)
+            // One atomic pair (fewer pairs: quantities are common); the
+            // grammar guarantees it ends in exactly one known unit.
+            let s = p.as_str();
+            let (n, u) = ["kHz", "Hz", "dB", "ms", "s", "%"]
+                .iter()
+                .find_map(|u| Some((s.strip_suffix(u)?, Unit::parse(u)?)))
+                .expect("grammar only yields known units");
+            ExprKind::Quantity(n.parse().unwrap_or(f64::NAN), u)
         }
         Rule::shape => {
             let s = p.as_str();
@@ -516,6 +566,31 @@ mod tests {
         assert_eq!(e.code, Code::Syntax);
         let e = parse(0, &format!("corpus a = x({})", "é".repeat(50))).unwrap_err();
         assert!(e.message.contains('é'));
+    }
+
+    #[test]
+    fn nesting_beyond_the_limit_is_a_syntax_error_not_a_stack_overflow() {
+        let deep = format!("corpus x = {}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = parse(0, &deep).unwrap_err();
+        assert!(
+            err.message.contains("nested more than 256"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.span.unwrap().start, "corpus x = ".len() + MAX_DEPTH);
+        // Brackets inside strings and comments do not count.
+        let ok = format!(
+            "corpus x = f(\"{}\") # {}\n",
+            "[".repeat(1000),
+            "(".repeat(1000)
+        );
+        parse(0, &ok).unwrap();
+        let at_limit = format!(
+            "corpus x = {}{}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        parse(0, &at_limit).unwrap();
     }
 
     #[test]
