@@ -393,7 +393,7 @@ impl<'a> Checker<'a> {
                         name,
                         op: "report",
                         args: Args::new(),
-                        span: span,
+                        span,
                         outputs: vec![],
                     });
                     // The report op takes the path and the list of parts.
@@ -411,23 +411,23 @@ impl<'a> Checker<'a> {
                     args.push(ast::Arg {
                         name: Some(Ident {
                             name: "parts".into(),
-                            span: span,
+                            span,
                         }),
                         value: Expr {
                             kind: ExprKind::List(parts.clone()),
-                            span: span,
+                            span,
                         },
-                        span: span,
+                        span,
                     });
                     let value = Expr {
                         kind: ExprKind::Call {
                             op: Ident {
                                 name: "report".into(),
-                                span: span,
+                                span,
                             },
                             args,
                         },
-                        span: span,
+                        span,
                     };
                     self.pending.push(Pending {
                         step: idx,
@@ -435,7 +435,7 @@ impl<'a> Checker<'a> {
                         value,
                         kind: Ident {
                             name: "report".into(),
-                            span: span,
+                            span,
                         },
                     });
                 }
@@ -495,7 +495,7 @@ impl<'a> Checker<'a> {
                         name,
                         op: "",
                         args: Args::new(),
-                        span: span,
+                        span,
                         outputs,
                     });
                     for (port, t) in targets.iter().enumerate() {
