@@ -14,7 +14,9 @@ fn run_then_resume_is_all_cached_and_report_is_written() {
     let summary = std::fs::read_to_string(ws.path().join("out/report/summary.md")).unwrap();
     assert!(summary.contains("| lth | imp | 2 | 25.0 |"), "{summary}");
     let svg = std::fs::read_to_string(ws.path().join("out/report/wer_vs_rw.svg")).unwrap();
-    assert!(svg.contains("remaining weights") && svg.contains("dense baseline"));
+    assert!(svg.contains("remaining weights") && svg.contains("dense, same test set"));
+    let png = std::fs::read(ws.path().join("out/report/wer_vs_rw.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000);
     assert!(
         std::fs::read_to_string(ws.path().join("out/report/results.csv"))
             .unwrap()

@@ -12,6 +12,7 @@ pub mod loaders;
 pub mod models;
 pub mod nn;
 pub mod op;
+pub mod plot;
 pub mod report;
 pub mod rng;
 pub mod sphere;

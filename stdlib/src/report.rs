@@ -1,24 +1,14 @@
 //! Reports: `report "results/NAME" = summary(e), plot(e)` writes a Markdown
 //! summary shaped like the paper's tables (best and extreme rows marked),
-//! a CSV of every number, and SVG plots of WER against remaining weights.
+//! a CSV of every number, and plots (SVG and PNG, see [`crate::plot`]).
 
 use crate::eval::{read_table, Row};
 use crate::op::*;
+use crate::plot::series;
 use lotto_interpreter::registry::{Output, PType, RunCtx};
 use lotto_interpreter::value::{StepType, Value};
 use lotto_interpreter::{Param, Registry};
-use std::collections::BTreeMap;
 use std::fmt::Write;
-
-fn series(rows: &[Row]) -> BTreeMap<(String, String), Vec<&Row>> {
-    let mut m: BTreeMap<(String, String), Vec<&Row>> = BTreeMap::new();
-    for r in rows {
-        m.entry((r.model.clone(), r.corpus.clone()))
-            .or_default()
-            .push(r);
-    }
-    m
-}
 
 /// Markdown table per corpus: method, round, RW, WER, CER; the best round
 /// (lowest dev WER) and the extreme ticket (sparsest with dev WER no worse
@@ -82,73 +72,6 @@ pub fn csv(rows: &[Row]) -> String {
     s
 }
 
-const COLORS: &[&str] = &[
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-];
-
-/// WER (or CER) against RW on a log axis, one line per model and corpus,
-/// the dense model as a dashed line.
-pub fn plot_svg(rows: &[Row], metric: &str) -> String {
-    let (w, h, ml, mr, mt, mb) = (760.0, 460.0, 70.0, 230.0, 50.0, 60.0);
-    let val = |r: &Row| if metric == "cer" { r.cer } else { r.wer };
-    let min_rw = rows.iter().map(|r| r.rw).fold(100.0f64, f64::min).max(0.1);
-    let (lx0, lx1) = ((min_rw * 0.8).log10(), 100f64.log10() + 0.02);
-    // A round axis top: the next multiple of 10 above the largest value.
-    let ymax = ((rows.iter().map(val).fold(1.0f64, f64::max) * 1.05) / 10.0).ceil() * 10.0;
-    let x = |rw: f64| ml + (lx1 - rw.max(0.1).log10()) / (lx1 - lx0) * (w - ml - mr);
-    let y = |v: f64| mt + (1.0 - v / ymax) * (h - mt - mb);
-    let mut s = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
-    let _ = writeln!(s, "<text x=\"{}\" y=\"24\" font-size=\"16\" text-anchor=\"middle\">{} vs remaining weights (lower is better)</text>", (w - mr + ml) / 2.0, metric.to_uppercase());
-    let _ = writeln!(s, "<line x1=\"{ml}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/><line x1=\"{ml}\" y1=\"{mt}\" x2=\"{ml}\" y2=\"{}\" stroke=\"black\"/>", h - mb, w - mr, h - mb, h - mb);
-    for rw in [100.0, 50.0, 25.0, 12.5, 5.0, 2.0, 1.0] {
-        if rw >= min_rw * 0.8 {
-            let _ = writeln!(s, "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#ddd\"/><text x=\"{0}\" y=\"{3}\" text-anchor=\"middle\">{rw}</text>", x(rw), mt, h - mb, h - mb + 16.0);
-        }
-    }
-    for i in 0..=5 {
-        let v = ymax * i as f64 / 5.0;
-        let _ = writeln!(s, "<line x1=\"{ml}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#eee\"/><text x=\"{2}\" y=\"{3}\" text-anchor=\"end\">{v:.1}</text>", y(v), w - mr, ml - 6.0, y(v) + 4.0);
-    }
-    let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">remaining weights, % of prunable (log scale; sparser to the right)</text>", (w - mr + ml) / 2.0, h - 18.0);
-    let _ = writeln!(
-        s,
-        "<text transform=\"translate(20,{}) rotate(-90)\" text-anchor=\"middle\">{} (%)</text>",
-        (h - mb + mt) / 2.0,
-        metric.to_uppercase()
-    );
-    for (i, ((model, corpus), rs)) in series(rows).into_iter().enumerate() {
-        let c = COLORS[i % COLORS.len()];
-        let mut pts: Vec<(f64, f64)> = rs.iter().map(|r| (r.rw, val(r))).collect();
-        pts.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap());
-        if let Some(d) = rs.iter().find(|r| r.round == 0 && r.method == "dense") {
-            let _ = writeln!(s, "<line x1=\"{ml}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"{c}\" stroke-dasharray=\"5,4\" opacity=\"0.7\"/>", y(val(d)), w - mr);
-        }
-        let path: Vec<String> = pts
-            .iter()
-            .map(|(a, b)| format!("{:.1},{:.1}", x(*a), y(*b)))
-            .collect();
-        let _ = writeln!(
-            s,
-            "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>",
-            path.join(" ")
-        );
-        for (a, b) in &pts {
-            let _ = writeln!(
-                s,
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{c}\"/>",
-                x(*a),
-                y(*b)
-            );
-        }
-        let ly = mt + 10.0 + i as f64 * 20.0;
-        let _ = writeln!(s, "<line x1=\"{0}\" y1=\"{ly}\" x2=\"{1}\" y2=\"{ly}\" stroke=\"{c}\" stroke-width=\"2\"/><text x=\"{2}\" y=\"{3}\">{model} on {corpus}</text>", w - mr + 12.0, w - mr + 36.0, w - mr + 42.0, ly + 4.0);
-    }
-    let ly = mt + 10.0 + series(rows).len() as f64 * 20.0;
-    let _ = writeln!(s, "<line x1=\"{0}\" y1=\"{ly}\" x2=\"{1}\" y2=\"{ly}\" stroke=\"gray\" stroke-dasharray=\"5,4\"/><text x=\"{2}\" y=\"{3}\">dense baseline</text>", w - mr + 12.0, w - mr + 36.0, w - mr + 42.0, ly + 4.0);
-    s.push_str("</svg>\n");
-    s
-}
-
 fn run_report(ctx: &mut RunCtx) -> Result<(), String> {
     let export = ctx.out.join("export");
     std::fs::create_dir_all(&export).map_err(|e| e.to_string())?;
@@ -169,9 +92,15 @@ fn run_report(ctx: &mut RunCtx) -> Result<(), String> {
                     .map_err(|e| e.to_string())?;
             }
             "plot" => {
-                let y = arg_str(args, "y");
-                std::fs::write(export.join(format!("{y}_vs_rw.svg")), plot_svg(&rows, y))
+                let (x, y) = (arg_str(args, "x"), arg_str(args, "y"));
+                let svg = match x {
+                    "noise" => crate::plot::noise_svg(&rows, y),
+                    _ => crate::plot::rw_svg(&rows, y),
+                };
+                let stem = export.join(format!("{y}_vs_{x}"));
+                std::fs::write(stem.with_extension("png"), crate::plot::png(&svg)?)
                     .map_err(|e| e.to_string())?;
+                std::fs::write(stem.with_extension("svg"), svg).map_err(|e| e.to_string())?;
             }
             _ => {}
         }
@@ -187,12 +116,12 @@ pub fn register(r: &mut Registry) {
     r.add(config_op(sig(
         "plot",
         "Reports",
-        1,
+        2,
         Output::Config("ReportPart"),
-        "SVG plot of WER (or CER) against remaining weights on a log axis, dense baseline dashed.",
+        "Plot as `Y_vs_X.svg` and `.png`. `x: rw`: WER (or CER) against remaining weights on a log axis, one line per model and test set, dense baseline dashed. `x: noise`: WER per test set in table order (clean, then noisy), one line per model and round, dense dashed.",
         vec![
             Param::req("eval", PType::Step(eval), "an evaluation table"),
-            Param::opt("x", PType::Enum(&["rw"]), Value::Sym("rw".into()), "x axis"),
+            Param::opt("x", PType::Enum(&["rw", "noise"]), Value::Sym("rw".into()), "x axis: remaining weights, or the test sets"),
             Param::opt(
                 "y",
                 PType::Enum(&["wer", "cer"]),
@@ -202,7 +131,7 @@ pub fn register(r: &mut Registry) {
         ],
     )));
     r.add(FnOp {
-        sig: sig("report", "Reports", 2, Output::One(StepType::Report), "Written by `report \"DIR\" = part, part...`: the parts' files land in DIR inside the workspace.", vec![
+        sig: sig("report", "Reports", 3, Output::One(StepType::Report), "Written by `report \"DIR\" = part, part...`: the parts' files land in DIR inside the workspace.", vec![
             Param::req("path", PType::Str, "output folder, inside the workspace"),
             Param::req("parts", PType::List(Box::new(PType::Config("ReportPart"))), "summary(...) and plot(...) parts"),
         ]),
