@@ -199,6 +199,9 @@ pub fn rw_svg(rows: &[Row], metric: &str) -> String {
     s
 }
 
+/// One ticket round: model, method, round and its RW.
+type RoundKey<'a> = (&'a str, &'a str, usize, f64);
+
 /// WER (or CER) across the test sets in table order (clean first, then the
 /// noisy ones as the recipe lists them), one line per model and round; the
 /// dense models dashed. The paper's robustness question in one picture:
@@ -225,7 +228,7 @@ pub fn noise_svg(rows: &[Row], metric: &str) -> String {
     }
     f.y_grid(&mut s, ymax);
     // One line per (model, method, round), in table order.
-    let mut lines: Vec<((&str, &str, usize, f64), Vec<(usize, f64)>)> = vec![];
+    let mut lines: Vec<(RoundKey, Vec<(usize, f64)>)> = vec![];
     for r in rows {
         let key = (r.model.as_str(), r.method.as_str(), r.round, r.rw);
         let at = sets.iter().position(|c| *c == r.corpus).unwrap_or(0);
