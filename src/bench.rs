@@ -164,6 +164,7 @@ pub fn train(iters: usize) -> Result<f64, String> {
         seed: 0,
         augment: None,
         noise: None,
+        stop_after_steps: None,
     };
     let masks = vec![None; p.values.len()];
     println!(

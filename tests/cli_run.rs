@@ -579,10 +579,28 @@ train dense = fit(m, train, dev, features: mel, epochs: 2, batch: 4, seed: 1)
 train one = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1)
 ticket late = imp(dense, rounds: 1, rate: 50%, rewind: epoch(1))
 train r1 = late.round(1)
+ticket stepped = imp(dense, rounds: 1, rate: 50%, rewind: step(3))
+train s1 = stepped.round(1)
+ticket early = imp(dense, rounds: 1, rate: 50%, rewind: step(1))
+train e1 = early.round(1)
 "#,
     );
     ws.run(&["run", "r.lotto"]).success();
     let dir = |step: &str| ws.artifacts(&[], "r.lotto", step);
+    // 12 training utterances in batches of 4: epoch 1 is steps 1-3, so
+    // step(3) is the same rewind point as epoch(1), and step(1) is another.
+    let history = std::fs::read_to_string(dir("one").join("trained.yaml")).unwrap();
+    assert!(history.contains("epoch: 1"), "{history}");
+    let r1_init = lotto_safetensors(&dir("r1").join("init.safetensors"));
+    assert_eq!(
+        lotto_safetensors(&dir("s1").join("init.safetensors")),
+        r1_init,
+        "step(3) must rewind to the epoch-1 weights"
+    );
+    assert_ne!(
+        lotto_safetensors(&dir("e1").join("init.safetensors")),
+        r1_init
+    );
     let after1 = lotto_safetensors(&dir("one").join("last.safetensors"));
     let init = lotto_safetensors(&dir("r1").join("init.safetensors"));
     let masks = lotto_safetensors(&dir("r1").join("masks.safetensors"));
@@ -608,6 +626,22 @@ train r1 = late.round(1)
     assert!(
         out.stderr()
             .contains("must come before the end of the dense training (2 epochs)"),
+        "{}",
+        out.stderr()
+    );
+    ws.write(
+        "r.lotto",
+        &std::fs::read_to_string(ws.path().join("r.lotto"))
+            .unwrap()
+            .replace("epoch(2)", "epoch(1)")
+            .replace("step(3)", "step(7)"),
+    );
+    let out = ws.run(&["run", "r.lotto"]);
+    out.failure();
+    assert!(
+        out.stderr().contains(
+            "rewind: step(7): step 7 is past the end of training (6 steps: 2 epochs of 3 batches)"
+        ),
         "{}",
         out.stderr()
     );

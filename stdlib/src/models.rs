@@ -116,6 +116,7 @@ fn settings(a: &Args) -> FitSettings {
                 prob: arg_f64(a, "noise_prob"),
             }
         }),
+        stop_after_steps: None,
     }
 }
 

@@ -269,35 +269,43 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
             _ => None,
         },
     };
-    // Late rewinding (`rewind: epoch(k)`): the dense weights after epoch k,
-    // recomputed by training the dense model again for k epochs from θ0 as
-    // a cached sub-step. Training is deterministic and no epoch depends on
-    // the total number of epochs, so these are the dense run's own epoch-k
-    // weights (a test compares them with a k-epoch fit). It uses the rounds'
-    // job (same data and settings) with only its epoch count changed.
+    // Late rewinding (`rewind: epoch(k)` or `step(k)`): the dense weights
+    // after epoch k (or optimizer step k), recomputed by training the dense
+    // model again from θ0 for that long as a cached sub-step. Training is
+    // deterministic and no step depends on the total number of epochs, so
+    // these are the dense run's own weights at that point (tests compare
+    // them with a k-epoch fit, and step(one epoch's batches) with epoch(1)).
+    // It uses the rounds' job (same data and settings), only shortened.
     let mut job = TrainJob::from_trained(ctx, &info)?;
     let (rewind, rewind_point) = match a.get("rewind") {
-        Some(Value::Config { op, args }) if op == "epoch" => {
+        Some(Value::Config { op, args }) if op == "epoch" || op == "step" => {
             let k = arg_usize(args, "k");
-            if k >= info.settings.epochs {
-                return Err(format!(
-                    "rewind: epoch({k}) must come before the end of the dense training ({} epochs)",
-                    info.settings.epochs
-                ));
+            if op == "epoch" {
+                if k >= info.settings.epochs {
+                    return Err(format!(
+                        "rewind: epoch({k}) must come before the end of the dense training ({} epochs)",
+                        info.settings.epochs
+                    ));
+                }
+                job.settings.epochs = k;
+            } else {
+                job.settings.stop_after_steps = Some(k);
             }
-            job.settings.epochs = k;
             let early = &job;
-            let material = format!("rewind-epoch-v1|{dense_id}|k={k}");
+            let material = format!("rewind-{op}-v1|{dense_id}|k={k}");
             let (device, progress) = (ctx.device, ctx.progress);
-            let label = format!("{} rewind point (epoch {k})", ctx.step_name);
+            let label = format!("{} rewind point ({op} {k})", ctx.step_name);
             let init = dense_init.clone();
-            let dir = ctx.cached(&format!("dense at epoch {k}"), &material, |out, ck| {
-                early.run(device, progress, &init, None, out, ck, &label)?;
+            let dir = ctx.cached(&format!("dense at {op} {k}"), &material, |out, ck| {
+                early
+                    .run(device, progress, &init, None, out, ck, &label)
+                    .map_err(|e| format!("rewind: {op}({k}): {e}"))?;
                 Ok(Default::default())
             })?;
             job.settings.epochs = info.settings.epochs;
+            job.settings.stop_after_steps = None;
             (
-                format!("epoch{k}"),
+                format!("{op}{k}"),
                 Some(tensor_io::load(&dir.join("last.safetensors"))?),
             )
         }
@@ -641,6 +649,14 @@ pub fn register(r: &mut Registry) {
         "A late-rewinding point for `imp(..., rewind: epoch(k))`: the dense model's weights after epoch k.",
         vec![Param::req("k", PType::Int, "the epoch (before the last one)").range(1.0, 1000.0)],
     )));
+    r.add(config_op(sig(
+        "step",
+        "Tickets",
+        1,
+        Output::Config("Rewind"),
+        "A late-rewinding point for `imp(..., rewind: step(k))`: the dense model's weights after its first k optimizer steps (finer than `epoch(k)`: the paper rewinds to θ0 or \"an early iteration\").",
+        vec![Param::req("k", PType::Int, "the optimizer step (within the dense training)").range(1.0, 1e9)],
+    )));
     let kinds_default = Value::List(
         ["conv", "lstm_ih", "lstm_hh", "linear"]
             .iter()
@@ -653,7 +669,7 @@ pub fn register(r: &mut Registry) {
             Param::opt("rounds", PType::Int, Value::Int(10), "pruning rounds").range(1.0, 100.0),
             Param::opt("rate", PType::Fraction, Value::Float(0.2), "share of the remaining weights pruned per round").range(0.01, 0.99),
             Param::opt("scope", PType::Enum(&["global", "layer"]), Value::Sym("global".into()), "rank weights across all tensors or within each"),
-            Param::opt("rewind", PType::OneOf(vec![PType::Enum(&["init", "trained"]), PType::Config("Rewind")]), Value::Sym("init".into()), "`init`: rewind survivors to θ0 (LTH); `epoch(k)`: to the dense weights after epoch k (late rewinding); `trained`: keep trained weights (fine-tuning)"),
+            Param::opt("rewind", PType::OneOf(vec![PType::Enum(&["init", "trained"]), PType::Config("Rewind")]), Value::Sym("init".into()), "`init`: rewind survivors to θ0 (LTH); `epoch(k)` / `step(k)`: to the dense weights after epoch / optimizer step k (late rewinding); `trained`: keep trained weights (fine-tuning)"),
             Param::opt("block", PType::Shape, Value::Shape(1, 1, 'x'), "prune blocks of RxC (rows along outputs, columns along inputs), scored by mean magnitude; `1x4` as in the paper"),
             Param::opt("sparsities", PType::List(Box::new(PType::Fraction)), Value::Sym("none".into()), "explicit schedule: each round's target sparsity (share of prunable weights removed), increasing; replaces `rounds` and `rate`").range(0.0, 0.999),
             Param::opt("until", PType::Fraction, Value::Sym("none".into()), "geometric schedule until RW is at most this (e.g. `5%`); replaces `rounds`").range(0.001, 0.999),

@@ -33,6 +33,12 @@ pub struct FitSettings {
     /// Noise mixed into training utterances (never dev or test).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise: Option<crate::corpus::NoiseSettings>,
+    /// Stop right after this many optimizer steps, counted from the start of
+    /// training, without the rest of that epoch or its dev decoding: the
+    /// rewind point of `rewind: step(k)`. The steps taken are exactly the
+    /// first k of the full run (same order, lr and noise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_after_steps: Option<usize>,
 }
 
 /// SpecAugment (Park et al. 2019) without time warping: per utterance,
@@ -414,7 +420,11 @@ pub fn train(
             history.len()
         ));
     }
+    let mut steps_done = (first_epoch - 1) * batches.len();
     for epoch in first_epoch..=s.epochs {
+        if s.stop_after_steps.is_some_and(|k| steps_done >= k) {
+            break;
+        }
         let t0 = std::time::Instant::now();
         let lr = s.lr / s.anneal.powi(epoch as i32 - 1);
         let mut order: Vec<usize> = (0..batches.len()).collect();
@@ -449,8 +459,15 @@ pub fn train(
             loss_sum += lv;
             bar.set_message(format!("loss {:.3}", loss_sum / (bi + 1) as f64));
             bar.inc(1);
+            steps_done += 1;
+            if s.stop_after_steps == Some(steps_done) {
+                break;
+            }
         }
         bar.finish();
+        if s.stop_after_steps == Some(steps_done) {
+            break;
+        }
         let hyps = decode(cfg, &p, dev, bins, s.batch * 2);
         let (wer, cer) = score(&dev_refs, &hyps);
         history.push(EpochLog {
@@ -507,6 +524,15 @@ pub fn train(
             if n.ends_with(".safetensors") && n != file && n != best_file {
                 let _ = std::fs::remove_file(e.path());
             }
+        }
+    }
+    if let Some(k) = s.stop_after_steps {
+        if steps_done < k {
+            return Err(format!(
+                "step {k} is past the end of training ({steps_done} steps: {} epochs of {} batches)",
+                s.epochs,
+                batches.len()
+            ));
         }
     }
     Ok(TrainResult {
