@@ -208,7 +208,8 @@ enum Cmd {
         #[arg(long)]
         markdown: bool,
     },
-    /// Print benchmark figures: check, resume, audio, train (or all).
+    /// Print benchmark figures: check, resume, audio, train (or all), and
+    /// early-bird (not in all: it trains two toy tickets, minutes).
     Bench {
         #[arg(value_enum, default_value = "all")]
         what: BenchWhat,
@@ -225,6 +226,7 @@ enum BenchWhat {
     Resume,
     Train,
     Audio,
+    EarlyBird,
 }
 
 struct App {
@@ -693,6 +695,12 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
             if matches!(what, BenchWhat::All | BenchWhat::Audio) {
                 bench::audio(&app.ws, 3).map_err(|e| {
                     eprintln!("error: audio benchmark: {e}");
+                    ExitCode::from(1)
+                })?;
+            }
+            if what == BenchWhat::EarlyBird {
+                bench::early_bird(&exe, &app.ws).map_err(|e| {
+                    eprintln!("error: early-bird benchmark: {e}");
                     ExitCode::from(1)
                 })?;
             }

@@ -646,3 +646,21 @@ train e1 = early.round(1)
         out.stderr()
     );
 }
+
+#[test]
+fn early_bird_rounds_stop_once_the_next_mask_settles_and_the_last_round_trains_fully() {
+    let ws = Ws::with_data(4, 6);
+    let head = SMALL.replace("epochs: 1", "epochs: 3");
+    ws.write(
+        "r.lotto",
+        &format!("{head}ticket eb = imp(dense, rounds: 2, rate: 50%, early_bird: early_bird(distance: 100%, window: 1))\nticket never = imp(dense, rounds: 2, rate: 50%, early_bird: early_bird(distance: 0%, window: 1))\n"),
+    );
+    ws.run(&["run", "r.lotto"]).success();
+    // distance 100%: the first epoch-to-epoch distance (after epoch 2)
+    // settles round 1; round 2 is the last and trains all 3 epochs.
+    let eb = ws.run(&["show", "r.lotto", "eb"]).success().stdout();
+    assert!(eb.contains("train_epochs: 5"), "{eb}");
+    // distance 0%: nothing counts as settled, every round trains fully.
+    let never = ws.run(&["show", "r.lotto", "never"]).success().stdout();
+    assert!(never.contains("train_epochs: 6"), "{never}");
+}

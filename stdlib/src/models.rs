@@ -211,6 +211,23 @@ impl TrainJob {
         ckpt: &Path,
         label: &str,
     ) -> Result<TrainedInfo, String> {
+        self.run_hooked(device, progress, init, masks, out, ckpt, label, None)
+    }
+
+    /// [`TrainJob::run`] with an [`train::EpochHook`] that may stop training
+    /// early (early-bird rounds).
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_hooked(
+        &self,
+        device: &str,
+        progress: &lotto_interpreter::progress::Progress,
+        init: &TensorMap,
+        masks: Option<&Masks>,
+        out: &Path,
+        ckpt: &Path,
+        label: &str,
+        hook: Option<&mut dyn train::EpochHook>,
+    ) -> Result<TrainedInfo, String> {
         let device = crate::device::open(device)?;
         let inject = match &self.settings.noise {
             Some(n) => Some(crate::corpus::NoiseInjector::new(
@@ -235,6 +252,7 @@ impl TrainJob {
             progress,
             label,
             inject.as_ref(),
+            hook,
         )?;
         let mut init_m = init.clone();
         if let Some(m) = masks {

@@ -250,6 +250,65 @@ fn run_oneshot(ctx: &mut RunCtx) -> Result<(), String> {
     prune_rounds(ctx, "oneshot", false, a)
 }
 
+/// Normalised Hamming distance: the share of mask entries that differ.
+pub fn mask_distance(a: &Masks, b: &Masks) -> f64 {
+    let (mut diff, mut total) = (0usize, 0usize);
+    for (name, m) in a {
+        if let Some(o) = b.get(name) {
+            total += m.data.len();
+            diff += m.data.iter().zip(&o.data).filter(|(x, y)| x != y).count();
+        }
+    }
+    diff as f64 / total.max(1) as f64
+}
+
+/// The early-bird search inside one IMP round: after each epoch, the mask
+/// the next round would draw from the current weights; training stops when
+/// the last `window` epoch-to-epoch distances are all below `distance`.
+struct EarlyBird<'a> {
+    spec: PruneSpec,
+    masks: &'a Masks,
+    seed: u64,
+    next_round: usize,
+    distance: f64,
+    window: usize,
+    prev: Option<Masks>,
+    distances: Vec<f64>,
+}
+
+impl EarlyBird<'_> {
+    fn candidate(&self, weights: &TensorMap) -> Masks {
+        let mut rng = Rng::derive(self.seed, &format!("round{}", self.next_round));
+        prune(weights, self.masks, &self.spec, &mut rng)
+    }
+}
+
+impl crate::train::EpochHook for EarlyBird<'_> {
+    fn after_epoch(&mut self, _epoch: usize, weights: &TensorMap) -> bool {
+        let cand = self.candidate(weights);
+        if let Some(prev) = &self.prev {
+            self.distances.push(mask_distance(prev, &cand));
+        }
+        self.prev = Some(cand);
+        let n = self.distances.len();
+        n >= self.window
+            && self.distances[n - self.window..]
+                .iter()
+                .all(|d| *d < self.distance)
+    }
+    fn save(&self) -> serde_json::Value {
+        serde_json::json!({ "distances": self.distances })
+    }
+    fn load(&mut self, state: &serde_json::Value, weights: &TensorMap) -> Result<(), String> {
+        self.distances = serde_json::from_value(state["distances"].clone())
+            .map_err(|e| format!("checkpoint's early-bird state: {e}"))?;
+        // The checkpoint's weights are those of its last epoch, whose
+        // candidate mask is the one the next epoch compares against.
+        self.prev = Some(self.candidate(weights));
+        Ok(())
+    }
+}
+
 /// Rounds of prune → rewind (or not) → retrain, each a cached sub-step.
 fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result<(), String> {
     let dense_dir = ctx.input_of("trained")?.to_path_buf();
@@ -344,7 +403,16 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
         .nm
         .map(|(n, m)| format!("|nm={n}:{m}"))
         .unwrap_or_default();
-    let base = format!("{method}-v1|{dense_id}|rate={}|global={}|block={:?}|rewind={rewind}|epochs={}|kinds={:?}|seed={seed}{nm}", spec.rate, spec.global, spec.block, job.settings.epochs, kinds(&a));
+    let early_bird = match a.get("early_bird") {
+        Some(Value::Config { args, .. }) => {
+            Some((arg_f64(args, "distance"), arg_usize(args, "window")))
+        }
+        _ => None,
+    };
+    let eb = early_bird
+        .map(|(d, w)| format!("|early_bird={d}x{w}"))
+        .unwrap_or_default();
+    let base = format!("{method}-v1|{dense_id}|rate={}|global={}|block={:?}|rewind={rewind}|epochs={}|kinds={:?}|seed={seed}{nm}{eb}", spec.rate, spec.global, spec.block, job.settings.epochs, kinds(&a));
     // The schedule as each round's target sparsity (share of the prunable
     // weights removed): geometric s_i = 1 - (1 - rate)^i for `rounds`
     // rounds or `until` RW is reached, or an explicit list.
@@ -361,12 +429,13 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
         }
         _ => arg_usize(&a, "rounds"),
     };
+    let mut train_epochs = 0usize;
     for r in 1..=n_rounds {
         let mut spec2 = spec.clone();
         // Rounds of a geometric schedule are keyed as before (shared by
         // `rounds: n` and `until:`); an explicit schedule names its targets
         // so far, since each round depends on the ones before.
-        let material = match &explicit {
+        let mut material = match &explicit {
             None => format!("{base}|round={r}"),
             Some(l) => {
                 let target = l[r - 1];
@@ -375,6 +444,14 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
                 format!("{base}|round={r}|targets={:?}", &l[..r])
             }
         };
+        // With early-bird, every round but the last stops early, so whether
+        // this round is the last is part of what it computes. The next
+        // round's target: its share of what this round leaves.
+        let early = early_bird.filter(|_| r < n_rounds);
+        if early_bird.is_some() {
+            material.push_str(&format!("|last={}", r == n_rounds));
+        }
+        let next_target = explicit.as_ref().and_then(|l| l.get(r).copied());
         let prev_masks = masks.clone();
         let prev_w = weights.clone();
         let (dense_init2, rewind2) = (dense_init.clone(), rewind.clone());
@@ -392,7 +469,24 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
                 (_, Some(w)) => w,
                 (other, None) => return Err(format!("unknown rewind `{other}`")),
             };
-            round_metrics(&job_ref.run(
+            let mut hook = early.map(|(distance, window)| {
+                let mut spec = spec2.clone();
+                if let Some(target) = next_target {
+                    let q = remaining(&new_masks) / 100.0;
+                    spec.rate = (1.0 - (1.0 - target) / q.max(1e-12)).clamp(0.0, 1.0);
+                }
+                EarlyBird {
+                    spec,
+                    masks: &new_masks,
+                    seed,
+                    next_round: r + 1,
+                    distance,
+                    window,
+                    prev: None,
+                    distances: vec![],
+                }
+            });
+            let info = job_ref.run_hooked(
                 device,
                 progress,
                 &start,
@@ -400,10 +494,29 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
                 out,
                 ck,
                 &label,
-            )?)
+                hook.as_mut().map(|h| h as &mut dyn crate::train::EpochHook),
+            )?;
+            let mut m = round_metrics(&info)?;
+            if let Some(h) = &hook {
+                m.insert("epochs".into(), serde_yaml::Value::from(info.history.len()));
+                let d: Vec<f64> = h
+                    .distances
+                    .iter()
+                    .map(|d| (d * 1e4).round() / 1e4)
+                    .collect();
+                m.insert(
+                    "mask_distances".into(),
+                    serde_yaml::to_value(d).unwrap_or_default(),
+                );
+            }
+            Ok(m)
         })?;
         let rinfo = read_trained(&dir)?;
-        weights = tensor_io::load(&dir.join("best.safetensors"))?;
+        // An early-bird round's next mask comes from the weights at which
+        // its mask settled (where training stopped), as in the early-bird
+        // method; otherwise from the round's best (dev) weights.
+        let from = if early.is_some() { "last" } else { "best" };
+        weights = tensor_io::load(&dir.join(format!("{from}.safetensors")))?;
         masks = tensor_io::load(&dir.join("masks.safetensors"))?;
         ctx.progress.println(&format!(
             "  {} round {r}: RW {:.1}%, dev WER {:.2}%",
@@ -415,6 +528,11 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
             dev_wer: rinfo.best_dev_wer,
             dir: ctx.artifact_id(&dir),
         });
+        train_epochs += rinfo.history.len();
+    }
+    if early_bird.is_some() {
+        // The cost the early-bird option saves, for `lotto bench early-bird`.
+        ctx.metric("train_epochs", train_epochs as u64);
     }
     for ri in &rounds {
         ctx.metric(
@@ -650,6 +768,17 @@ pub fn register(r: &mut Registry) {
         vec![Param::req("k", PType::Int, "the epoch (before the last one)").range(1.0, 1000.0)],
     )));
     r.add(config_op(sig(
+        "early_bird",
+        "Tickets",
+        1,
+        Output::Config("EarlyBird"),
+        "Early-bird tickets (You et al. 2020) for `imp(..., early_bird: early_bird(...))`: after each epoch of a round, the mask the next round would draw; training stops once `window` successive epochs changed it by less than `distance` (share of prunable weights whose mask bit flipped).",
+        vec![
+            Param::opt("distance", PType::Fraction, Value::Float(0.1), "largest normalised Hamming distance between successive masks that counts as settled").range(0.0, 1.0),
+            Param::opt("window", PType::Int, Value::Int(3), "successive settled epochs needed").range(1.0, 100.0),
+        ],
+    )));
+    r.add(config_op(sig(
         "step",
         "Tickets",
         1,
@@ -679,7 +808,11 @@ pub fn register(r: &mut Registry) {
             Param::opt("seed", PType::Int, Value::Int(0), "random draws"),
         ]
     };
-    let mut imp = sig("imp", "Tickets", 1, Output::One(StepType::Ticket), "Iterative magnitude pruning: per round prune `rate` of the remaining smallest-magnitude weights, rewind survivors, reset optimizer and lr schedule, retrain. RW is measured from the masks.", common());
+    let mut imp = sig("imp", "Tickets", 1, Output::One(StepType::Ticket), "Iterative magnitude pruning: per round prune `rate` of the remaining smallest-magnitude weights, rewind survivors, reset optimizer and lr schedule, retrain. RW is measured from the masks.", {
+        let mut p = common();
+        p.push(Param::opt("early_bird", PType::OneOf(vec![PType::Enum(&["none"]), PType::Config("EarlyBird")]), Value::Sym("none".into()), "`early_bird(...)`: every round but the last stops training once the next round's mask has settled, and the next mask is drawn from those weights; the last round trains fully"));
+        p
+    });
     imp.numeric = true;
     imp.resources = Resources {
         gpu: true,
@@ -696,6 +829,7 @@ pub fn register(r: &mut Registry) {
     let mut rp = imp.clone();
     rp.name = "random_prune";
     rp.doc = "Random pruning baseline: same rate, schedule and rewinding as `imp`, weights chosen at random.";
+    rp.params.retain(|p| p.name != "early_bird");
     r.add(FnOp {
         sig: rp,
         run: |ctx| run_imp(ctx, true),
@@ -907,5 +1041,30 @@ mod tests {
         assert!(glob("fc*", "fc.weight"));
         assert!(glob("*", "anything"));
         assert!(!glob("conv.0.weight", "conv.1.weight"));
+    }
+}
+
+#[cfg(test)]
+mod early_bird_tests {
+    use super::*;
+
+    #[test]
+    fn mask_distance_is_the_share_of_flipped_entries() {
+        let m = |d: Vec<f32>| {
+            let mut t = Masks::new();
+            t.insert(
+                "w".into(),
+                HostTensor {
+                    shape: vec![d.len()],
+                    data: d,
+                },
+            );
+            t
+        };
+        assert_eq!(
+            mask_distance(&m(vec![1.0, 0.0, 1.0, 1.0]), &m(vec![1.0, 1.0, 1.0, 0.0])),
+            0.5
+        );
+        assert_eq!(mask_distance(&m(vec![1.0, 0.0]), &m(vec![1.0, 0.0])), 0.0);
     }
 }

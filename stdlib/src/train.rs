@@ -340,6 +340,19 @@ pub fn train_step(
 
 #[allow(clippy::too_many_arguments)]
 /// Trains from `init` under `masks`; checkpoints each epoch in `ckpt_dir`.
+/// Looks at the weights after each epoch and may end training early (the
+/// early-bird search). Its state is saved in every checkpoint, so a resumed
+/// run stops exactly where an uninterrupted one would.
+pub trait EpochHook {
+    /// Called after each epoch's dev decoding; true ends training there.
+    fn after_epoch(&mut self, epoch: usize, weights: &TensorMap) -> bool;
+    /// The state to keep in the checkpoint.
+    fn save(&self) -> serde_json::Value;
+    /// Restores `save`'s state on resume; `weights` are the checkpoint's.
+    fn load(&mut self, state: &serde_json::Value, weights: &TensorMap) -> Result<(), String>;
+}
+
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     cfg: &CnnLstmConfig,
     init: &TensorMap,
@@ -353,6 +366,7 @@ pub fn train(
     progress: &Progress,
     label: &str,
     inject: Option<&crate::corpus::NoiseInjector>,
+    mut hook: Option<&mut dyn EpochHook>,
 ) -> Result<TrainResult, String> {
     let (info, buffers) = cfg.layout();
     let mut p = Params::init(info, buffers, s.seed, device);
@@ -409,6 +423,12 @@ pub fn train(
         history = serde_json::from_value(state["history"].clone()).unwrap_or_default();
         first_epoch = history.len() + 1;
         best_file = state["best_file"].as_str().unwrap_or("").to_string();
+        if let Some(h) = hook.as_deref_mut() {
+            h.load(&state["hook"], &p.to_map())?;
+        }
+        if state["stopped"].as_bool() == Some(true) {
+            first_epoch = s.epochs + 1;
+        }
         let best_map = tensor_io::load(&ckpt_dir.join(&best_file))?;
         best = (
             state["best_wer"].as_f64().unwrap_or(f64::INFINITY),
@@ -491,6 +511,10 @@ pub fn train(
             best_file = format!("best_e{epoch}.safetensors");
             tensor_io::save(&ckpt_dir.join(&best_file), &best.2)?;
         }
+        let stop = match hook.as_deref_mut() {
+            Some(h) => h.after_epoch(epoch, &p.to_map()),
+            None => false,
+        };
         // Checkpoint: weights, buffers and optimizer moments, then state.
         let mut all = p.to_map();
         for (i, pi) in p.info.iter().enumerate() {
@@ -511,7 +535,8 @@ pub fn train(
         }
         let file = format!("ckpt_e{epoch}.safetensors");
         tensor_io::save(&ckpt_dir.join(&file), &all)?;
-        let state = serde_json::json!({ "step": opt.step, "history": history, "best_wer": best.0, "best_epoch": best.1, "file": file, "best_file": best_file });
+        let hook_state = hook.as_deref().map(|h| h.save());
+        let state = serde_json::json!({ "step": opt.step, "history": history, "best_wer": best.0, "best_epoch": best.1, "file": file, "best_file": best_file, "hook": hook_state, "stopped": stop });
         let tmp = ckpt_dir.join("ckpt.json.tmp");
         std::fs::write(&tmp, serde_json::to_vec(&state).unwrap()).map_err(|e| e.to_string())?;
         std::fs::rename(&tmp, &state_file).map_err(|e| e.to_string())?;
@@ -524,6 +549,9 @@ pub fn train(
             if n.ends_with(".safetensors") && n != file && n != best_file {
                 let _ = std::fs::remove_file(e.path());
             }
+        }
+        if stop {
+            break;
         }
     }
     if let Some(k) = s.stop_after_steps {
