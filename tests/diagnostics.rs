@@ -662,3 +662,36 @@ fn closed_stdout_ends_quietly() {
         "{stderr}"
     );
 }
+
+/// Big recipes resolve statements in parallel; anonymous steps created
+/// inside arguments (`lth.round(2)`) must still come after the named steps,
+/// numbered in statement order and shared when written twice, exactly as a
+/// sequential check numbers them. 300 statements make the parallel pass run.
+#[test]
+fn anonymous_steps_are_numbered_in_statement_order_on_big_recipes() {
+    let ws = Ws::empty();
+    let mut r = SMALL.to_string();
+    r += "ticket lth = imp(dense, rounds: 2, rate: 50%)\n";
+    r += "eval first = wer([lth.round(2)], on: [dev])\n";
+    for i in 0..300 {
+        r += &format!("eval e{i} = wer([lth.round(1), dense], on: [dev])\n");
+    }
+    r += "eval last = wer([lth.round(2)], on: [train])\n";
+    ws.write("r.lotto", &r);
+    let graph = ws
+        .run(&["graph", "r.lotto", "--format", "mermaid"])
+        .success()
+        .stdout();
+    let id = |label: &str| {
+        let at = graph
+            .find(&format!("[\"{label}<br/>"))
+            .unwrap_or_else(|| panic!("{label} not in graph:\n{graph}"));
+        let start = graph[..at].rfind('s').unwrap();
+        graph[start + 1..at].parse::<usize>().unwrap()
+    };
+    // Named: all, the split, mel, m, dense, lth, first, e0..e299, last.
+    let named = 6 + 1 + 300 + 1;
+    assert_eq!(id("lth.round(2)"), named);
+    assert_eq!(id("lth.round(1)"), named + 1);
+    assert_eq!(graph.matches("lth.round(").count(), 2, "{graph}");
+}

@@ -158,6 +158,20 @@ struct Pending {
     kind: Ident,
 }
 
+/// A statement's op and checked arguments, if it resolved.
+type Resolved = Option<(&'static str, Args)>;
+
+/// Where resolving one statement writes: its diagnostics, and the
+/// anonymous steps its arguments create (`None` in the parallel pass, which
+/// then only marks the statement `deferred`).
+#[derive(Default)]
+struct Cx<'s> {
+    diags: Vec<Diagnostic>,
+    /// The anonymous steps so far and the index of the first of them.
+    anon: Option<(&'s mut Vec<Step>, usize)>,
+    deferred: bool,
+}
+
 struct Checker<'a> {
     reg: &'a Registry,
     workspace: PathBuf,
@@ -684,9 +698,52 @@ impl<'a> Checker<'a> {
                 self.params.insert(name, v);
             }
         }
+        // Statements resolve independently, so in parallel on big recipes;
+        // one whose arguments create an anonymous step (`imp.round(3)`) is
+        // resolved again afterwards, in statement order, so that those steps
+        // are numbered as a sequential check numbers them.
+        use rayon::prelude::*;
         let pending = std::mem::take(&mut self.pending);
-        for p in &pending {
-            self.resolve_binding(p);
+        let this = &self;
+        let first: Vec<(Resolved, Vec<Diagnostic>, bool)> = pending
+            .par_iter()
+            .with_min_len(256)
+            .map(|p| {
+                let mut cx = Cx::default();
+                let r = this.resolve_binding(&mut cx, p);
+                (r, cx.diags, cx.deferred)
+            })
+            .collect();
+        let base = self.steps.len();
+        let mut anon: Vec<Step> = vec![];
+        let mut diags = vec![];
+        let mut resolved = Vec::with_capacity(pending.len());
+        for (p, (r, d, deferred)) in pending.iter().zip(first) {
+            if deferred {
+                let mut cx = Cx {
+                    anon: Some((&mut anon, base)),
+                    ..Cx::default()
+                };
+                let r = self.resolve_binding(&mut cx, p);
+                diags.extend(cx.diags);
+                resolved.push((p.step, r));
+            } else {
+                diags.extend(d);
+                resolved.push((p.step, r));
+            }
+        }
+        for (step, r) in resolved {
+            if let Some((op, args)) = r {
+                self.steps[step].op = op;
+                self.steps[step].args = args;
+            }
+        }
+        self.steps.extend(anon);
+        self.diags.0.extend(diags);
+        // Freeing thousands of expression trees takes milliseconds that
+        // nothing waits for.
+        if pending.len() > 1000 {
+            std::thread::spawn(move || drop(pending));
         }
         if let Err(d) = crate::graph::find_cycle(&self.steps, &self.sources) {
             self.diags.push(d);
@@ -725,11 +782,11 @@ impl<'a> Checker<'a> {
 
     /// Pass 2 for one statement: resolve the call and check it against the
     /// statement's kind.
-    fn resolve_binding(&mut self, p: &Pending) {
+    fn resolve_binding(&self, cx: &mut Cx, p: &Pending) -> Resolved {
         let (op_ident, args) = match &p.value.kind {
             ExprKind::Call { op, args } => (op, args.as_slice()),
             _ => {
-                self.diags.push(
+                cx.diags.push(
                     Diagnostic::new(
                         Code::TypeMismatch,
                         p.value.span,
@@ -738,19 +795,19 @@ impl<'a> Checker<'a> {
                     .label("not a call")
                     .help("write `kind name = op(args)`; use `param` for plain values"),
                 );
-                return;
+                return None;
             }
         };
         let reg = self.reg;
         let Some(op) = reg.get(&op_ident.name) else {
-            self.unknown_op(op_ident);
-            return;
+            self.unknown_op(cx, op_ident);
+            return None;
         };
         let sig = op.sig();
         let targets = self.steps[p.step].outputs.len();
         match &sig.output {
             Output::Config(kind) => {
-                self.diags.push(
+                cx.diags.push(
                     Diagnostic::new(
                         Code::KindMismatch,
                         op_ident.span,
@@ -762,7 +819,7 @@ impl<'a> Checker<'a> {
                         op_ident.name
                     )),
                 );
-                return;
+                return None;
             }
             Output::One(t) | Output::PerItem { ty: t, .. } => {
                 let want = KINDS
@@ -772,7 +829,7 @@ impl<'a> Checker<'a> {
                 if p.kind.name != "report" {
                     if let Some(w) = want {
                         if w != *t {
-                            self.diags.push(
+                            cx.diags.push(
                                 Diagnostic::new(
                                     Code::KindMismatch,
                                     p.kind.span,
@@ -796,10 +853,7 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let Some(resolved) = self.resolve_call(sig.name, op_ident, args, p.value.span, p.scope)
-        else {
-            return;
-        };
+        let resolved = self.resolve_call(cx, sig.name, op_ident, args, p.value.span, p.scope)?;
         let expected = match &sig.output {
             Output::PerItem { param, .. } => resolved
                 .get(*param)
@@ -809,7 +863,7 @@ impl<'a> Checker<'a> {
             _ => 1,
         };
         if p.kind.name != "report" && expected != targets {
-            self.diags.push(
+            cx.diags.push(
                 Diagnostic::new(
                     Code::BindingCount,
                     self.steps[p.step].span,
@@ -824,17 +878,16 @@ impl<'a> Checker<'a> {
                 .help("bind one name per returned value"),
             );
         }
-        self.steps[p.step].op = sig.name;
-        self.steps[p.step].args = resolved;
+        Some((sig.name, resolved))
     }
 
-    fn unknown_op(&mut self, op: &Ident) {
+    fn unknown_op(&self, cx: &mut Cx, op: &Ident) {
         let sugg = did_you_mean(&op.name, self.reg.names());
         let help = match sugg {
             Some(s) => format!("did you mean `{s}`?"),
             None => "`lotto ops` lists every op with its parameters".to_string(),
         };
-        self.diags.push(
+        cx.diags.push(
             Diagnostic::new(
                 Code::UnknownOp,
                 op.span,
@@ -847,7 +900,8 @@ impl<'a> Checker<'a> {
 
     /// Binds call arguments to the op's parameters and converts each.
     fn resolve_call(
-        &mut self,
+        &self,
+        cx: &mut Cx,
         op_name: &str,
         op_ident: &Ident,
         args: &[ast::Arg],
@@ -882,7 +936,7 @@ impl<'a> Checker<'a> {
                             pos += 1;
                         }
                         None => {
-                            self.diags.push(
+                            cx.diags.push(
                                 Diagnostic::new(
                                     Code::TooManyArgs,
                                     a.span,
@@ -903,7 +957,7 @@ impl<'a> Checker<'a> {
                 Some(n) => {
                     let Some(p) = sig.param(&n.name) else {
                         let sugg = did_you_mean(&n.name, sig.params.iter().map(|p| p.name));
-                        self.diags.push(
+                        cx.diags.push(
                             Diagnostic::new(
                                 Code::UnknownArg,
                                 n.span,
@@ -919,7 +973,7 @@ impl<'a> Checker<'a> {
                         continue;
                     };
                     if given.contains_key(p.name) || (p.variadic && !variadic_items.is_empty()) {
-                        self.diags.push(
+                        cx.diags.push(
                             Diagnostic::new(
                                 Code::DuplicateArg,
                                 n.span,
@@ -963,7 +1017,7 @@ impl<'a> Checker<'a> {
         let mut out = Args::new();
         for p in &sig.params {
             match given.get(p.name) {
-                Some((e, _)) => match self.convert(e, &p.ty, p, scope) {
+                Some((e, _)) => match self.convert(cx, e, &p.ty, p, scope) {
                     Some(v) => {
                         out.insert(p.name.to_string(), v);
                     }
@@ -974,7 +1028,7 @@ impl<'a> Checker<'a> {
                         out.insert(p.name.to_string(), d.clone());
                     }
                     None => {
-                        self.diags.push(
+                        cx.diags.push(
                             Diagnostic::new(
                                 Code::MissingArg,
                                 call_span,
@@ -1000,7 +1054,7 @@ impl<'a> Checker<'a> {
             let span = param
                 .and_then(|p| given.get(p).map(|(_, s)| *s))
                 .unwrap_or(op_ident.span);
-            self.diags.push(
+            cx.diags.push(
                 Diagnostic::new(Code::OutOfRange, span, msg)
                     .label("invalid")
                     .help(format!("see `lotto ops {}`", sig.name)),
@@ -1010,8 +1064,8 @@ impl<'a> Checker<'a> {
         Some(out)
     }
 
-    fn type_error(&mut self, e: &Expr, p: &Param, found: &str) {
-        self.diags.push(
+    fn type_error(&self, cx: &mut Cx, e: &Expr, p: &Param, found: &str) {
+        cx.diags.push(
             Diagnostic::new(
                 Code::TypeMismatch,
                 e.span,
@@ -1023,8 +1077,8 @@ impl<'a> Checker<'a> {
     }
 
     /// Converts one argument expression to a value of the parameter's type.
-    fn convert(&mut self, e: &Expr, ty: &PType, p: &Param, scope: usize) -> Option<Value> {
-        let v = self.convert_inner(e, ty, p, scope, true)?;
+    fn convert(&self, cx: &mut Cx, e: &Expr, ty: &PType, p: &Param, scope: usize) -> Option<Value> {
+        let v = self.convert_inner(cx, e, ty, p, scope, true)?;
         if let (Some((lo, hi)), Some(bad)) = (p.range, first_out_of_range(&v, p.range)) {
             let shown = match ty {
                 PType::Fraction => format!("{}%", fmt_num(bad * 100.0)),
@@ -1035,7 +1089,7 @@ impl<'a> Checker<'a> {
                 PType::Fraction => format!("{}% to {}%", fmt_num(lo * 100.0), fmt_num(hi * 100.0)),
                 _ => format!("{} to {}", fmt_num(lo), fmt_num(hi)),
             };
-            self.diags.push(
+            cx.diags.push(
                 Diagnostic::new(
                     Code::OutOfRange,
                     e.span,
@@ -1050,7 +1104,8 @@ impl<'a> Checker<'a> {
     }
 
     fn convert_inner(
-        &mut self,
+        &self,
+        cx: &mut Cx,
         e: &Expr,
         ty: &PType,
         p: &Param,
@@ -1059,14 +1114,14 @@ impl<'a> Checker<'a> {
     ) -> Option<Value> {
         if let PType::OneOf(options) = ty {
             for t in options {
-                if let Some(v) = self.convert_inner(e, t, p, scope, false) {
+                if let Some(v) = self.convert_inner(cx, e, t, p, scope, false) {
                     return Some(v);
                 }
             }
             if report {
                 // Re-run the most likely alternative with reporting on.
                 let found = self.describe_expr(e, scope);
-                self.type_error(e, p, &found);
+                self.type_error(cx, e, p, &found);
             }
             return None;
         }
@@ -1074,7 +1129,7 @@ impl<'a> Checker<'a> {
             ($found:expr) => {{
                 if report {
                     let f = $found;
-                    self.type_error(e, p, &f);
+                    self.type_error(cx, e, p, &f);
                 }
                 return None;
             }};
@@ -1087,7 +1142,9 @@ impl<'a> Checker<'a> {
                     self.lookup(scope, n).cloned()
                 };
                 match bound {
-                    Some(Binding::Expr(inner)) => self.convert_inner(&inner, ty, p, scope, report),
+                    Some(Binding::Expr(inner)) => {
+                        self.convert_inner(cx, &inner, ty, p, scope, report)
+                    }
                     Some(Binding::Step { r, ty: st, .. }) => match ty {
                         PType::Step(allowed) if allowed.contains(&st) => Some(Value::Ref(r)),
                         PType::List(inner) if matches!(**inner, PType::Step(a) if a.contains(&st)) => {
@@ -1128,7 +1185,8 @@ impl<'a> Checker<'a> {
                                         name: n.clone(),
                                         span: e.span,
                                     };
-                                    let args = self.resolve_call(n, &ident, &[], e.span, scope)?;
+                                    let args =
+                                        self.resolve_call(cx, n, &ident, &[], e.span, scope)?;
                                     return Some(op.config(&args));
                                 }
                             }
@@ -1149,7 +1207,7 @@ impl<'a> Checker<'a> {
                             }
                             _ => "bind it with a statement or a `param` first".to_string(),
                         };
-                        self.diags.push(
+                        cx.diags.push(
                             Diagnostic::new(
                                 Code::UnknownName,
                                 e.span,
@@ -1167,13 +1225,13 @@ impl<'a> Checker<'a> {
                 for it in items {
                     // Names bound in a `for` are lists: splice them in.
                     let v = if matches!(it.kind, ExprKind::Name(_)) {
-                        self.convert_inner(it, ty, p, scope, false)
+                        self.convert_inner(cx, it, ty, p, scope, false)
                     } else {
                         None
                     };
                     match v {
                         Some(Value::List(vs)) => out.extend(vs),
-                        _ => out.push(self.convert_inner(it, inner, p, scope, report)?),
+                        _ => out.push(self.convert_inner(cx, it, inner, p, scope, report)?),
                     }
                 }
                 Some(Value::List(out))
@@ -1181,11 +1239,11 @@ impl<'a> Checker<'a> {
             (_, PType::List(inner)) if !matches!(e.kind, ExprKind::List(_)) => {
                 // A single value where a list is expected is a list of one.
                 Some(Value::List(vec![
-                    self.convert_inner(e, inner, p, scope, report)?
+                    self.convert_inner(cx, e, inner, p, scope, report)?
                 ]))
             }
             (ExprKind::Call { op, args }, _) => {
-                self.convert_call(e, op, args, ty, p, scope, report)
+                self.convert_call(cx, e, op, args, ty, p, scope, report)
             }
             (ExprKind::Number(n), PType::Int) if n.fract() == 0.0 && n.abs() < 9e15 => {
                 Some(Value::Int(*n as i64))
@@ -1202,7 +1260,7 @@ impl<'a> Checker<'a> {
                 (Unit::KHz, PType::Frequency) => Some(Value::Float(n * 1000.0)),
                 _ => {
                     if report {
-                        self.diags.push(
+                        cx.diags.push(
                             Diagnostic::new(
                                 Code::UnitMismatch,
                                 e.span,
@@ -1222,7 +1280,7 @@ impl<'a> Checker<'a> {
                         PType::Decibel => "dB",
                         _ => "Hz` or `kHz",
                     };
-                    self.diags.push(
+                    cx.diags.push(
                         Diagnostic::new(
                             Code::UnitMismatch,
                             e.span,
@@ -1243,7 +1301,7 @@ impl<'a> Checker<'a> {
             (ExprKind::Shape(a, b, c), PType::Shape) => {
                 if *a == 0 || *b == 0 || a > b && *c == ':' {
                     if report {
-                        self.diags.push(Diagnostic::new(Code::OutOfRange, e.span, format!("shape `{a}{c}{b}` is not valid")).label("invalid shape").help("blocks are RxC with R, C ≥ 1 (e.g. `1x4`); N:M keeps N of every M (e.g. `2:4`)"));
+                        cx.diags.push(Diagnostic::new(Code::OutOfRange, e.span, format!("shape `{a}{c}{b}` is not valid")).label("invalid shape").help("blocks are RxC with R, C ≥ 1 (e.g. `1x4`); N:M keeps N of every M (e.g. `2:4`)"));
                     }
                     return None;
                 }
@@ -1255,7 +1313,8 @@ impl<'a> Checker<'a> {
 
     #[allow(clippy::too_many_arguments)]
     fn convert_call(
-        &mut self,
+        &self,
+        cx: &mut Cx,
         e: &Expr,
         op: &Ident,
         args: &[ast::Arg],
@@ -1267,19 +1326,19 @@ impl<'a> Checker<'a> {
         let reg = self.reg;
         let Some(o) = reg.get(&op.name) else {
             if report {
-                self.unknown_op(op);
+                self.unknown_op(cx, op);
             }
             return None;
         };
         let sig = o.sig();
         match (&sig.output, ty) {
             (Output::Config(kind), PType::Config(want)) if kind == want => {
-                let args = self.resolve_call(&op.name, op, args, e.span, scope)?;
+                let args = self.resolve_call(cx, &op.name, op, args, e.span, scope)?;
                 Some(o.config(&args))
             }
             (Output::One(t), PType::Step(allowed)) if allowed.contains(t) => {
                 // An anonymous step inside an argument (`imp.round(3)`).
-                let args = self.resolve_call(&op.name, op, args, e.span, scope)?;
+                let args = self.resolve_call(cx, &op.name, op, args, e.span, scope)?;
                 let text: String = self
                     .sources
                     .slice(e.span)
@@ -1287,14 +1346,22 @@ impl<'a> Checker<'a> {
                     .collect::<Vec<_>>()
                     .join(" ");
                 let name = format!("{text}{}", self.scopes[scope].suffix);
-                if let Some(i) = self
-                    .steps
+                // Numbered in statement order: a parallel pass defers this
+                // statement to the ordered one (see `finish`).
+                let Some((anon, base)) = cx.anon.as_mut() else {
+                    cx.deferred = true;
+                    return None;
+                };
+                if let Some(i) = anon
                     .iter()
                     .position(|s| s.name == name && s.op == sig.name && s.args == args)
                 {
-                    return Some(Value::Ref(StepRef { step: i, port: 0 }));
+                    return Some(Value::Ref(StepRef {
+                        step: *base + i,
+                        port: 0,
+                    }));
                 }
-                self.steps.push(Step {
+                anon.push(Step {
                     name: name.clone(),
                     op: sig.name,
                     args,
@@ -1302,7 +1369,7 @@ impl<'a> Checker<'a> {
                     outputs: vec![(name, *t)],
                 });
                 Some(Value::Ref(StepRef {
-                    step: self.steps.len() - 1,
+                    step: *base + anon.len() - 1,
                     port: 0,
                 }))
             }
@@ -1314,7 +1381,7 @@ impl<'a> Checker<'a> {
                             format!("{} from `{}`", t.a(), op.name)
                         }
                     };
-                    self.type_error(e, p, &found);
+                    self.type_error(cx, e, p, &found);
                 }
                 None
             }
