@@ -44,34 +44,59 @@ pub fn parse(file: FileId, text: &str) -> Result<Program, Diagnostic> {
 /// input up front keeps any input from overflowing the stack.
 pub const MAX_DEPTH: usize = 256;
 
+/// Whether a scan is inside a string or a comment, fed byte by byte: the
+/// lexical view that the nesting guard and the statement splitter share.
+#[derive(Default)]
+struct Lex {
+    in_str: bool,
+    in_comment: bool,
+    escaped: bool,
+}
+
+impl Lex {
+    /// Feeds one byte; true if it is code (outside strings and comments,
+    /// counting the `"` or `#` that opens one).
+    fn code(&mut self, c: u8) -> bool {
+        if self.in_comment {
+            self.in_comment = c != b'\n';
+            false
+        } else if self.in_str {
+            if self.escaped {
+                self.escaped = false;
+            } else if c == b'\\' {
+                self.escaped = true;
+            } else if c == b'"' || c == b'\n' {
+                self.in_str = false;
+            }
+            false
+        } else {
+            match c {
+                b'#' => self.in_comment = true,
+                b'"' => self.in_str = true,
+                _ => {}
+            }
+            true
+        }
+    }
+}
+
 /// Byte offset of the bracket that opens level `MAX_DEPTH + 1`, if any
 /// (brackets in strings and comments do not count).
 fn too_deep(text: &str) -> Option<usize> {
-    let (mut depth, mut in_str, mut in_comment, mut escaped) = (0usize, false, false, false);
+    let (mut lex, mut depth) = (Lex::default(), 0usize);
     for (i, c) in text.bytes().enumerate() {
-        if in_comment {
-            in_comment = c != b'\n';
-        } else if in_str {
-            if escaped {
-                escaped = false;
-            } else if c == b'\\' {
-                escaped = true;
-            } else if c == b'"' || c == b'\n' {
-                in_str = false;
-            }
-        } else {
-            match c {
-                b'#' => in_comment = true,
-                b'"' => in_str = true,
-                b'(' | b'[' | b'{' => {
-                    depth += 1;
-                    if depth > MAX_DEPTH {
-                        return Some(i);
-                    }
+        if !lex.code(c) {
+            continue;
+        }
+        match c {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(i);
                 }
-                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-                _ => {}
             }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
         }
     }
     None
@@ -105,32 +130,19 @@ fn split_statements(text: &str, target: usize) -> Vec<(usize, usize)> {
     if text.len() < 2 * target {
         return vec![(0, text.len())];
     }
-    let bytes = text.as_bytes();
     let mut cuts = vec![0];
-    let (mut depth, mut in_str, mut in_comment) = (0i64, false, false);
+    let (mut lex, mut depth) = (Lex::default(), 0i64);
     let mut last_sig = b'\n';
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if in_comment {
-            in_comment = c != b'\n';
-        } else if in_str {
-            if c == b'\\' {
-                i += 1;
-            } else if c == b'"' || c == b'\n' {
-                in_str = false;
-            }
-        } else {
+    for (i, c) in text.bytes().enumerate() {
+        if lex.code(c) {
             match c {
-                b'#' => in_comment = true,
-                b'"' => in_str = true,
                 b'(' | b'[' | b'{' => depth += 1,
                 b')' | b']' | b'}' => depth -= 1,
                 _ => {}
             }
         }
-        if c == b'\n' && !in_str && depth == 0 {
-            let next = bytes.get(i + 1).copied().unwrap_or(b' ');
+        if c == b'\n' && !lex.in_str && depth == 0 {
+            let next = text.as_bytes().get(i + 1).copied().unwrap_or(b' ');
             let here = i + 1;
             if next.is_ascii_alphabetic()
                 && last_sig != b','
@@ -140,10 +152,9 @@ fn split_statements(text: &str, target: usize) -> Vec<(usize, usize)> {
                 cuts.push(here);
             }
         }
-        if !in_comment && !c.is_ascii_whitespace() && c != b'#' {
+        if !lex.in_comment && !c.is_ascii_whitespace() && c != b'#' {
             last_sig = c;
         }
-        i += 1;
     }
     cuts.push(text.len());
     cuts.windows(2)
