@@ -192,6 +192,7 @@ impl TrainJob {
             &out,
             &ck,
             ctx.step_name,
+            None,
         )?;
         ctx.metric("best_epoch", info.best_epoch as u64);
         ctx.metric("best_dev_wer", info.best_dev_wer);
@@ -199,25 +200,10 @@ impl TrainJob {
     }
 
     /// Trains from `init` under `masks`, writing a Trained artifact in `out`
-    /// (`fit`, every IMP round and every random-ticket round use this).
+    /// (`fit`, every IMP round and every random-ticket round use this). A
+    /// `hook` may stop training early (early-bird rounds).
     #[allow(clippy::too_many_arguments)]
     pub fn run(
-        &self,
-        device: &str,
-        progress: &lotto_interpreter::progress::Progress,
-        init: &TensorMap,
-        masks: Option<&Masks>,
-        out: &Path,
-        ckpt: &Path,
-        label: &str,
-    ) -> Result<TrainedInfo, String> {
-        self.run_hooked(device, progress, init, masks, out, ckpt, label, None)
-    }
-
-    /// [`TrainJob::run`] with an [`train::EpochHook`] that may stop training
-    /// early (early-bird rounds).
-    #[allow(clippy::too_many_arguments)]
-    pub fn run_hooked(
         &self,
         device: &str,
         progress: &lotto_interpreter::progress::Progress,

@@ -357,7 +357,7 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
             let init = dense_init.clone();
             let dir = ctx.cached(&format!("dense at {op} {k}"), &material, |out, ck| {
                 early
-                    .run(device, progress, &init, None, out, ck, &label)
+                    .run(device, progress, &init, None, out, ck, &label, None)
                     .map_err(|e| format!("rewind: {op}({k}): {e}"))?;
                 Ok(Default::default())
             })?;
@@ -486,7 +486,7 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
                     distances: vec![],
                 }
             });
-            let info = job_ref.run_hooked(
+            let info = job_ref.run(
                 device,
                 progress,
                 &start,
@@ -589,7 +589,7 @@ fn run_random_ticket(ctx: &mut RunCtx) -> Result<(), String> {
         let label = format!("{} round {}", ctx.step_name, ri.round);
         let (device, progress) = (ctx.device, ctx.progress);
         let dir = ctx.cached(&format!("round {}", ri.round), &material, |out, ck| {
-            round_metrics(&j.run(device, progress, &init, Some(&masks), out, ck, &label)?)
+            round_metrics(&j.run(device, progress, &init, Some(&masks), out, ck, &label, None)?)
         })?;
         let rinfo = read_trained(&dir)?;
         rounds.push(RoundInfo {
