@@ -165,6 +165,8 @@ pub fn train(iters: usize) -> Result<f64, String> {
         augment: None,
         noise: None,
         stop_after_steps: None,
+        steps: None,
+        warmup: 0,
     };
     let masks = vec![None; p.values.len()];
     println!(

@@ -664,3 +664,24 @@ fn early_bird_rounds_stop_once_the_next_mask_settles_and_the_last_round_trains_f
     let never = ws.run(&["show", "r.lotto", "never"]).success().stdout();
     assert!(never.contains("train_epochs: 6"), "{never}");
 }
+
+#[test]
+fn fit_by_steps_ends_mid_epoch_and_selects_on_dev_at_the_end() {
+    let ws = Ws::with_data(4, 6);
+    // 12 training utterances in batches of 4: 3 steps an epoch, so 4 steps
+    // are one full epoch and one step of a second.
+    let head = SMALL.replace("epochs: 1,", "steps: 4, warmup: 2,");
+    ws.write("r.lotto", &head);
+    ws.run(&["run", "r.lotto"]).success();
+    let info = std::fs::read_to_string(ws.artifacts(&[], "r.lotto", "dense").join("trained.yaml"))
+        .unwrap();
+    let epochs: Vec<&str> = info
+        .lines()
+        .filter(|l| l.trim_start().starts_with("- epoch:"))
+        .collect();
+    assert_eq!(epochs.len(), 2, "{info}");
+    assert!(
+        info.contains("steps: 4") && info.contains("warmup: 2"),
+        "{info}"
+    );
+}

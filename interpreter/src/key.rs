@@ -74,6 +74,25 @@ pub fn canonical(v: &Value, keys: &dyn Fn(StepRef) -> String) -> serde_json::Val
     }
 }
 
+/// The arguments that enter the key: all of them, except additive
+/// parameters left at their default (see [`crate::Param::additive`]).
+pub fn key_args<'a>(sig: &crate::registry::OpSig, args: &'a Args) -> std::borrow::Cow<'a, Args> {
+    let skip: Vec<&str> = sig
+        .params
+        .iter()
+        .filter(|p| p.additive && p.default.as_ref() == args.get(p.name))
+        .map(|p| p.name)
+        .collect();
+    if skip.is_empty() {
+        return std::borrow::Cow::Borrowed(args);
+    }
+    let mut a = args.clone();
+    for k in skip {
+        a.remove(k);
+    }
+    std::borrow::Cow::Owned(a)
+}
+
 pub fn canonical_args(
     args: &Args,
     keys: &dyn Fn(StepRef) -> String,
@@ -184,7 +203,7 @@ pub fn compute_partial(
         }
         let sig = reg.get(s.op).unwrap().sig();
         let keyf = |r: StepRef| port_key(&keys[r.step], r.port);
-        let args = canonical_args(&s.args, &keyf);
+        let args = canonical_args(&key_args(sig, &s.args), &keyf);
         let inputs = deps
             .into_iter()
             .map(|r| (checked.ref_name(r), keyf(r)))
@@ -201,4 +220,38 @@ pub fn compute_partial(
         parts[i] = Some(p);
     }
     (parts, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{OpSig, Output, PType, Param, Resources};
+    use crate::value::StepType;
+
+    #[test]
+    fn an_additive_parameter_at_its_default_stays_out_of_the_key() {
+        let sig = OpSig {
+            name: "op",
+            version: 1,
+            params: vec![
+                Param::opt("old", PType::Int, Value::Int(1), "published first"),
+                Param::opt("new", PType::Int, Value::Int(0), "added later").additive(),
+            ],
+            output: Output::One(StepType::Corpus),
+            doc: "",
+            numeric: false,
+            resources: Resources::default(),
+            group: "",
+        };
+        let mut args = Args::new();
+        args.insert("old".into(), Value::Int(1));
+        args.insert("new".into(), Value::Int(0));
+        let kept = key_args(&sig, &args);
+        assert_eq!(kept.keys().collect::<Vec<_>>(), ["old"]);
+        args.insert("new".into(), Value::Int(5));
+        assert_eq!(key_args(&sig, &args).len(), 2);
+        // A non-additive parameter at its default still counts.
+        args.insert("old".into(), Value::Int(1));
+        assert!(key_args(&sig, &args).contains_key("old"));
+    }
 }

@@ -104,6 +104,10 @@ pub struct Param {
     pub doc: &'static str,
     /// Collects all remaining positional arguments into a list.
     pub variadic: bool,
+    /// Added after the op was first published, with a default that keeps
+    /// the old behaviour: while it has that default it stays out of the
+    /// cache key, so adding an option never invalidates existing results.
+    pub additive: bool,
 }
 
 impl Param {
@@ -115,6 +119,7 @@ impl Param {
             range: None,
             doc,
             variadic: false,
+            additive: false,
         }
     }
     pub fn opt(name: &'static str, ty: PType, default: Value, doc: &'static str) -> Param {
@@ -125,6 +130,7 @@ impl Param {
             range: None,
             doc,
             variadic: false,
+            additive: false,
         }
     }
     pub fn range(mut self, lo: f64, hi: f64) -> Param {
@@ -133,6 +139,11 @@ impl Param {
     }
     pub fn variadic(mut self) -> Param {
         self.variadic = true;
+        self
+    }
+    /// Marks a parameter added to a published op (see [`Param::additive`]).
+    pub fn additive(mut self) -> Param {
+        self.additive = true;
         self
     }
 }

@@ -117,6 +117,11 @@ fn settings(a: &Args) -> FitSettings {
             }
         }),
         stop_after_steps: None,
+        steps: match arg_usize(a, "steps") {
+            0 => None,
+            n => Some(n),
+        },
+        warmup: arg_usize(a, "warmup"),
     }
 }
 
@@ -376,6 +381,8 @@ pub fn register(r: &mut Registry) {
         Param::opt("batch", PType::Int, Value::Int(32), "utterances per batch").range(1.0, 4096.0),
         Param::opt("optimizer", PType::Config("Optimizer"), Value::Config { op: "adamw".into(), args: [("lr".to_string(), Value::Float(3e-4)), ("weight_decay".to_string(), Value::Float(1e-5))].into_iter().collect() }, "optimizer settings"),
         Param::opt("anneal", PType::Float, Value::Float(1.01), "lr is divided by this after each epoch").range(1.0, 10.0),
+        Param::opt("steps", PType::Int, Value::Int(0), "train for exactly this many optimizer steps instead of `epochs` (the last epoch may be partial; dev selection after every epoch and at the end; 0: use `epochs`)").range(0.0, 1e9).additive(),
+        Param::opt("warmup", PType::Int, Value::Int(0), "Transformer warm-up: lr rises linearly to its value over this many optimizer steps, then decays as 1/√step (times `anneal` per epoch; set `anneal: 1` for the pure schedule); 0: off").range(0.0, 1e9).additive(),
         Param::opt("augment", PType::Config("Augment"), Value::Sym("none".into()), "`specaugment(...)` on training batches, or none"),
         Param::opt("noise", PType::Step(&[StepType::NoiseBank]), Value::Sym("none".into()), "a noise bank mixed into training utterances (as `mix` does), or none"),
         Param::opt("noise_level", PType::Float, Value::Sym("none".into()), "with `noise`: amplitude factor a (clean + a·noise)").range(0.0, 10.0),

@@ -340,6 +340,9 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
         Some(Value::Config { op, args }) if op == "epoch" || op == "step" => {
             let k = arg_usize(args, "k");
             if op == "epoch" {
+                if info.settings.steps.is_some() {
+                    return Err("rewind: epoch(k) needs a dense fit trained by `epochs`; this one was trained by `steps`, so use step(k)".into());
+                }
                 if k >= info.settings.epochs {
                     return Err(format!(
                         "rewind: epoch({k}) must come before the end of the dense training ({} epochs)",
@@ -373,6 +376,7 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
     let epochs = arg_usize(&a, "epochs");
     if epochs > 0 {
         job.settings.epochs = epochs;
+        job.settings.steps = None;
     }
     let seed = arg_usize(&a, "seed") as u64;
     let names = prunable_names(&info, &selection(&a))?;
@@ -657,6 +661,7 @@ fn run_transfer(ctx: &mut RunCtx) -> Result<(), String> {
     let mut settings = info.settings.clone();
     if let Some(e) = ctx.args.get("epochs").and_then(Value::as_i64) {
         settings.epochs = e.max(1) as usize;
+        settings.steps = None;
     }
     let train_dir = ctx.input_of("to")?.to_path_buf();
     let dev_dir = ctx.input_of("dev")?.to_path_buf();
@@ -810,7 +815,7 @@ pub fn register(r: &mut Registry) {
     };
     let mut imp = sig("imp", "Tickets", 1, Output::One(StepType::Ticket), "Iterative magnitude pruning: per round prune `rate` of the remaining smallest-magnitude weights, rewind survivors, reset optimizer and lr schedule, retrain. RW is measured from the masks.", {
         let mut p = common();
-        p.push(Param::opt("early_bird", PType::OneOf(vec![PType::Enum(&["none"]), PType::Config("EarlyBird")]), Value::Sym("none".into()), "`early_bird(...)`: every round but the last stops training once the next round's mask has settled, and the next mask is drawn from those weights; the last round trains fully"));
+        p.push(Param::opt("early_bird", PType::OneOf(vec![PType::Enum(&["none"]), PType::Config("EarlyBird")]), Value::Sym("none".into()), "`early_bird(...)`: every round but the last stops training once the next round's mask has settled, and the next mask is drawn from those weights; the last round trains fully").additive());
         p
     });
     imp.numeric = true;

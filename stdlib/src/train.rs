@@ -39,6 +39,38 @@ pub struct FitSettings {
     /// first k of the full run (same order, lr and noise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_after_steps: Option<usize>,
+    /// Train for exactly this many optimizer steps instead of `epochs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<usize>,
+    /// Transformer warm-up over this many steps (0: off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub warmup: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl FitSettings {
+    /// Epochs the run takes: `epochs`, or enough to make `steps` steps.
+    pub fn total_epochs(&self, batches: usize) -> usize {
+        match self.steps {
+            Some(n) => n.div_ceil(batches.max(1)),
+            None => self.epochs,
+        }
+    }
+
+    /// The lr of optimizer step `step` (1-based) in `epoch`: the base lr
+    /// annealed per epoch, times the Transformer warm-up factor
+    /// min(step/W, √(W/step)), which peaks at 1 at step W.
+    pub fn lr_at(&self, epoch: usize, step: u64) -> f64 {
+        let lr = self.lr / self.anneal.powi(epoch as i32 - 1);
+        if self.warmup == 0 {
+            return lr;
+        }
+        let (t, w) = (step.max(1) as f64, self.warmup as f64);
+        lr * (t / w).min((w / t).sqrt())
+    }
 }
 
 /// SpecAugment (Park et al. 2019) without time warping: per utterance,
@@ -427,7 +459,7 @@ pub fn train(
             h.load(&state["hook"], &p.to_map())?;
         }
         if state["stopped"].as_bool() == Some(true) {
-            first_epoch = s.epochs + 1;
+            first_epoch = s.total_epochs(batches.len()) + 1;
         }
         let best_map = tensor_io::load(&ckpt_dir.join(&best_file))?;
         best = (
@@ -441,19 +473,20 @@ pub fn train(
         ));
     }
     let mut steps_done = (first_epoch - 1) * batches.len();
-    for epoch in first_epoch..=s.epochs {
+    let epochs = s.total_epochs(batches.len());
+    for epoch in first_epoch..=epochs {
         if s.stop_after_steps.is_some_and(|k| steps_done >= k) {
             break;
         }
         let t0 = std::time::Instant::now();
-        let lr = s.lr / s.anneal.powi(epoch as i32 - 1);
+        let lr = s.lr_at(epoch, 0);
         let mut order: Vec<usize> = (0..batches.len()).collect();
         Rng::derive(s.seed, &format!("epoch{epoch}")).shuffle(&mut order);
         let bar = progress.bar(
-            &format!("{label} ep {epoch}/{}", s.epochs),
+            &format!("{label} ep {epoch}/{epochs}"),
             batches.len() as u64,
         );
-        let mut loss_sum = 0.0;
+        let (mut loss_sum, mut done) = (0.0, 0usize);
         for (bi, &o) in order.iter().enumerate() {
             let noisy = match inject {
                 Some(inj) => inj.apply(&batches[o], s.seed, &format!("noise{epoch}/{bi}"))?,
@@ -472,15 +505,23 @@ pub fn train(
                     &mut Rng::derive(s.seed, &format!("specaugment{epoch}/{bi}")),
                 );
             }
-            let lv = train_step(cfg, &mut p, &mut opt, &bt, bins, s, lr, &mask_t, device)?;
+            let step_lr = if s.warmup > 0 {
+                s.lr_at(epoch, opt.step + 1)
+            } else {
+                lr
+            };
+            let lv = train_step(
+                cfg, &mut p, &mut opt, &bt, bins, s, step_lr, &mask_t, device,
+            )?;
             if !lv.is_finite() {
                 return Err(format!("{label}: loss became {lv} in epoch {epoch}; lower the learning rate or check the data"));
             }
             loss_sum += lv;
+            done += 1;
             bar.set_message(format!("loss {:.3}", loss_sum / (bi + 1) as f64));
             bar.inc(1);
             steps_done += 1;
-            if s.stop_after_steps == Some(steps_done) {
+            if s.stop_after_steps == Some(steps_done) || s.steps == Some(steps_done) {
                 break;
             }
         }
@@ -492,16 +533,15 @@ pub fn train(
         let (wer, cer) = score(&dev_refs, &hyps);
         history.push(EpochLog {
             epoch,
-            loss: loss_sum / batches.len() as f64,
+            loss: loss_sum / done.max(1) as f64,
             dev_wer: wer,
             dev_cer: cer,
             lr,
             seconds: t0.elapsed().as_secs_f64(),
         });
         progress.println(&format!(
-            "  {label} epoch {epoch}/{}: loss {:.3}, dev WER {:.2}%, CER {:.2}% ({:.1}s)",
-            s.epochs,
-            loss_sum / batches.len() as f64,
+            "  {label} epoch {epoch}/{epochs}: loss {:.3}, dev WER {:.2}%, CER {:.2}% ({:.1}s)",
+            loss_sum / done.max(1) as f64,
             wer,
             cer,
             t0.elapsed().as_secs_f64()
@@ -611,5 +651,52 @@ mod augment_tests {
             assert!(zeros <= bound, "{zeros} > {bound}");
         }
         assert!(x.x.contains(&0.0), "something is masked");
+    }
+}
+
+#[cfg(test)]
+mod schedule_tests {
+    use super::*;
+
+    fn settings(warmup: usize, anneal: f64) -> FitSettings {
+        FitSettings {
+            epochs: 3,
+            batch: 4,
+            optimizer: "adam".into(),
+            lr: 1e-3,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            anneal,
+            clip: 0.0,
+            seed: 0,
+            augment: None,
+            noise: None,
+            stop_after_steps: None,
+            steps: None,
+            warmup,
+        }
+    }
+
+    #[test]
+    fn warmup_rises_linearly_peaks_at_w_and_decays_as_inverse_sqrt() {
+        let s = settings(100, 1.0);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        assert!(close(s.lr_at(1, 1), 1e-5));
+        assert!(close(s.lr_at(1, 50), 5e-4));
+        assert!(close(s.lr_at(1, 100), 1e-3));
+        assert!(close(s.lr_at(2, 400), 5e-4));
+        // Off: the per-epoch anneal alone.
+        let plain = settings(0, 2.0);
+        assert!(close(plain.lr_at(1, 7), 1e-3) && close(plain.lr_at(3, 9), 2.5e-4));
+    }
+
+    #[test]
+    fn steps_decide_the_number_of_epochs() {
+        let mut s = settings(0, 1.0);
+        assert_eq!(s.total_epochs(3), 3);
+        s.steps = Some(4);
+        assert_eq!(s.total_epochs(3), 2);
+        s.steps = Some(6);
+        assert_eq!(s.total_epochs(3), 2);
     }
 }
