@@ -716,30 +716,22 @@ impl<'a> Checker<'a> {
             .collect();
         let base = self.steps.len();
         let mut anon: Vec<Step> = vec![];
-        let mut diags = vec![];
-        let mut resolved = Vec::with_capacity(pending.len());
-        for (p, (r, d, deferred)) in pending.iter().zip(first) {
+        for (p, (mut r, mut diags, deferred)) in pending.iter().zip(first) {
             if deferred {
                 let mut cx = Cx {
                     anon: Some((&mut anon, base)),
                     ..Cx::default()
                 };
-                let r = self.resolve_binding(&mut cx, p);
-                diags.extend(cx.diags);
-                resolved.push((p.step, r));
-            } else {
-                diags.extend(d);
-                resolved.push((p.step, r));
+                r = self.resolve_binding(&mut cx, p);
+                diags = cx.diags;
             }
-        }
-        for (step, r) in resolved {
+            self.diags.0.extend(diags);
             if let Some((op, args)) = r {
-                self.steps[step].op = op;
-                self.steps[step].args = args;
+                self.steps[p.step].op = op;
+                self.steps[p.step].args = args;
             }
         }
         self.steps.extend(anon);
-        self.diags.0.extend(diags);
         // Freeing thousands of expression trees takes milliseconds that
         // nothing waits for.
         if pending.len() > 1000 {

@@ -28,7 +28,6 @@ pub fn topo_order(steps: &[Step]) -> Vec<usize> {
         .unwrap_or_default()
 }
 
-/// A cycle as `a -> b -> a`, reported at the first step's binding.
 /// Whether the steps form no cycle: an iterative depth-first search over
 /// plain vectors, several times cheaper than building the petgraph graph,
 /// which is only built to describe a cycle once one exists.
@@ -66,6 +65,7 @@ fn acyclic(steps: &[Step]) -> bool {
     true
 }
 
+/// A cycle as `a -> b -> a`, reported at the first step's binding.
 pub fn find_cycle(steps: &[Step], sources: &Sources) -> Result<(), Diagnostic> {
     if acyclic(steps) {
         return Ok(());

@@ -256,28 +256,14 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
 /// The innermost bracket left open in `text` (outside strings and
 /// comments), with its byte offset.
 fn unclosed(text: &str) -> Option<(char, usize)> {
-    let mut stack = vec![];
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
+    let (mut lex, mut stack) = (Lex::default(), vec![]);
+    for (i, c) in text.bytes().enumerate() {
+        if !lex.code(c) {
+            continue;
+        }
         match c {
-            '#' => {
-                for (_, c) in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-            }
-            '"' => {
-                while let Some((_, c)) = chars.next() {
-                    if c == '\\' {
-                        chars.next();
-                    } else if c == '"' || c == '\n' {
-                        break;
-                    }
-                }
-            }
-            '(' | '[' | '{' => stack.push((c, i)),
-            ')' | ']' | '}' => {
+            b'(' | b'[' | b'{' => stack.push((c as char, i)),
+            b')' | b']' | b'}' => {
                 stack.pop();
             }
             _ => {}

@@ -309,6 +309,13 @@ impl crate::train::EpochHook for EarlyBird<'_> {
     }
 }
 
+/// The share of the weights `masks` keep that one prune must remove to
+/// reach `target` sparsity (share of all prunable weights removed).
+fn rate_to_reach(target: f64, masks: &Masks) -> f64 {
+    let q = remaining(masks) / 100.0;
+    (1.0 - (1.0 - target) / q.max(1e-12)).clamp(0.0, 1.0)
+}
+
 /// Rounds of prune → rewind (or not) → retrain, each a cached sub-step.
 fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result<(), String> {
     let dense_dir = ctx.input_of("trained")?.to_path_buf();
@@ -442,9 +449,7 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
         let mut material = match &explicit {
             None => format!("{base}|round={r}"),
             Some(l) => {
-                let target = l[r - 1];
-                let q = remaining(&masks) / 100.0;
-                spec2.rate = (1.0 - (1.0 - target) / q.max(1e-12)).clamp(0.0, 1.0);
+                spec2.rate = rate_to_reach(l[r - 1], &masks);
                 format!("{base}|round={r}|targets={:?}", &l[..r])
             }
         };
@@ -476,8 +481,7 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
             let mut hook = early.map(|(distance, window)| {
                 let mut spec = spec2.clone();
                 if let Some(target) = next_target {
-                    let q = remaining(&new_masks) / 100.0;
-                    spec.rate = (1.0 - (1.0 - target) / q.max(1e-12)).clamp(0.0, 1.0);
+                    spec.rate = rate_to_reach(target, &new_masks);
                 }
                 EarlyBird {
                     spec,
@@ -765,14 +769,6 @@ fn imp_validate(a: &Args) -> Result<(), (Option<&'static str>, String)> {
 
 pub fn register(r: &mut Registry) {
     r.add(config_op(sig(
-        "epoch",
-        "Tickets",
-        1,
-        Output::Config("Rewind"),
-        "A late-rewinding point for `imp(..., rewind: epoch(k))`: the dense model's weights after epoch k.",
-        vec![Param::req("k", PType::Int, "the epoch (before the last one)").range(1.0, 1000.0)],
-    )));
-    r.add(config_op(sig(
         "early_bird",
         "Tickets",
         1,
@@ -783,14 +779,20 @@ pub fn register(r: &mut Registry) {
             Param::opt("window", PType::Int, Value::Int(3), "successive settled epochs needed").range(1.0, 100.0),
         ],
     )));
-    r.add(config_op(sig(
-        "step",
-        "Tickets",
-        1,
-        Output::Config("Rewind"),
-        "A late-rewinding point for `imp(..., rewind: step(k))`: the dense model's weights after its first k optimizer steps (finer than `epoch(k)`: the paper rewinds to θ0 or \"an early iteration\").",
-        vec![Param::req("k", PType::Int, "the optimizer step (within the dense training)").range(1.0, 1e9)],
-    )));
+    // Late-rewinding points: the dense weights after epoch k or step k.
+    for (name, doc, k_doc, max) in [
+        ("epoch", "A late-rewinding point for `imp(..., rewind: epoch(k))`: the dense model's weights after epoch k.", "the epoch (before the last one)", 1000.0),
+        ("step", "A late-rewinding point for `imp(..., rewind: step(k))`: the dense model's weights after its first k optimizer steps (finer than `epoch(k)`: the paper rewinds to θ0 or \"an early iteration\").", "the optimizer step (within the dense training)", 1e9),
+    ] {
+        r.add(config_op(sig(
+            name,
+            "Tickets",
+            1,
+            Output::Config("Rewind"),
+            doc,
+            vec![Param::req("k", PType::Int, k_doc).range(1.0, max)],
+        )));
+    }
     let kinds_default = Value::List(
         ["conv", "lstm_ih", "lstm_hh", "linear"]
             .iter()

@@ -475,9 +475,6 @@ pub fn train(
     let mut steps_done = (first_epoch - 1) * batches.len();
     let epochs = s.total_epochs(batches.len());
     for epoch in first_epoch..=epochs {
-        if s.stop_after_steps.is_some_and(|k| steps_done >= k) {
-            break;
-        }
         let t0 = std::time::Instant::now();
         let lr = s.lr_at(epoch, 0);
         let mut order: Vec<usize> = (0..batches.len()).collect();
@@ -505,11 +502,7 @@ pub fn train(
                     &mut Rng::derive(s.seed, &format!("specaugment{epoch}/{bi}")),
                 );
             }
-            let step_lr = if s.warmup > 0 {
-                s.lr_at(epoch, opt.step + 1)
-            } else {
-                lr
-            };
+            let step_lr = s.lr_at(epoch, opt.step + 1);
             let lv = train_step(
                 cfg, &mut p, &mut opt, &bt, bins, s, step_lr, &mask_t, device,
             )?;
@@ -597,8 +590,7 @@ pub fn train(
     if let Some(k) = s.stop_after_steps {
         if steps_done < k {
             return Err(format!(
-                "step {k} is past the end of training ({steps_done} steps: {} epochs of {} batches)",
-                s.epochs,
+                "step {k} is past the end of training ({steps_done} steps: {epochs} epochs of {} batches)",
                 batches.len()
             ));
         }
