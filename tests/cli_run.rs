@@ -425,12 +425,7 @@ eval results = wer([moved], on: [bdev])
     let eval = std::fs::read_to_string(dir("results").join("eval.yaml")).unwrap();
     assert!(eval.contains("method: ticket"), "{eval}");
 
-    ws.write(
-        "r.lotto",
-        &std::fs::read_to_string(ws.path().join("r.lotto"))
-            .unwrap()
-            .replace("transfer(lth.round(1),", "transfer(dense,"),
-    );
+    ws.edit("r.lotto", &[("transfer(lth.round(1),", "transfer(dense,")]);
     let out = ws.run(&["run", "r.lotto"]);
     out.failure();
     assert!(
@@ -615,12 +610,7 @@ train e1 = early.round(1)
         differs_from_theta0 |= theta0.get(name).is_some_and(|t| t != &after1[name]);
     }
     assert!(differs_from_theta0, "epoch-1 weights must differ from θ0");
-    ws.write(
-        "r.lotto",
-        &std::fs::read_to_string(ws.path().join("r.lotto"))
-            .unwrap()
-            .replace("epoch(1)", "epoch(2)"),
-    );
+    ws.edit("r.lotto", &[("epoch(1)", "epoch(2)")]);
     let out = ws.run(&["run", "r.lotto"]);
     out.failure();
     assert!(
@@ -629,12 +619,9 @@ train e1 = early.round(1)
         "{}",
         out.stderr()
     );
-    ws.write(
+    ws.edit(
         "r.lotto",
-        &std::fs::read_to_string(ws.path().join("r.lotto"))
-            .unwrap()
-            .replace("epoch(2)", "epoch(1)")
-            .replace("step(3)", "step(7)"),
+        &[("epoch(2)", "epoch(1)"), ("step(3)", "step(7)")],
     );
     let out = ws.run(&["run", "r.lotto"]);
     out.failure();

@@ -70,6 +70,17 @@ impl Ws {
         self.dir.path()
     }
 
+    /// Rewrites a workspace file with each `(from, to)` replacement applied
+    /// in turn; every `from` must occur, so an edit never silently does nothing.
+    pub fn edit(&self, name: &str, replacements: &[(&str, &str)]) {
+        let mut text = std::fs::read_to_string(self.path().join(name)).unwrap();
+        for (from, to) in replacements {
+            assert!(text.contains(from), "`{from}` not in {name}:\n{text}");
+            text = text.replace(from, to);
+        }
+        self.write(name, &text);
+    }
+
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.path().join(name);
         if let Some(d) = p.parent() {
