@@ -7,7 +7,7 @@
 //!   `python3 -c 'import torch'` works (bench/ds2_torch.py).
 
 use lotto_interpreter::check::{check_source, CheckOpts};
-use lotto_stdlib::nn::{CnnLstmConfig, Params};
+use lotto_stdlib::arch::{Arch, CnnLstmConfig};
 use lotto_stdlib::train::{make_batch, train_step, FitSettings, Opt};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -134,10 +134,9 @@ pub fn resume(exe: &Path, repo: &Path) -> Result<(), String> {
 }
 
 pub fn train(iters: usize) -> Result<f64, String> {
-    let cfg = CnnLstmConfig::ds2(3, 256);
+    let cfg = Arch::CnnLstm(CnnLstmConfig::ds2(3, 256));
     let device = lotto_stdlib::device::open("flex")?;
-    let (info, buf) = cfg.layout();
-    let mut p = Params::init(info, buf, 0, &device);
+    let mut p = cfg.init(0, &device);
     let mut opt = Opt::new(&p);
     let mut rng = lotto_stdlib::rng::Rng::new(42);
     let feats: Vec<lotto_stdlib::features::Feats> = (0..8)

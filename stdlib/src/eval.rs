@@ -3,7 +3,6 @@
 
 use crate::features::corpus_features;
 use crate::models::load_trained;
-use crate::nn::Params;
 use crate::op::*;
 use crate::tickets::read_ticket;
 use crate::train::{decode, score};
@@ -66,8 +65,7 @@ fn run_wer(ctx: &mut RunCtx) -> Result<(), String> {
     );
     for (mname, method, round, dir) in entries {
         let (info, best, masks) = load_trained(&dir)?;
-        let (pinfo, buf) = info.model.layout();
-        let mut p = Params::init(pinfo, buf, 0, &device);
+        let mut p = info.model.init(0, &device);
         p.load_map(&best)?;
         let rw = masks
             .as_ref()

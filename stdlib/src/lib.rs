@@ -3,6 +3,7 @@
 //! op declares its typed signature and version in the registry; the
 //! interpreter checks recipes against it and runs ops through it.
 
+pub mod arch;
 pub mod audio;
 pub mod corpus;
 pub mod device;

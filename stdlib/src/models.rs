@@ -3,8 +3,8 @@
 //! (lowest dev WER), `last.safetensors`, optional `masks.safetensors`, and
 //! `trained.yaml` with everything needed to retrain it (IMP does).
 
+use crate::arch::{Arch, CnnLstmConfig, ConformerConfig, RnntConfig};
 use crate::features::{corpus_features, read_spec, FeatureSpec};
-use crate::nn::{CnnLstmConfig, Params};
 use crate::op::*;
 use crate::tensor_io::{self, TensorMap};
 use crate::train::{self, FitSettings, Masks};
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainedInfo {
-    pub model: CnnLstmConfig,
+    pub model: Arch,
     pub features: FeatureSpec,
     pub settings: FitSettings,
     pub train_corpus: String,
@@ -30,13 +30,6 @@ pub struct TrainedInfo {
 
 pub fn read_trained(dir: &Path) -> Result<TrainedInfo, String> {
     read_yaml(&dir.join("trained.yaml"))
-}
-
-/// Model spec as published by `cnn_lstm` (input size comes from features).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct ModelSpec {
-    arch: String,
-    cfg: CnnLstmConfig,
 }
 
 fn shapes(v: &Value) -> Vec<(usize, usize)> {
@@ -65,19 +58,56 @@ fn run_cnn_lstm(ctx: &mut RunCtx) -> Result<(), String> {
         bidirectional: arg_bool(a, "bidirectional"),
         vocab: crate::text::VOCAB,
     };
-    let n = cfg.num_params();
-    ctx.metric("params_at_161_bins", n as u64);
+    publish_model(ctx, Arch::CnnLstm(cfg), 161)
+}
+
+/// Writes a model step's `model.yaml` and its parameter count at the
+/// feature size the architecture is usually fed (the count `lotto show`
+/// reports; `fit` fixes the real input size from its features).
+fn publish_model(ctx: &mut RunCtx, arch: Arch, bins: usize) -> Result<(), String> {
+    let n = arch.num_params();
+    ctx.metric(&format!("params_at_{bins}_bins"), n as u64);
     ctx.metric(
-        "params_millions_at_161_bins",
+        &format!("params_millions_at_{bins}_bins"),
         (n as f64 / 1e5).round() / 10.0,
     );
-    write_yaml(
-        &ctx.out.join("model.yaml"),
-        &ModelSpec {
-            arch: "cnn_lstm".into(),
-            cfg,
+    write_yaml(&ctx.out.join("model.yaml"), &arch)
+}
+
+fn run_conformer(ctx: &mut RunCtx) -> Result<(), String> {
+    let a = ctx.args;
+    let cfg = ConformerConfig {
+        input_bins: 80,
+        subsample_channels: arg_usize(a, "subsample_channels"),
+        d_model: arg_usize(a, "d_model"),
+        heads: arg_usize(a, "heads"),
+        ff: arg_usize(a, "ff"),
+        blocks: arg_usize(a, "blocks"),
+        kernel: arg_usize(a, "kernel"),
+        vocab: crate::text::VOCAB,
+    };
+    publish_model(ctx, Arch::Conformer(cfg), 80)
+}
+
+fn run_rnnt(ctx: &mut RunCtx) -> Result<(), String> {
+    let a = ctx.args;
+    let predictor_hidden = arg_usize(a, "predictor_hidden");
+    let cfg = RnntConfig {
+        input_bins: 161,
+        stack: arg_usize(a, "stack"),
+        encoder_layers: arg_usize(a, "encoder_layers"),
+        encoder_hidden: arg_usize(a, "encoder_hidden"),
+        bidirectional: arg_bool(a, "bidirectional"),
+        predictor_layers: arg_usize(a, "predictor_layers"),
+        predictor_hidden,
+        embedding: match arg_usize(a, "embedding") {
+            0 => predictor_hidden,
+            n => n,
         },
-    )
+        joint: arg_usize(a, "joint"),
+        vocab: crate::text::VOCAB,
+    };
+    publish_model(ctx, Arch::Rnnt(cfg), 161)
 }
 
 fn settings(a: &Args) -> FitSettings {
@@ -127,7 +157,7 @@ fn settings(a: &Args) -> FitSettings {
 
 /// Everything a (re)training needs, loaded from artifacts.
 pub struct TrainJob {
-    pub cfg: CnnLstmConfig,
+    pub cfg: Arch,
     pub spec: FeatureSpec,
     pub settings: FitSettings,
     pub train: Vec<crate::features::Feats>,
@@ -145,7 +175,7 @@ impl TrainJob {
     /// their `spec` features extracted or reused (`fit`, `transfer`).
     pub fn new(
         ctx: &mut RunCtx,
-        cfg: CnnLstmConfig,
+        cfg: Arch,
         spec: FeatureSpec,
         settings: FitSettings,
         train_dir: &Path,
@@ -270,16 +300,14 @@ impl TrainJob {
 }
 
 /// θ0 for a model: our seeded initialisation.
-pub fn fresh_init(cfg: &CnnLstmConfig, seed: u64) -> TensorMap {
-    let (info, buf) = cfg.layout();
-    Params::init(info, buf, seed, &burn::tensor::Device::flex()).to_map()
+pub fn fresh_init(cfg: &Arch, seed: u64) -> TensorMap {
+    cfg.init(seed, &burn::tensor::Device::flex()).to_map()
 }
 
 fn run_fit(ctx: &mut RunCtx) -> Result<(), String> {
-    let spec_m: ModelSpec = read_yaml(&ctx.input_of("model")?.join("model.yaml"))?;
+    let arch: Arch = read_yaml(&ctx.input_of("model")?.join("model.yaml"))?;
     let fspec = read_spec(ctx.input_of("features")?)?;
-    let mut cfg = spec_m.cfg;
-    cfg.input_bins = fspec.bins();
+    let cfg = arch.with_input_bins(fspec.bins());
     let train_dir = ctx.input_of("train")?.to_path_buf();
     let dev_dir = ctx.input_of("dev")?.to_path_buf();
     let mut s = settings(ctx.args);
@@ -314,6 +342,42 @@ pub fn register(r: &mut Registry) {
         run: run_cnn_lstm,
         reads: None,
         validate: Some(|a| if shapes(&a["kernels"]).len() != shapes(&a["strides"]).len() { Err((Some("strides"), "give one stride per kernel".into())) } else { Ok(()) }),
+    });
+    r.add(FnOp {
+        sig: sig("conformer", "Models", 1, Output::One(StepType::ModelSpec), "Conformer with CTC on log-mel features (`fbank`): 2 conv layers 3x3/2 subsample time and frequency by 4; each block is ½ feed-forward, multi-head self-attention, convolution module (pointwise conv, GLU, depthwise conv, BatchNorm, Swish, pointwise conv), ½ feed-forward, layer norm. Defaults: 17 blocks of 512, 8 heads, feed-forward 1024, kernel 31: 68.0M parameters at 80 bins (the paper: 65.8M). Absolute sinusoidal positions, no dropout, 29 characters (the paper: relative positions, 256 BPE tokens). Prunable by default: linear weights only, as the paper's code.", vec![
+            Param::opt("blocks", PType::Int, Value::Int(17), "Conformer blocks").range(1.0, 64.0),
+            Param::opt("d_model", PType::Int, Value::Int(512), "model width").range(2.0, 8192.0),
+            Param::opt("heads", PType::Int, Value::Int(8), "attention heads (must divide d_model)").range(1.0, 64.0),
+            Param::opt("ff", PType::Int, Value::Int(1024), "inner size of each feed-forward module").range(1.0, 65536.0),
+            Param::opt("kernel", PType::Int, Value::Int(31), "depthwise convolution kernel (odd)").range(1.0, 255.0),
+            Param::opt("subsample_channels", PType::Int, Value::Int(64), "channels of the two subsampling convolutions").range(1.0, 4096.0),
+        ]),
+        run: run_conformer,
+        reads: None,
+        validate: Some(|a| {
+            if !arg_usize(a, "d_model").is_multiple_of(arg_usize(a, "heads")) {
+                Err((Some("heads"), "`heads` must divide `d_model`".into()))
+            } else if arg_usize(a, "kernel").is_multiple_of(2) {
+                Err((Some("kernel"), "use an odd kernel, so frames stay centred".into()))
+            } else {
+                Ok(())
+            }
+        }),
+    });
+    r.add(FnOp {
+        sig: sig("rnnt", "Models", 1, Output::One(StepType::ModelSpec), "RNN-Transducer: LSTM encoder over stacked spectrogram frames, LSTM prediction network over the previous characters, joint network tanh(W_e·enc + W_p·pred) → 29 classes (blank included); trained with the RNN-T loss, decoded greedily. Defaults: 6 stacked 161-bin frames, 5 bidirectional LSTM-1024 encoder layers (directions concatenated), 1 LSTM-1024 prediction layer, joint 1024: 128.7M parameters at 161 bins (the paper: 132.2M).", vec![
+            Param::opt("stack", PType::Int, Value::Int(6), "feature frames concatenated into one encoder frame").range(1.0, 32.0),
+            Param::opt("encoder_layers", PType::Int, Value::Int(5), "encoder LSTM layers").range(0.0, 16.0),
+            Param::opt("encoder_hidden", PType::Int, Value::Int(1024), "encoder LSTM size").range(1.0, 8192.0),
+            Param::opt("bidirectional", PType::Bool, Value::Bool(true), "bidirectional encoder (directions concatenated)"),
+            Param::opt("predictor_layers", PType::Int, Value::Int(1), "prediction network LSTM layers").range(0.0, 8.0),
+            Param::opt("predictor_hidden", PType::Int, Value::Int(1024), "prediction network LSTM size").range(1.0, 8192.0),
+            Param::opt("embedding", PType::Int, Value::Int(0), "label embedding size (0: predictor_hidden)").range(0.0, 8192.0),
+            Param::opt("joint", PType::Int, Value::Int(1024), "joint network size").range(1.0, 8192.0),
+        ]),
+        run: run_rnnt,
+        reads: None,
+        validate: None,
     });
     for (name, doc) in [
         (
@@ -372,7 +436,7 @@ pub fn register(r: &mut Registry) {
             Param::opt("time_width", PType::Int, Value::Int(40), "longest time mask, in frames (at most 1/5 of the utterance)").range(0.0, 10000.0),
         ],
     )));
-    let mut fit = sig("fit", "Training", 1, Output::One(StepType::Trained), "Trains a model with CTC on `train`, selecting the best epoch on `dev` (never the test set). Checkpoints every epoch; a killed run resumes from its last epoch.", vec![
+    let mut fit = sig("fit", "Training", 1, Output::One(StepType::Trained), "Trains a model (CTC, or the transducer loss for `rnnt`) on `train`, selecting the best epoch on `dev` (never the test set). Checkpoints every epoch; a killed run resumes from its last epoch.", vec![
         Param::req("model", PType::Step(&[StepType::ModelSpec]), "the architecture"),
         Param::req("train", PType::Step(&[StepType::Corpus]), "training corpus"),
         Param::req("dev", PType::Step(&[StepType::Corpus]), "development corpus for model selection"),

@@ -10,9 +10,7 @@
 
 use crate::rng::Rng;
 use crate::tensor_io::{HostTensor, TensorMap};
-use burn::tensor::activation::{log_softmax, sigmoid};
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::ConvOptions;
+use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 /// What a parameter is, which decides if it is prunable by default.
@@ -277,198 +275,138 @@ pub fn bn_params(prefix: &str, c: usize, info: &mut Vec<ParamInfo>, buffers: &mu
     );
 }
 
-/// The DeepSpeech2-style CNN-LSTM of the paper, sizes from the recipe.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
-pub struct CnnLstmConfig {
-    pub input_bins: usize,
-    pub channels: usize,
-    /// (freq, time) kernel and stride per conv layer.
-    pub kernels: Vec<(usize, usize)>,
-    pub strides: Vec<(usize, usize)>,
-    pub lstm_layers: usize,
-    pub hidden: usize,
-    pub bidirectional: bool,
-    pub vocab: usize,
+/// Registers a parameter (`fan_in` sets its initialisation range).
+pub fn param(
+    info: &mut Vec<ParamInfo>,
+    name: String,
+    shape: Vec<usize>,
+    kind: Kind,
+    fan_in: usize,
+) {
+    info.push(ParamInfo {
+        name,
+        shape,
+        kind,
+        fan_in,
+    });
 }
 
-impl CnnLstmConfig {
-    /// The paper's DeepSpeech2 front end (161 spectrogram bins; 2 conv
-    /// layers 41x11/2x2 and 21x11/2x1 with 32 channels; 29 characters) with
-    /// `lstm` bidirectional layers of `hidden` units.
-    pub fn ds2(lstm: usize, hidden: usize) -> CnnLstmConfig {
-        CnnLstmConfig {
-            input_bins: 161,
-            channels: 32,
-            kernels: vec![(41, 11), (21, 11)],
-            strides: vec![(2, 2), (2, 1)],
-            lstm_layers: lstm,
-            hidden,
-            bidirectional: true,
-            vocab: crate::text::VOCAB,
-        }
+/// A linear layer `{prefix}.weight` [out, inp] (of `kind`), with an
+/// optional `{prefix}.bias`.
+pub fn linear_params(
+    info: &mut Vec<ParamInfo>,
+    prefix: &str,
+    out: usize,
+    inp: usize,
+    kind: Kind,
+    bias: bool,
+) {
+    param(info, format!("{prefix}.weight"), vec![out, inp], kind, inp);
+    if bias {
+        param(info, format!("{prefix}.bias"), vec![out], Kind::Bias, inp);
     }
+}
 
-    fn conv_out(&self) -> (usize, Vec<(usize, usize)>) {
-        let mut f = self.input_bins;
-        let mut pads = vec![];
-        for (k, s) in self.kernels.iter().zip(&self.strides) {
-            let pad = (k.0 / 2, k.1 / 2);
-            f = (f + 2 * pad.0 - k.0) / s.0 + 1;
-            pads.push(pad);
-        }
-        (f, pads)
-    }
-    /// Output frames for `t` input frames.
-    pub fn out_len(&self, t: usize) -> usize {
-        let mut t = t;
-        for (k, s) in self.kernels.iter().zip(&self.strides) {
-            let pad = k.1 / 2;
-            t = (t + 2 * pad).saturating_sub(k.1) / s.1 + 1;
-        }
-        t
-    }
+/// Layer-norm scale and shift (`{prefix}.weight`, `{prefix}.bias`).
+pub fn ln_params(info: &mut Vec<ParamInfo>, prefix: &str, d: usize) {
+    param(info, format!("{prefix}.weight"), vec![d], Kind::Norm, 1);
+    param(info, format!("{prefix}.bias"), vec![d], Kind::Norm, 1);
+}
 
-    /// Parameter list (names, shapes, kinds) and buffers.
-    pub fn layout(&self) -> (Vec<ParamInfo>, TensorMap) {
-        let mut info = vec![];
-        let mut buf = TensorMap::new();
-        let mut cin = 1;
-        for (i, k) in self.kernels.iter().enumerate() {
-            info.push(ParamInfo {
-                name: format!("conv.{i}.weight"),
-                shape: vec![self.channels, cin, k.0, k.1],
-                kind: Kind::Conv,
-                fan_in: cin * k.0 * k.1,
-            });
-            bn_params(&format!("conv.{i}.bn"), self.channels, &mut info, &mut buf);
-            cin = self.channels;
-        }
-        let (f, _) = self.conv_out();
-        let mut d_in = if self.kernels.is_empty() {
-            self.input_bins
+/// The four tensors of one LSTM direction, PyTorch's names and layout.
+pub fn lstm_params(info: &mut Vec<ParamInfo>, prefix: &str, d_in: usize, h: usize) {
+    param(
+        info,
+        format!("{prefix}.weight_ih"),
+        vec![4 * h, d_in],
+        Kind::LstmIh,
+        h,
+    );
+    param(
+        info,
+        format!("{prefix}.weight_hh"),
+        vec![4 * h, h],
+        Kind::LstmHh,
+        h,
+    );
+    param(
+        info,
+        format!("{prefix}.bias_ih"),
+        vec![4 * h],
+        Kind::Bias,
+        h,
+    );
+    param(
+        info,
+        format!("{prefix}.bias_hh"),
+        vec![4 * h],
+        Kind::Bias,
+        h,
+    );
+}
+
+impl Params {
+    /// `x` [N, in] through the linear layer `prefix` → [N, out].
+    pub fn linear(&self, prefix: &str, x: Tensor<2>) -> Tensor<2> {
+        let y = x.matmul(self.get2(&format!("{prefix}.weight")).transpose());
+        let bias = format!("{prefix}.bias");
+        if self.info.iter().any(|p| p.name == bias) {
+            let b = self.get1(&bias);
+            let n = b.dims()[0];
+            y + b.reshape([1, n])
         } else {
-            self.channels * f
-        };
-        let h = self.hidden;
-        for l in 0..self.lstm_layers {
-            if l > 0 {
-                bn_params(&format!("lstm.{l}.bn"), d_in, &mut info, &mut buf);
-            }
-            let dirs: &[&str] = if self.bidirectional {
-                &["fwd", "bwd"]
-            } else {
-                &["fwd"]
-            };
-            for d in dirs {
-                let p = format!("lstm.{l}.{d}");
-                info.push(ParamInfo {
-                    name: format!("{p}.weight_ih"),
-                    shape: vec![4 * h, d_in],
-                    kind: Kind::LstmIh,
-                    fan_in: h,
-                });
-                info.push(ParamInfo {
-                    name: format!("{p}.weight_hh"),
-                    shape: vec![4 * h, h],
-                    kind: Kind::LstmHh,
-                    fan_in: h,
-                });
-                info.push(ParamInfo {
-                    name: format!("{p}.bias_ih"),
-                    shape: vec![4 * h],
-                    kind: Kind::Bias,
-                    fan_in: h,
-                });
-                info.push(ParamInfo {
-                    name: format!("{p}.bias_hh"),
-                    shape: vec![4 * h],
-                    kind: Kind::Bias,
-                    fan_in: h,
-                });
-            }
-            d_in = h; // directions are summed
+            y
         }
-        bn_params("head.bn", d_in, &mut info, &mut buf);
-        info.push(ParamInfo {
-            name: "head.weight".into(),
-            shape: vec![self.vocab, d_in],
-            kind: Kind::Linear,
-            fan_in: d_in,
-        });
-        (info, buf)
     }
 
-    pub fn num_params(&self) -> usize {
-        self.layout().0.iter().map(|p| p.numel()).sum()
+    /// Layer norm of `x` [N, D] over D.
+    pub fn layer_norm(&self, prefix: &str, x: Tensor<2>) -> Tensor<2> {
+        let [_, d] = x.dims();
+        let mean = x.clone().mean_dim(1);
+        let centred = x - mean;
+        let var = centred.clone().powi_scalar(2).mean_dim(1);
+        let w = self.get1(&format!("{prefix}.weight")).reshape([1, d]);
+        let b = self.get1(&format!("{prefix}.bias")).reshape([1, d]);
+        centred / (var + BN_EPS).sqrt() * w + b
     }
 
-    /// Log-probabilities [T', B, vocab] for features [B, T, F].
-    pub fn forward(&self, cx: &mut Ctx, x: Tensor<3>, lens: &[usize]) -> Tensor<3> {
-        let [b, t, f] = x.dims();
-        let mut h: Tensor<3>;
-        let (_, pads) = self.conv_out();
-        if self.kernels.is_empty() {
-            h = x;
-        } else {
-            let mut y: Tensor<4> = x.swap_dims(1, 2).reshape([b, 1, f, t]);
-            for (i, ((_k, s), pad)) in self
-                .kernels
-                .iter()
-                .zip(&self.strides)
-                .zip(&pads)
-                .enumerate()
-            {
-                let w = cx.p.get4(&format!("conv.{i}.weight"));
-                y = conv2d(
-                    y,
-                    w,
-                    None,
-                    ConvOptions::new([s.0, s.1], [pad.0, pad.1], [1, 1], 1),
-                );
-                let [bb, c, ff, tt] = y.dims();
-                // Batch norm per channel over (batch, freq, time).
-                let flat = y.swap_dims(1, 3).reshape([bb * tt * ff, c]);
-                let flat = cx.batch_norm(&format!("conv.{i}.bn"), flat);
-                y = flat
-                    .reshape([bb, tt, ff, c])
-                    .swap_dims(1, 3)
-                    .clamp(0.0, 20.0);
-            }
-            let [bb, c, ff, tt] = y.dims();
-            h = y.reshape([bb, c * ff, tt]).swap_dims(1, 2);
-        }
-        let out_lens: Vec<usize> = lens
-            .iter()
-            .map(|l| self.out_len(*l).min(h.dims()[1]))
-            .collect();
-        for l in 0..self.lstm_layers {
-            if l > 0 {
-                let [bb, tt, d] = h.dims();
-                h = cx
-                    .batch_norm(&format!("lstm.{l}.bn"), h.reshape([bb * tt, d]))
-                    .reshape([bb, tt, d]);
-            }
-            let fwd = lstm_dir(cx.p, &format!("lstm.{l}.fwd"), h.clone(), self.hidden);
-            h = if self.bidirectional {
-                let rev = reverse_padded(h, &out_lens);
-                let bwd = lstm_dir(cx.p, &format!("lstm.{l}.bwd"), rev, self.hidden);
-                fwd + reverse_padded(bwd, &out_lens)
-            } else {
-                fwd
-            };
-        }
-        let [bb, tt, d] = h.dims();
-        let flat = cx.batch_norm("head.bn", h.reshape([bb * tt, d]));
-        let logits = flat
-            .matmul(cx.p.get2("head.weight").transpose())
-            .reshape([bb, tt, self.vocab]);
-        log_softmax(logits, 2).swap_dims(0, 1)
+    /// One step of the LSTM direction `prefix`: input [B, D] and state
+    /// (h, c) [B, H] → new (h, c). Used where inputs arrive one at a time
+    /// (RNN-T decoding).
+    pub fn lstm_cell(
+        &self,
+        prefix: &str,
+        x: Tensor<2>,
+        hc: (Tensor<2>, Tensor<2>),
+    ) -> (Tensor<2>, Tensor<2>) {
+        let (hs, cs) = hc;
+        let [b, h] = hs.dims();
+        let bias = (self.get1(&format!("{prefix}.bias_ih"))
+            + self.get1(&format!("{prefix}.bias_hh")))
+        .reshape([1, 4 * h]);
+        let g = x.matmul(self.get2(&format!("{prefix}.weight_ih")).transpose())
+            + hs.matmul(self.get2(&format!("{prefix}.weight_hh")).transpose())
+            + bias;
+        let i = sigmoid(g.clone().slice([0..b, 0..h]));
+        let f = sigmoid(g.clone().slice([0..b, h..2 * h]));
+        let gg = g.clone().slice([0..b, 2 * h..3 * h]).tanh();
+        let o = sigmoid(g.slice([0..b, 3 * h..4 * h]));
+        let c = f * cs + i * gg;
+        (o * c.clone().tanh(), c)
+    }
+
+    /// These parameters without autodiff tracking, for decoding.
+    pub fn for_inference(&self) -> Params {
+        let mut p = self.clone();
+        p.values = p.values.into_iter().map(|v| v.inner()).collect();
+        p.device = self.device.clone().inner();
+        p
     }
 }
 
 /// One LSTM direction over [B, T, D] → [B, T, H]: the input projection of
 /// all time steps is one matmul; each step adds the recurrent projection.
-fn lstm_dir(p: &Params, prefix: &str, x: Tensor<3>, h: usize) -> Tensor<3> {
+pub fn lstm_dir(p: &Params, prefix: &str, x: Tensor<3>, h: usize) -> Tensor<3> {
     let [b, t, d] = x.dims();
     let w_ih = p.get2(&format!("{prefix}.weight_ih"));
     let w_hh_t = p.get2(&format!("{prefix}.weight_hh")).transpose();
@@ -507,7 +445,7 @@ fn lstm_dir(p: &Params, prefix: &str, x: Tensor<3>, h: usize) -> Tensor<3> {
 
 /// Reverses each sequence of [B, T, D] within its own length (padding
 /// stays at the end), so a backward LSTM never reads padding first.
-fn reverse_padded(x: Tensor<3>, lens: &[usize]) -> Tensor<3> {
+pub fn reverse_padded(x: Tensor<3>, lens: &[usize]) -> Tensor<3> {
     let [b, t, d] = x.dims();
     let mut idx = Vec::with_capacity(b * t * d);
     for &l in lens.iter().take(b) {
@@ -520,30 +458,4 @@ fn reverse_padded(x: Tensor<3>, lens: &[usize]) -> Tensor<3> {
     let dev = x.device();
     let idx: Tensor<3, Int> = Tensor::from_data(TensorData::new(idx, [b, t, d]), &dev.inner());
     x.gather(1, idx)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The paper's DS2 (2 conv, 5 BiLSTM-1024 summed, 161 bins): 86.6M.
-    #[test]
-    fn paper_cnn_lstm_has_86_6m_parameters() {
-        let cfg = CnnLstmConfig::ds2(5, 1024);
-        let n = cfg.num_params() as f64 / 1e6;
-        assert!((n - 86.6).abs() / 86.6 < 0.01, "{n:.2}M parameters");
-        let (info, _) = cfg.layout();
-        let prunable: usize = info
-            .iter()
-            .filter(|p| p.kind.prunable())
-            .map(|p| p.numel())
-            .sum();
-        assert!(
-            prunable as f64 / cfg.num_params() as f64 > 0.99,
-            "biases and norms are a tiny share"
-        );
-        assert!(info
-            .iter()
-            .any(|p| p.name == "lstm.4.bwd.weight_hh" && p.shape == vec![4096, 1024]));
-    }
 }

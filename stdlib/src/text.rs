@@ -65,6 +65,16 @@ pub fn greedy_decode(best: &[usize]) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Label ids to text (transducer output: no repeats to merge).
+pub fn labels_to_text(labels: &[usize]) -> String {
+    let s: String = labels
+        .iter()
+        .filter(|&&c| c != BLANK)
+        .map(|&c| id_char(c))
+        .collect();
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 pub fn edit_distance<T: PartialEq>(a: &[T], b: &[T]) -> usize {
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, x) in a.iter().enumerate() {

@@ -216,14 +216,24 @@ pub fn read_ticket(dir: &Path) -> Result<TicketInfo, String> {
 }
 
 /// The `prune` selection: kinds (bare words) and path patterns (strings).
-fn selection(a: &Args) -> Vec<Value> {
-    a["prune"].as_list().unwrap_or(&[]).to_vec()
+/// The `prune` selection; `paper` (the default) is the architecture's
+/// own set (`Arch::default_prune_kinds`).
+fn selection(a: &Args, info: &TrainedInfo) -> Vec<Value> {
+    match a["prune"].as_list() {
+        Some(l) => l.to_vec(),
+        None => info
+            .model
+            .default_prune_kinds()
+            .iter()
+            .map(|k| Value::Sym(k.to_string()))
+            .collect(),
+    }
 }
 
 /// The selection as it enters round keys: kinds as before (`conv`), so
 /// existing rounds keep their keys; patterns quoted.
-fn kinds(a: &Args) -> Vec<String> {
-    selection(a)
+fn kinds(a: &Args, info: &TrainedInfo) -> Vec<String> {
+    selection(a, info)
         .iter()
         .filter_map(|v| match v {
             Value::Str(p) => Some(format!("\"{p}\"")),
@@ -386,7 +396,7 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
         job.settings.steps = None;
     }
     let seed = arg_usize(&a, "seed") as u64;
-    let names = prunable_names(&info, &selection(&a))?;
+    let names = prunable_names(&info, &selection(&a, &info))?;
     if names.is_empty() {
         return Err("no parameter matches `prune`; use conv, lstm_ih, lstm_hh, linear".into());
     }
@@ -423,7 +433,7 @@ fn prune_rounds(ctx: &mut RunCtx, method: &str, random: bool, a: Args) -> Result
     let eb = early_bird
         .map(|(d, w)| format!("|early_bird={d}x{w}"))
         .unwrap_or_default();
-    let base = format!("{method}-v1|{dense_id}|rate={}|global={}|block={:?}|rewind={rewind}|epochs={}|kinds={:?}|seed={seed}{nm}{eb}", spec.rate, spec.global, spec.block, job.settings.epochs, kinds(&a));
+    let base = format!("{method}-v1|{dense_id}|rate={}|global={}|block={:?}|rewind={rewind}|epochs={}|kinds={:?}|seed={seed}{nm}{eb}", spec.rate, spec.global, spec.block, job.settings.epochs, kinds(&a, &info));
     // The schedule as each round's target sparsity (share of the prunable
     // weights removed): geometric s_i = 1 - (1 - rate)^i for `rounds`
     // rounds or `until` RW is reached, or an explicit list.
@@ -793,12 +803,6 @@ pub fn register(r: &mut Registry) {
             vec![Param::req("k", PType::Int, k_doc).range(1.0, max)],
         )));
     }
-    let kinds_default = Value::List(
-        ["conv", "lstm_ih", "lstm_hh", "linear"]
-            .iter()
-            .map(|s| Value::Sym(s.to_string()))
-            .collect(),
-    );
     let common = || {
         vec![
             Param::req("trained", PType::Step(&[StepType::Trained]), "the trained dense model"),
@@ -811,7 +815,7 @@ pub fn register(r: &mut Registry) {
             Param::opt("until", PType::Fraction, Value::Sym("none".into()), "geometric schedule until RW is at most this (e.g. `5%`); replaces `rounds`").range(0.001, 0.999),
             Param::opt("nm", PType::Shape, Value::Sym("none".into()), "N:M sparsity, e.g. `2:4`: at most N of every M consecutive input weights survive, reached in one round (use `rounds: 1`)"),
             Param::opt("epochs", PType::Int, Value::Int(0), "retraining epochs per round (0: as the dense fit)").range(0.0, 1000.0),
-            Param::opt("prune", PType::List(Box::new(PType::OneOf(vec![PType::Enum(&["conv", "lstm_ih", "lstm_hh", "linear"]), PType::Str]))), kinds_default.clone(), "what is prunable: kinds (conv, lstm_ih, lstm_hh, linear) and/or parameter-path patterns like \"lstm.*.weight_hh\" (never biases or norms)"),
+            Param::opt("prune", PType::OneOf(vec![PType::Enum(&["paper"]), PType::List(Box::new(PType::OneOf(vec![PType::Enum(&["conv", "lstm_ih", "lstm_hh", "linear"]), PType::Str])))]), Value::Sym("paper".into()), "what is prunable: `paper`, the paper's set for the architecture (conv, LSTM and linear weights; the Conformer: linear weights only), or a list of kinds (conv, lstm_ih, lstm_hh, linear) and/or parameter-path patterns like \"lstm.*.weight_hh\" (never biases or norms)"),
             Param::opt("seed", PType::Int, Value::Int(0), "random draws"),
         ]
     };

@@ -4,12 +4,13 @@
 //! shuffled by batch, model selection on the dev set only, and a checkpoint
 //! after every epoch from which a killed run resumes bit-identically.
 
+use crate::arch::Arch;
 use crate::features::Feats;
-use crate::nn::{to_host, CnnLstmConfig, Ctx, Params};
+use crate::nn::{to_host, Ctx, Params};
 use crate::rng::Rng;
 use crate::tensor_io::{self, HostTensor, TensorMap};
 use crate::text;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use lotto_interpreter::progress::Progress;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -143,24 +144,17 @@ pub fn make_batch(items: &[&Feats], bins: usize) -> Batch {
     }
 }
 
-/// Utterances usable for CTC: a transcript, and enough output frames.
-pub fn usable<'a>(cfg: &CnnLstmConfig, data: &'a [Feats]) -> Vec<&'a Feats> {
+/// Utterances the model can train on: a transcript, and enough output
+/// frames for it.
+pub fn usable<'a>(cfg: &Arch, data: &'a [Feats]) -> Vec<&'a Feats> {
     data.iter()
-        .filter(|f| !f.text.is_empty() && cfg.out_len(f.frames) >= text::encode(&f.text).len() * 2)
+        .filter(|f| !f.text.is_empty() && cfg.usable(f.frames, &text::encode(&f.text)))
         .collect()
 }
 
 /// Greedy-decodes a set of utterances with the weights in `p` (eval mode).
-pub fn decode(
-    cfg: &CnnLstmConfig,
-    p: &Params,
-    data: &[Feats],
-    bins: usize,
-    batch: usize,
-) -> Vec<String> {
-    let mut eval_p = p.clone();
-    eval_p.values = eval_p.values.into_iter().map(|v| v.inner()).collect();
-    eval_p.device = p.device.clone().inner();
+pub fn decode(cfg: &Arch, p: &Params, data: &[Feats], bins: usize, batch: usize) -> Vec<String> {
+    let eval_p = p.for_inference();
     let mut order: Vec<usize> = (0..data.len()).collect();
     order.sort_by_key(|&i| data[i].frames);
     let mut out = vec![String::new(); data.len()];
@@ -169,23 +163,8 @@ pub fn decode(
         let bt = make_batch(&items, bins);
         let x: Tensor<3> =
             Tensor::from_data(TensorData::new(bt.x, [bt.b, bt.t, bins]), &eval_p.device);
-        let mut cx = Ctx {
-            p: &eval_p,
-            train: false,
-            stat_updates: vec![],
-        };
-        let lp = cfg.forward(&mut cx, x, &bt.lens);
-        let [tt, b, _] = lp.dims();
-        let best: Vec<i64> = lp
-            .argmax(2)
-            .into_data()
-            .convert::<i64>()
-            .try_to_vec::<i64>()
-            .unwrap();
-        for (j, &i) in chunk.iter().enumerate() {
-            let n = cfg.out_len(bt.lens[j]).min(tt);
-            let seq: Vec<usize> = (0..n).map(|s| best[s * b + j] as usize).collect();
-            out[i] = text::greedy_decode(&seq);
+        for (&i, hyp) in chunk.iter().zip(cfg.decode(&eval_p, x, &bt.lens)) {
+            out[i] = hyp;
         }
     }
     out
@@ -254,7 +233,7 @@ pub struct Batch {
 /// norm clipping, Adam/AdamW/SGD update, masks re-applied. Returns the loss.
 #[allow(clippy::too_many_arguments)]
 pub fn train_step(
-    cfg: &CnnLstmConfig,
+    cfg: &Arch,
     p: &mut Params,
     opt: &mut Opt,
     bt: &Batch,
@@ -264,44 +243,14 @@ pub fn train_step(
     mask_t: &[Option<Tensor<1>>],
     device: &Device,
 ) -> Result<f64, String> {
-    let inner = device.clone().inner();
     let x: Tensor<3> = Tensor::from_data(TensorData::new(bt.x.clone(), [bt.b, bt.t, bins]), device);
     let mut cx = Ctx {
         p,
         train: true,
         stat_updates: vec![],
     };
-    let lp = cfg.forward(&mut cx, x, &bt.lens);
+    let loss = cfg.loss(&mut cx, x, &bt.lens, &bt.targets);
     let updates = std::mem::take(&mut cx.stat_updates);
-    let [tt, _, _] = lp.dims();
-    let maxl = bt.targets.iter().map(|t| t.len()).max().unwrap_or(1);
-    let mut tg = vec![0i64; bt.b * maxl];
-    for (i, t) in bt.targets.iter().enumerate() {
-        for (j, c) in t.iter().enumerate() {
-            tg[i * maxl + j] = *c as i64;
-        }
-    }
-    let in_lens: Vec<i64> = bt
-        .lens
-        .iter()
-        .map(|l| cfg.out_len(*l).min(tt) as i64)
-        .collect();
-    let tl: Vec<i64> = bt.targets.iter().map(|t| t.len() as i64).collect();
-    let targets: Tensor<2, Int> = Tensor::from_data(TensorData::new(tg, [bt.b, maxl]), &inner);
-    let il: Tensor<1, Int> = Tensor::from_data(TensorData::new(in_lens, [bt.b]), &inner);
-    let tlt: Tensor<1, Int> = Tensor::from_data(TensorData::new(tl.clone(), [bt.b]), &inner);
-    let per = burn::tensor::module::ctc_loss(
-        lp,
-        targets.to_device(device),
-        il.to_device(device),
-        tlt.to_device(device),
-        text::BLANK,
-    );
-    let tlf: Tensor<1> = Tensor::from_data(
-        TensorData::new(tl.iter().map(|v| *v as f32).collect::<Vec<_>>(), [bt.b]),
-        device,
-    );
-    let loss = (per / tlf).mean();
     let lv = loss.clone().inner().into_scalar::<f32>() as f64;
     if !lv.is_finite() {
         return Ok(lv);
@@ -386,7 +335,7 @@ pub trait EpochHook {
 
 #[allow(clippy::too_many_arguments)]
 pub fn train(
-    cfg: &CnnLstmConfig,
+    cfg: &Arch,
     init: &TensorMap,
     masks: Option<&Masks>,
     train_set: &[Feats],
@@ -400,8 +349,7 @@ pub fn train(
     inject: Option<&crate::corpus::NoiseInjector>,
     mut hook: Option<&mut dyn EpochHook>,
 ) -> Result<TrainResult, String> {
-    let (info, buffers) = cfg.layout();
-    let mut p = Params::init(info, buffers, s.seed, device);
+    let mut p = cfg.init(s.seed, device);
     let mut start = init.clone();
     if let Some(m) = masks {
         apply_masks(&mut start, m);

@@ -1,0 +1,199 @@
+//! The DeepSpeech2-style CNN-LSTM of the paper: conv front end with batch
+//! norm and Hardtanh(0, 20), bidirectional LSTMs with summed directions and
+//! sequence-wise batch norm, a bias-free output layer, CTC.
+
+use crate::nn::{
+    bn_params, linear_params, lstm_dir, lstm_params, param, reverse_padded, Ctx, Kind, ParamInfo,
+};
+use crate::tensor_io::TensorMap;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::Tensor;
+
+/// The DeepSpeech2-style CNN-LSTM of the paper, sizes from the recipe.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct CnnLstmConfig {
+    pub input_bins: usize,
+    pub channels: usize,
+    /// (freq, time) kernel and stride per conv layer.
+    pub kernels: Vec<(usize, usize)>,
+    pub strides: Vec<(usize, usize)>,
+    pub lstm_layers: usize,
+    pub hidden: usize,
+    pub bidirectional: bool,
+    pub vocab: usize,
+}
+
+impl CnnLstmConfig {
+    /// The paper's DeepSpeech2 front end (161 spectrogram bins; 2 conv
+    /// layers 41x11/2x2 and 21x11/2x1 with 32 channels; 29 characters) with
+    /// `lstm` bidirectional layers of `hidden` units.
+    pub fn ds2(lstm: usize, hidden: usize) -> CnnLstmConfig {
+        CnnLstmConfig {
+            input_bins: 161,
+            channels: 32,
+            kernels: vec![(41, 11), (21, 11)],
+            strides: vec![(2, 2), (2, 1)],
+            lstm_layers: lstm,
+            hidden,
+            bidirectional: true,
+            vocab: crate::text::VOCAB,
+        }
+    }
+
+    fn conv_out(&self) -> (usize, Vec<(usize, usize)>) {
+        let mut f = self.input_bins;
+        let mut pads = vec![];
+        for (k, s) in self.kernels.iter().zip(&self.strides) {
+            let pad = (k.0 / 2, k.1 / 2);
+            f = (f + 2 * pad.0 - k.0) / s.0 + 1;
+            pads.push(pad);
+        }
+        (f, pads)
+    }
+    /// Output frames for `t` input frames.
+    pub fn out_len(&self, t: usize) -> usize {
+        let mut t = t;
+        for (k, s) in self.kernels.iter().zip(&self.strides) {
+            let pad = k.1 / 2;
+            t = (t + 2 * pad).saturating_sub(k.1) / s.1 + 1;
+        }
+        t
+    }
+
+    /// Parameter list (names, shapes, kinds) and buffers.
+    pub fn layout(&self) -> (Vec<ParamInfo>, TensorMap) {
+        let mut info = vec![];
+        let mut buf = TensorMap::new();
+        let mut cin = 1;
+        for (i, k) in self.kernels.iter().enumerate() {
+            param(
+                &mut info,
+                format!("conv.{i}.weight"),
+                vec![self.channels, cin, k.0, k.1],
+                Kind::Conv,
+                cin * k.0 * k.1,
+            );
+            bn_params(&format!("conv.{i}.bn"), self.channels, &mut info, &mut buf);
+            cin = self.channels;
+        }
+        let (f, _) = self.conv_out();
+        let mut d_in = if self.kernels.is_empty() {
+            self.input_bins
+        } else {
+            self.channels * f
+        };
+        let h = self.hidden;
+        for l in 0..self.lstm_layers {
+            if l > 0 {
+                bn_params(&format!("lstm.{l}.bn"), d_in, &mut info, &mut buf);
+            }
+            let dirs: &[&str] = if self.bidirectional {
+                &["fwd", "bwd"]
+            } else {
+                &["fwd"]
+            };
+            for d in dirs {
+                lstm_params(&mut info, &format!("lstm.{l}.{d}"), d_in, h);
+            }
+            d_in = h; // directions are summed
+        }
+        bn_params("head.bn", d_in, &mut info, &mut buf);
+        linear_params(&mut info, "head", self.vocab, d_in, Kind::Linear, false);
+        (info, buf)
+    }
+
+    pub fn num_params(&self) -> usize {
+        self.layout().0.iter().map(|p| p.numel()).sum()
+    }
+
+    /// Log-probabilities [T', B, vocab] for features [B, T, F].
+    pub fn forward(&self, cx: &mut Ctx, x: Tensor<3>, lens: &[usize]) -> Tensor<3> {
+        let [b, t, f] = x.dims();
+        let mut h: Tensor<3>;
+        let (_, pads) = self.conv_out();
+        if self.kernels.is_empty() {
+            h = x;
+        } else {
+            let mut y: Tensor<4> = x.swap_dims(1, 2).reshape([b, 1, f, t]);
+            for (i, ((_k, s), pad)) in self
+                .kernels
+                .iter()
+                .zip(&self.strides)
+                .zip(&pads)
+                .enumerate()
+            {
+                let w = cx.p.get4(&format!("conv.{i}.weight"));
+                y = conv2d(
+                    y,
+                    w,
+                    None,
+                    ConvOptions::new([s.0, s.1], [pad.0, pad.1], [1, 1], 1),
+                );
+                let [bb, c, ff, tt] = y.dims();
+                // Batch norm per channel over (batch, freq, time).
+                let flat = y.swap_dims(1, 3).reshape([bb * tt * ff, c]);
+                let flat = cx.batch_norm(&format!("conv.{i}.bn"), flat);
+                y = flat
+                    .reshape([bb, tt, ff, c])
+                    .swap_dims(1, 3)
+                    .clamp(0.0, 20.0);
+            }
+            let [bb, c, ff, tt] = y.dims();
+            h = y.reshape([bb, c * ff, tt]).swap_dims(1, 2);
+        }
+        let out_lens: Vec<usize> = lens
+            .iter()
+            .map(|l| self.out_len(*l).min(h.dims()[1]))
+            .collect();
+        for l in 0..self.lstm_layers {
+            if l > 0 {
+                let [bb, tt, d] = h.dims();
+                h = cx
+                    .batch_norm(&format!("lstm.{l}.bn"), h.reshape([bb * tt, d]))
+                    .reshape([bb, tt, d]);
+            }
+            let fwd = lstm_dir(cx.p, &format!("lstm.{l}.fwd"), h.clone(), self.hidden);
+            h = if self.bidirectional {
+                let rev = reverse_padded(h, &out_lens);
+                let bwd = lstm_dir(cx.p, &format!("lstm.{l}.bwd"), rev, self.hidden);
+                fwd + reverse_padded(bwd, &out_lens)
+            } else {
+                fwd
+            };
+        }
+        let [bb, tt, d] = h.dims();
+        let flat = cx.batch_norm("head.bn", h.reshape([bb * tt, d]));
+        let logits = flat
+            .matmul(cx.p.get2("head.weight").transpose())
+            .reshape([bb, tt, self.vocab]);
+        log_softmax(logits, 2).swap_dims(0, 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The paper's DS2 (2 conv, 5 BiLSTM-1024 summed, 161 bins): 86.6M.
+    #[test]
+    fn paper_cnn_lstm_has_86_6m_parameters() {
+        let cfg = CnnLstmConfig::ds2(5, 1024);
+        let n = cfg.num_params() as f64 / 1e6;
+        assert!((n - 86.6).abs() / 86.6 < 0.01, "{n:.2}M parameters");
+        let (info, _) = cfg.layout();
+        let prunable: usize = info
+            .iter()
+            .filter(|p| p.kind.prunable())
+            .map(|p| p.numel())
+            .sum();
+        assert!(
+            prunable as f64 / cfg.num_params() as f64 > 0.99,
+            "biases and norms are a tiny share"
+        );
+        assert!(info
+            .iter()
+            .any(|p| p.name == "lstm.4.bwd.weight_hh" && p.shape == vec![4096, 1024]));
+    }
+}

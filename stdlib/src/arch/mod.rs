@@ -1,0 +1,261 @@
+//! The paper's three architectures behind one type: what training,
+//! decoding, pruning and reports need to know of a model (its parameter
+//! layout, its loss, its decoder, its output frame rate, its default
+//! prunable set), so none of them matches on the architecture.
+
+pub mod cnn_lstm;
+pub mod conformer;
+pub mod rnnt;
+
+use crate::nn::{Ctx, ParamInfo, Params};
+use crate::tensor_io::TensorMap;
+use crate::text;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+pub use cnn_lstm::CnnLstmConfig;
+pub use conformer::ConformerConfig;
+pub use rnnt::RnntConfig;
+use serde::{Deserialize, Serialize};
+
+/// A model architecture with its sizes. Serialized with an `arch` tag
+/// (`arch: conformer`, then the fields).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(tag = "arch", rename_all = "snake_case")]
+pub enum Arch {
+    CnnLstm(CnnLstmConfig),
+    Conformer(ConformerConfig),
+    Rnnt(RnntConfig),
+}
+
+/// Reads the tagged form, and the untagged CNN-LSTM records written before
+/// there was more than one architecture (so their cached results stay
+/// readable).
+impl<'de> Deserialize<'de> for Arch {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Arch, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(tag = "arch", rename_all = "snake_case")]
+        enum Tagged {
+            CnnLstm(CnnLstmConfig),
+            Conformer(ConformerConfig),
+            Rnnt(RnntConfig),
+        }
+        #[derive(Deserialize)]
+        struct Wrapped {
+            cfg: CnnLstmConfig,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Any {
+            Tagged(Tagged),
+            Wrapped(Wrapped),
+            Bare(CnnLstmConfig),
+        }
+        Ok(match Any::deserialize(d)? {
+            Any::Tagged(Tagged::CnnLstm(c)) | Any::Wrapped(Wrapped { cfg: c }) | Any::Bare(c) => {
+                Arch::CnnLstm(c)
+            }
+            Any::Tagged(Tagged::Conformer(c)) => Arch::Conformer(c),
+            Any::Tagged(Tagged::Rnnt(c)) => Arch::Rnnt(c),
+        })
+    }
+}
+
+impl Arch {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Arch::CnnLstm(_) => "cnn_lstm",
+            Arch::Conformer(_) => "conformer",
+            Arch::Rnnt(_) => "rnnt",
+        }
+    }
+
+    /// The same model for features of `bins` bins.
+    pub fn with_input_bins(mut self, bins: usize) -> Arch {
+        match &mut self {
+            Arch::CnnLstm(c) => c.input_bins = bins,
+            Arch::Conformer(c) => c.input_bins = bins,
+            Arch::Rnnt(c) => c.input_bins = bins,
+        }
+        self
+    }
+
+    /// Parameter list (names, shapes, kinds) and running-stat buffers.
+    pub fn layout(&self) -> (Vec<ParamInfo>, TensorMap) {
+        match self {
+            Arch::CnnLstm(c) => c.layout(),
+            Arch::Conformer(c) => c.layout(),
+            Arch::Rnnt(c) => c.layout(),
+        }
+    }
+
+    pub fn num_params(&self) -> usize {
+        self.layout().0.iter().map(|p| p.numel()).sum()
+    }
+
+    /// Output frames for `t` feature frames.
+    pub fn out_len(&self, t: usize) -> usize {
+        match self {
+            Arch::CnnLstm(c) => c.out_len(t),
+            Arch::Conformer(c) => c.out_len(t),
+            Arch::Rnnt(c) => c.out_len(t),
+        }
+    }
+
+    /// The paper's prunable kinds for this architecture (what `prune:
+    /// paper` selects): conv, LSTM and linear weights; for the Conformer,
+    /// as its code, linear weights only.
+    pub fn default_prune_kinds(&self) -> &'static [&'static str] {
+        match self {
+            Arch::Conformer(_) => &["linear"],
+            _ => &["conv", "lstm_ih", "lstm_hh", "linear"],
+        }
+    }
+
+    /// Whether an utterance of `frames` frames can be trained on with this
+    /// transcript. CTC needs an output frame per label plus one between
+    /// repeated labels; the CNN-LSTM keeps its stricter historical 2× rule
+    /// (results cached under it stay valid). A transducer can emit several
+    /// labels per frame and needs one frame.
+    pub fn usable(&self, frames: usize, labels: &[usize]) -> bool {
+        let t = self.out_len(frames);
+        match self {
+            Arch::CnnLstm(_) => t >= labels.len() * 2,
+            Arch::Conformer(_) => {
+                let repeats = labels.windows(2).filter(|w| w[0] == w[1]).count();
+                t >= labels.len() + repeats
+            }
+            Arch::Rnnt(_) => t >= 1,
+        }
+    }
+
+    /// Training loss of a batch: per-utterance loss over its target length,
+    /// averaged. Forward statistics (batch norm) go to `cx.stat_updates`.
+    pub fn loss(
+        &self,
+        cx: &mut Ctx,
+        x: Tensor<3>,
+        lens: &[usize],
+        targets: &[Vec<usize>],
+    ) -> Tensor<1> {
+        let lp = match self {
+            Arch::CnnLstm(c) => c.forward(cx, x, lens),
+            Arch::Conformer(c) => c.forward(cx, x, lens),
+            Arch::Rnnt(c) => return c.loss(cx, x, lens, targets),
+        };
+        self.ctc(lp, lens, targets)
+    }
+
+    /// CTC loss of log-probabilities [T', B, V].
+    fn ctc(&self, lp: Tensor<3>, lens: &[usize], targets: &[Vec<usize>]) -> Tensor<1> {
+        let device = lp.device();
+        let inner = device.clone().inner();
+        let [tt, b, _] = lp.dims();
+        let maxl = targets.iter().map(|t| t.len()).max().unwrap_or(1);
+        let mut tg = vec![0i64; b * maxl];
+        for (i, t) in targets.iter().enumerate() {
+            for (j, c) in t.iter().enumerate() {
+                tg[i * maxl + j] = *c as i64;
+            }
+        }
+        let in_lens: Vec<i64> = lens
+            .iter()
+            .map(|l| self.out_len(*l).min(tt) as i64)
+            .collect();
+        let tl: Vec<i64> = targets.iter().map(|t| t.len() as i64).collect();
+        let targets: Tensor<2, Int> = Tensor::from_data(TensorData::new(tg, [b, maxl]), &inner);
+        let il: Tensor<1, Int> = Tensor::from_data(TensorData::new(in_lens, [b]), &inner);
+        let tlt: Tensor<1, Int> = Tensor::from_data(TensorData::new(tl.clone(), [b]), &inner);
+        let per = burn::tensor::module::ctc_loss(
+            lp,
+            targets.to_device(&device),
+            il.to_device(&device),
+            tlt.to_device(&device),
+            text::BLANK,
+        );
+        let tlf: Tensor<1> = Tensor::from_data(
+            TensorData::new(tl.iter().map(|v| *v as f32).collect::<Vec<_>>(), [b]),
+            &device,
+        );
+        (per / tlf).mean()
+    }
+
+    /// Greedy decoding of a batch (CTC: best class per frame, repeats
+    /// merged, blanks dropped; transducer: see `RnntConfig::decode`). `p`
+    /// must be an inference copy (`Params::for_inference`).
+    pub fn decode(&self, p: &Params, x: Tensor<3>, lens: &[usize]) -> Vec<String> {
+        let mut cx = Ctx {
+            p,
+            train: false,
+            stat_updates: vec![],
+        };
+        let lp = match self {
+            Arch::CnnLstm(c) => c.forward(&mut cx, x, lens),
+            Arch::Conformer(c) => c.forward(&mut cx, x, lens),
+            Arch::Rnnt(c) => return c.decode(p, x, lens),
+        };
+        let [tt, b, _] = lp.dims();
+        let best: Vec<i64> = lp
+            .argmax(2)
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec::<i64>()
+            .expect("int tensor");
+        lens.iter()
+            .enumerate()
+            .map(|(j, &l)| {
+                let n = self.out_len(l).min(tt);
+                let seq: Vec<usize> = (0..n).map(|s| best[s * b + j] as usize).collect();
+                text::greedy_decode(&seq)
+            })
+            .collect()
+    }
+
+    /// Fresh parameters (θ0) from `seed` on `device`.
+    pub fn init(&self, seed: u64, device: &Device) -> Params {
+        let (info, buf) = self.layout();
+        Params::init(info, buf, seed, device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_tagged_and_older_untagged_records() {
+        let c = CnnLstmConfig::ds2(1, 8);
+        let tagged = serde_yaml::to_string(&Arch::CnnLstm(c.clone())).unwrap();
+        assert!(tagged.starts_with("arch: cnn_lstm"), "{tagged}");
+        let back: Arch = serde_yaml::from_str(&tagged).unwrap();
+        assert_eq!(back, Arch::CnnLstm(c.clone()));
+        let bare: Arch = serde_yaml::from_str(&serde_yaml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(bare, Arch::CnnLstm(c.clone()));
+        let wrapped = format!(
+            "arch: cnn_lstm\ncfg:\n{}",
+            serde_yaml::to_string(&c)
+                .unwrap()
+                .lines()
+                .map(|l| format!("  {l}\n"))
+                .collect::<String>()
+        );
+        let w: Arch = serde_yaml::from_str(&wrapped).unwrap();
+        assert_eq!(w, Arch::CnnLstm(c));
+    }
+
+    #[test]
+    fn ctc_feasibility_counts_repeats() {
+        let conf = Arch::Conformer(ConformerConfig {
+            input_bins: 80,
+            subsample_channels: 4,
+            d_model: 8,
+            heads: 2,
+            ff: 16,
+            blocks: 1,
+            kernel: 3,
+            vocab: text::VOCAB,
+        });
+        // 23 frames → 11 → 5 output frames.
+        assert_eq!(conf.out_len(23), 5);
+        assert!(conf.usable(23, &[2, 3, 4, 5, 6]));
+        assert!(!conf.usable(23, &[2, 3, 3, 5, 6]));
+    }
+}
