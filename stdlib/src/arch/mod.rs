@@ -241,6 +241,106 @@ mod tests {
         assert_eq!(w, Arch::CnnLstm(c));
     }
 
+    /// Trains `arch` on four synthetic utterances (each character a
+    /// 6-frame pattern of its own bins, plus noise) until its own greedy
+    /// decoder reproduces their transcripts (CER ≤ 10%): loss, gradients,
+    /// padding and decoding agree. (A transducer's last label of an
+    /// utterance tends to stay spread over the final frames for a while,
+    /// each below blank, so exact transcripts would need many more steps.)
+    fn overfits(arch: Arch, steps: usize) {
+        use crate::features::Feats;
+        use crate::train::{decode, make_batch, train_step, FitSettings, Opt};
+        let bins = 12;
+        let mut rng = crate::rng::Rng::new(3);
+        let data: Vec<Feats> = ["go up", "no", "yes sir", "up"]
+            .iter()
+            .map(|&text| {
+                let labels = text::encode(text);
+                let frames = 6 * labels.len() + 4;
+                let mut data: Vec<f32> =
+                    (0..frames * bins).map(|_| rng.uniform(-0.1, 0.1)).collect();
+                for (i, &c) in labels.iter().enumerate() {
+                    for f in 2 + 6 * i..8 + 6 * i {
+                        data[f * bins + c % bins] += 1.0;
+                        data[f * bins + (c / bins + 7) % bins] += 1.0;
+                    }
+                }
+                Feats {
+                    id: text.into(),
+                    text: text.into(),
+                    frames,
+                    data,
+                }
+            })
+            .collect();
+        let device = crate::device::open("flex").unwrap();
+        let mut p = arch.init(1, &device);
+        let mut opt = Opt::new(&p);
+        let s: FitSettings = serde_yaml::from_str(
+            "{epochs: 1, batch: 4, optimizer: adam, lr: 0.01, weight_decay: 0, momentum: 0, anneal: 1, clip: 0, seed: 0}",
+        )
+        .unwrap();
+        let items: Vec<&Feats> = data.iter().collect();
+        let bt = make_batch(&items, bins);
+        let masks = vec![None; p.values.len()];
+        let first = train_step(
+            &arch, &mut p, &mut opt, &bt, bins, &s, s.lr, &masks, &device,
+        )
+        .unwrap();
+        let mut last = first;
+        for _ in 1..steps {
+            last = train_step(
+                &arch, &mut p, &mut opt, &bt, bins, &s, s.lr, &masks, &device,
+            )
+            .unwrap();
+        }
+        assert!(
+            last < first / 10.0,
+            "{}: loss {first} → {last}",
+            arch.name()
+        );
+        let hyps = decode(&arch, &p, &data, bins, 4);
+        let refs: Vec<&str> = data.iter().map(|f| f.text.as_str()).collect();
+        let (_, cer) = crate::train::score(&refs, &hyps);
+        assert!(cer <= 10.0, "{}: {hyps:?}", arch.name());
+    }
+
+    #[test]
+    fn a_small_conformer_learns_and_decodes_its_training_set() {
+        overfits(
+            Arch::Conformer(ConformerConfig {
+                input_bins: 12,
+                subsample_channels: 4,
+                d_model: 32,
+                heads: 4,
+                ff: 64,
+                blocks: 1,
+                kernel: 5,
+                vocab: text::VOCAB,
+            }),
+            150,
+        );
+    }
+
+    #[test]
+    fn a_small_transducer_learns_and_decodes_its_training_set() {
+        overfits(
+            Arch::Rnnt(RnntConfig {
+                input_bins: 12,
+                stack: 2,
+                encoder_layers: 1,
+                encoder_hidden: 32,
+                bidirectional: false,
+                predictor_layers: 1,
+                predictor_hidden: 32,
+                embedding: 16,
+                joint: 32,
+                vocab: text::VOCAB,
+            }),
+            300,
+        );
+    }
+
     #[test]
     fn ctc_feasibility_counts_repeats() {
         let conf = Arch::Conformer(ConformerConfig {
