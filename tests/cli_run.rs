@@ -138,41 +138,6 @@ fn same_recipe_and_seed_give_bit_identical_weights_and_masked_weights_are_zero()
     assert!(checked > 1000, "only {checked} pruned weights checked");
 }
 
-fn walk(d: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = vec![];
-    for e in std::fs::read_dir(d).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
-/// Minimal safetensors reader (F32), independent of the code under test.
-fn lotto_safetensors(p: &std::path::Path) -> std::collections::BTreeMap<String, Vec<f32>> {
-    let b = std::fs::read(p).unwrap();
-    let n = u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
-    let h: serde_json::Value = serde_json::from_slice(&b[8..8 + n]).unwrap();
-    let data = &b[8 + n..];
-    h.as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| {
-            let o: Vec<usize> = serde_json::from_value(v["data_offsets"].clone()).unwrap();
-            (
-                k.clone(),
-                data[o[0]..o[1]]
-                    .chunks(4)
-                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                    .collect(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn editing_data_reruns_only_what_reads_it() {
     let ws = Ws::with_data(4, 4);
