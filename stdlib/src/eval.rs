@@ -107,7 +107,7 @@ fn run_wer(ctx: &mut RunCtx) -> Result<(), String> {
 }
 
 pub fn register(r: &mut Registry) {
-    let mut s = sig("wer", "Evaluation", 1, Output::One(StepType::Eval), "Word and character error rates (greedy CTC decoding) of every model, and every round of every ticket, on every corpus.", vec![
+    let mut s = sig("wer", "Evaluation", 1, Output::One(StepType::Eval), "Word and character error rates (greedy CTC or transducer decoding) of every model, and every round of every ticket, on every corpus.", vec![
         Param::req("models", PType::List(Box::new(PType::Step(&[StepType::Trained, StepType::Ticket]))), "trained models and tickets"),
         Param::req("on", PType::List(Box::new(PType::Step(&[StepType::Corpus]))), "test corpora"),
     ]);

@@ -14,7 +14,7 @@ use std::fmt::Write;
 /// (lowest dev WER) and the extreme ticket (sparsest with dev WER no worse
 /// than dense) are marked.
 pub fn summary_md(rows: &[Row]) -> String {
-    let mut s = String::from("# Results\n\nRW = remaining weights (% of prunable weights, measured from the masks). WER/CER in %, greedy CTC decoding. ★ best round (lowest dev WER); ◆ extreme ticket (sparsest round whose dev WER is no worse than the dense model's). Model selection used the dev set only.\n");
+    let mut s = String::from("# Results\n\nRW = remaining weights (% of prunable weights, measured from the masks). WER/CER in %, greedy decoding (CTC; transducer for RNN-T models). ★ best round (lowest dev WER); ◆ extreme ticket (sparsest round whose dev WER is no worse than the dense model's). Model selection used the dev set only.\n");
     let corpora: Vec<String> = rows
         .iter()
         .map(|r| r.corpus.clone())

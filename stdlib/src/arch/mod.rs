@@ -147,35 +147,12 @@ impl Arch {
     /// CTC loss of log-probabilities [T', B, V].
     fn ctc(&self, lp: Tensor<3>, lens: &[usize], targets: &[Vec<usize>]) -> Tensor<1> {
         let device = lp.device();
-        let inner = device.clone().inner();
-        let [tt, b, _] = lp.dims();
-        let maxl = targets.iter().map(|t| t.len()).max().unwrap_or(1);
-        let mut tg = vec![0i64; b * maxl];
-        for (i, t) in targets.iter().enumerate() {
-            for (j, c) in t.iter().enumerate() {
-                tg[i * maxl + j] = *c as i64;
-            }
-        }
-        let in_lens: Vec<i64> = lens
-            .iter()
-            .map(|l| self.out_len(*l).min(tt) as i64)
-            .collect();
-        let tl: Vec<i64> = targets.iter().map(|t| t.len() as i64).collect();
-        let targets: Tensor<2, Int> = Tensor::from_data(TensorData::new(tg, [b, maxl]), &inner);
-        let il: Tensor<1, Int> = Tensor::from_data(TensorData::new(in_lens, [b]), &inner);
-        let tlt: Tensor<1, Int> = Tensor::from_data(TensorData::new(tl.clone(), [b]), &inner);
-        let per = burn::tensor::module::ctc_loss(
-            lp,
-            targets.to_device(&device),
-            il.to_device(&device),
-            tlt.to_device(&device),
-            text::BLANK,
-        );
-        let tlf: Tensor<1> = Tensor::from_data(
-            TensorData::new(tl.iter().map(|v| *v as f32).collect::<Vec<_>>(), [b]),
-            &device,
-        );
-        (per / tlf).mean()
+        let [tt, _, _] = lp.dims();
+        let out: Vec<usize> = lens.iter().map(|&l| self.out_len(l).min(tt)).collect();
+        let l = Labels::new(targets, &out, &device);
+        let per =
+            burn::tensor::module::ctc_loss(lp, l.targets, l.input_lens, l.target_lens, text::BLANK);
+        per_label_mean(per, targets, &device)
     }
 
     /// Greedy decoding of a batch (CTC: best class per frame, repeats
@@ -214,6 +191,48 @@ impl Arch {
         let (info, buf) = self.layout();
         Params::init(info, buf, seed, device)
     }
+}
+
+/// A batch's padded labels and lengths as burn's losses take them (int
+/// tensors made on the inner device, then moved to the training device).
+pub(crate) struct Labels {
+    /// [B, max label count], padded with blank.
+    pub targets: Tensor<2, Int>,
+    pub target_lens: Tensor<1, Int>,
+    /// Output frames per utterance.
+    pub input_lens: Tensor<1, Int>,
+}
+
+impl Labels {
+    pub fn new(targets: &[Vec<usize>], input_lens: &[usize], device: &Device) -> Labels {
+        let inner = device.clone().inner();
+        let int = |v: Vec<i64>| -> Tensor<1, Int> {
+            let n = v.len();
+            Tensor::<1, Int>::from_data(TensorData::new(v, [n]), &inner).to_device(device)
+        };
+        let b = targets.len();
+        let width = targets.iter().map(|t| t.len()).max().unwrap_or(0).max(1);
+        let mut tg = vec![text::BLANK as i64; b * width];
+        for (i, t) in targets.iter().enumerate() {
+            for (j, &c) in t.iter().enumerate() {
+                tg[i * width + j] = c as i64;
+            }
+        }
+        Labels {
+            targets: Tensor::<2, Int>::from_data(TensorData::new(tg, [b, width]), &inner)
+                .to_device(device),
+            target_lens: int(targets.iter().map(|t| t.len() as i64).collect()),
+            input_lens: int(input_lens.iter().map(|&l| l as i64).collect()),
+        }
+    }
+}
+
+/// Per-utterance losses divided by their label counts, averaged over the
+/// batch: long and short utterances weigh the same.
+pub(crate) fn per_label_mean(per: Tensor<1>, targets: &[Vec<usize>], device: &Device) -> Tensor<1> {
+    let counts: Vec<f32> = targets.iter().map(|t| t.len().max(1) as f32).collect();
+    let n = counts.len();
+    (per / Tensor::<1>::from_data(TensorData::new(counts, [n]), device)).mean()
 }
 
 #[cfg(test)]

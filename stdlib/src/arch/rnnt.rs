@@ -3,6 +3,7 @@
 //! (tanh of the summed projections, then a linear layer to the characters
 //! and blank), trained with burn-nn's RNN-T loss and decoded greedily.
 
+use super::{per_label_mean, Labels};
 use crate::nn::{
     linear_params, lstm_dir, lstm_params, param, reverse_padded, Ctx, Kind, ParamInfo, Params,
 };
@@ -169,11 +170,9 @@ impl RnntConfig {
         // Prediction network input: blank as the start symbol, then the
         // labels; padding repeats blank and is masked by the loss.
         let mut ids = vec![text::BLANK as i64; b * (maxu + 1)];
-        let mut tg = vec![0i64; b * maxu];
         for (i, t) in targets.iter().enumerate() {
             for (k, &c) in t.iter().enumerate() {
                 ids[i * (maxu + 1) + k + 1] = c as i64;
-                tg[i * maxu + k] = c as i64;
             }
         }
         let mut g = self
@@ -192,27 +191,13 @@ impl RnntConfig {
         let logits = p
             .linear("joint.out", z.reshape([b * tt * (maxu + 1), j]))
             .reshape([b, tt, maxu + 1, self.vocab]);
-        let inner = device.clone().inner();
-        let int = |v: Vec<i64>| -> Tensor<1, Int> {
-            let n = v.len();
-            Tensor::<1, Int>::from_data(TensorData::new(v, [n]), &inner).to_device(&device)
-        };
-        let targets_t: Tensor<2, Int> =
-            Tensor::<2, Int>::from_data(TensorData::new(tg, [b, maxu]), &inner).to_device(&device);
-        let in_lens = int(lens
-            .iter()
-            .map(|&l| self.out_len(l).min(tt) as i64)
-            .collect());
-        let tl: Vec<i64> = targets.iter().map(|t| t.len() as i64).collect();
+        let out: Vec<usize> = lens.iter().map(|&l| self.out_len(l).min(tt)).collect();
+        let l = Labels::new(targets, &out, &device);
         let per = RNNTLossConfig::new()
             .with_blank(text::BLANK)
             .init()
-            .forward(logits, targets_t, in_lens, int(tl.clone()));
-        let tlf: Tensor<1> = Tensor::from_data(
-            TensorData::new(tl.iter().map(|&v| v.max(1) as f32).collect::<Vec<_>>(), [b]),
-            &device,
-        );
-        (per / tlf).mean()
+            .forward(logits, l.targets, l.input_lens, l.target_lens);
+        per_label_mean(per, targets, &device)
     }
 
     fn predictor_hidden_or_embedding(&self) -> usize {
