@@ -28,8 +28,10 @@ fn blocks(md: &str, lang: &str) -> Vec<String> {
 #[test]
 fn every_language_example_checks() {
     let md = std::fs::read_to_string(repo().join("docs/language.md")).unwrap();
-    let examples = blocks(&md, "lotto");
+    let mut examples = blocks(&md, "lotto");
     assert!(examples.len() >= 9, "only {} examples", examples.len());
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    examples.extend(blocks(&readme, "lotto"));
     for (i, ex) in examples.iter().enumerate() {
         let ws = Ws::empty();
         ws.write(

@@ -58,8 +58,16 @@ impl KeyParts {
     }
 }
 
-/// Canonical JSON of a value, with references replaced by input keys.
-pub fn canonical(v: &Value, keys: &dyn Fn(StepRef) -> String) -> serde_json::Value {
+/// Canonical JSON of a value, with references replaced by input keys. With
+/// a registry, a config value (`adamw(...)`, `plot(...)`) carries its op's
+/// version when above 1, so bumping a config op's version reruns the steps
+/// that use it (version 1 is left out: keys made before config versions
+/// were hashed stay valid).
+pub fn canonical(
+    v: &Value,
+    keys: &dyn Fn(StepRef) -> String,
+    reg: Option<&Registry>,
+) -> serde_json::Value {
     use serde_json::json;
     match v {
         Value::Int(i) => json!(i),
@@ -68,9 +76,17 @@ pub fn canonical(v: &Value, keys: &dyn Fn(StepRef) -> String) -> serde_json::Val
         Value::Bool(b) => json!(b),
         Value::Sym(s) => json!({ "sym": s }),
         Value::Shape(a, b, c) => json!(format!("{a}{c}{b}")),
-        Value::List(l) => serde_json::Value::Array(l.iter().map(|x| canonical(x, keys)).collect()),
+        Value::List(l) => {
+            serde_json::Value::Array(l.iter().map(|x| canonical(x, keys, reg)).collect())
+        }
         Value::Ref(r) => json!(format!("@{}", keys(*r))),
-        Value::Config { op, args } => json!({ "config": op, "args": canonical_args(args, keys) }),
+        Value::Config { op, args } => {
+            let args = canonical_args(args, keys, reg);
+            match reg.and_then(|r| r.get(op)).map(|o| o.sig().version) {
+                Some(v) if v > 1 => json!({ "config": op, "version": v, "args": args }),
+                _ => json!({ "config": op, "args": args }),
+            }
+        }
     }
 }
 
@@ -96,9 +112,10 @@ pub fn key_args<'a>(sig: &crate::registry::OpSig, args: &'a Args) -> std::borrow
 pub fn canonical_args(
     args: &Args,
     keys: &dyn Fn(StepRef) -> String,
+    reg: Option<&Registry>,
 ) -> BTreeMap<String, serde_json::Value> {
     args.iter()
-        .map(|(k, v)| (k.clone(), canonical(v, keys)))
+        .map(|(k, v)| (k.clone(), canonical(v, keys, reg)))
         .collect()
 }
 
@@ -203,7 +220,7 @@ pub fn compute_partial(
         }
         let sig = reg.get(s.op).unwrap().sig();
         let keyf = |r: StepRef| port_key(&keys[r.step], r.port);
-        let args = canonical_args(&key_args(sig, &s.args), &keyf);
+        let args = canonical_args(&key_args(sig, &s.args), &keyf, Some(reg));
         let inputs = deps
             .into_iter()
             .map(|r| (checked.ref_name(r), keyf(r)))

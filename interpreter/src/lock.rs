@@ -89,7 +89,7 @@ pub fn build(
         params: checked
             .params
             .iter()
-            .map(|(k, v)| (k.clone(), canonical(v, &|_| String::new())))
+            .map(|(k, v)| (k.clone(), canonical(v, &|_| String::new(), None)))
             .collect(),
         ..Lock::default()
     };

@@ -37,3 +37,28 @@ pub fn registry() -> Registry {
     report::register(&mut r);
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use lotto_interpreter::key::canonical;
+    use lotto_interpreter::value::Value;
+
+    /// A config value's op version enters cache keys once it is above 1,
+    /// so bumping `plot` reruns the reports that draw plots.
+    #[test]
+    fn config_op_versions_above_one_enter_keys() {
+        let reg = super::registry();
+        let cfg = |op: &str| Value::Config {
+            op: op.into(),
+            args: Default::default(),
+        };
+        let keys = |_| String::new();
+        let plot = canonical(&cfg("plot"), &keys, Some(&reg));
+        let v = reg.get("plot").unwrap().sig().version;
+        assert!(v > 1);
+        assert_eq!(plot["version"], v);
+        let adamw = canonical(&cfg("adamw"), &keys, Some(&reg));
+        assert_eq!(adamw, canonical(&cfg("adamw"), &keys, None));
+        assert!(adamw.get("version").is_none());
+    }
+}

@@ -169,21 +169,26 @@ pub fn rw_svg(rows: &[Row], metric: &str) -> String {
     }
     f.y_grid(&mut s, ymax);
     // A model evaluated only densely (one point per test set) is drawn as a
-    // dashed baseline in the colour of the first ticket line on the same
-    // test set, so each line can be compared with its own baseline.
+    // dashed baseline in the colour of the ticket line it belongs to: the
+    // one on the same test set whose round 0 (the dense model itself) has
+    // the same value; else the first line on that test set.
     let is_dense = |rs: &[&Row]| rs.iter().all(|r| r.method == "dense" && r.round == 0);
     let groups = series(rows);
     let lines: Vec<_> = groups.iter().filter(|(_, rs)| !is_dense(rs)).collect();
-    let color_of = |corpus: &str, fallback: usize| {
-        let i = lines
-            .iter()
-            .position(|((_, c), _)| c == corpus)
+    let color_of = |corpus: &str, v: f64, fallback: usize| {
+        let own = lines.iter().position(|((_, c), rs)| {
+            c == corpus && rs.iter().any(|r| r.round == 0 && value(r, metric) == v)
+        });
+        let i = own
+            .or_else(|| lines.iter().position(|((_, c), _)| c == corpus))
             .unwrap_or(fallback);
         COLORS[i % COLORS.len()]
     };
-    for (i, ((_, corpus), rs)) in groups.iter().filter(|(_, rs)| is_dense(rs)).enumerate() {
-        let c = color_of(corpus, lines.len() + i);
-        let y = f.y(value(rs[0], metric), ymax);
+    let dense: Vec<_> = groups.iter().filter(|(_, rs)| is_dense(rs)).collect();
+    for (i, ((_, corpus), rs)) in dense.iter().enumerate() {
+        let v = value(rs[0], metric);
+        let c = color_of(corpus, v, lines.len() + i);
+        let y = f.y(v, ymax);
         let _ = writeln!(s, "<line x1=\"{}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"{c}\" stroke-width=\"1.5\" stroke-dasharray=\"5,4\"/>", f.ml, f.plot_right());
     }
     for (i, ((model, corpus), rs)) in lines.iter().enumerate() {
@@ -194,7 +199,12 @@ pub fn rw_svg(rows: &[Row], metric: &str) -> String {
         polyline(&mut s, c, &pts);
         f.legend(&mut s, i, c, false, &format!("{model} on {corpus}"));
     }
-    f.legend(&mut s, lines.len(), "gray", true, "dense, same test set");
+    let baseline = if dense.len() > 1 {
+        "dense, each in its ticket's colour"
+    } else {
+        "dense, same test set"
+    };
+    f.legend(&mut s, lines.len(), "gray", true, baseline);
     s.push_str("</svg>\n");
     s
 }

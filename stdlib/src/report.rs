@@ -116,7 +116,7 @@ pub fn register(r: &mut Registry) {
     r.add(config_op(sig(
         "plot",
         "Reports",
-        2,
+        3,
         Output::Config("ReportPart"),
         "Plot as `Y_vs_X.svg` and `.png`. `x: rw`: WER (or CER) against remaining weights on a log axis, one line per model and test set, dense baseline dashed. `x: noise`: WER per test set in table order (clean, then noisy), one line per model and round, dense dashed.",
         vec![
