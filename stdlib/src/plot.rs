@@ -199,7 +199,9 @@ pub fn rw_svg(rows: &[Row], metric: &str) -> String {
         polyline(&mut s, c, &pts);
         f.legend(&mut s, i, c, false, &format!("{model} on {corpus}"));
     }
-    let baseline = if dense.len() > 1 {
+    let dense_models: std::collections::BTreeSet<&str> =
+        dense.iter().map(|((m, _), _)| m.as_str()).collect();
+    let baseline = if dense_models.len() > 1 {
         "dense, each in its ticket's colour"
     } else {
         "dense, same test set"
@@ -335,6 +337,37 @@ mod tests {
             rows.push(row("imp", 2, 36.0, c, 33.0 + extra));
         }
         rows
+    }
+
+    /// Two architectures on one test set: each dense model's dashed line
+    /// takes the colour of its own ticket's line (matched by round 0).
+    #[test]
+    fn each_dense_baseline_takes_its_tickets_colour() {
+        let named = |model: &str, method: &str, round: usize, rw: f64, wer: f64| Row {
+            model: model.into(),
+            ..row(method, round, rw, "test", wer)
+        };
+        let rows = vec![
+            named("dense_a", "dense", 0, 100.0, 30.0),
+            named("dense_b", "dense", 0, 100.0, 50.0),
+            named("lth_a", "imp", 0, 100.0, 30.0),
+            named("lth_a", "imp", 1, 50.0, 29.0),
+            named("lth_b", "imp", 0, 100.0, 50.0),
+            named("lth_b", "imp", 1, 50.0, 45.0),
+        ];
+        let svg = rw_svg(&rows, "wer");
+        let dashed: Vec<&str> = svg
+            .lines()
+            .filter(|l| l.contains("stroke-dasharray=\"5,4\"") && !l.contains("gray"))
+            .collect();
+        assert_eq!(dashed.len(), 2, "{svg}");
+        // Series are drawn in name order: lth_a first, lth_b second.
+        assert!(
+            dashed.iter().any(|l| l.contains(COLORS[0]))
+                && dashed.iter().any(|l| l.contains(COLORS[1])),
+            "{dashed:?}"
+        );
+        assert!(svg.contains("dense, each in its ticket's colour"));
     }
 
     #[test]
