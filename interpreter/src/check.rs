@@ -25,6 +25,7 @@ pub const KINDS: &[(&str, Option<StepType>)] = &[
     ("train", Some(StepType::Trained)),
     ("ticket", Some(StepType::Ticket)),
     ("eval", Some(StepType::Eval)),
+    ("lm", Some(StepType::LanguageModel)),
     ("let", None),
 ];
 

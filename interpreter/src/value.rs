@@ -16,6 +16,7 @@ pub enum StepType {
     Ticket,
     Eval,
     Report,
+    LanguageModel,
 }
 
 impl StepType {
@@ -38,6 +39,7 @@ impl StepType {
             StepType::Ticket => "Ticket",
             StepType::Eval => "Eval",
             StepType::Report => "Report",
+            StepType::LanguageModel => "LanguageModel",
         }
     }
 }

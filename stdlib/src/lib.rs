@@ -5,10 +5,12 @@
 
 pub mod arch;
 pub mod audio;
+pub mod beam;
 pub mod corpus;
 pub mod device;
 pub mod eval;
 pub mod features;
+pub mod lm;
 pub mod loaders;
 pub mod models;
 pub mod nn;

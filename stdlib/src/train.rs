@@ -170,6 +170,41 @@ pub fn decode(cfg: &Arch, p: &Params, data: &[Feats], bins: usize, batch: usize)
     out
 }
 
+/// Beam-search decodes a set of utterances (CTC models; see `beam.rs`),
+/// utterances of a batch in parallel.
+pub fn decode_beam(
+    cfg: &Arch,
+    p: &Params,
+    data: &[Feats],
+    bins: usize,
+    batch: usize,
+    s: &crate::beam::BeamSettings,
+    lm: Option<&crate::lm::NgramLm>,
+) -> Result<Vec<String>, String> {
+    use rayon::prelude::*;
+    let eval_p = p.for_inference();
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    order.sort_by_key(|&i| data[i].frames);
+    let mut out = vec![String::new(); data.len()];
+    for chunk in order.chunks(batch.max(1)) {
+        let items: Vec<&Feats> = chunk.iter().map(|&i| &data[i]).collect();
+        let bt = make_batch(&items, bins);
+        let x: Tensor<3> =
+            Tensor::from_data(TensorData::new(bt.x, [bt.b, bt.t, bins]), &eval_p.device);
+        let lps = cfg.ctc_log_probs(&eval_p, x, &bt.lens).ok_or_else(|| {
+            format!("beam search decodes CTC models (cnn_lstm, conformer); decode `{}` models with `decoder: greedy`", cfg.name())
+        })?;
+        let hyps: Vec<String> = lps
+            .par_iter()
+            .map(|lp| crate::beam::decode(lp, lp.len() / text::VOCAB, text::VOCAB, s, lm))
+            .collect();
+        for (&i, hyp) in chunk.iter().zip(hyps) {
+            out[i] = hyp;
+        }
+    }
+    Ok(out)
+}
+
 /// Corpus WER and CER (percent) of hypotheses against references.
 pub fn score(refs: &[&str], hyps: &[String]) -> (f64, f64) {
     let (mut we, mut wn, mut ce, mut cn) = (0, 0, 0, 0);

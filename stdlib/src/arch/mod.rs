@@ -186,6 +186,39 @@ impl Arch {
             .collect()
     }
 
+    /// Per-utterance CTC log-probabilities (output frames × vocab,
+    /// row-major) of a batch, for beam search; `None` for the transducer,
+    /// whose outputs depend on the labels emitted so far.
+    pub fn ctc_log_probs(&self, p: &Params, x: Tensor<3>, lens: &[usize]) -> Option<Vec<Vec<f32>>> {
+        let mut cx = Ctx {
+            p,
+            train: false,
+            stat_updates: vec![],
+        };
+        let lp = match self {
+            Arch::CnnLstm(c) => c.forward(&mut cx, x, lens),
+            Arch::Conformer(c) => c.forward(&mut cx, x, lens),
+            Arch::Rnnt(_) => return None,
+        };
+        let [tt, b, v] = lp.dims();
+        // [T', B, V] → [B, T', V] on the host.
+        let host = lp
+            .swap_dims(0, 1)
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 tensor");
+        Some(
+            lens.iter()
+                .enumerate()
+                .map(|(j, &l)| {
+                    let n = self.out_len(l).min(tt);
+                    host[j * tt * v..(j * tt + n) * v].to_vec()
+                })
+                .take(b)
+                .collect(),
+        )
+    }
+
     /// Fresh parameters (θ0) from `seed` on `device`.
     pub fn init(&self, seed: u64, device: &Device) -> Params {
         let (info, buf) = self.layout();
