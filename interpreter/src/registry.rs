@@ -60,14 +60,11 @@ impl PType {
             ),
             PType::Step(ts) => {
                 let names: Vec<&str> = ts.iter().map(|t| t.as_str()).collect();
-                let article = if names[0].starts_with(['A', 'E', 'I', 'O', 'U']) {
-                    "an"
-                } else {
-                    "a"
-                };
-                format!("{article} {} step", names.join(" or "))
+                format!("{} {} step", article(names[0]), names.join(" or "))
             }
-            PType::Config(kind) => format!("a {kind} (e.g. `{}`)", config_example(kind)),
+            PType::Config(kind) => {
+                format!("{} {kind} (e.g. `{}`)", article(kind), config_example(kind))
+            }
             PType::List(t) => format!(
                 "a list of {}",
                 t.describe()
@@ -83,11 +80,24 @@ impl PType {
     }
 }
 
+/// "a" or "an" before a type name.
+fn article(name: &str) -> &'static str {
+    if name.starts_with(['A', 'E', 'I', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 fn config_example(kind: &str) -> &'static str {
     match kind {
         "Optimizer" => "adamw(lr: 3e-4)",
         "Rewind" => "epoch(1)",
         "Augment" => "specaugment(freq_masks: 2)",
+        "Init" => "pretrained(dense)",
+        "EarlyBird" => "early_bird(distance: 10%)",
+        "Decoder" => "beam(width: 64, lm: words)",
+        "ReportPart" => "summary(results)",
         _ => "...",
     }
 }
