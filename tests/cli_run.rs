@@ -637,3 +637,73 @@ fn fit_by_steps_ends_mid_epoch_and_selects_on_dev_at_the_end() {
         "{info}"
     );
 }
+
+#[test]
+fn export_writes_each_rounds_weights_masks_and_summary() {
+    let ws = Ws::with_data(4, 6);
+    ws.write(
+        "r.lotto",
+        &format!("{SMALL}ticket lth = imp(dense, rounds: 2, rate: 50%)\nreport \"out/export\" = export(lth), export(best(lth)), export(dense)\n"),
+    );
+    ws.run(&["run", "r.lotto"]).success();
+    let root = ws.path().join("out/export");
+    for r in 0..=2 {
+        let dir = root.join(format!("lth/round_{r}"));
+        let w = lotto_safetensors(&dir.join("weights.safetensors"));
+        let summary = std::fs::read_to_string(dir.join("model.yaml")).unwrap();
+        assert!(
+            summary.contains("arch: cnn_lstm") && summary.contains(&format!("round: {r}")),
+            "{summary}"
+        );
+        assert!(
+            w.contains_key("lstm.0.fwd.weight_ih") && w.contains_key("head.weight"),
+            "{:?}",
+            w.keys()
+        );
+        if r == 0 {
+            continue;
+        }
+        // The masks are the round's: RW 50% then 25%, and every pruned
+        // weight of the exported weights is zero.
+        let m = lotto_safetensors(&dir.join("masks.safetensors"));
+        let (kept, all) = m
+            .values()
+            .flatten()
+            .fold((0.0, 0), |(k, n), v| (k + v, n + 1));
+        let want = if r == 1 { 0.5 } else { 0.25 };
+        assert!(
+            (kept as f64 / all as f64 - want).abs() < 0.01,
+            "round {r}: {kept}/{all}"
+        );
+        for (name, mask) in &m {
+            assert!(
+                mask.iter()
+                    .zip(&w[name])
+                    .all(|(mv, wv)| *mv != 0.0 || *wv == 0.0),
+                "{name}"
+            );
+        }
+        assert!(
+            summary.contains("pruned: true") && summary.contains(&format!("rw: {}", want * 100.0)),
+            "{summary}"
+        );
+    }
+    // A single model: no round, no masks; an anonymous step gets a folder
+    // name that is safe on every file system.
+    let dense = root.join("dense");
+    assert!(
+        dense.join("weights.safetensors").is_file() && !dense.join("masks.safetensors").exists()
+    );
+    let best = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .find(|n| n.starts_with("best"))
+        .expect("an export folder for best(lth)");
+    assert!(
+        best.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+        "{best}"
+    );
+    assert!(root.join(&best).join("masks.safetensors").is_file());
+}

@@ -9,6 +9,7 @@ pub mod beam;
 pub mod corpus;
 pub mod device;
 pub mod eval;
+pub mod export;
 pub mod features;
 pub mod lm;
 pub mod loaders;

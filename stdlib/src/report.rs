@@ -80,6 +80,18 @@ fn run_report(ctx: &mut RunCtx) -> Result<(), String> {
         let Value::Config { op, args } = part else {
             continue;
         };
+        if op == "export" {
+            let r = args["model"]
+                .as_ref()
+                .ok_or("export takes a trained model or a ticket")?;
+            let name = ctx.input_names[&r].clone();
+            crate::export::export(
+                ctx.input(r),
+                &ctx.store.root.join("objects"),
+                &export.join(crate::export::folder_name(&name)),
+            )?;
+            continue;
+        }
         let r = args["eval"]
             .as_ref()
             .ok_or("report parts take an eval table")?;
@@ -130,10 +142,18 @@ pub fn register(r: &mut Registry) {
             ),
         ],
     )));
+    r.add(config_op(sig(
+        "export",
+        "Reports",
+        1,
+        Output::Config("ReportPart"),
+        "A model's or every ticket round's weights (`weights.safetensors`, best epoch, PyTorch parameter names and layout) and masks (`masks.safetensors`, 1 kept / 0 pruned) with `model.yaml`: architecture, features, RW, dev WER and every parameter's shape, kind and kept count. Written under DIR/NAME/ (a ticket: DIR/NAME/round_K/).",
+        vec![Param::req("model", PType::Step(&[StepType::Trained, StepType::Ticket]), "a trained model, a round (`lth.round(3)`, `best(lth)`) or a whole ticket")],
+    )));
     r.add(FnOp {
         sig: sig("report", "Reports", 3, Output::One(StepType::Report), "Written by `report \"DIR\" = part, part...`: the parts' files land in DIR inside the workspace.", vec![
             Param::req("path", PType::Str, "output folder, inside the workspace"),
-            Param::req("parts", PType::List(Box::new(PType::Config("ReportPart"))), "summary(...) and plot(...) parts"),
+            Param::req("parts", PType::List(Box::new(PType::Config("ReportPart"))), "summary(...), plot(...) and export(...) parts"),
         ]),
         run: run_report,
         reads: None,

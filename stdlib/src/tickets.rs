@@ -215,9 +215,9 @@ pub fn read_ticket(dir: &Path) -> Result<TicketInfo, String> {
     read_yaml(&dir.join("ticket.yaml"))
 }
 
-/// The `prune` selection: kinds (bare words) and path patterns (strings).
-/// The `prune` selection; `paper` (the default) is the architecture's
-/// own set (`Arch::default_prune_kinds`).
+/// The `prune` selection: kinds (bare words) and path patterns (strings);
+/// `paper` (the default) is the architecture's own set
+/// (`Arch::default_prune_kinds`).
 fn selection(a: &Args, info: &TrainedInfo) -> Vec<Value> {
     match a["prune"].as_list() {
         Some(l) => l.to_vec(),
