@@ -152,8 +152,15 @@ pub fn usable<'a>(cfg: &Arch, data: &'a [Feats]) -> Vec<&'a Feats> {
         .collect()
 }
 
-/// Greedy-decodes a set of utterances with the weights in `p` (eval mode).
-pub fn decode(cfg: &Arch, p: &Params, data: &[Feats], bins: usize, batch: usize) -> Vec<String> {
+/// Runs `f` on a set of utterances in duration-sorted batches with an
+/// inference copy of `p`, and returns its transcripts in `data`'s order.
+fn in_batches(
+    p: &Params,
+    data: &[Feats],
+    bins: usize,
+    batch: usize,
+    mut f: impl FnMut(&Params, Tensor<3>, &[usize]) -> Result<Vec<String>, String>,
+) -> Result<Vec<String>, String> {
     let eval_p = p.for_inference();
     let mut order: Vec<usize> = (0..data.len()).collect();
     order.sort_by_key(|&i| data[i].frames);
@@ -163,11 +170,23 @@ pub fn decode(cfg: &Arch, p: &Params, data: &[Feats], bins: usize, batch: usize)
         let bt = make_batch(&items, bins);
         let x: Tensor<3> =
             Tensor::from_data(TensorData::new(bt.x, [bt.b, bt.t, bins]), &eval_p.device);
-        for (&i, hyp) in chunk.iter().zip(cfg.decode(&eval_p, x, &bt.lens)) {
+        for (&i, hyp) in chunk.iter().zip(f(&eval_p, x, &bt.lens)?) {
             out[i] = hyp;
         }
     }
-    out
+    Ok(out)
+}
+
+/// Greedy-decodes a set of utterances with the weights in `p` (eval mode).
+pub fn decode(cfg: &Arch, p: &Params, data: &[Feats], bins: usize, batch: usize) -> Vec<String> {
+    in_batches(
+        p,
+        data,
+        bins,
+        batch,
+        |p, x, lens| Ok(cfg.decode(p, x, lens)),
+    )
+    .expect("greedy decoding does not fail")
 }
 
 /// Beam-search decodes a set of utterances (CTC models; see `beam.rs`),
@@ -182,27 +201,15 @@ pub fn decode_beam(
     lm: Option<&crate::lm::NgramLm>,
 ) -> Result<Vec<String>, String> {
     use rayon::prelude::*;
-    let eval_p = p.for_inference();
-    let mut order: Vec<usize> = (0..data.len()).collect();
-    order.sort_by_key(|&i| data[i].frames);
-    let mut out = vec![String::new(); data.len()];
-    for chunk in order.chunks(batch.max(1)) {
-        let items: Vec<&Feats> = chunk.iter().map(|&i| &data[i]).collect();
-        let bt = make_batch(&items, bins);
-        let x: Tensor<3> =
-            Tensor::from_data(TensorData::new(bt.x, [bt.b, bt.t, bins]), &eval_p.device);
-        let lps = cfg.ctc_log_probs(&eval_p, x, &bt.lens).ok_or_else(|| {
+    in_batches(p, data, bins, batch, |p, x, lens| {
+        let lps = cfg.ctc_log_probs(p, x, lens).ok_or_else(|| {
             format!("beam search decodes CTC models (cnn_lstm, conformer); decode `{}` models with `decoder: greedy`", cfg.name())
         })?;
-        let hyps: Vec<String> = lps
+        Ok(lps
             .par_iter()
             .map(|lp| crate::beam::decode(lp, lp.len() / text::VOCAB, text::VOCAB, s, lm))
-            .collect();
-        for (&i, hyp) in chunk.iter().zip(hyps) {
-            out[i] = hyp;
-        }
-    }
-    Ok(out)
+            .collect())
+    })
 }
 
 /// Corpus WER and CER (percent) of hypotheses against references.

@@ -155,19 +155,28 @@ impl Arch {
         per_label_mean(per, targets, &device)
     }
 
-    /// Greedy decoding of a batch (CTC: best class per frame, repeats
-    /// merged, blanks dropped; transducer: see `RnntConfig::decode`). `p`
-    /// must be an inference copy (`Params::for_inference`).
-    pub fn decode(&self, p: &Params, x: Tensor<3>, lens: &[usize]) -> Vec<String> {
+    /// Eval-mode log-probabilities [T', B, V] of a CTC model; `None` for
+    /// the transducer.
+    fn ctc_forward(&self, p: &Params, x: Tensor<3>, lens: &[usize]) -> Option<Tensor<3>> {
         let mut cx = Ctx {
             p,
             train: false,
             stat_updates: vec![],
         };
+        match self {
+            Arch::CnnLstm(c) => Some(c.forward(&mut cx, x, lens)),
+            Arch::Conformer(c) => Some(c.forward(&mut cx, x, lens)),
+            Arch::Rnnt(_) => None,
+        }
+    }
+
+    /// Greedy decoding of a batch (CTC: best class per frame, repeats
+    /// merged, blanks dropped; transducer: see `RnntConfig::decode`). `p`
+    /// must be an inference copy (`Params::for_inference`).
+    pub fn decode(&self, p: &Params, x: Tensor<3>, lens: &[usize]) -> Vec<String> {
         let lp = match self {
-            Arch::CnnLstm(c) => c.forward(&mut cx, x, lens),
-            Arch::Conformer(c) => c.forward(&mut cx, x, lens),
             Arch::Rnnt(c) => return c.decode(p, x, lens),
+            _ => self.ctc_forward(p, x, lens).expect("a CTC model"),
         };
         let [tt, b, _] = lp.dims();
         let best: Vec<i64> = lp
@@ -190,16 +199,7 @@ impl Arch {
     /// row-major) of a batch, for beam search; `None` for the transducer,
     /// whose outputs depend on the labels emitted so far.
     pub fn ctc_log_probs(&self, p: &Params, x: Tensor<3>, lens: &[usize]) -> Option<Vec<Vec<f32>>> {
-        let mut cx = Ctx {
-            p,
-            train: false,
-            stat_updates: vec![],
-        };
-        let lp = match self {
-            Arch::CnnLstm(c) => c.forward(&mut cx, x, lens),
-            Arch::Conformer(c) => c.forward(&mut cx, x, lens),
-            Arch::Rnnt(_) => return None,
-        };
+        let lp = self.ctc_forward(p, x, lens)?;
         let [tt, b, v] = lp.dims();
         // [T', B, V] → [B, T', V] on the host.
         let host = lp
