@@ -120,12 +120,12 @@ impl NgramLm {
             let mut w: Vec<&str> = vec![BOS];
             w.extend(s.iter().map(String::as_str));
             w.push(EOS);
-            for k in 1..=order {
+            for (k, c) in counts.iter_mut().enumerate().skip(1) {
                 for g in w.windows(k) {
                     if k == 1 && g[0] == BOS {
                         continue;
                     }
-                    *counts[k].entry(g.to_vec()).or_default() += 1;
+                    *c.entry(g.to_vec()).or_default() += 1;
                 }
             }
         }
