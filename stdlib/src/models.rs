@@ -307,6 +307,13 @@ pub fn fresh_init(cfg: &Arch, seed: u64) -> TensorMap {
 fn run_fit(ctx: &mut RunCtx) -> Result<(), String> {
     let arch: Arch = read_yaml(&ctx.input_of("model")?.join("model.yaml"))?;
     let fspec = read_spec(ctx.input_of("features")?)?;
+    if matches!(arch, Arch::Conformer(_)) && fspec.bins() < crate::arch::conformer::MIN_FRAMES {
+        return Err(format!(
+            "the Conformer's subsampling needs at least {} feature bins, the features have {}; use more mels (the paper: 80)",
+            crate::arch::conformer::MIN_FRAMES,
+            fspec.bins()
+        ));
+    }
     let cfg = arch.with_input_bins(fspec.bins());
     let train_dir = ctx.input_of("train")?.to_path_buf();
     let dev_dir = ctx.input_of("dev")?.to_path_buf();

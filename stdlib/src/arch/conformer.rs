@@ -33,6 +33,10 @@ pub struct ConformerConfig {
     pub vocab: usize,
 }
 
+/// Frames (and feature bins) the two subsampling convolutions need to
+/// produce one output.
+pub const MIN_FRAMES: usize = 7;
+
 /// One 3x3 stride-2 valid convolution: n → (n − 3) / 2 + 1.
 fn sub(n: usize) -> usize {
     if n < 3 {
@@ -162,8 +166,17 @@ impl ConformerConfig {
     /// Log-probabilities [T', B, vocab] for features [B, T, F].
     pub fn forward(&self, cx: &mut Ctx, x: Tensor<3>, lens: &[usize]) -> Tensor<3> {
         let [b, t, f] = x.dims();
-        let d = self.d_model;
         let dev = x.device();
+        // A batch of clips shorter than the subsampling's 7-frame receptive
+        // field (possible when decoding) is zero-padded to 7 frames: one
+        // output frame, as `out_len` says for them (0 → nothing decoded).
+        let (x, t) = if t < MIN_FRAMES {
+            let pad = Tensor::<3>::zeros([b, MIN_FRAMES - t, f], &dev);
+            (Tensor::cat(vec![x, pad], 1), MIN_FRAMES)
+        } else {
+            (x, t)
+        };
+        let d = self.d_model;
         let p = cx.p;
         let conv = |y: Tensor<4>, i: usize| {
             let w = p.get4(&format!("subsample.{i}.weight"));
@@ -327,6 +340,28 @@ mod tests {
             .any(|p| p.name == "blocks.16.attn.q.weight" && p.shape == vec![512, 512]));
         assert_eq!(cfg.out_len(100), 24);
         assert_eq!(cfg.out_len(6), 0);
+    }
+
+    /// Clips shorter than the subsampling needs decode to nothing instead
+    /// of failing inside the convolution.
+    #[test]
+    fn a_batch_of_very_short_clips_decodes_to_nothing() {
+        let arch = crate::arch::Arch::Conformer(ConformerConfig {
+            input_bins: 8,
+            subsample_channels: 2,
+            d_model: 8,
+            heads: 2,
+            ff: 8,
+            blocks: 1,
+            kernel: 3,
+            vocab: crate::text::VOCAB,
+        });
+        let p = arch.init(0, &burn::tensor::Device::flex());
+        let x = Tensor::<3>::zeros([2, 3, 8], &p.device);
+        assert_eq!(
+            arch.decode(&p, x, &[3, 2]),
+            vec![String::new(), String::new()]
+        );
     }
 
     #[test]
