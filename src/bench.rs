@@ -151,22 +151,7 @@ pub fn train(iters: usize) -> Result<f64, String> {
         .collect();
     let refs: Vec<&lotto_stdlib::features::Feats> = feats.iter().collect();
     let bt = make_batch(&refs, 161);
-    let s = FitSettings {
-        epochs: 1,
-        batch: 8,
-        optimizer: "adam".into(),
-        lr: 1e-4,
-        weight_decay: 0.0,
-        momentum: 0.0,
-        anneal: 1.0,
-        clip: 0.0,
-        seed: 0,
-        augment: None,
-        noise: None,
-        stop_after_steps: None,
-        steps: None,
-        warmup: 0,
-    };
+    let s = FitSettings::plain_adam(1, 8, 1e-4);
     let masks = vec![None; p.values.len()];
     println!(
         "DS2-small train step (lotto on burn flex): {} parameters, batch 8 x 161 x 300, CTC, Adam",

@@ -151,10 +151,11 @@ fn sentences(dir: &Path) -> Result<Vec<Vec<String>>, String> {
         .collect())
 }
 
-fn publish_lm(ctx: &mut RunCtx, lm: &NgramLm) -> Result<(), String> {
+/// Publishes a language model step: its ARPA text and sizes.
+fn publish_lm(ctx: &mut RunCtx, lm: &NgramLm, arpa: &str) -> Result<(), String> {
     ctx.metric("ngrams", lm.len() as u64);
     ctx.metric("order", lm.order as u64);
-    std::fs::write(ctx.out.join("lm.arpa"), lm.to_arpa()).map_err(|e| e.to_string())
+    std::fs::write(ctx.out.join("lm.arpa"), arpa).map_err(|e| e.to_string())
 }
 
 fn run_ngram(ctx: &mut RunCtx) -> Result<(), String> {
@@ -167,7 +168,7 @@ fn run_ngram(ctx: &mut RunCtx) -> Result<(), String> {
     }
     ctx.metric("sentences", all.len() as u64);
     let lm = NgramLm::estimate(&all, arg_usize(ctx.args, "order"));
-    publish_lm(ctx, &lm)
+    publish_lm(ctx, &lm, &lm.to_arpa())
 }
 
 fn arpa_reads(args: &Args, ws: &Path) -> Result<Vec<(std::path::PathBuf, String)>, String> {
@@ -180,9 +181,7 @@ fn run_arpa(ctx: &mut RunCtx) -> Result<(), String> {
     let path = data_path(ctx.workspace, &shown)?;
     let text = std::fs::read_to_string(&path).map_err(|e| format!("`{shown}`: {e}"))?;
     let lm = NgramLm::from_arpa(&text, &shown)?;
-    ctx.metric("ngrams", lm.len() as u64);
-    ctx.metric("order", lm.order as u64);
-    std::fs::write(ctx.out.join("lm.arpa"), text).map_err(|e| e.to_string())
+    publish_lm(ctx, &lm, &text)
 }
 
 pub fn register(r: &mut Registry) {

@@ -350,12 +350,12 @@ impl Params {
     pub fn linear(&self, prefix: &str, x: Tensor<2>) -> Tensor<2> {
         let y = x.matmul(self.get2(&format!("{prefix}.weight")).transpose());
         let bias = format!("{prefix}.bias");
-        if self.info.iter().any(|p| p.name == bias) {
-            let b = self.get1(&bias);
-            let n = b.dims()[0];
-            y + b.reshape([1, n])
-        } else {
-            y
+        match self.info.iter().position(|p| p.name == bias) {
+            Some(i) => {
+                let n = self.info[i].shape[0];
+                y + self.values[i].clone().reshape([1, n])
+            }
+            None => y,
         }
     }
 

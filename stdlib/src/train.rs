@@ -53,6 +53,27 @@ fn is_zero(n: &usize) -> bool {
 }
 
 impl FitSettings {
+    /// Adam at `lr` with no weight decay, clipping, annealing, warm-up,
+    /// augmentation or noise: the settings benchmarks and tests train with.
+    pub fn plain_adam(epochs: usize, batch: usize, lr: f64) -> FitSettings {
+        FitSettings {
+            epochs,
+            batch,
+            optimizer: "adam".into(),
+            lr,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            anneal: 1.0,
+            clip: 0.0,
+            seed: 0,
+            augment: None,
+            noise: None,
+            stop_after_steps: None,
+            steps: None,
+            warmup: 0,
+        }
+    }
+
     /// Epochs the run takes: `epochs`, or enough to make `steps` steps.
     pub fn total_epochs(&self, batches: usize) -> usize {
         match self.steps {
@@ -642,20 +663,9 @@ mod schedule_tests {
 
     fn settings(warmup: usize, anneal: f64) -> FitSettings {
         FitSettings {
-            epochs: 3,
-            batch: 4,
-            optimizer: "adam".into(),
-            lr: 1e-3,
-            weight_decay: 0.0,
-            momentum: 0.0,
             anneal,
-            clip: 0.0,
-            seed: 0,
-            augment: None,
-            noise: None,
-            stop_after_steps: None,
-            steps: None,
             warmup,
+            ..FitSettings::plain_adam(3, 4, 1e-3)
         }
     }
 

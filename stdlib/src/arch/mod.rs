@@ -328,10 +328,7 @@ mod tests {
         let device = crate::device::open("flex").unwrap();
         let mut p = arch.init(1, &device);
         let mut opt = Opt::new(&p);
-        let s: FitSettings = serde_yaml::from_str(
-            "{epochs: 1, batch: 4, optimizer: adam, lr: 0.01, weight_decay: 0, momentum: 0, anneal: 1, clip: 0, seed: 0}",
-        )
-        .unwrap();
+        let s = FitSettings::plain_adam(1, 4, 0.01);
         let items: Vec<&Feats> = data.iter().collect();
         let bt = make_batch(&items, bins);
         let masks = vec![None; p.values.len()];
