@@ -39,7 +39,6 @@ pub fn rule_name(rule: Rule) -> &'static str {
         Rule::number | Rule::number_body => "a number",
         Rule::string => "a string",
         Rule::string_inner => "string text",
-        Rule::boolean => "`true` or `false`",
         Rule::keyword => "a keyword",
         Rule::ident => "a name",
         Rule::statement => "a statement",

@@ -16,23 +16,26 @@ use pest::Parser;
 /// go so the error is exactly the one a sequential parse reports.
 pub fn parse(file: FileId, text: &str) -> Result<Program, Diagnostic> {
     use rayon::prelude::*;
-    if let Some(at) = too_deep(text) {
-        return Err(Diagnostic::new(
+    let chunks = split_statements(text, 32 * 1024).map_err(|at| {
+        Diagnostic::new(
             Code::Syntax,
             Span::new(file, at, at + 1),
             format!("brackets nested more than {MAX_DEPTH} levels deep"),
         )
         .label("too deep here")
-        .help("no recipe needs this; bind the inner values to names instead"));
-    }
-    let chunks = split_statements(text, 32 * 1024);
+        .help("no recipe needs this; bind the inner values to names instead")
+    })?;
     if chunks.len() > 1 {
         let parts: Vec<Option<Program>> = chunks
             .par_iter()
             .map(|&(a, b)| parse_at(file, &text[a..b], a).ok())
             .collect();
         if parts.iter().all(Option::is_some) {
-            let stmts = parts.into_iter().flat_map(|p| p.unwrap().stmts).collect();
+            let n = parts.iter().flatten().map(|p| p.stmts.len()).sum();
+            let mut stmts = Vec::with_capacity(n);
+            for p in parts.into_iter().flatten() {
+                stmts.extend(p.stmts);
+            }
             return Ok(Program { stmts });
         }
     }
@@ -80,28 +83,6 @@ impl Lex {
     }
 }
 
-/// Byte offset of the bracket that opens level `MAX_DEPTH + 1`, if any
-/// (brackets in strings and comments do not count).
-fn too_deep(text: &str) -> Option<usize> {
-    let (mut lex, mut depth) = (Lex::default(), 0usize);
-    for (i, c) in text.bytes().enumerate() {
-        if !lex.code(c) {
-            continue;
-        }
-        match c {
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Some(i);
-                }
-            }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
-}
-
 thread_local! {
     /// Byte offset of the piece being parsed on this thread within its file.
     static BASE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
@@ -111,38 +92,51 @@ fn parse_at(file: FileId, text: &str, base: usize) -> Result<Program, pest::erro
     BASE.with(|b| b.set(base));
     let result = LottoParser::parse(Rule::program, text).map(|mut pairs| {
         let program = pairs.next().expect("program rule always yields one pair");
-        let stmts = program
-            .into_inner()
-            .filter(|p| p.as_rule() != Rule::EOI)
-            .map(|p| stmt(file, p))
-            .collect();
+        // Sized up front: statements are large and a growing vector
+        // copies them at every doubling.
+        let inner = program.into_inner();
+        let mut stmts = Vec::with_capacity(inner.len());
+        for p in inner.filter(|p| p.as_rule() != Rule::EOI) {
+            stmts.push(stmt(file, p));
+        }
         Program { stmts }
     });
     BASE.with(|b| b.set(0));
     result
 }
 
-/// Byte ranges of about `target` bytes that each hold whole top-level
-/// statements: cuts fall only before an unindented line that starts with a
-/// letter, outside brackets, strings and comments, after a line that does
-/// not end in `,` or `=` (where a statement could continue).
-fn split_statements(text: &str, target: usize) -> Vec<(usize, usize)> {
-    if text.len() < 2 * target {
-        return vec![(0, text.len())];
-    }
+/// One pass over the text (two were 6% of a big recipe's parse): `Err`
+/// with the offset of the bracket that opens level `MAX_DEPTH + 1`
+/// (brackets in strings and comments do not count), or byte ranges of
+/// about `target` bytes that each hold whole top-level statements: cuts
+/// fall only before an unindented line that starts with a letter, outside
+/// brackets, strings and comments, after a line that does not end in `,`
+/// or `=` (where a statement could continue). A text under `2 * target`
+/// bytes is one range.
+fn split_statements(text: &str, target: usize) -> Result<Vec<(usize, usize)>, usize> {
+    let split = text.len() >= 2 * target;
     let mut cuts = vec![0];
-    let (mut lex, mut depth) = (Lex::default(), 0i64);
+    let (mut lex, mut depth) = (Lex::default(), 0usize);
     let mut last_sig = b'\n';
-    for (i, c) in text.bytes().enumerate() {
+    let bytes = text.as_bytes();
+    for (i, &c) in bytes.iter().enumerate() {
         if lex.code(c) {
             match c {
-                b'(' | b'[' | b'{' => depth += 1,
-                b')' | b']' | b'}' => depth -= 1,
+                b'(' | b'[' | b'{' => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Err(i);
+                    }
+                }
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
                 _ => {}
             }
         }
+        if !split {
+            continue;
+        }
         if c == b'\n' && !lex.in_str && depth == 0 {
-            let next = text.as_bytes().get(i + 1).copied().unwrap_or(b' ');
+            let next = bytes.get(i + 1).copied().unwrap_or(b' ');
             let here = i + 1;
             if next.is_ascii_alphabetic()
                 && last_sig != b','
@@ -157,10 +151,11 @@ fn split_statements(text: &str, target: usize) -> Vec<(usize, usize)> {
         }
     }
     cuts.push(text.len());
-    cuts.windows(2)
+    Ok(cuts
+        .windows(2)
         .map(|w| (w[0], w[1]))
         .filter(|(a, b)| b > a)
-        .collect()
+        .collect())
 }
 
 fn span(file: FileId, p: &Pair<Rule>) -> Span {
@@ -475,7 +470,6 @@ fn primary(file: FileId, p: Pair<Rule>) -> Expr {
             )
         }
         Rule::string => ExprKind::Str(string_value(p)),
-        Rule::boolean => ExprKind::Bool(p.as_str() == "true"),
         Rule::list => ExprKind::List(p.into_inner().map(|e| expr(file, e)).collect()),
         Rule::call => {
             let mut i = p.into_inner();
@@ -485,6 +479,11 @@ fn primary(file: FileId, p: Pair<Rule>) -> Expr {
                     op,
                     args: call_args(file, a),
                 },
+                // `true`/`false` parse as names (one rule less to try
+                // before every value); keywords cannot be bound, so these
+                // two names can only mean the booleans.
+                None if op.name == "true" => ExprKind::Bool(true),
+                None if op.name == "false" => ExprKind::Bool(false),
                 None => ExprKind::Name(op.name),
             }
         }
@@ -546,7 +545,7 @@ mod tests {
         for i in 0..3000 {
             text.push_str(&format!("corpus c{i} = take(c{}, n: {i}) # note\nreport \"r{i}\" = summary(e),\n  plot(e)\nfor x in [1,\n2] {{ corpus d{i} = take(c, n: x) }}\n", i + 1));
         }
-        assert!(split_statements(&text, 32 * 1024).len() > 2);
+        assert!(split_statements(&text, 32 * 1024).unwrap().len() > 2);
         let par = parse(0, &text).unwrap();
         let seq = parse_at(0, &text, 0).unwrap();
         assert_eq!(format!("{:?}", par.stmts), format!("{:?}", seq.stmts));
