@@ -305,7 +305,7 @@ fn squared_norm(g: &Tensor<1>) -> f64 {
         .step_by(PIECE)
         .map(|a| {
             sq.clone()
-                .slice(a..(a + PIECE).min(n))
+                .slice([a..(a + PIECE).min(n)])
                 .sum()
                 .into_scalar::<f32>() as f64
         })
