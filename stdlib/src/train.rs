@@ -292,26 +292,6 @@ pub struct Batch {
     pub targets: Vec<Vec<usize>>,
 }
 
-/// Σ g² summed in a fixed order. burn-flex sums a tensor of 4M or more
-/// elements over rayon chunks whose partial sums combine in an order that
-/// depends on scheduling, so one large gradient (paper-size LSTM weights)
-/// would make the clipped step, and so the weights, differ between runs;
-/// slices of 1M elements each stay on its sequential path.
-fn squared_norm(g: &Tensor<1>) -> f64 {
-    const PIECE: usize = 1 << 20;
-    let n = g.dims()[0];
-    let sq = g.clone().powi_scalar(2);
-    (0..n)
-        .step_by(PIECE)
-        .map(|a| {
-            sq.clone()
-                .slice([a..(a + PIECE).min(n)])
-                .sum()
-                .into_scalar::<f32>() as f64
-        })
-        .sum()
-}
-
 /// One optimizer step on one batch: forward, CTC loss, backward, global
 /// norm clipping, Adam/AdamW/SGD update, masks re-applied. Returns the loss.
 #[allow(clippy::too_many_arguments)]
@@ -350,7 +330,10 @@ pub fn train_step(
     // Global gradient-norm clipping, as torch's clip_grad_norm_.
     let mut scale = 1.0f64;
     if s.clip > 0.0 {
-        let norm2: f64 = gs.iter().map(squared_norm).sum();
+        let norm2: f64 = gs
+            .iter()
+            .map(|g| g.clone().powi_scalar(2).sum().into_scalar::<f32>() as f64)
+            .sum();
         let norm = norm2.sqrt();
         if norm > s.clip {
             scale = s.clip / (norm + 1e-6);
