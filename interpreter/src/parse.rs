@@ -48,7 +48,8 @@ pub fn parse(file: FileId, text: &str) -> Result<Program, Diagnostic> {
 pub const MAX_DEPTH: usize = 256;
 
 /// Whether a scan is inside a string or a comment, fed byte by byte: the
-/// lexical view that the nesting guard and the statement splitter share.
+/// lexical view of the nesting guard and statement splitter, and of the
+/// unclosed-bracket hint in syntax errors.
 #[derive(Default)]
 struct Lex {
     in_str: bool,
