@@ -296,7 +296,13 @@ impl<'a> Checker<'a> {
 
     fn load_text(&mut self, id: FileId) {
         match crate::parse::parse(id, &self.sources.get(id).text) {
-            Ok(prog) => self.collect(prog.stmts, 0),
+            Ok(prog) => {
+                // Most statements make one step: growing these vectors
+                // statement by statement copied them a dozen times.
+                self.steps.reserve(prog.stmts.len());
+                self.pending.reserve(prog.stmts.len());
+                self.collect(prog.stmts, 0);
+            }
             Err(d) => self.diags.push(d),
         }
     }

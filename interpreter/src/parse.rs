@@ -7,6 +7,7 @@ use crate::source::{FileId, Span};
 use lotto_grammar::{rule_name, LottoParser, Rule};
 use pest::iterators::Pair;
 use pest::Parser;
+use std::iter::Peekable;
 
 /// Parses one file. A syntax error stops the parse of that file (pest
 /// reports the first one), but other files and later phases still run.
@@ -48,8 +49,8 @@ pub fn parse(file: FileId, text: &str) -> Result<Program, Diagnostic> {
 pub const MAX_DEPTH: usize = 256;
 
 /// Whether a scan is inside a string or a comment, fed byte by byte: the
-/// lexical view of the nesting guard and statement splitter, and of the
-/// unclosed-bracket hint in syntax errors.
+/// lexical view of the unclosed-bracket hint in syntax errors, and the
+/// reference the statement splitter's faster scan is tested against.
 #[derive(Default)]
 struct Lex {
     in_str: bool,
@@ -114,42 +115,79 @@ fn parse_at(file: FileId, text: &str, base: usize) -> Result<Program, pest::erro
 /// brackets, strings and comments, after a line that does not end in `,`
 /// or `=` (where a statement could continue). A text under `2 * target`
 /// bytes is one range.
+///
+/// It runs before the parallel parse, alone on one core, so it skips
+/// strings and comments in one search each rather than feeding every byte
+/// through [`Lex`] (whose rules it follows: a backslash in a string
+/// escapes the next byte; a string or comment ends at a newline).
 fn split_statements(text: &str, target: usize) -> Result<Vec<(usize, usize)>, usize> {
     let split = text.len() >= 2 * target;
     let mut cuts = vec![0];
-    let (mut lex, mut depth) = (Lex::default(), 0usize);
+    let mut depth = 0usize;
     let mut last_sig = b'\n';
     let bytes = text.as_bytes();
-    for (i, &c) in bytes.iter().enumerate() {
-        if lex.code(c) {
-            match c {
-                b'(' | b'[' | b'{' => {
-                    depth += 1;
-                    if depth > MAX_DEPTH {
-                        return Err(i);
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b'#' => {
+                // A comment runs to the newline, which the loop sees next.
+                i += bytes[i..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .unwrap_or(bytes.len() - i);
+                continue;
+            }
+            b'"' => {
+                let mut j = i + 1;
+                while j < bytes.len() {
+                    match bytes[j] {
+                        b'\\' => j += 2,
+                        b'"' => {
+                            j += 1;
+                            break;
+                        }
+                        b'\n' => break,
+                        _ => j += 1,
                     }
                 }
-                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-                _ => {}
+                let j = j.min(bytes.len());
+                // As `Lex` sees it: the last byte that is neither
+                // whitespace nor `#` (the opening quote at the least).
+                last_sig = bytes[i..j]
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|&b| !b.is_ascii_whitespace() && b != b'#')
+                    .unwrap_or(b'"');
+                i = j;
+                continue;
             }
-        }
-        if !split {
-            continue;
-        }
-        if c == b'\n' && !lex.in_str && depth == 0 {
-            let next = bytes.get(i + 1).copied().unwrap_or(b' ');
-            let here = i + 1;
-            if next.is_ascii_alphabetic()
-                && last_sig != b','
-                && last_sig != b'='
-                && here - cuts.last().unwrap() >= target
-            {
-                cuts.push(here);
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(i);
+                }
             }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\n' => {
+                let here = i + 1;
+                if split
+                    && depth == 0
+                    && last_sig != b','
+                    && last_sig != b'='
+                    && here - cuts.last().unwrap() >= target
+                    && bytes.get(here).is_some_and(u8::is_ascii_alphabetic)
+                {
+                    cuts.push(here);
+                }
+            }
+            _ => {}
         }
-        if !lex.in_comment && !c.is_ascii_whitespace() && c != b'#' {
+        if !c.is_ascii_whitespace() {
             last_sig = c;
         }
+        i += 1;
     }
     cuts.push(text.len());
     Ok(cuts
@@ -202,7 +240,26 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     };
     let expected = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            let mut names: Vec<&str> = positives.iter().map(|r| rule_name(*r)).collect();
+            // `expr` is silent, so where a value was expected pest names
+            // the alternatives it tried; a list is only ever tried there.
+            let value = positives.contains(&Rule::list);
+            let mut names: Vec<&str> = positives
+                .iter()
+                .map(|&r| match r {
+                    Rule::list
+                    | Rule::string
+                    | Rule::ident
+                    | Rule::call
+                    | Rule::number
+                    | Rule::quantity
+                    | Rule::shape
+                        if value =>
+                    {
+                        "a value"
+                    }
+                    r => rule_name(r),
+                })
+                .collect();
             names.sort();
             names.dedup();
             names
@@ -325,11 +382,14 @@ fn string_value(p: Pair<Rule>) -> String {
 fn stmt(file: FileId, p: Pair<Rule>) -> Stmt {
     let sp = span(file, &p);
     let rule = p.as_rule();
-    let mut it = p.into_inner().filter(|p| p.as_rule() != Rule::eq);
+    let mut it = p
+        .into_inner()
+        .filter(|p| p.as_rule() != Rule::eq)
+        .peekable();
     match rule {
         Rule::param_stmt => {
             let name = ident(file, it.next().unwrap());
-            let value = expr(file, it.next().unwrap());
+            let value = expr(file, &mut it);
             Stmt::Param {
                 name,
                 value,
@@ -342,7 +402,7 @@ fn stmt(file: FileId, p: Pair<Rule>) -> Stmt {
         },
         Rule::for_stmt => {
             let var = ident(file, it.next().unwrap());
-            let over = expr(file, it.next().unwrap());
+            let over = expr(file, &mut it);
             let body = it
                 .next()
                 .unwrap()
@@ -360,7 +420,10 @@ fn stmt(file: FileId, p: Pair<Rule>) -> Stmt {
             let sp_path = it.next().unwrap();
             let path_span = span(file, &sp_path);
             let path = string_value(sp_path);
-            let parts = it.map(|e| expr(file, e)).collect();
+            let mut parts = vec![];
+            while it.peek().is_some() {
+                parts.push(expr(file, &mut it));
+            }
             Stmt::Report {
                 path,
                 path_span,
@@ -376,7 +439,7 @@ fn stmt(file: FileId, p: Pair<Rule>) -> Stmt {
                 .into_inner()
                 .map(|t| ident(file, t))
                 .collect();
-            let value = expr(file, it.next().unwrap());
+            let value = expr(file, &mut it);
             Stmt::Bind {
                 kind,
                 targets,
@@ -388,12 +451,13 @@ fn stmt(file: FileId, p: Pair<Rule>) -> Stmt {
     }
 }
 
-fn expr(file: FileId, p: Pair<Rule>) -> Expr {
-    debug_assert_eq!(p.as_rule(), Rule::expr);
-    let full = span(file, &p);
-    let mut it = p.into_inner();
-    let mut e = primary(file, it.next().unwrap());
-    for m in it {
+/// One value from `it`: its primary pair and the member pairs after it
+/// (`expr` is a silent rule, so a value is not wrapped in a pair of its own).
+fn expr<'i>(file: FileId, it: &mut Peekable<impl Iterator<Item = Pair<'i, Rule>>>) -> Expr {
+    let mut e = primary(file, it.next().expect("grammar: a value has a primary"));
+    let start = e.span.start;
+    while let Some(m) = it.next_if(|m| m.as_rule() == Rule::member) {
+        let end = span(file, &m).end;
         // recv.op(args) is op(recv, args): a method is only sugar.
         let mut mi = m.into_inner();
         let op = ident(file, mi.next().unwrap());
@@ -403,52 +467,53 @@ fn expr(file: FileId, p: Pair<Rule>) -> Expr {
             value: e,
         }];
         args.extend(call_args(file, mi.next().unwrap()));
-        let span = Span::new(
-            file,
-            full.start,
-            op.span
-                .end
-                .max(args.last().map(|a| a.span.end).unwrap_or(0))
-                + 1,
-        );
-        let span = Span::new(file, span.start, span.end.min(full.end));
         e = Expr {
             kind: ExprKind::Call { op, args },
-            span,
+            span: Span::new(file, start, end),
         };
     }
     e
 }
 
+/// Every value in `p`'s children (list items, parenthesised values).
+fn exprs(file: FileId, p: Pair<Rule>) -> Vec<Expr> {
+    let mut it = p.into_inner().peekable();
+    let mut out = vec![];
+    while it.peek().is_some() {
+        out.push(expr(file, &mut it));
+    }
+    out
+}
+
 fn call_args(file: FileId, p: Pair<Rule>) -> Vec<Arg> {
-    p.into_inner()
-        .map(|a| {
-            let sp = span(file, &a);
-            match a.as_rule() {
-                Rule::named_arg => {
-                    let mut i = a.into_inner();
-                    let name = ident(file, i.next().unwrap());
-                    let value = expr(file, i.next().unwrap());
-                    Arg {
-                        name: Some(name),
-                        value,
-                        span: sp,
-                    }
-                }
-                _ => Arg {
-                    name: None,
-                    value: expr(file, a),
-                    span: sp,
-                },
+    let mut it = p.into_inner().peekable();
+    let mut out = vec![];
+    while let Some(a) = it.peek() {
+        let sp = span(file, a);
+        out.push(if a.as_rule() == Rule::named_arg {
+            let mut i = it.next().unwrap().into_inner().peekable();
+            let name = ident(file, i.next().unwrap());
+            let value = expr(file, &mut i);
+            Arg {
+                name: Some(name),
+                value,
+                span: sp,
             }
-        })
-        .collect()
+        } else {
+            let value = expr(file, &mut it);
+            Arg {
+                name: None,
+                span: value.span,
+                value,
+            }
+        });
+    }
+    out
 }
 
 fn primary(file: FileId, p: Pair<Rule>) -> Expr {
     let sp = span(file, &p);
     let kind = match p.as_rule() {
-        Rule::expr => return expr(file, p),
         Rule::number => ExprKind::Number(p.as_str().parse().unwrap_or(f64::NAN)),
         Rule::quantity => {
             // One atomic pair (fewer pairs: quantities are common); the
@@ -471,7 +536,7 @@ fn primary(file: FileId, p: Pair<Rule>) -> Expr {
             )
         }
         Rule::string => ExprKind::Str(string_value(p)),
-        Rule::list => ExprKind::List(p.into_inner().map(|e| expr(file, e)).collect()),
+        Rule::list => ExprKind::List(exprs(file, p)),
         Rule::call => {
             let mut i = p.into_inner();
             let op = ident(file, i.next().unwrap());
@@ -554,6 +619,77 @@ mod tests {
         text.push_str("corpus z = take(\n");
         let e = parse(0, &text).unwrap_err();
         assert_eq!(e.span.unwrap().start, text.len());
+    }
+
+    /// The splitter as a plain byte-by-byte scan through [`Lex`]: the
+    /// reference for the fast scan in [`split_statements`].
+    fn split_reference(text: &str, target: usize) -> Result<Vec<(usize, usize)>, usize> {
+        let split = text.len() >= 2 * target;
+        let mut cuts = vec![0];
+        let (mut lex, mut depth) = (Lex::default(), 0usize);
+        let mut last_sig = b'\n';
+        let bytes = text.as_bytes();
+        for (i, &c) in bytes.iter().enumerate() {
+            if lex.code(c) {
+                match c {
+                    b'(' | b'[' | b'{' => {
+                        depth += 1;
+                        if depth > MAX_DEPTH {
+                            return Err(i);
+                        }
+                    }
+                    b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
+            if split && c == b'\n' && !lex.in_str && depth == 0 {
+                let next = bytes.get(i + 1).copied().unwrap_or(b' ');
+                let here = i + 1;
+                if next.is_ascii_alphabetic()
+                    && last_sig != b','
+                    && last_sig != b'='
+                    && here - cuts.last().unwrap() >= target
+                {
+                    cuts.push(here);
+                }
+            }
+            if !lex.in_comment && !c.is_ascii_whitespace() && c != b'#' {
+                last_sig = c;
+            }
+        }
+        cuts.push(text.len());
+        Ok(cuts
+            .windows(2)
+            .map(|w| (w[0], w[1]))
+            .filter(|(a, b)| b > a)
+            .collect())
+    }
+
+    #[test]
+    fn fast_split_agrees_with_the_byte_by_byte_scan() {
+        // Random texts over the bytes the scan treats specially, plus a
+        // few ordinary ones, cut at small targets so that cuts happen.
+        let alphabet = b"ab =,#\"\\\n\n([{)]} x1";
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            let len = (state >> 50) as usize % 300;
+            for _ in 0..len {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push(alphabet[(state >> 33) as usize % alphabet.len()] as char);
+            }
+            for target in [1, 4, 16] {
+                assert_eq!(
+                    split_statements(&text, target),
+                    split_reference(&text, target),
+                    "{text:?} at target {target}"
+                );
+            }
+        }
+        let deep = format!("x = f(\"((\" # ((\n{}", "(".repeat(MAX_DEPTH + 1));
+        assert_eq!(split_statements(&deep, 4), split_reference(&deep, 4));
     }
 
     #[test]
