@@ -910,10 +910,14 @@ impl<'a> Checker<'a> {
         let reg = self.reg;
         let op = reg.get(op_name)?;
         let sig = op.sig();
-        // Borrowed argument expressions; only a variadic list is built anew.
-        let mut given: BTreeMap<&'static str, (std::borrow::Cow<Expr>, Span)> = BTreeMap::new();
+        // Borrowed argument expressions by parameter position (a map here
+        // was a tenth of a big recipe's check); only a variadic list is
+        // built anew.
+        let mut given: Vec<Option<(std::borrow::Cow<Expr>, Span)>> =
+            sig.params.iter().map(|_| None).collect();
         let mut variadic_items: Vec<Expr> = vec![];
-        let mut variadic_param: Option<&Param> = None;
+        // Position of the variadic parameter, once positionals reach it.
+        let mut variadic_param: Option<usize> = None;
         let mut ok = true;
         let mut pos = 0usize;
         for a in args {
@@ -927,11 +931,11 @@ impl<'a> Checker<'a> {
                     }
                     match sig.params.get(pos) {
                         Some(p) if p.variadic => {
-                            variadic_param = Some(p);
+                            variadic_param = Some(pos);
                             variadic_items.push(a.value.clone());
                         }
-                        Some(p) => {
-                            given.insert(p.name, (std::borrow::Cow::Borrowed(&a.value), a.span));
+                        Some(_) => {
+                            given[pos] = Some((std::borrow::Cow::Borrowed(&a.value), a.span));
                             pos += 1;
                         }
                         None => {
@@ -954,7 +958,7 @@ impl<'a> Checker<'a> {
                     }
                 }
                 Some(n) => {
-                    let Some(p) = sig.param(&n.name) else {
+                    let Some(i) = sig.params.iter().position(|p| p.name == n.name) else {
                         let sugg = did_you_mean(&n.name, sig.params.iter().map(|p| p.name));
                         cx.diags.push(
                             Diagnostic::new(
@@ -971,7 +975,8 @@ impl<'a> Checker<'a> {
                         ok = false;
                         continue;
                     };
-                    if given.contains_key(p.name) || (p.variadic && !variadic_items.is_empty()) {
+                    let p = &sig.params[i];
+                    if given[i].is_some() || (p.variadic && !variadic_items.is_empty()) {
                         cx.diags.push(
                             Diagnostic::new(
                                 Code::DuplicateArg,
@@ -984,7 +989,7 @@ impl<'a> Checker<'a> {
                         ok = false;
                         continue;
                     }
-                    given.insert(p.name, (std::borrow::Cow::Borrowed(&a.value), a.span));
+                    given[i] = Some((std::borrow::Cow::Borrowed(&a.value), a.span));
                 }
             }
         }
@@ -994,7 +999,7 @@ impl<'a> Checker<'a> {
             let vp = variadic_param.take().expect("items imply the parameter");
             let e = variadic_items.pop().expect("one item");
             let span = e.span;
-            given.insert(vp.name, (std::borrow::Cow::Owned(e), span));
+            given[vp] = Some((std::borrow::Cow::Owned(e), span));
         }
         if let Some(vp) = variadic_param {
             let span = Span::new(
@@ -1002,20 +1007,17 @@ impl<'a> Checker<'a> {
                 variadic_items[0].span.start,
                 variadic_items.last().unwrap().span.end,
             );
-            given.insert(
-                vp.name,
-                (
-                    std::borrow::Cow::Owned(Expr {
-                        kind: ExprKind::List(variadic_items),
-                        span,
-                    }),
+            given[vp] = Some((
+                std::borrow::Cow::Owned(Expr {
+                    kind: ExprKind::List(variadic_items),
                     span,
-                ),
-            );
+                }),
+                span,
+            ));
         }
         let mut out = Args::new();
-        for p in &sig.params {
-            match given.get(p.name) {
+        for (p, g) in sig.params.iter().zip(&given) {
+            match g {
                 Some((e, _)) => match self.convert(cx, e, &p.ty, p, scope) {
                     Some(v) => {
                         out.insert(p.name.to_string(), v);
@@ -1051,7 +1053,8 @@ impl<'a> Checker<'a> {
         }
         if let Err((param, msg)) = op.validate(&out) {
             let span = param
-                .and_then(|p| given.get(p).map(|(_, s)| *s))
+                .and_then(|p| sig.params.iter().position(|q| q.name == p))
+                .and_then(|i| given[i].as_ref().map(|(_, s)| *s))
                 .unwrap_or(op_ident.span);
             cx.diags.push(
                 Diagnostic::new(Code::OutOfRange, span, msg)
