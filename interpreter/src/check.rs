@@ -504,14 +504,27 @@ impl<'a> Checker<'a> {
                         _ => None,
                     };
                     let ty = out_ty.or(kind_ty).unwrap_or(StepType::Corpus);
-                    let suffix = self.scopes[scope].suffix.clone();
-                    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
-                    let name = format!("{}{}", names.join(","), suffix);
+                    // Built without formatting machinery: pass 1 runs alone
+                    // on one core, once per statement.
+                    let suffix = &self.scopes[scope].suffix;
+                    let suffixed = |n: &str| {
+                        let mut s = String::with_capacity(n.len() + suffix.len());
+                        s.push_str(n);
+                        s.push_str(suffix);
+                        s
+                    };
+                    let name = match targets.as_slice() {
+                        [one] => suffixed(&one.name),
+                        _ => suffixed(
+                            &targets
+                                .iter()
+                                .map(|t| t.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(","),
+                        ),
+                    };
+                    let outputs = targets.iter().map(|t| (suffixed(&t.name), ty)).collect();
                     let idx = self.steps.len();
-                    let outputs = targets
-                        .iter()
-                        .map(|t| (format!("{}{}", t.name, suffix), ty))
-                        .collect();
                     self.steps.push(Step {
                         name,
                         op: "",
