@@ -189,12 +189,17 @@ fn split_statements(text: &str, target: usize) -> Result<Vec<(usize, usize)>, us
         }
         i += 1;
     }
-    cuts.push(text.len());
-    Ok(cuts
-        .windows(2)
+    Ok(ranges(cuts, text.len()))
+}
+
+/// The non-empty byte ranges between successive cuts, the last ending at
+/// `end`.
+fn ranges(mut cuts: Vec<usize>, end: usize) -> Vec<(usize, usize)> {
+    cuts.push(end);
+    cuts.windows(2)
         .map(|w| (w[0], w[1]))
         .filter(|(a, b)| b > a)
-        .collect())
+        .collect()
 }
 
 fn span(file: FileId, p: &Pair<Rule>) -> Span {
@@ -475,7 +480,7 @@ fn expr<'i>(file: FileId, it: &mut Peekable<impl Iterator<Item = Pair<'i, Rule>>
     e
 }
 
-/// Every value in `p`'s children (list items, parenthesised values).
+/// Every value among `p`'s children (a list's items).
 fn exprs(file: FileId, p: Pair<Rule>) -> Vec<Expr> {
     let mut it = p.into_inner().peekable();
     let mut out = vec![];
@@ -657,12 +662,7 @@ mod tests {
                 last_sig = c;
             }
         }
-        cuts.push(text.len());
-        Ok(cuts
-            .windows(2)
-            .map(|w| (w[0], w[1]))
-            .filter(|(a, b)| b > a)
-            .collect())
+        Ok(ranges(cuts, text.len()))
     }
 
     #[test]
