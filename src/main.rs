@@ -1,12 +1,8 @@
 //! The `lotto` command line: check, plan, run, show, graph, gc and ops.
 //! It wires the interpreter (language and engine) to the stdlib (ops).
 
+mod alloc;
 mod bench;
-
-/// mimalloc: parsing a large recipe makes millions of small allocations
-/// (pest's token queue, the AST); glibc's malloc was ~10% of check time.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod cluster;
 mod share;
 
@@ -451,6 +447,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    alloc::keep_freed_memory();
     let cli = Cli::parse();
     let filter = match cli.verbose {
         0 => "warn",
