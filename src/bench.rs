@@ -1,5 +1,6 @@
 //! `lotto bench`: benchmarks that print figures (never timed tests).
-//! - `check`: parse + check of a generated 10,000-line recipe.
+//! - `check`: parse + check of a generated 10,000-line recipe, in process
+//!   and as a whole `lotto check` process.
 //! - `resume`: no-op resume of a fully cached 200+-step recipe (the whole
 //!   `lotto run` process, as a user experiences it).
 //! - `train`: one DS2-small train step (batch 8 × 161 bins × 300 frames,
@@ -99,7 +100,7 @@ pub fn check(exe: &Path, reg: &lotto_interpreter::Registry) -> Result<(), String
         text.lines().count(),
     );
     // The same recipe as a user checks it: a new `lotto check` process
-    // each time (start-up, reading the file, freeing), one run after another.
+    // each time (start-up, reading the file, exit), one run after another.
     let dir = std::env::temp_dir().join(format!("lotto-bench-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("big.lotto"), &text).map_err(|e| e.to_string())?;
