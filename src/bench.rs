@@ -104,25 +104,40 @@ pub fn check(exe: &Path, reg: &lotto_interpreter::Registry) -> Result<(), String
     let dir = std::env::temp_dir().join(format!("lotto-bench-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("big.lotto"), &text).map_err(|e| e.to_string())?;
+    let (whole_process, _) = time_process(exe, &dir, &["check", "big.lotto"], CHECK_RUNS)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "  as a whole `lotto check` process, {CHECK_RUNS} runs: median {}",
+        ms(whole_process)
+    );
+    Ok(())
+}
+
+/// `runs` runs of `exe args` in `dir`, each a new process, as a user runs
+/// it: the median time and the last run's standard output. A run that
+/// fails is an error carrying its standard error.
+fn time_process(
+    exe: &Path,
+    dir: &Path,
+    args: &[&str],
+    runs: usize,
+) -> Result<(Duration, String), String> {
     let mut times = vec![];
-    for _ in 0..CHECK_RUNS {
+    let mut out = String::new();
+    for _ in 0..runs {
         let t0 = Instant::now();
         let o = std::process::Command::new(exe)
-            .current_dir(&dir)
-            .args(["check", "big.lotto"])
+            .current_dir(dir)
+            .args(args)
             .output()
             .map_err(|e| e.to_string())?;
         times.push(t0.elapsed());
         if !o.status.success() {
             return Err(String::from_utf8_lossy(&o.stderr).to_string());
         }
+        out = String::from_utf8_lossy(&o.stdout).to_string();
     }
-    let _ = std::fs::remove_dir_all(&dir);
-    println!(
-        "  as a whole `lotto check` process, {CHECK_RUNS} runs: median {}",
-        ms(median(times))
-    );
-    Ok(())
+    Ok((median(times), out))
 }
 
 pub fn resume(exe: &Path, repo: &Path) -> Result<(), String> {
@@ -146,26 +161,10 @@ pub fn resume(exe: &Path, repo: &Path) -> Result<(), String> {
         "for level in [0.1, 0.2, 0.5] {\n  corpus noisy = mix(c200, bank, level: level)\n}\n",
     );
     std::fs::write(dir.join("r.lotto"), r).map_err(|e| e.to_string())?;
-    let run = || {
-        std::process::Command::new(exe)
-            .current_dir(&dir)
-            .args(["run", "r.lotto"])
-            .output()
-            .map_err(|e| e.to_string())
-    };
-    let first = run()?;
-    if !first.status.success() {
-        return Err(String::from_utf8_lossy(&first.stderr).to_string());
-    }
-    let mut times = vec![];
-    let mut last = String::new();
-    for _ in 0..7 {
-        let t0 = Instant::now();
-        let o = run()?;
-        times.push(t0.elapsed());
-        last = String::from_utf8_lossy(&o.stdout).to_string();
-    }
-    println!("no-op resume of a fully cached recipe ({}): median {} per `lotto run` process (target ≤ 100 ms)", last.trim(), ms(median(times)));
+    // The first run computes every step; the timed ones find them cached.
+    time_process(exe, &dir, &["run", "r.lotto"], 1)?;
+    let (time, last) = time_process(exe, &dir, &["run", "r.lotto"], 7)?;
+    println!("no-op resume of a fully cached recipe ({}): median {} per `lotto run` process (target ≤ 100 ms)", last.trim(), ms(time));
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
