@@ -425,10 +425,7 @@ fn stmt(file: FileId, p: Pair<Rule>) -> Stmt {
             let sp_path = it.next().unwrap();
             let path_span = span(file, &sp_path);
             let path = string_value(sp_path);
-            let mut parts = vec![];
-            while it.peek().is_some() {
-                parts.push(expr(file, &mut it));
-            }
+            let parts = exprs(file, &mut it);
             Stmt::Report {
                 path,
                 path_span,
@@ -480,12 +477,11 @@ fn expr<'i>(file: FileId, it: &mut Peekable<impl Iterator<Item = Pair<'i, Rule>>
     e
 }
 
-/// Every value among `p`'s children (a list's items).
-fn exprs(file: FileId, p: Pair<Rule>) -> Vec<Expr> {
-    let mut it = p.into_inner().peekable();
+/// Every value left in `it` (a list's items, a report's parts).
+fn exprs<'i>(file: FileId, it: &mut Peekable<impl Iterator<Item = Pair<'i, Rule>>>) -> Vec<Expr> {
     let mut out = vec![];
     while it.peek().is_some() {
-        out.push(expr(file, &mut it));
+        out.push(expr(file, it));
     }
     out
 }
@@ -541,7 +537,7 @@ fn primary(file: FileId, p: Pair<Rule>) -> Expr {
             )
         }
         Rule::string => ExprKind::Str(string_value(p)),
-        Rule::list => ExprKind::List(exprs(file, p)),
+        Rule::list => ExprKind::List(exprs(file, &mut p.into_inner().peekable())),
         Rule::call => {
             let mut i = p.into_inner();
             let op = ident(file, i.next().unwrap());
