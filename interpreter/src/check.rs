@@ -971,7 +971,7 @@ impl<'a> Checker<'a> {
                     }
                 }
                 Some(n) => {
-                    let Some(i) = sig.params.iter().position(|p| p.name == n.name) else {
+                    let Some(i) = sig.param_index(&n.name) else {
                         let sugg = did_you_mean(&n.name, sig.params.iter().map(|p| p.name));
                         cx.diags.push(
                             Diagnostic::new(
@@ -1066,7 +1066,7 @@ impl<'a> Checker<'a> {
         }
         if let Err((param, msg)) = op.validate(&out) {
             let span = param
-                .and_then(|p| sig.params.iter().position(|q| q.name == p))
+                .and_then(|p| sig.param_index(p))
                 .and_then(|i| given[i].as_ref().map(|(_, s)| *s))
                 .unwrap_or(op_ident.span);
             cx.diags.push(

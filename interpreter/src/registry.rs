@@ -196,8 +196,9 @@ pub struct OpSig {
 }
 
 impl OpSig {
-    pub fn param(&self, name: &str) -> Option<&Param> {
-        self.params.iter().find(|p| p.name == name)
+    /// The position of the parameter called `name`.
+    pub fn param_index(&self, name: &str) -> Option<usize> {
+        self.params.iter().position(|p| p.name == name)
     }
     /// The same signature with other resource hints.
     pub fn with_resources(mut self, r: Resources) -> OpSig {
