@@ -204,6 +204,19 @@ pub fn train(iters: usize) -> Result<f64, String> {
         }
     }
     let m = median(times).as_secs_f64();
+    // A checksum of the trained weights, so that builds, backend features
+    // and thread counts (RAYON_NUM_THREADS) can be compared bit for bit.
+    let mut h = blake3::Hasher::new();
+    for v in &p.values {
+        for x in lotto_stdlib::nn::to_host(v) {
+            h.update(&x.to_le_bytes());
+        }
+    }
+    println!(
+        "weights after {} steps: blake3 {}",
+        iters + 2,
+        &h.finalize().to_hex()[..16]
+    );
     println!("lotto (burn flex) TRAIN step: median {:.3} s", m);
     Ok(m)
 }

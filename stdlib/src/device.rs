@@ -42,3 +42,9 @@ pub fn open(name: &str) -> Result<Device, String> {
     };
     Ok(base.autodiff())
 }
+
+/// Whether tensors on `device` live in host memory (flex), where reading
+/// them back is a cheap copy rather than a device transfer.
+pub fn is_host(device: &Device) -> bool {
+    device.clone().inner() == Device::flex()
+}

@@ -292,6 +292,24 @@ pub struct Batch {
     pub targets: Vec<Vec<usize>>,
 }
 
+/// The sum of squares of `g` in f32, summed in element order. On the CPU it
+/// is taken on the host: flex sums tensors of 4M+ elements in parallel
+/// chunks whose combining order depends on thread scheduling, which would
+/// make clipping, and so the weights, differ from run to run. The host sum
+/// is the one flex takes for smaller tensors, so results stay as they were.
+fn squared_norm(g: &Tensor<1>, device: &Device) -> f64 {
+    if crate::device::is_host(device) {
+        let v = g
+            .clone()
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 gradient");
+        v.iter().map(|x| x * x).sum::<f32>() as f64
+    } else {
+        g.clone().powi_scalar(2).sum().into_scalar::<f32>() as f64
+    }
+}
+
 /// One optimizer step on one batch: forward, CTC loss, backward, global
 /// norm clipping, Adam/AdamW/SGD update, masks re-applied. Returns the loss.
 #[allow(clippy::too_many_arguments)]
@@ -330,10 +348,7 @@ pub fn train_step(
     // Global gradient-norm clipping, as torch's clip_grad_norm_.
     let mut scale = 1.0f64;
     if s.clip > 0.0 {
-        let norm2: f64 = gs
-            .iter()
-            .map(|g| g.clone().powi_scalar(2).sum().into_scalar::<f32>() as f64)
-            .sum();
+        let norm2: f64 = gs.iter().map(|g| squared_norm(g, device)).sum();
         let norm = norm2.sqrt();
         if norm > s.clip {
             scale = s.clip / (norm + 1e-6);
