@@ -11,6 +11,7 @@ pub mod device;
 pub mod eval;
 pub mod export;
 pub mod features;
+pub mod hostconv;
 pub mod lm;
 pub mod loaders;
 pub mod models;

@@ -8,10 +8,17 @@
 //! our own seeded RNG (bit-identical across thread counts), and checkpoints
 //! are exact.
 
+use crate::hostconv::ConvGeom;
 use crate::rng::Rng;
 use crate::tensor_io::{HostTensor, TensorMap};
 use burn::tensor::activation::sigmoid;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Gradients, Int, Tensor, TensorData};
+use rayon::prelude::*;
+
+/// One branch of `Ctx::branches`.
+pub type Branch<'a> = dyn Fn(&Params, Tensor<3>) -> Tensor<3> + Sync + 'a;
 
 /// What a parameter is, which decides if it is prunable by default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,12 +194,226 @@ pub struct Ctx<'a> {
     pub train: bool,
     /// Running-stat updates produced by this forward (applied by the caller).
     pub stat_updates: Vec<(String, Vec<f32>)>,
+    /// Where the training forward pass left burn's graph, in order:
+    /// `gradients` runs their backward passes.
+    pub tape: Vec<Stage>,
+    /// Whether convolutions and LSTM directions take the CPU paths
+    /// (`conv2d`, `branches`); set for the flex device.
+    pub host: bool,
+}
+
+/// A place where a training forward pass leaves one autodiff graph for
+/// another, so that a part of the model can run on the host or beside
+/// another part. Each later graph starts from fresh leaves; `gradients`
+/// joins them again with one backward pass per graph.
+pub enum Stage {
+    /// A convolution computed on the host (`Ctx::conv2d`).
+    Conv(Box<HostConv>),
+    /// A tensor of the graph whose values were handed to fresh leaves (one
+    /// per branch of the `Branches` stage that follows).
+    Cut {
+        input: Box<Tensor<3>>,
+        leaves: Vec<Tensor<3>>,
+    },
+    /// Independent graphs built side by side: each branch's output in its
+    /// own graph, and the leaf carrying its values onward.
+    Branches(Vec<(Tensor<3>, Tensor<3>)>),
+}
+
+/// A convolution computed on the host during a training forward pass, with
+/// what its backward pass needs.
+pub struct HostConv {
+    geom: ConvGeom,
+    /// Index of the weight parameter.
+    weight: usize,
+    x: Vec<f32>,
+    w: Vec<f32>,
+    /// The input as a node of the autodiff graph, when gradients flow into
+    /// it (not for the first layer, whose input is the features).
+    input: Option<Tensor<4>>,
+    /// The output: a fresh leaf that the rest of the forward pass uses.
+    output: Tensor<4>,
 }
 
 const BN_EPS: f64 = 1e-5;
 const BN_MOMENTUM: f32 = 0.1;
 
-impl Ctx<'_> {
+/// The gradient burn found for `leaf` in any of the backward passes.
+fn grad_in<const D: usize>(passes: &[Gradients], leaf: &Tensor<D>) -> Option<Tensor<D>> {
+    passes.iter().find_map(|g| leaf.grad(g))
+}
+
+/// A backward pass that puts `grad` at `node` of its graph: the gradient
+/// of `sum(node * grad)` with respect to `node` is `grad`.
+fn backward_from<const D: usize>(node: Tensor<D>, grad: Tensor<D>) -> Gradients {
+    let grad = Tensor::from_inner(grad).to_device(&node.device());
+    (node * grad).sum().backward()
+}
+
+/// Every parameter's gradient (plain tensors, in parameter order): burn's
+/// backward pass from `loss`, then the tape's stages backwards, each
+/// adding the backward passes of the graphs it started from.
+pub fn gradients(loss: Tensor<1>, p: &Params, tape: Vec<Stage>) -> Vec<Tensor<1>> {
+    let mut passes = vec![loss.backward()];
+    let mut host: Vec<Option<Vec<f32>>> = vec![None; p.values.len()];
+    for stage in tape.into_iter().rev() {
+        match stage {
+            Stage::Conv(op) => {
+                // No gradient reached the output: the loss does not depend on it.
+                let Some(gy) = grad_in(&passes, &op.output) else {
+                    continue;
+                };
+                let gy = gy.into_data().try_to_vec::<f32>().expect("f32 gradient");
+                let (dw, dx) = op.geom.backward(&op.x, &op.w, &gy, op.input.is_some());
+                match &mut host[op.weight] {
+                    Some(acc) => acc.iter_mut().zip(&dw).for_each(|(a, d)| *a += d),
+                    slot => *slot = Some(dw),
+                }
+                if let (Some(input), Some(dx)) = (op.input, dx) {
+                    let dx = Tensor::from_data(
+                        TensorData::new(dx, input.dims()),
+                        &input.device().inner(),
+                    );
+                    passes.push(backward_from(input, dx));
+                }
+            }
+            Stage::Cut { input, leaves } => {
+                let g = leaves
+                    .iter()
+                    .filter_map(|l| grad_in(&passes, l))
+                    .reduce(|a, b| a + b);
+                if let Some(g) = g {
+                    passes.push(backward_from(*input, g));
+                }
+            }
+            Stage::Branches(branches) => {
+                let work: Vec<(Tensor<3>, Tensor<3>)> = branches
+                    .into_iter()
+                    .filter_map(|(out, leaf)| Some((out, grad_in(&passes, &leaf)?)))
+                    .collect();
+                let done: Vec<Gradients> = work
+                    .into_par_iter()
+                    .map(|(out, g)| backward_from(out, g))
+                    .collect();
+                passes.extend(done);
+            }
+        }
+    }
+    p.values
+        .iter()
+        .zip(host)
+        .map(|(v, host)| {
+            let found = passes.iter().filter_map(|pass| v.grad(pass));
+            let host = host.map(|h| host_to_tensor(&h, &v.device().inner()));
+            found
+                .chain(host)
+                .reduce(|a, b| a + b)
+                .unwrap_or_else(|| v.clone().inner().zeros_like())
+        })
+        .collect()
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(p: &'a Params, train: bool) -> Ctx<'a> {
+        Ctx {
+            p,
+            train,
+            stat_updates: vec![],
+            tape: vec![],
+            host: crate::device::is_host(&p.device),
+        }
+    }
+
+    /// `f(params, x)` for each function in `fs`, side by side on the CPU
+    /// (the two directions of a bidirectional LSTM). In training each
+    /// branch builds its own graph from its own leaf holding `x`'s values,
+    /// so that their backward passes also run side by side (`gradients`).
+    pub fn branches(&mut self, x: Tensor<3>, fs: &[&Branch<'_>]) -> Vec<Tensor<3>> {
+        let dev = x.device();
+        if !self.host {
+            return fs.iter().map(|f| f(self.p, x.clone())).collect();
+        }
+        let p = self.p;
+        if !(self.train && dev.is_autodiff()) {
+            return fs.par_iter().map(|f| f(p, x.clone())).collect();
+        }
+        let leaf = |t: &Tensor<3>| Tensor::from_inner(t.clone().inner()).require_grad();
+        let leaves: Vec<Tensor<3>> = fs.iter().map(|_| leaf(&x)).collect();
+        let outs: Vec<Tensor<3>> = fs
+            .par_iter()
+            .zip(leaves.par_iter())
+            .map(|(f, l)| f(p, l.clone()))
+            .collect();
+        let onward: Vec<Tensor<3>> = outs.iter().map(leaf).collect();
+        self.tape.push(Stage::Cut {
+            input: Box::new(x),
+            leaves,
+        });
+        self.tape.push(Stage::Branches(
+            outs.into_iter().zip(onward.clone()).collect(),
+        ));
+        onward
+    }
+
+    /// `x` [B, Ci, H, W] convolved by the weight `name` [Co, Ci, KH, KW]
+    /// with zero padding, no bias. On the CPU it runs on the host
+    /// (`hostconv`, much faster than flex's backward there); elsewhere it
+    /// is burn's conv2d. `input_needs_grad`: whether gradients must flow
+    /// back into `x` (false when `x` is the features).
+    pub fn conv2d(
+        &mut self,
+        name: &str,
+        x: Tensor<4>,
+        stride: [usize; 2],
+        pad: [usize; 2],
+        input_needs_grad: bool,
+    ) -> Tensor<4> {
+        let dev = x.device();
+        let i = self.p.index(name);
+        if !self.host {
+            let options = ConvOptions::new(stride, pad, [1, 1], 1);
+            return conv2d(x, self.p.get4(name), None, options);
+        }
+        let [b, ci, h, w] = x.dims();
+        let s = &self.p.info[i].shape;
+        let geom = ConvGeom {
+            b,
+            ci,
+            h,
+            w,
+            co: s[0],
+            kh: s[2],
+            kw: s[3],
+            sh: stride[0],
+            sw: stride[1],
+            ph: pad[0],
+            pw: pad[1],
+        };
+        let xv = x
+            .clone()
+            .inner()
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 input");
+        let wv = to_host(&self.p.values[i]);
+        let y = geom.forward(&xv, &wv);
+        let y: Tensor<4> =
+            Tensor::from_data(TensorData::new(y, [b, geom.co, geom.oh(), geom.ow()]), &dev);
+        if !(self.train && dev.is_autodiff()) {
+            return y;
+        }
+        let y = y.require_grad();
+        self.tape.push(Stage::Conv(Box::new(HostConv {
+            geom,
+            weight: i,
+            x: xv,
+            w: wv,
+            input: input_needs_grad.then_some(x),
+            output: y.clone(),
+        })));
+        y
+    }
+
     fn running(&self, name: &str) -> Tensor<1> {
         let b = &self.p.buffers[name];
         host_to_tensor(&b.data, &self.p.device.clone().inner())

@@ -157,6 +157,80 @@ pub fn register(r: &mut Registry) {
         ]),
         run: run_report,
         reads: None,
-        validate: None,
+        validate: Some(distinct_files),
     });
+}
+
+/// Two parts of one report may not write the same file (two `summary`
+/// parts, or two plots with the same axes): the second would silently
+/// replace the first.
+fn distinct_files(
+    a: &lotto_interpreter::value::Args,
+) -> Result<(), (Option<&'static str>, String)> {
+    let mut seen = std::collections::BTreeSet::new();
+    for part in a.get("parts").and_then(Value::as_list).unwrap_or(&[]) {
+        let Value::Config { op, args } = part else {
+            continue;
+        };
+        let file = match op.as_str() {
+            "summary" => "summary.md".to_string(),
+            "plot" => {
+                let x = args.get("x").and_then(Value::as_str).unwrap_or("rw");
+                let y = args.get("y").and_then(Value::as_str).unwrap_or("wer");
+                format!("{y}_vs_{x}.svg")
+            }
+            _ => continue,
+        };
+        if !seen.insert(file.clone()) {
+            return Err((
+                Some("parts"),
+                format!("two `{op}` parts would both write {file}; give the second one a report of its own, or evaluate both in one `wer(...)`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lotto_interpreter::value::Args;
+
+    fn part(op: &str, kv: &[(&str, &str)]) -> Value {
+        Value::Config {
+            op: op.into(),
+            args: kv
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::Sym(v.to_string())))
+                .collect(),
+        }
+    }
+
+    fn report(parts: Vec<Value>) -> Args {
+        [("parts".to_string(), Value::List(parts))]
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn parts_that_would_write_the_same_file_are_refused() {
+        let ok = report(vec![
+            part("summary", &[]),
+            part("plot", &[("x", "rw"), ("y", "wer")]),
+            part("plot", &[("x", "rw"), ("y", "cer")]),
+            part("export", &[]),
+            part("export", &[]),
+        ]);
+        assert!(distinct_files(&ok).is_ok());
+        let two_summaries = report(vec![part("summary", &[]), part("summary", &[])]);
+        let (arg, msg) = distinct_files(&two_summaries).unwrap_err();
+        assert_eq!(arg, Some("parts"));
+        assert!(msg.contains("summary.md"), "{msg}");
+        let same_plot = report(vec![
+            part("plot", &[]),
+            part("plot", &[("x", "rw"), ("y", "wer")]),
+        ]);
+        let (_, msg) = distinct_files(&same_plot).unwrap_err();
+        assert!(msg.contains("wer_vs_rw.svg"), "{msg}");
+    }
 }

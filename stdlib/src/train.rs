@@ -325,26 +325,15 @@ pub fn train_step(
     device: &Device,
 ) -> Result<f64, String> {
     let x: Tensor<3> = Tensor::from_data(TensorData::new(bt.x.clone(), [bt.b, bt.t, bins]), device);
-    let mut cx = Ctx {
-        p,
-        train: true,
-        stat_updates: vec![],
-    };
+    let mut cx = Ctx::new(p, true);
     let loss = cfg.loss(&mut cx, x, &bt.lens, &bt.targets);
     let updates = std::mem::take(&mut cx.stat_updates);
+    let tape = std::mem::take(&mut cx.tape);
     let lv = loss.clone().inner().into_scalar::<f32>() as f64;
     if !lv.is_finite() {
         return Ok(lv);
     }
-    let grads = loss.backward();
-    let gs: Vec<Tensor<1>> = p
-        .values
-        .iter()
-        .map(|v| {
-            v.grad(&grads)
-                .unwrap_or_else(|| v.clone().inner().zeros_like())
-        })
-        .collect();
+    let gs = crate::nn::gradients(loss, p, tape);
     // Global gradient-norm clipping, as torch's clip_grad_norm_.
     let mut scale = 1.0f64;
     if s.clip > 0.0 {

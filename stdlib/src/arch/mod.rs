@@ -158,11 +158,7 @@ impl Arch {
     /// Eval-mode log-probabilities [T', B, V] of a CTC model; `None` for
     /// the transducer.
     fn ctc_forward(&self, p: &Params, x: Tensor<3>, lens: &[usize]) -> Option<Tensor<3>> {
-        let mut cx = Ctx {
-            p,
-            train: false,
-            stat_updates: vec![],
-        };
+        let mut cx = Ctx::new(p, false);
         match self {
             Arch::CnnLstm(c) => Some(c.forward(&mut cx, x, lens)),
             Arch::Conformer(c) => Some(c.forward(&mut cx, x, lens)),
