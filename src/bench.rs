@@ -170,10 +170,7 @@ pub fn resume(exe: &Path, repo: &Path) -> Result<(), String> {
 }
 
 pub fn train(iters: usize) -> Result<f64, String> {
-    let cfg = Arch::CnnLstm(CnnLstmConfig::ds2(
-        std::env::var("XL").map(|v| v.parse().unwrap()).unwrap_or(3),
-        256,
-    ));
+    let cfg = Arch::CnnLstm(CnnLstmConfig::ds2(3, 256));
     let device = lotto_stdlib::device::open("flex")?;
     let mut p = cfg.init(0, &device);
     let mut opt = Opt::new(&p);
