@@ -103,88 +103,76 @@ impl ConvGeom {
         Some((iy, lo, hi.clamp(lo, ox1)))
     }
 
-    /// Fills `col` [k × (p1 - p0)] with image `x` [ci, h, w]'s patches for
-    /// output positions p0..p1 (zeros where the kernel overlaps padding).
-    fn im2col(
-        &self,
-        x: &[f32],
-        tile: (usize, usize),
-        runs: &[(usize, usize, usize, usize)],
-        col: &mut [f32],
-    ) {
-        let tn = tile.1 - tile.0;
-        let plane_len = self.h * self.w;
+    /// Calls `f` for every run of every row of a tile's im2col matrix
+    /// [k × tn], in row order, then run order.
+    fn spans(&self, tn: usize, runs: &[(usize, usize, usize, usize)], mut f: impl FnMut(&Span)) {
         for c in 0..self.ci {
-            let plane = &x[c * plane_len..(c + 1) * plane_len];
             for ky in 0..self.kh {
                 for kx in 0..self.kw {
                     let row = ((c * self.kh + ky) * self.kw + kx) * tn;
-                    let row = &mut col[row..row + tn];
                     for &(oy, ox0, ox1, j0) in runs {
-                        let out = &mut row[j0..j0 + ox1 - ox0];
-                        let Some((iy, lo, hi)) = self.valid(ky, kx, oy, ox0, ox1) else {
-                            out.fill(0.0);
-                            continue;
+                        let mut span = Span {
+                            at: row + j0,
+                            len: ox1 - ox0,
+                            skip: 0,
+                            n: 0,
+                            src: 0,
                         };
-                        out[..lo - ox0].fill(0.0);
-                        out[hi - ox0..].fill(0.0);
-                        if lo == hi {
-                            continue;
-                        }
-                        let src = &plane[iy * self.w..(iy + 1) * self.w];
-                        let first = lo * self.sw + kx - self.pw;
-                        let out = &mut out[lo - ox0..hi - ox0];
-                        if self.sw == 1 {
-                            out.copy_from_slice(&src[first..first + out.len()]);
-                        } else {
-                            for (o, ix) in out.iter_mut().zip((first..).step_by(self.sw)) {
-                                *o = src[ix];
+                        if let Some((iy, lo, hi)) = self.valid(ky, kx, oy, ox0, ox1) {
+                            span.skip = lo - ox0;
+                            span.n = hi - lo;
+                            if hi > lo {
+                                let ix = lo * self.sw + kx - self.pw;
+                                span.src = (c * self.h + iy) * self.w + ix;
                             }
                         }
+                        f(&span);
                     }
                 }
             }
         }
     }
 
-    /// Adds `col` [k × (p1 - p0)] back onto the image gradient `dx`
-    /// [ci, h, w] (the adjoint of `im2col`).
+    /// Fills `col` [k × tn] with image `x` [ci, h, w]'s patches for the
+    /// tile's output positions (zeros where the kernel overlaps padding).
+    fn im2col(&self, x: &[f32], tn: usize, runs: &[(usize, usize, usize, usize)], col: &mut [f32]) {
+        let sw = self.sw;
+        self.spans(tn, runs, |s| {
+            let run = &mut col[s.at..s.at + s.len];
+            run[..s.skip].fill(0.0);
+            run[s.skip + s.n..].fill(0.0);
+            let out = &mut run[s.skip..s.skip + s.n];
+            if sw == 1 {
+                out.copy_from_slice(&x[s.src..s.src + s.n]);
+            } else {
+                for (o, i) in out.iter_mut().zip((s.src..).step_by(sw)) {
+                    *o = x[i];
+                }
+            }
+        });
+    }
+
+    /// Adds `col` [k × tn] back onto the image gradient `dx` [ci, h, w]
+    /// (the adjoint of `im2col`).
     fn col2im(
         &self,
         col: &[f32],
-        tile: (usize, usize),
+        tn: usize,
         runs: &[(usize, usize, usize, usize)],
         dx: &mut [f32],
     ) {
-        let tn = tile.1 - tile.0;
-        let plane_len = self.h * self.w;
-        for c in 0..self.ci {
-            let plane = &mut dx[c * plane_len..(c + 1) * plane_len];
-            for ky in 0..self.kh {
-                for kx in 0..self.kw {
-                    let row = ((c * self.kh + ky) * self.kw + kx) * tn;
-                    let row = &col[row..row + tn];
-                    for &(oy, ox0, ox1, j0) in runs {
-                        let Some((iy, lo, hi)) =
-                            self.valid(ky, kx, oy, ox0, ox1).filter(|v| v.1 < v.2)
-                        else {
-                            continue;
-                        };
-                        let dst = &mut plane[iy * self.w..(iy + 1) * self.w];
-                        let first = lo * self.sw + kx - self.pw;
-                        let src = &row[j0 + lo - ox0..j0 + hi - ox0];
-                        if self.sw == 1 {
-                            let dst = &mut dst[first..first + src.len()];
-                            dst.iter_mut().zip(src).for_each(|(d, v)| *d += v);
-                        } else {
-                            for (v, ix) in src.iter().zip((first..).step_by(self.sw)) {
-                                dst[ix] += v;
-                            }
-                        }
-                    }
+        let sw = self.sw;
+        self.spans(tn, runs, |s| {
+            let src = &col[s.at + s.skip..s.at + s.skip + s.n];
+            if sw == 1 {
+                let dst = &mut dx[s.src..s.src + s.n];
+                dst.iter_mut().zip(src).for_each(|(d, v)| *d += v);
+            } else {
+                for (v, i) in src.iter().zip((s.src..).step_by(sw)) {
+                    dx[i] += v;
                 }
             }
-        }
+        });
     }
 
     /// The convolution of `x` [b, ci, h, w] by `w` [co, ci, kh, kw]:
@@ -210,7 +198,7 @@ impl ConvGeom {
                 for &(p0, p1) in &tiles {
                     let tn = p1 - p0;
                     let runs = self.runs((p0, p1));
-                    self.im2col(x, (p0, p1), &runs, &mut col);
+                    self.im2col(x, tn, &runs, &mut col);
                     // out[:, p0..p1] = w [co × k] · col [k × tn]
                     matmul(
                         Mat::new(&mut out[p0..], co, tn, p, 1),
@@ -258,7 +246,7 @@ impl ConvGeom {
                 for (t, &(p0, p1)) in tiles.iter().enumerate() {
                     let tn = p1 - p0;
                     let runs = self.runs((p0, p1));
-                    self.im2col(x, (p0, p1), &runs, &mut col);
+                    self.im2col(x, tn, &runs, &mut col);
                     // dw [co × k] += gy[:, p0..p1] [co × tn] · colᵀ [tn × k]
                     matmul(
                         Mat::new(&mut dw, co, k, k, 1),
@@ -274,7 +262,7 @@ impl ConvGeom {
                             MatRef::new(w, k, co, 1, k),
                             MatRef::new(&gy[p0..], co, tn, p, 1),
                         );
-                        self.col2im(&col, (p0, p1), &runs, &mut dx);
+                        self.col2im(&col, tn, &runs, &mut dx);
                     }
                 }
                 (dw, dx)
@@ -292,63 +280,72 @@ impl ConvGeom {
     }
 }
 
-/// A strided view of a matrix: element (r, c) is `data[r * rs + c * cs]`.
-struct MatRef<'a> {
-    data: &'a [f32],
+/// One run of output positions in one row of an im2col tile:
+/// `col[at..at + len]`, of which `col[at + skip..][..n]` holds the image
+/// elements `src, src + sw, ...` (flat index into [ci, h, w]) and the rest
+/// padding.
+struct Span {
+    at: usize,
+    len: usize,
+    skip: usize,
+    n: usize,
+    src: usize,
+}
+
+/// Rows, columns and strides of a matrix view: element (r, c) is at
+/// `r * rs + c * cs`.
+#[derive(Clone, Copy)]
+struct Strides {
     rows: usize,
     cols: usize,
     rs: usize,
     cs: usize,
+}
+
+impl Strides {
+    /// The view, after checking it stays inside a slice of `len` elements.
+    fn within(rows: usize, cols: usize, rs: usize, cs: usize, len: usize) -> Strides {
+        let last = (rows.max(1) - 1) * rs + (cols.max(1) - 1) * cs;
+        assert!(
+            rows == 0 || cols == 0 || last < len,
+            "matrix view out of bounds"
+        );
+        Strides { rows, cols, rs, cs }
+    }
+}
+
+/// A strided view of a matrix.
+struct MatRef<'a> {
+    data: &'a [f32],
+    s: Strides,
 }
 
 impl<'a> MatRef<'a> {
     fn new(data: &'a [f32], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
-        let last = (rows.max(1) - 1) * rs + (cols.max(1) - 1) * cs;
-        assert!(
-            rows == 0 || cols == 0 || last < data.len(),
-            "matrix view out of bounds"
-        );
-        MatRef {
-            data,
-            rows,
-            cols,
-            rs,
-            cs,
-        }
+        let s = Strides::within(rows, cols, rs, cs, data.len());
+        MatRef { data, s }
     }
 }
 
-/// A mutable strided view (same layout rule as `MatRef`).
+/// A mutable strided view.
 struct Mat<'a> {
     data: &'a mut [f32],
-    rows: usize,
-    cols: usize,
-    rs: usize,
-    cs: usize,
+    s: Strides,
 }
 
 impl<'a> Mat<'a> {
     fn new(data: &'a mut [f32], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
-        let last = (rows.max(1) - 1) * rs + (cols.max(1) - 1) * cs;
-        assert!(
-            rows == 0 || cols == 0 || last < data.len(),
-            "matrix view out of bounds"
-        );
-        Mat {
-            data,
-            rows,
-            cols,
-            rs,
-            cs,
-        }
+        let s = Strides::within(rows, cols, rs, cs, data.len());
+        Mat { data, s }
     }
 }
 
 /// `dst = lhs · rhs`, or `dst += lhs · rhs` when `accumulate`, on one
 /// thread (callers parallelise over independent work).
 fn matmul(dst: Mat, accumulate: bool, lhs: MatRef, rhs: MatRef) {
+    let (d, l, r) = (dst.s, lhs.s, rhs.s);
     assert!(
-        lhs.rows == dst.rows && rhs.cols == dst.cols && lhs.cols == rhs.rows,
+        l.rows == d.rows && r.cols == d.cols && l.cols == r.rows,
         "matrix product shapes"
     );
     // SAFETY: every view was checked against its slice's length in `new`,
@@ -356,19 +353,19 @@ fn matmul(dst: Mat, accumulate: bool, lhs: MatRef, rhs: MatRef) {
     // unique borrow, so it cannot alias `lhs` or `rhs`.
     unsafe {
         gemm::gemm(
-            dst.rows,
-            dst.cols,
-            lhs.cols,
+            d.rows,
+            d.cols,
+            l.cols,
             dst.data.as_mut_ptr(),
-            dst.cs as isize,
-            dst.rs as isize,
+            d.cs as isize,
+            d.rs as isize,
             accumulate,
             lhs.data.as_ptr(),
-            lhs.cs as isize,
-            lhs.rs as isize,
+            l.cs as isize,
+            l.rs as isize,
             rhs.data.as_ptr(),
-            rhs.cs as isize,
-            rhs.rs as isize,
+            r.cs as isize,
+            r.rs as isize,
             1.0,
             1.0,
             false,
