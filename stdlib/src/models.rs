@@ -375,8 +375,10 @@ pub fn register(r: &mut Registry) {
             }
         }),
     });
+    // rnnt version 2: on the CPU the encoder's LSTM directions run in
+    // graphs of their own, side by side (other float rounding).
     r.add(FnOp {
-        sig: sig("rnnt", "Models", 1, Output::One(StepType::ModelSpec), "RNN-Transducer: LSTM encoder over stacked spectrogram frames, LSTM prediction network over the previous characters, joint network tanh(W_e·enc + W_p·pred) → 29 classes (blank included); trained with the RNN-T loss, decoded greedily. Defaults: 6 stacked 161-bin frames, 5 bidirectional LSTM-1024 encoder layers (directions concatenated), 1 LSTM-1024 prediction layer, joint 1024: 128.7M parameters at 161 bins (the paper: 132.2M).", vec![
+        sig: sig("rnnt", "Models", 2, Output::One(StepType::ModelSpec), "RNN-Transducer: LSTM encoder over stacked spectrogram frames, LSTM prediction network over the previous characters, joint network tanh(W_e·enc + W_p·pred) → 29 classes (blank included); trained with the RNN-T loss, decoded greedily. Defaults: 6 stacked 161-bin frames, 5 bidirectional LSTM-1024 encoder layers (directions concatenated), 1 LSTM-1024 prediction layer, joint 1024: 128.7M parameters at 161 bins (the paper: 132.2M).", vec![
             Param::opt("stack", PType::Int, Value::Int(6), "feature frames concatenated into one encoder frame").range(1.0, 32.0),
             Param::opt("encoder_layers", PType::Int, Value::Int(5), "encoder LSTM layers").range(0.0, 16.0),
             Param::opt("encoder_hidden", PType::Int, Value::Int(1024), "encoder LSTM size").range(1.0, 8192.0),

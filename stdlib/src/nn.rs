@@ -228,8 +228,8 @@ pub struct HostConv {
     weight: usize,
     x: Vec<f32>,
     w: Vec<f32>,
-    /// The input as a node of the autodiff graph, when gradients flow into
-    /// it (not for the first layer, whose input is the features).
+    /// The input as a node of the autodiff graph, when it is one (not when
+    /// it is the features).
     input: Option<Tensor<4>>,
     /// The output: a fresh leaf that the rest of the forward pass uses.
     output: Tensor<4>,
@@ -345,10 +345,13 @@ impl<'a> Ctx<'a> {
             .map(|(f, l)| f(p, l.clone()))
             .collect();
         let onward: Vec<Tensor<3>> = outs.iter().map(leaf).collect();
-        self.tape.push(Stage::Cut {
-            input: Box::new(x),
-            leaves,
-        });
+        // Untracked input (the features): no gradient to send back.
+        if x.is_tracked() {
+            self.tape.push(Stage::Cut {
+                input: Box::new(x),
+                leaves,
+            });
+        }
         self.tape.push(Stage::Branches(
             outs.into_iter().zip(onward.clone()).collect(),
         ));
@@ -358,15 +361,13 @@ impl<'a> Ctx<'a> {
     /// `x` [B, Ci, H, W] convolved by the weight `name` [Co, Ci, KH, KW]
     /// with zero padding, no bias. On the CPU it runs on the host
     /// (`hostconv`, much faster than flex's backward there); elsewhere it
-    /// is burn's conv2d. `input_needs_grad`: whether gradients must flow
-    /// back into `x` (false when `x` is the features).
+    /// is burn's conv2d.
     pub fn conv2d(
         &mut self,
         name: &str,
         x: Tensor<4>,
         stride: [usize; 2],
         pad: [usize; 2],
-        input_needs_grad: bool,
     ) -> Tensor<4> {
         let dev = x.device();
         let i = self.p.index(name);
@@ -408,7 +409,7 @@ impl<'a> Ctx<'a> {
             weight: i,
             x: xv,
             w: wv,
-            input: input_needs_grad.then_some(x),
+            input: x.is_tracked().then_some(x),
             output: y.clone(),
         })));
         y
@@ -662,6 +663,28 @@ pub fn lstm_dir(p: &Params, prefix: &str, x: Tensor<3>, h: usize) -> Tensor<3> {
         }
     }
     Tensor::stack(outs, 1)
+}
+
+/// One bidirectional LSTM layer `prefix` over [B, T, D]: the outputs
+/// [B, T, H] of its `fwd` and its `bwd` direction (which reads each
+/// sequence backwards within its length), computed side by side through
+/// `Ctx::branches`.
+pub fn bilstm(
+    cx: &mut Ctx,
+    prefix: &str,
+    x: Tensor<3>,
+    h: usize,
+    lens: &[usize],
+) -> (Tensor<3>, Tensor<3>) {
+    let (fwd_name, bwd_name) = (format!("{prefix}.fwd"), format!("{prefix}.bwd"));
+    let fwd = |p: &Params, x| lstm_dir(p, &fwd_name, x, h);
+    let bwd = |p: &Params, x| {
+        let rev = reverse_padded(x, lens);
+        reverse_padded(lstm_dir(p, &bwd_name, rev, h), lens)
+    };
+    let mut dirs = cx.branches(x, &[&fwd, &bwd]).into_iter();
+    let f = dirs.next().expect("two branches");
+    (f, dirs.next().expect("two branches"))
 }
 
 /// Reverses each sequence of [B, T, D] within its own length (padding

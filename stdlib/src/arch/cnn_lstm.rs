@@ -3,8 +3,7 @@
 //! sequence-wise batch norm, a bias-free output layer, CTC.
 
 use crate::nn::{
-    bn_params, linear_params, lstm_dir, lstm_params, param, reverse_padded, Ctx, Kind, ParamInfo,
-    Params,
+    bilstm, bn_params, linear_params, lstm_dir, lstm_params, param, Ctx, Kind, ParamInfo,
 };
 use crate::tensor_io::TensorMap;
 use burn::tensor::activation::log_softmax;
@@ -124,7 +123,7 @@ impl CnnLstmConfig {
                 .enumerate()
             {
                 let name = format!("conv.{i}.weight");
-                y = cx.conv2d(&name, y, [s.0, s.1], [pad.0, pad.1], i > 0);
+                y = cx.conv2d(&name, y, [s.0, s.1], [pad.0, pad.1]);
                 let [bb, c, ff, tt] = y.dims();
                 // Batch norm per channel over (batch, freq, time).
                 let flat = y.swap_dims(1, 3).reshape([bb * tt * ff, c]);
@@ -148,19 +147,12 @@ impl CnnLstmConfig {
                     .batch_norm(&format!("lstm.{l}.bn"), h.reshape([bb * tt, d]))
                     .reshape([bb, tt, d]);
             }
-            let (fwd_name, bwd_name) = (format!("lstm.{l}.fwd"), format!("lstm.{l}.bwd"));
-            let hidden = self.hidden;
-            let fwd = |p: &Params, x| lstm_dir(p, &fwd_name, x, hidden);
+            let prefix = format!("lstm.{l}");
             h = if self.bidirectional {
-                let bwd = |p: &Params, x| {
-                    let rev = reverse_padded(x, &out_lens);
-                    reverse_padded(lstm_dir(p, &bwd_name, rev, hidden), &out_lens)
-                };
-                let mut dirs = cx.branches(h, &[&fwd, &bwd]).into_iter();
-                let (f, b) = (dirs.next().unwrap(), dirs.next().unwrap());
+                let (f, b) = bilstm(cx, &prefix, h, self.hidden, &out_lens);
                 f + b
             } else {
-                fwd(cx.p, h)
+                lstm_dir(cx.p, &format!("{prefix}.fwd"), h, self.hidden)
             };
         }
         let [bb, tt, d] = h.dims();
@@ -175,60 +167,6 @@ impl CnnLstmConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arch::Arch;
-    use burn::tensor::TensorData;
-
-    /// The CPU paths (host convolutions, LSTM directions in graphs of their
-    /// own, joined again by `nn::gradients`) give the loss and gradients of
-    /// burn's single graph.
-    #[test]
-    fn cpu_paths_give_burns_loss_and_gradients() {
-        let arch = Arch::CnnLstm(CnnLstmConfig {
-            input_bins: 20,
-            channels: 3,
-            kernels: vec![(5, 3), (3, 3)],
-            strides: vec![(2, 2), (2, 1)],
-            lstm_layers: 2,
-            hidden: 6,
-            bidirectional: true,
-            vocab: crate::text::VOCAB,
-        });
-        let device = crate::device::open("flex").unwrap();
-        let p = arch.init(3, &device);
-        let mut rng = crate::rng::Rng::new(5);
-        let (b, t) = (3, 17);
-        let x: Vec<f32> = (0..b * t * 20).map(|_| rng.uniform(-1.0, 1.0)).collect();
-        let lens = [17, 12, 9];
-        let targets = [vec![1, 2, 3], vec![4, 5], vec![6]];
-        let run = |host: bool| {
-            let mut cx = Ctx::new(&p, true);
-            cx.host = host;
-            let xt = Tensor::<3>::from_data(TensorData::new(x.clone(), [b, t, 20]), &device);
-            let loss = arch.loss(&mut cx, xt, &lens, &targets);
-            let value = loss.clone().inner().into_scalar::<f32>();
-            let tape = std::mem::take(&mut cx.tape);
-            assert_eq!(tape.len(), if host { 2 + 2 * 2 } else { 0 });
-            let grads = crate::nn::gradients(loss, &p, tape);
-            let grads: Vec<Vec<f32>> = grads
-                .into_iter()
-                .map(|g| g.into_data().try_to_vec::<f32>().unwrap())
-                .collect();
-            (value, grads)
-        };
-        let (loss_cpu, grads_cpu) = run(true);
-        let (loss_burn, grads_burn) = run(false);
-        assert!((loss_cpu - loss_burn).abs() <= 1e-5 * loss_burn.abs());
-        for ((info, a), b) in p.info.iter().zip(&grads_cpu).zip(&grads_burn) {
-            assert!(b.iter().any(|v| *v != 0.0), "{}: no gradient", info.name);
-            for (x, y) in a.iter().zip(b) {
-                assert!(
-                    (x - y).abs() <= 1e-5 + 1e-3 * y.abs(),
-                    "{}: {x} vs burn's {y}",
-                    info.name
-                );
-            }
-        }
-    }
 
     /// The paper's DS2 (2 conv, 5 BiLSTM-1024 summed, 161 bins): 86.6M.
     #[test]

@@ -268,6 +268,82 @@ pub(crate) fn per_label_mean(per: Tensor<1>, targets: &[Vec<usize>], device: &De
 mod tests {
     use super::*;
 
+    /// The CPU paths (host convolutions, LSTM directions in graphs of their
+    /// own, joined again by `nn::gradients`) give the loss and gradients of
+    /// burn's single graph; `stages` is the tape they leave.
+    fn cpu_paths_give_burns_loss_and_gradients(arch: Arch, bins: usize, stages: usize) {
+        let device = crate::device::open("flex").unwrap();
+        let p = arch.init(3, &device);
+        let mut rng = crate::rng::Rng::new(5);
+        let (b, t) = (3, 17);
+        let x: Vec<f32> = (0..b * t * bins).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let lens = [17, 12, 9];
+        let targets = [vec![1, 2, 3], vec![4, 5], vec![6]];
+        let run = |host: bool| {
+            let mut cx = Ctx::new(&p, true);
+            cx.host = host;
+            let xt = Tensor::<3>::from_data(TensorData::new(x.clone(), [b, t, bins]), &device);
+            let loss = arch.loss(&mut cx, xt, &lens, &targets);
+            let value = loss.clone().inner().into_scalar::<f32>();
+            let tape = std::mem::take(&mut cx.tape);
+            assert_eq!(tape.len(), if host { stages } else { 0 });
+            let grads = crate::nn::gradients(loss, &p, tape);
+            let grads: Vec<Vec<f32>> = grads
+                .into_iter()
+                .map(|g| g.into_data().try_to_vec::<f32>().unwrap())
+                .collect();
+            (value, grads)
+        };
+        let (loss_cpu, grads_cpu) = run(true);
+        let (loss_burn, grads_burn) = run(false);
+        assert!((loss_cpu - loss_burn).abs() <= 1e-5 * loss_burn.abs());
+        for ((info, a), b) in p.info.iter().zip(&grads_cpu).zip(&grads_burn) {
+            assert!(b.iter().any(|v| *v != 0.0), "{}: no gradient", info.name);
+            for (x, y) in a.iter().zip(b) {
+                assert!(
+                    (x - y).abs() <= 1e-5 + 1e-3 * y.abs(),
+                    "{}: {x} vs burn's {y}",
+                    info.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn cnn_lstm_cpu_paths_match_burn() {
+        let arch = Arch::CnnLstm(CnnLstmConfig {
+            input_bins: 20,
+            channels: 3,
+            kernels: vec![(5, 3), (3, 3)],
+            strides: vec![(2, 2), (2, 1)],
+            lstm_layers: 2,
+            hidden: 6,
+            bidirectional: true,
+            vocab: text::VOCAB,
+        });
+        // Two host convolutions; a cut and the branches per LSTM layer.
+        cpu_paths_give_burns_loss_and_gradients(arch, 20, 2 + 2 * 2);
+    }
+
+    #[test]
+    fn rnnt_cpu_paths_match_burn() {
+        let arch = Arch::Rnnt(RnntConfig {
+            input_bins: 6,
+            stack: 2,
+            encoder_layers: 2,
+            encoder_hidden: 5,
+            bidirectional: true,
+            predictor_layers: 1,
+            predictor_hidden: 4,
+            embedding: 4,
+            joint: 7,
+            vocab: text::VOCAB,
+        });
+        // Branches per layer; a cut before the second layer only (the
+        // first reads the features, which need no gradient).
+        cpu_paths_give_burns_loss_and_gradients(arch, 6, 1 + 2);
+    }
+
     #[test]
     fn reads_tagged_and_older_untagged_records() {
         let c = CnnLstmConfig::ds2(1, 8);

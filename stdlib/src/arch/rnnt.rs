@@ -5,7 +5,7 @@
 
 use super::{per_label_mean, Labels};
 use crate::nn::{
-    linear_params, lstm_dir, lstm_params, param, reverse_padded, Ctx, Kind, ParamInfo, Params,
+    bilstm, linear_params, lstm_dir, lstm_params, param, Ctx, Kind, ParamInfo, Params,
 };
 use crate::tensor_io::TensorMap;
 use crate::text;
@@ -107,7 +107,7 @@ impl RnntConfig {
     }
 
     /// Encoder output projected into the joint space: [B, T', J].
-    fn encode(&self, p: &Params, x: Tensor<3>, lens: &[usize]) -> Tensor<3> {
+    fn encode(&self, cx: &mut Ctx, x: Tensor<3>, lens: &[usize]) -> Tensor<3> {
         let [b, t, f] = x.dims();
         let s = self.stack.max(1);
         let tt = t.div_ceil(s);
@@ -120,27 +120,16 @@ impl RnntConfig {
         let mut h = x.reshape([b, tt, s * f]);
         let out_lens: Vec<usize> = lens.iter().map(|&l| self.out_len(l).min(tt)).collect();
         for l in 0..self.encoder_layers {
-            let fwd = lstm_dir(
-                p,
-                &format!("encoder.lstm.{l}.fwd"),
-                h.clone(),
-                self.encoder_hidden,
-            );
+            let prefix = format!("encoder.lstm.{l}");
             h = if self.bidirectional {
-                let rev = reverse_padded(h, &out_lens);
-                let bwd = lstm_dir(
-                    p,
-                    &format!("encoder.lstm.{l}.bwd"),
-                    rev,
-                    self.encoder_hidden,
-                );
-                Tensor::cat(vec![fwd, reverse_padded(bwd, &out_lens)], 2)
+                let (f, b) = bilstm(cx, &prefix, h, self.encoder_hidden, &out_lens);
+                Tensor::cat(vec![f, b], 2)
             } else {
-                fwd
+                lstm_dir(cx.p, &format!("{prefix}.fwd"), h, self.encoder_hidden)
             };
         }
         let d = h.dims()[2];
-        p.linear("joint.encoder", h.reshape([b * tt, d]))
+        cx.p.linear("joint.encoder", h.reshape([b * tt, d]))
             .reshape([b, tt, self.joint])
     }
 
@@ -162,9 +151,9 @@ impl RnntConfig {
         lens: &[usize],
         targets: &[Vec<usize>],
     ) -> Tensor<1> {
-        let p = cx.p;
         let device = x.device();
-        let enc = self.encode(p, x, lens);
+        let enc = self.encode(cx, x, lens);
+        let p = cx.p;
         let [b, tt, j] = enc.dims();
         let maxu = targets.iter().map(|t| t.len()).max().unwrap_or(0).max(1);
         // Prediction network input: blank as the start symbol, then the
@@ -214,7 +203,7 @@ impl RnntConfig {
     /// inference copy.
     pub fn decode(&self, p: &Params, x: Tensor<3>, lens: &[usize]) -> Vec<String> {
         let device = x.device();
-        let enc = self.encode(p, x, lens);
+        let enc = self.encode(&mut Ctx::new(p, false), x, lens);
         let [b, tt, j] = enc.dims();
         let ph = self.predictor_hidden;
         let mut state: Vec<(Tensor<2>, Tensor<2>)> = (0..self.predictor_layers)
