@@ -326,6 +326,22 @@ mod tests {
     }
 
     #[test]
+    fn cnn_lstm_without_convolutions_cpu_paths_match_burn() {
+        let arch = Arch::CnnLstm(CnnLstmConfig {
+            input_bins: 8,
+            channels: 3,
+            kernels: vec![],
+            strides: vec![],
+            lstm_layers: 2,
+            hidden: 6,
+            bidirectional: true,
+            vocab: text::VOCAB,
+        });
+        // The first LSTM layer reads the features: no cut before it.
+        cpu_paths_give_burns_loss_and_gradients(arch, 8, 1 + 2);
+    }
+
+    #[test]
     fn rnnt_cpu_paths_match_burn() {
         let arch = Arch::Rnnt(RnntConfig {
             input_bins: 6,
