@@ -91,7 +91,8 @@ fn leaf(data: &[f32], device: &Device) -> Tensor<1> {
     }
 }
 
-pub fn to_host(t: &Tensor<1>) -> Vec<f32> {
+/// The values of an f32 tensor of any rank, row-major, on the host.
+pub fn to_host<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
     t.clone()
         .inner()
         .into_data()
@@ -263,7 +264,7 @@ pub fn gradients(loss: Tensor<1>, p: &Params, tape: Vec<Stage>) -> Vec<Tensor<1>
                 let Some(gy) = grad_in(&passes, &op.output) else {
                     continue;
                 };
-                let gy = gy.into_data().try_to_vec::<f32>().expect("f32 gradient");
+                let gy = to_host(&gy);
                 let (dw, dx) = op.geom.backward(&op.x, &op.w, &gy, op.input.is_some());
                 match &mut host[op.weight] {
                     Some(acc) => acc.iter_mut().zip(&dw).for_each(|(a, d)| *a += d),
@@ -370,11 +371,11 @@ impl<'a> Ctx<'a> {
         pad: [usize; 2],
     ) -> Tensor<4> {
         let dev = x.device();
-        let i = self.p.index(name);
         if !self.host {
             let options = ConvOptions::new(stride, pad, [1, 1], 1);
             return conv2d(x, self.p.get4(name), None, options);
         }
+        let i = self.p.index(name);
         let [b, ci, h, w] = x.dims();
         let s = &self.p.info[i].shape;
         let geom = ConvGeom {
@@ -390,12 +391,7 @@ impl<'a> Ctx<'a> {
             ph: pad[0],
             pw: pad[1],
         };
-        let xv = x
-            .clone()
-            .inner()
-            .into_data()
-            .try_to_vec::<f32>()
-            .expect("f32 input");
+        let xv = to_host(&x);
         let wv = to_host(&self.p.values[i]);
         let y = geom.forward(&xv, &wv);
         let y: Tensor<4> =

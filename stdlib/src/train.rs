@@ -299,12 +299,7 @@ pub struct Batch {
 /// is the one flex takes for smaller tensors, so results stay as they were.
 fn squared_norm(g: &Tensor<1>, device: &Device) -> f64 {
     if crate::device::is_host(device) {
-        let v = g
-            .clone()
-            .into_data()
-            .try_to_vec::<f32>()
-            .expect("f32 gradient");
-        v.iter().map(|x| x * x).sum::<f32>() as f64
+        to_host(g).iter().map(|x| x * x).sum::<f32>() as f64
     } else {
         g.clone().powi_scalar(2).sum().into_scalar::<f32>() as f64
     }
