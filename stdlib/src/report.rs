@@ -98,18 +98,18 @@ fn run_report(ctx: &mut RunCtx) -> Result<(), String> {
         let rows = read_table(ctx.input(r))?.rows;
         match op.as_str() {
             "summary" => {
-                std::fs::write(export.join("summary.md"), summary_md(&rows))
+                std::fs::write(export.join(SUMMARY_FILE), summary_md(&rows))
                     .map_err(|e| e.to_string())?;
                 std::fs::write(export.join("results.csv"), csv(&rows))
                     .map_err(|e| e.to_string())?;
             }
             "plot" => {
-                let (x, y) = (arg_str(args, "x"), arg_str(args, "y"));
+                let (x, y) = plot_axes(args);
                 let svg = match x {
                     "noise" => crate::plot::noise_svg(&rows, y),
                     _ => crate::plot::rw_svg(&rows, y),
                 };
-                let stem = export.join(format!("{y}_vs_{x}"));
+                let stem = export.join(plot_stem(args));
                 std::fs::write(stem.with_extension("png"), crate::plot::png(&svg)?)
                     .map_err(|e| e.to_string())?;
                 std::fs::write(stem.with_extension("svg"), svg).map_err(|e| e.to_string())?;
@@ -161,6 +161,21 @@ pub fn register(r: &mut Registry) {
     });
 }
 
+/// The file a `summary` part writes (beside `results.csv`).
+const SUMMARY_FILE: &str = "summary.md";
+
+/// A `plot` part's axes (x, y), with the op's defaults.
+fn plot_axes(args: &lotto_interpreter::value::Args) -> (&str, &str) {
+    let get = |k, default| args.get(k).and_then(Value::as_str).unwrap_or(default);
+    (get("x", "rw"), get("y", "wer"))
+}
+
+/// The stem of a `plot` part's files, `Y_vs_X` (`.svg` and `.png`).
+fn plot_stem(args: &lotto_interpreter::value::Args) -> String {
+    let (x, y) = plot_axes(args);
+    format!("{y}_vs_{x}")
+}
+
 /// Two parts of one report may not write the same file (two `summary`
 /// parts, or two plots with the same axes): the second would silently
 /// replace the first.
@@ -173,12 +188,8 @@ fn distinct_files(
             continue;
         };
         let file = match op.as_str() {
-            "summary" => "summary.md".to_string(),
-            "plot" => {
-                let x = args.get("x").and_then(Value::as_str).unwrap_or("rw");
-                let y = args.get("y").and_then(Value::as_str).unwrap_or("wer");
-                format!("{y}_vs_{x}.svg")
-            }
+            "summary" => SUMMARY_FILE.to_string(),
+            "plot" => format!("{}.svg", plot_stem(args)),
             _ => continue,
         };
         if !seen.insert(file.clone()) {
