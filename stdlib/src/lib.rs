@@ -12,6 +12,8 @@ pub mod eval;
 pub mod export;
 pub mod features;
 pub mod hostconv;
+pub mod hostlstm;
+pub mod hostmat;
 pub mod lm;
 pub mod loaders;
 pub mod models;

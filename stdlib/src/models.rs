@@ -341,8 +341,9 @@ pub fn register(r: &mut Registry) {
     // (hostconv.rs) and the LSTM directions in graphs of their own, which
     // changes float rounding; every step downstream of a version-1 model
     // gets a new key instead of reusing results the code no longer makes.
+    // Version 3: on the CPU the LSTM layers run on the host (hostlstm.rs).
     r.add(FnOp {
-        sig: sig("cnn_lstm", "Models", 2, Output::One(StepType::ModelSpec), "DeepSpeech2-style CNN-LSTM with CTC (the paper's defaults: 2 conv layers 41x11/2x2 and 21x11/2x1 with 32 channels, BatchNorm + Hardtanh(0,20); 5 bidirectional LSTMs of 1024 with summed directions and sequence-wise BatchNorm; BatchNorm + bias-free linear to 29 characters: 86.6M parameters at 161 bins).", vec![
+        sig: sig("cnn_lstm", "Models", 3, Output::One(StepType::ModelSpec), "DeepSpeech2-style CNN-LSTM with CTC (the paper's defaults: 2 conv layers 41x11/2x2 and 21x11/2x1 with 32 channels, BatchNorm + Hardtanh(0,20); 5 bidirectional LSTMs of 1024 with summed directions and sequence-wise BatchNorm; BatchNorm + bias-free linear to 29 characters: 86.6M parameters at 161 bins).", vec![
             Param::opt("kernels", PType::List(Box::new(PType::Shape)), Value::List(vec![Value::Shape(41, 11, 'x'), Value::Shape(21, 11, 'x')]), "conv kernels, frequency x time, one per conv layer"),
             Param::opt("strides", PType::List(Box::new(PType::Shape)), Value::List(vec![Value::Shape(2, 2, 'x'), Value::Shape(2, 1, 'x')]), "conv strides, frequency x time"),
             Param::opt("channels", PType::Int, Value::Int(32), "conv channels").range(1.0, 1024.0),
@@ -376,9 +377,10 @@ pub fn register(r: &mut Registry) {
         }),
     });
     // rnnt version 2: on the CPU the encoder's LSTM directions run in
-    // graphs of their own, side by side (other float rounding).
+    // graphs of their own, side by side (other float rounding). Version 3:
+    // on the CPU its LSTM layers run on the host (hostlstm.rs).
     r.add(FnOp {
-        sig: sig("rnnt", "Models", 2, Output::One(StepType::ModelSpec), "RNN-Transducer: LSTM encoder over stacked spectrogram frames, LSTM prediction network over the previous characters, joint network tanh(W_e·enc + W_p·pred) → 29 classes (blank included); trained with the RNN-T loss, decoded greedily. Defaults: 6 stacked 161-bin frames, 5 bidirectional LSTM-1024 encoder layers (directions concatenated), 1 LSTM-1024 prediction layer, joint 1024: 128.7M parameters at 161 bins (the paper: 132.2M).", vec![
+        sig: sig("rnnt", "Models", 3, Output::One(StepType::ModelSpec), "RNN-Transducer: LSTM encoder over stacked spectrogram frames, LSTM prediction network over the previous characters, joint network tanh(W_e·enc + W_p·pred) → 29 classes (blank included); trained with the RNN-T loss, decoded greedily. Defaults: 6 stacked 161-bin frames, 5 bidirectional LSTM-1024 encoder layers (directions concatenated), 1 LSTM-1024 prediction layer, joint 1024: 128.7M parameters at 161 bins (the paper: 132.2M).", vec![
             Param::opt("stack", PType::Int, Value::Int(6), "feature frames concatenated into one encoder frame").range(1.0, 32.0),
             Param::opt("encoder_layers", PType::Int, Value::Int(5), "encoder LSTM layers").range(0.0, 16.0),
             Param::opt("encoder_hidden", PType::Int, Value::Int(1024), "encoder LSTM size").range(1.0, 8192.0),

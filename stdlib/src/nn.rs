@@ -9,6 +9,7 @@
 //! are exact.
 
 use crate::hostconv::ConvGeom;
+use crate::hostlstm::{LstmDims, LstmRun, LstmWeights, Order};
 use crate::rng::Rng;
 use crate::tensor_io::{HostTensor, TensorMap};
 use burn::tensor::activation::sigmoid;
@@ -16,9 +17,6 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Gradients, Int, Tensor, TensorData};
 use rayon::prelude::*;
-
-/// One branch of `Ctx::branches`.
-pub type Branch<'a> = dyn Fn(&Params, Tensor<3>) -> Tensor<3> + Sync + 'a;
 
 /// What a parameter is, which decides if it is prunable by default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,27 +196,20 @@ pub struct Ctx<'a> {
     /// Where the training forward pass left burn's graph, in order:
     /// `gradients` runs their backward passes.
     pub tape: Vec<Stage>,
-    /// Whether convolutions and LSTM directions take the CPU paths
-    /// (`conv2d`, `branches`); set for the flex device.
+    /// Whether convolutions and LSTM layers take the CPU paths (`conv2d`,
+    /// `lstm`); set for the flex device.
     pub host: bool,
 }
 
-/// A place where a training forward pass leaves one autodiff graph for
-/// another, so that a part of the model can run on the host or beside
-/// another part. Each later graph starts from fresh leaves; `gradients`
-/// joins them again with one backward pass per graph.
+/// A place where a training forward pass leaves burn's autodiff graph to
+/// compute a part of the model on the host. The part's output is a fresh
+/// leaf of a new graph; `gradients` joins the graphs again with one
+/// backward pass per graph.
 pub enum Stage {
     /// A convolution computed on the host (`Ctx::conv2d`).
     Conv(Box<HostConv>),
-    /// A tensor of the graph whose values were handed to fresh leaves (one
-    /// per branch of the `Branches` stage that follows).
-    Cut {
-        input: Box<Tensor<3>>,
-        leaves: Vec<Tensor<3>>,
-    },
-    /// Independent graphs built side by side: each branch's output in its
-    /// own graph, and the leaf carrying its values onward.
-    Branches(Vec<(Tensor<3>, Tensor<3>)>),
+    /// The directions of an LSTM layer computed on the host (`Ctx::lstm`).
+    Lstm(Box<HostLstm>),
 }
 
 /// A convolution computed on the host during a training forward pass, with
@@ -236,12 +227,42 @@ pub struct HostConv {
     output: Tensor<4>,
 }
 
+/// The directions of an LSTM layer computed on the host during a training
+/// forward pass, with what their backward passes need.
+pub struct HostLstm {
+    dirs: Vec<HostDir>,
+    /// The input as a node of the autodiff graph, when it is one.
+    input: Option<Tensor<3>>,
+}
+
+/// One direction of a `HostLstm`.
+struct HostDir {
+    run: LstmRun,
+    weights: LstmWeights,
+    /// Indices of weight_ih, weight_hh, bias_ih and bias_hh.
+    params: [usize; 4],
+    /// The output: a fresh leaf that the rest of the forward pass uses.
+    output: Tensor<3>,
+}
+
+/// One direction of an LSTM layer for `Ctx::lstm`: the prefix of its four
+/// parameters and the order in which it reads each sequence.
+pub struct Direction {
+    pub prefix: String,
+    pub order: Order,
+}
+
 const BN_EPS: f64 = 1e-5;
 const BN_MOMENTUM: f32 = 0.1;
 
 /// The gradient burn found for `leaf` in any of the backward passes.
 fn grad_in<const D: usize>(passes: &[Gradients], leaf: &Tensor<D>) -> Option<Tensor<D>> {
     passes.iter().find_map(|g| leaf.grad(g))
+}
+
+/// Host values `data` as a gradient for `node` (its shape, a plain tensor).
+fn host_grad<const D: usize>(data: Vec<f32>, node: &Tensor<D>) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(data, node.dims()), &node.device().inner())
 }
 
 /// A backward pass that puts `grad` at `node` of its graph: the gradient
@@ -257,6 +278,10 @@ fn backward_from<const D: usize>(node: Tensor<D>, grad: Tensor<D>) -> Gradients 
 pub fn gradients(loss: Tensor<1>, p: &Params, tape: Vec<Stage>) -> Vec<Tensor<1>> {
     let mut passes = vec![loss.backward()];
     let mut host: Vec<Option<Vec<f32>>> = vec![None; p.values.len()];
+    let mut add = |i: usize, g: &[f32]| match &mut host[i] {
+        Some(acc) => acc.iter_mut().zip(g).for_each(|(a, d)| *a += d),
+        slot => *slot = Some(g.to_vec()),
+    };
     for stage in tape.into_iter().rev() {
         match stage {
             Stage::Conv(op) => {
@@ -266,37 +291,39 @@ pub fn gradients(loss: Tensor<1>, p: &Params, tape: Vec<Stage>) -> Vec<Tensor<1>
                 };
                 let gy = to_host(&gy);
                 let (dw, dx) = op.geom.backward(&op.x, &op.w, &gy, op.input.is_some());
-                match &mut host[op.weight] {
-                    Some(acc) => acc.iter_mut().zip(&dw).for_each(|(a, d)| *a += d),
-                    slot => *slot = Some(dw),
-                }
+                add(op.weight, &dw);
                 if let (Some(input), Some(dx)) = (op.input, dx) {
-                    let dx = Tensor::from_data(
-                        TensorData::new(dx, input.dims()),
-                        &input.device().inner(),
-                    );
+                    let dx = host_grad(dx, &input);
                     passes.push(backward_from(input, dx));
                 }
             }
-            Stage::Cut { input, leaves } => {
-                let g = leaves
+            Stage::Lstm(op) => {
+                let HostLstm { dirs, input } = *op;
+                let work: Vec<(&HostDir, Vec<f32>)> = dirs
                     .iter()
-                    .filter_map(|l| grad_in(&passes, l))
-                    .reduce(|a, b| a + b);
-                if let Some(g) = g {
-                    passes.push(backward_from(*input, g));
+                    .filter_map(|d| Some((d, to_host(&grad_in(&passes, &d.output)?))))
+                    .collect();
+                let need_dx = input.is_some();
+                let grads: Vec<_> = work
+                    .par_iter()
+                    .map(|(d, dy)| d.run.backward(&d.weights, dy, need_dx))
+                    .collect();
+                let mut dx: Option<Vec<f32>> = None;
+                for ((d, _), g) in work.iter().zip(grads) {
+                    let [ih, hh, b_ih, b_hh] = d.params;
+                    add(ih, &g.w_ih);
+                    add(hh, &g.w_hh);
+                    add(b_ih, &g.bias);
+                    add(b_hh, &g.bias);
+                    match (&mut dx, g.x) {
+                        (Some(acc), Some(gx)) => acc.iter_mut().zip(&gx).for_each(|(a, v)| *a += v),
+                        (acc, gx) => *acc = acc.take().or(gx),
+                    }
                 }
-            }
-            Stage::Branches(branches) => {
-                let work: Vec<(Tensor<3>, Tensor<3>)> = branches
-                    .into_iter()
-                    .filter_map(|(out, leaf)| Some((out, grad_in(&passes, &leaf)?)))
-                    .collect();
-                let done: Vec<Gradients> = work
-                    .into_par_iter()
-                    .map(|(out, g)| backward_from(out, g))
-                    .collect();
-                passes.extend(done);
+                if let (Some(input), Some(dx)) = (input, dx) {
+                    let dx = host_grad(dx, &input);
+                    passes.push(backward_from(input, dx));
+                }
             }
         }
     }
@@ -325,38 +352,75 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// `f(params, x)` for each function in `fs`, side by side on the CPU
-    /// (the two directions of a bidirectional LSTM). In training each
-    /// branch builds its own graph from its own leaf holding `x`'s values,
-    /// so that their backward passes also run side by side (`gradients`).
-    pub fn branches(&mut self, x: Tensor<3>, fs: &[&Branch<'_>]) -> Vec<Tensor<3>> {
-        let dev = x.device();
-        if !self.host {
-            return fs.iter().map(|f| f(self.p, x.clone())).collect();
-        }
+    /// The LSTM directions `dirs` over `x` [B, T, D] → one [B, T, H] per
+    /// direction. On the CPU the directions run side by side on the host
+    /// (`hostlstm`); elsewhere each is burn's `lstm_dir`.
+    pub fn lstm(&mut self, x: Tensor<3>, h: usize, dirs: &[Direction]) -> Vec<Tensor<3>> {
         let p = self.p;
-        if !(self.train && dev.is_autodiff()) {
-            return fs.par_iter().map(|f| f(p, x.clone())).collect();
+        if !self.host {
+            return dirs
+                .iter()
+                .map(|dir| match &dir.order {
+                    Order::Forward => lstm_dir(p, &dir.prefix, x.clone(), h),
+                    Order::Reversed(lens) => reverse_padded(
+                        lstm_dir(p, &dir.prefix, reverse_padded(x.clone(), lens), h),
+                        lens,
+                    ),
+                })
+                .collect();
         }
-        let leaf = |t: &Tensor<3>| Tensor::from_inner(t.clone().inner()).require_grad();
-        let leaves: Vec<Tensor<3>> = fs.iter().map(|_| leaf(&x)).collect();
-        let outs: Vec<Tensor<3>> = fs
-            .par_iter()
-            .zip(leaves.par_iter())
-            .map(|(f, l)| f(p, l.clone()))
+        let dev = x.device();
+        let [b, t, d] = x.dims();
+        let dims = LstmDims { b, t, d, h };
+        let xv = to_host(&x);
+        let found: Vec<([usize; 4], LstmWeights)> = dirs
+            .iter()
+            .map(|dir| {
+                let params = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+                    .map(|n| p.index(&format!("{}.{n}", dir.prefix)));
+                let host = |i: usize| to_host(&p.values[i]);
+                let bias = host(params[2])
+                    .iter()
+                    .zip(host(params[3]))
+                    .map(|(a, b)| a + b)
+                    .collect();
+                let weights = LstmWeights {
+                    w_ih: host(params[0]),
+                    w_hh: host(params[1]),
+                    bias,
+                };
+                (params, weights)
+            })
             .collect();
-        let onward: Vec<Tensor<3>> = outs.iter().map(leaf).collect();
-        // Untracked input (the features): no gradient to send back.
-        if x.is_tracked() {
-            self.tape.push(Stage::Cut {
-                input: Box::new(x),
-                leaves,
-            });
+        let runs: Vec<LstmRun> = dirs
+            .par_iter()
+            .zip(&found)
+            .map(|(dir, (_, w))| LstmRun::forward(dims, dir.order.clone(), &xv, w))
+            .collect();
+        let outs: Vec<Tensor<3>> = runs
+            .iter()
+            .map(|r| Tensor::from_data(TensorData::new(r.output(), [b, t, h]), &dev))
+            .collect();
+        if !(self.train && dev.is_autodiff()) {
+            return outs;
         }
-        self.tape.push(Stage::Branches(
-            outs.into_iter().zip(onward.clone()).collect(),
-        ));
-        onward
+        let outs: Vec<Tensor<3>> = outs.into_iter().map(|o| o.require_grad()).collect();
+        let dirs = runs
+            .into_iter()
+            .zip(found)
+            .zip(&outs)
+            .map(|((run, (params, weights)), output)| HostDir {
+                run,
+                weights,
+                params,
+                output: output.clone(),
+            })
+            .collect();
+        self.tape.push(Stage::Lstm(Box::new(HostLstm {
+            dirs,
+            input: x.is_tracked().then_some(x),
+        })));
+        outs
     }
 
     /// `x` [B, Ci, H, W] convolved by the weight `name` [Co, Ci, KH, KW]
@@ -663,8 +727,7 @@ pub fn lstm_dir(p: &Params, prefix: &str, x: Tensor<3>, h: usize) -> Tensor<3> {
 
 /// One bidirectional LSTM layer `prefix` over [B, T, D]: the outputs
 /// [B, T, H] of its `fwd` and its `bwd` direction (which reads each
-/// sequence backwards within its length), computed side by side through
-/// `Ctx::branches`.
+/// sequence backwards within its length).
 pub fn bilstm(
     cx: &mut Ctx,
     prefix: &str,
@@ -672,15 +735,29 @@ pub fn bilstm(
     h: usize,
     lens: &[usize],
 ) -> (Tensor<3>, Tensor<3>) {
-    let (fwd_name, bwd_name) = (format!("{prefix}.fwd"), format!("{prefix}.bwd"));
-    let fwd = |p: &Params, x| lstm_dir(p, &fwd_name, x, h);
-    let bwd = |p: &Params, x| {
-        let rev = reverse_padded(x, lens);
-        reverse_padded(lstm_dir(p, &bwd_name, rev, h), lens)
+    let dirs = [
+        Direction {
+            prefix: format!("{prefix}.fwd"),
+            order: Order::Forward,
+        },
+        Direction {
+            prefix: format!("{prefix}.bwd"),
+            order: Order::Reversed(lens.to_vec()),
+        },
+    ];
+    let mut outs = cx.lstm(x, h, &dirs).into_iter();
+    let f = outs.next().expect("two directions");
+    (f, outs.next().expect("two directions"))
+}
+
+/// The LSTM direction `prefix` over [B, T, D] → [B, T, H], reading
+/// forwards.
+pub fn unilstm(cx: &mut Ctx, prefix: &str, x: Tensor<3>, h: usize) -> Tensor<3> {
+    let dir = Direction {
+        prefix: prefix.to_string(),
+        order: Order::Forward,
     };
-    let mut dirs = cx.branches(x, &[&fwd, &bwd]).into_iter();
-    let f = dirs.next().expect("two branches");
-    (f, dirs.next().expect("two branches"))
+    cx.lstm(x, h, &[dir]).pop().expect("one direction")
 }
 
 /// Reverses each sequence of [B, T, D] within its own length (padding

@@ -3,7 +3,7 @@
 //! sequence-wise batch norm, a bias-free output layer, CTC.
 
 use crate::nn::{
-    bilstm, bn_params, linear_params, lstm_dir, lstm_params, param, Ctx, Kind, ParamInfo,
+    bilstm, bn_params, linear_params, lstm_params, param, unilstm, Ctx, Kind, ParamInfo,
 };
 use crate::tensor_io::TensorMap;
 use burn::tensor::activation::log_softmax;
@@ -152,7 +152,7 @@ impl CnnLstmConfig {
                 let (f, b) = bilstm(cx, &prefix, h, self.hidden, &out_lens);
                 f + b
             } else {
-                lstm_dir(cx.p, &format!("{prefix}.fwd"), h, self.hidden)
+                unilstm(cx, &format!("{prefix}.fwd"), h, self.hidden)
             };
         }
         let [bb, tt, d] = h.dims();

@@ -268,8 +268,8 @@ pub(crate) fn per_label_mean(per: Tensor<1>, targets: &[Vec<usize>], device: &De
 mod tests {
     use super::*;
 
-    /// The CPU paths (host convolutions, LSTM directions in graphs of their
-    /// own, joined again by `nn::gradients`) give the loss and gradients of
+    /// The CPU paths (host convolutions and LSTM layers, joined again to
+    /// burn's graph by `nn::gradients`) give the loss and gradients of
     /// burn's single graph; `stages` is the tape they leave.
     fn cpu_paths_give_burns_loss_and_gradients(arch: Arch, bins: usize, stages: usize) {
         let device = crate::device::open("flex").unwrap();
@@ -321,8 +321,8 @@ mod tests {
             bidirectional: true,
             vocab: text::VOCAB,
         });
-        // Two host convolutions; a cut and the branches per LSTM layer.
-        cpu_paths_give_burns_loss_and_gradients(arch, 20, 2 + 2 * 2);
+        // Two host convolutions and two host LSTM layers.
+        cpu_paths_give_burns_loss_and_gradients(arch, 20, 2 + 2);
     }
 
     #[test]
@@ -337,8 +337,8 @@ mod tests {
             bidirectional: true,
             vocab: text::VOCAB,
         });
-        // The first LSTM layer reads the features: no cut before it.
-        cpu_paths_give_burns_loss_and_gradients(arch, 8, 1 + 2);
+        // The first LSTM layer reads the features (no input gradient).
+        cpu_paths_give_burns_loss_and_gradients(arch, 8, 2);
     }
 
     #[test]
@@ -355,9 +355,8 @@ mod tests {
             joint: 7,
             vocab: text::VOCAB,
         });
-        // Branches per layer; a cut before the second layer only (the
-        // first reads the features, which need no gradient).
-        cpu_paths_give_burns_loss_and_gradients(arch, 6, 1 + 2);
+        // Two encoder layers and the prediction network's layer.
+        cpu_paths_give_burns_loss_and_gradients(arch, 6, 2 + 1);
     }
 
     #[test]

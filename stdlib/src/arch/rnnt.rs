@@ -4,9 +4,7 @@
 //! and blank), trained with burn-nn's RNN-T loss and decoded greedily.
 
 use super::{per_label_mean, Labels};
-use crate::nn::{
-    bilstm, linear_params, lstm_dir, lstm_params, param, Ctx, Kind, ParamInfo, Params,
-};
+use crate::nn::{bilstm, linear_params, lstm_params, param, unilstm, Ctx, Kind, ParamInfo, Params};
 use crate::tensor_io::TensorMap;
 use crate::text;
 use burn::nn::loss::RNNTLossConfig;
@@ -125,7 +123,7 @@ impl RnntConfig {
                 let (f, b) = bilstm(cx, &prefix, h, self.encoder_hidden, &out_lens);
                 Tensor::cat(vec![f, b], 2)
             } else {
-                lstm_dir(cx.p, &format!("{prefix}.fwd"), h, self.encoder_hidden)
+                unilstm(cx, &format!("{prefix}.fwd"), h, self.encoder_hidden)
             };
         }
         let d = h.dims()[2];
@@ -168,7 +166,7 @@ impl RnntConfig {
             .embed(p, ids, &device)
             .reshape([b, maxu + 1, self.embedding]);
         for l in 0..self.predictor_layers {
-            g = lstm_dir(p, &format!("predictor.lstm.{l}"), g, self.predictor_hidden);
+            g = unilstm(cx, &format!("predictor.lstm.{l}"), g, self.predictor_hidden);
         }
         let g = p
             .linear(
