@@ -218,6 +218,20 @@ pub fn train(iters: usize) -> Result<f64, String> {
         &h.finalize().to_hex()[..16]
     );
     println!("lotto (burn flex) TRAIN step: median {:.3} s", m);
+    // The floor under the step: its matrix products at the rate gemm
+    // reaches on one large product, on every thread.
+    let Arch::CnnLstm(c) = &cfg else {
+        unreachable!("the bench model is a CNN-LSTM")
+    };
+    let gflop = c.train_step_flops(8, 300) / 1e9;
+    let rate = lotto_stdlib::hostmat::single_thread_gflops();
+    let threads = rayon::current_num_threads();
+    let floor = gflop / (rate * threads as f64);
+    println!(
+        "  matrix products: {gflop:.1} GFLOP per step; gemm here: {rate:.1} GFLOP/s on one thread, \
+         so ≥ {floor:.3} s on {threads} threads ({:.0}% of the median)",
+        100.0 * floor / m
+    );
     Ok(m)
 }
 

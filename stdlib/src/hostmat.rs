@@ -88,3 +88,25 @@ pub(crate) fn matmul(dst: Mat, accumulate: bool, lhs: MatRef, rhs: MatRef) {
         )
     }
 }
+
+/// This machine's rate for one large matrix product on one thread through
+/// `matmul`, in GFLOP/s (best of three 1024³ products, ~0.1 s): what
+/// `lotto bench train` multiplies out into a floor for a step's time.
+pub fn single_thread_gflops() -> f64 {
+    let n = 1024;
+    let a: Vec<f32> = (0..n * n).map(|i| (i % 13) as f32 * 0.1).collect();
+    let b: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32 * 0.1).collect();
+    let mut c = vec![0.0f32; n * n];
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let t0 = std::time::Instant::now();
+        matmul(
+            Mat::new(&mut c, n, n, n, 1),
+            false,
+            MatRef::new(&a, n, n, 1, n),
+            MatRef::new(&b, n, n, n, 1),
+        );
+        best = best.min(t0.elapsed().as_secs_f64());
+    }
+    2.0 * (n * n * n) as f64 / best / 1e9
+}

@@ -60,6 +60,43 @@ impl CnnLstmConfig {
         t
     }
 
+    /// Floating-point operations of the matrix products of one training
+    /// step (forward and backward, two per multiply-add) on `batch`
+    /// utterances of `frames` frames: with the CPU's matrix-product rate,
+    /// the floor under a step's time (`lotto bench train`). Each product
+    /// counts three times (forward, weight gradient, input gradient), but
+    /// twice where the input is the features, which need no gradient.
+    pub fn train_step_flops(&self, batch: usize, frames: usize) -> f64 {
+        let mut macs = 0.0;
+        let (mut f, mut t, mut cin) = (self.input_bins, frames, 1);
+        for (i, (k, s)) in self.kernels.iter().zip(&self.strides).enumerate() {
+            f = (f + 2 * (k.0 / 2) - k.0) / s.0 + 1;
+            t = (t + 2 * (k.1 / 2)).saturating_sub(k.1) / s.1 + 1;
+            let fwd = (batch * self.channels * cin * k.0 * k.1 * f * t) as f64;
+            macs += fwd * if i == 0 { 2.0 } else { 3.0 };
+            cin = self.channels;
+        }
+        let mut d = if self.kernels.is_empty() {
+            self.input_bins
+        } else {
+            self.channels * f
+        };
+        let (h, dirs) = (self.hidden, if self.bidirectional { 2.0 } else { 1.0 });
+        for l in 0..self.lstm_layers {
+            let ih = (batch * t * d * 4 * h) as f64;
+            let hh = (batch * t * h * 4 * h) as f64;
+            let ih_times = if l == 0 && self.kernels.is_empty() {
+                2.0
+            } else {
+                3.0
+            };
+            macs += dirs * (ih * ih_times + hh * 3.0);
+            d = h;
+        }
+        macs += (batch * t * d * self.vocab) as f64 * 3.0;
+        2.0 * macs
+    }
+
     /// Parameter list (names, shapes, kinds) and buffers.
     pub fn layout(&self) -> (Vec<ParamInfo>, TensorMap) {
         let mut info = vec![];
@@ -167,6 +204,28 @@ impl CnnLstmConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The matrix-product count by hand: one forward LSTM direction of 1
+    /// unit over 2 features, 3 characters, one frame. The input projection
+    /// (8 multiply-adds) counts twice, the recurrence (4) and the output
+    /// layer (3) three times each; and the DS2-small step of `lotto bench
+    /// train` (conv 2.81G + 34.92G, LSTM 11.56G + 2 × 3.78G multiply-adds).
+    #[test]
+    fn matrix_product_work_of_a_step() {
+        let tiny = CnnLstmConfig {
+            input_bins: 2,
+            channels: 1,
+            kernels: vec![],
+            strides: vec![],
+            lstm_layers: 1,
+            hidden: 1,
+            bidirectional: false,
+            vocab: 3,
+        };
+        assert_eq!(tiny.train_step_flops(1, 1), 2.0 * (16.0 + 12.0 + 9.0));
+        let gflop = CnnLstmConfig::ds2(3, 256).train_step_flops(8, 300) / 1e9;
+        assert!((gflop - 113.7).abs() < 0.1, "{gflop:.2} GFLOP");
+    }
 
     /// The paper's DS2 (2 conv, 5 BiLSTM-1024 summed, 161 bins): 86.6M.
     #[test]
