@@ -5,16 +5,17 @@
 use crate::eval::{read_table, Row};
 use crate::op::*;
 use crate::plot::series;
+use crate::tickets::better_round;
 use lotto_interpreter::registry::{Output, PType, RunCtx};
 use lotto_interpreter::value::{StepType, Value};
 use lotto_interpreter::{Param, Registry};
 use std::fmt::Write;
 
 /// Markdown table per corpus: method, round, RW, WER, CER; the best round
-/// (lowest dev WER) and the extreme ticket (sparsest with dev WER no worse
+/// (lowest dev WER, ties to the sparsest: what `best` picks) and the extreme ticket (sparsest with dev WER no worse
 /// than dense) are marked.
 pub fn summary_md(rows: &[Row]) -> String {
-    let mut s = String::from("# Results\n\nRW = remaining weights (% of prunable weights, measured from the masks). WER/CER in %, greedy decoding (CTC; transducer for RNN-T models). ★ best round (lowest dev WER); ◆ extreme ticket (sparsest round whose dev WER is no worse than the dense model's). Model selection used the dev set only.\n");
+    let mut s = String::from("# Results\n\nRW = remaining weights (% of prunable weights, measured from the masks). WER/CER in %, greedy decoding (CTC; transducer for RNN-T models). ★ best round (lowest dev WER; ties: the sparsest); ◆ extreme ticket (sparsest round whose dev WER is no worse than the dense model's). Model selection used the dev set only.\n");
     let corpora: Vec<String> = rows
         .iter()
         .map(|r| r.corpus.clone())
@@ -33,7 +34,7 @@ pub fn summary_md(rows: &[Row]) -> String {
             let dense = rs.iter().find(|r| r.round == 0).map(|r| r.dev_wer);
             let best = rs
                 .iter()
-                .min_by(|a, b| a.dev_wer.partial_cmp(&b.dev_wer).unwrap())
+                .min_by(|a, b| better_round((a.dev_wer, a.rw), (b.dev_wer, b.rw)))
                 .map(|r| r.round);
             let extreme = dense.and_then(|d| {
                 rs.iter()
@@ -124,7 +125,9 @@ fn run_report(ctx: &mut RunCtx) -> Result<(), String> {
 
 pub fn register(r: &mut Registry) {
     let eval = &[StepType::Eval][..];
-    r.add(config_op(sig("summary", "Reports", 1, Output::Config("ReportPart"), "Markdown table per test corpus (method, round, RW, WER, CER; best ★ and extreme ◆ marked) and a CSV of every number.", vec![Param::req("eval", PType::Step(eval), "an evaluation table")])));
+    // summary version 2: a tie on dev WER marks the sparsest round ★ (as
+    // `best` picks), not the first.
+    r.add(config_op(sig("summary", "Reports", 2, Output::Config("ReportPart"), "Markdown table per test corpus (method, round, RW, WER, CER; best ★ (ties: the sparsest, as `best` picks) and extreme ◆ marked) and a CSV of every number.", vec![Param::req("eval", PType::Step(eval), "an evaluation table")])));
     r.add(config_op(sig(
         "plot",
         "Reports",
@@ -221,6 +224,42 @@ mod tests {
         [("parts".to_string(), Value::List(parts))]
             .into_iter()
             .collect()
+    }
+
+    fn row(round: usize, rw: f64, dev_wer: f64) -> Row {
+        Row {
+            model: "lth".into(),
+            method: "imp".into(),
+            round,
+            rw,
+            corpus: "test".into(),
+            wer: 50.0,
+            cer: 20.0,
+            utterances: 10,
+            dev_wer,
+        }
+    }
+
+    /// A tie on dev WER between the dense round and a pruned one marks the
+    /// pruned one best, as the `best` op picks it; the extreme ticket is
+    /// the sparsest round no worse than dense.
+    #[test]
+    fn best_round_ties_go_to_the_sparsest() {
+        let rows = [
+            row(0, 100.0, 53.73),
+            row(1, 60.0, 59.7),
+            row(2, 36.0, 55.22),
+            row(3, 21.6, 53.73),
+        ];
+        let md = summary_md(&rows);
+        assert!(
+            md.contains("| lth | imp | 0 | 100.0 | 50.00 | 20.00 | 53.73 |  |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| lth | imp | 3 | 21.6 | 50.00 | 20.00 | 53.73 | ★◆ |"),
+            "{md}"
+        );
     }
 
     #[test]
