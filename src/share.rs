@@ -23,6 +23,16 @@ impl App {
         std::env::current_dir().unwrap().join(file)
     }
 
+    /// The CPU numerics a lock records: on flex, the CPU's matrix-product
+    /// kernels and L1 cache; nothing on GPUs.
+    fn cpu_numerics(&self) -> String {
+        if lotto_stdlib::device::kind(&self.device) == "flex" {
+            lotto_stdlib::device::cpu_numerics()
+        } else {
+            String::new()
+        }
+    }
+
     /// The lock the recipe would get now, from the given store's records.
     pub(crate) fn current_lock(
         &self,
@@ -38,6 +48,7 @@ impl App {
             store,
             &self.recipe_rel(file),
             lotto_stdlib::device::kind(&self.device),
+            &self.cpu_numerics(),
         )
     }
 

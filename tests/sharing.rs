@@ -63,6 +63,7 @@ fn lock_is_stable_and_locked_refuses_changed_data_params_and_op_versions() {
     let first = read(&lock_file);
     for want in [
         "device: flex/f32",
+        "cpu: ",
         "epochs: 1",
         "fit: ",
         "adamw: ",
@@ -128,6 +129,25 @@ fn lock_is_stable_and_locked_refuses_changed_data_params_and_op_versions() {
     );
     std::fs::write(&lock_file, &first).unwrap();
     ws.run(&["run", "r.lotto", "--locked"]).success();
+
+    // Made on another CPU (other matrix-product kernels or L1 cache): a
+    // warning that numbers may differ in rounding, not a refusal.
+    let cpu_line = first
+        .lines()
+        .find(|l| l.starts_with("cpu: "))
+        .unwrap()
+        .to_string();
+    let other = "cpu: aarch64 neon, L1d 128 KiB 8-way";
+    std::fs::write(&lock_file, first.replace(&cpu_line, other)).unwrap();
+    let out = ws.run(&["run", "r.lotto", "--locked"]);
+    out.success();
+    let err = out.stderr();
+    assert!(
+        err.contains("is not the lock's (aarch64 neon, L1d 128 KiB 8-way)")
+            && err.contains("--tolerance"),
+        "{err}"
+    );
+    std::fs::write(&lock_file, &first).unwrap();
 }
 
 #[test]

@@ -27,6 +27,12 @@ pub struct Lock {
     pub recipe: String,
     /// Device kind and dtype of the numeric steps (`flex/f32`).
     pub device: String,
+    /// On the CPU, what decides the float rounding of matrix products
+    /// besides the code: the kernels the CPU runs and its L1 cache, from
+    /// which the kernels' blocking follows (`x86_64 fma, L1d 48 KiB
+    /// 12-way`). CPUs that agree on it give the same numbers bit for bit.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cpu: String,
     pub params: BTreeMap<String, serde_json::Value>,
     /// Every op the recipe calls, settings (`adamw`) included.
     pub ops: BTreeMap<String, u32>,
@@ -81,11 +87,13 @@ pub fn build(
     store: &Store,
     recipe: &str,
     device: &str,
+    cpu: &str,
 ) -> Lock {
     let mut lock = Lock {
         lotto: env!("CARGO_PKG_VERSION").to_string(),
         recipe: recipe.to_string(),
         device: format!("{device}/f32"),
+        cpu: cpu.to_string(),
         params: checked
             .params
             .iter()
@@ -279,6 +287,8 @@ pub fn drift(locked: &Lock, now: &Lock) -> Drift {
             "device is {} but the lock was made on {}: numeric results may differ slightly",
             now.device, locked.device
         ));
+    } else if let Some(why) = cpu_differs(locked, now) {
+        d.notes.push(why);
     }
     if locked.lotto != now.lotto {
         d.notes.push(format!(
@@ -287,6 +297,18 @@ pub fn drift(locked: &Lock, now: &Lock) -> Drift {
         ));
     }
     d
+}
+
+/// Why numeric results of `locked` may differ from a run like `now` on
+/// the same device kind: another CPU's matrix-product kernels or cache.
+/// Locks written before the field existed say nothing.
+pub fn cpu_differs(locked: &Lock, now: &Lock) -> Option<String> {
+    (!locked.cpu.is_empty() && !now.cpu.is_empty() && locked.cpu != now.cpu).then(|| {
+        format!(
+            "this CPU ({}) is not the lock's ({}): matrix products round differently, so numeric results may differ slightly (compare with `lotto verify --tolerance`)",
+            now.cpu, locked.cpu
+        )
+    })
 }
 
 /// One compared result of `lotto verify`.
@@ -359,6 +381,7 @@ mod tests {
             lotto: "0.1.0".into(),
             recipe: "r.lotto".into(),
             device: "flex/f32".into(),
+            cpu: "x86_64 fma, L1d 48 KiB 12-way".into(),
             params: [("epochs".to_string(), serde_json::json!(2))].into(),
             ops: [("fit".to_string(), 3), ("manifest".to_string(), 1)].into(),
             data: [(
@@ -410,6 +433,23 @@ mod tests {
         assert!(all.contains("1 changed (`b.wav`)"), "{all}");
         assert!(all.contains("1 added (`c.wav`)"), "{all}");
         assert_eq!(d.notes.len(), 1);
+    }
+
+    /// Another CPU on the same device kind is a note (numbers may differ
+    /// in rounding), never a refusal; a lock without the field says nothing.
+    #[test]
+    fn another_cpu_is_noted() {
+        let l = lock();
+        let mut n = lock();
+        n.cpu = "x86_64 fma, L1d 32 KiB 8-way".into();
+        let d = drift(&l, &n);
+        assert!(d.refusals.is_empty());
+        assert_eq!(d.notes.len(), 1);
+        assert!(d.notes[0].contains("L1d 32 KiB 8-way") && d.notes[0].contains("--tolerance"));
+        let mut old = lock();
+        old.cpu.clear();
+        assert!(drift(&old, &n).notes.is_empty());
+        assert!(!to_yaml(&old).contains("cpu:"));
     }
 
     #[test]

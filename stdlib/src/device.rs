@@ -48,3 +48,45 @@ pub fn open(name: &str) -> Result<Device, String> {
 pub fn is_host(device: &Device) -> bool {
     device.clone().inner() == Device::flex()
 }
+
+/// What decides the float rounding of matrix products on the CPU besides
+/// our code: the kernel family gemm picks at run time (fma, neon or
+/// scalar) and the L1 data cache, from which gemm derives how deep its
+/// blocks of the summed dimension are (32 KiB 8-way and 48 KiB 12-way
+/// caches give different depths, so different partial sums). Two CPUs
+/// that agree on this string give flex's results bit for bit; locks
+/// record it so `lotto verify` can say why numbers differ elsewhere.
+pub fn cpu_numerics() -> String {
+    let l1 = gemm_common::cache::CACHE_INFO[0];
+    format!(
+        "{} {}, L1d {} KiB {}-way",
+        std::env::consts::ARCH,
+        gemm_family(),
+        l1.cache_bytes / 1024,
+        l1.associativity
+    )
+}
+
+/// The kernel family gemm 0.19 dispatches f32 products to on this CPU
+/// (its `init_gemm_fn`; our build leaves gemm's AVX-512 kernels off).
+fn gemm_family() -> &'static str {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if std::arch::is_x86_feature_detected!("fma") {
+        return "fma";
+    }
+    #[cfg(target_arch = "aarch64")]
+    if std::arch::is_aarch64_feature_detected!("neon") {
+        return "neon";
+    }
+    "scalar"
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_numerics_names_the_kernels_and_the_l1_cache() {
+        let s = super::cpu_numerics();
+        assert!(s.starts_with(std::env::consts::ARCH), "{s}");
+        assert!(s.contains(", L1d ") && s.ends_with("-way"), "{s}");
+    }
+}
