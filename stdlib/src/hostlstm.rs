@@ -3,8 +3,9 @@
 //!
 //! Why not burn's ops on flex: a step of burn's LSTM is a dozen small
 //! tensor ops, each a graph node whose backward allocates and fills
-//! tensors (slices of the gates, their zero-padded gradients), and the
-//! memory moves and fills cost as much as the matrix products. Here a step
+//! tensors (slices of the gates, their zero-padded gradients): memory
+//! moves and fills were 9% of the DS2-small train step's CPU time, and the
+//! small toy models spent most of theirs in per-op overhead. Here a step
 //! is one gemm for the recurrent projection and one pass over the gates;
 //! the backward pass keeps the gate gradients of every step and computes
 //! the weight and input gradients as three large products at the end.
