@@ -302,7 +302,7 @@ pub fn drift(locked: &Lock, now: &Lock) -> Drift {
 /// Why numeric results of `locked` may differ from a run like `now` on
 /// the same device kind: another CPU's matrix-product kernels or cache.
 /// Locks written before the field existed say nothing.
-pub fn cpu_differs(locked: &Lock, now: &Lock) -> Option<String> {
+fn cpu_differs(locked: &Lock, now: &Lock) -> Option<String> {
     (!locked.cpu.is_empty() && !now.cpu.is_empty() && locked.cpu != now.cpu).then(|| {
         format!(
             "this CPU ({}) is not the lock's ({}): matrix products round differently, so numeric results may differ slightly (compare with `lotto verify --tolerance`)",

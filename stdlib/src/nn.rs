@@ -272,16 +272,20 @@ fn backward_from<const D: usize>(node: Tensor<D>, grad: Tensor<D>) -> Gradients 
     (node * grad).sum().backward()
 }
 
+/// Adds `g` into `slot`, or puts it there when the slot is empty.
+fn sum_into(slot: &mut Option<Vec<f32>>, g: Vec<f32>) {
+    match slot {
+        Some(acc) => acc.iter_mut().zip(&g).for_each(|(a, d)| *a += d),
+        None => *slot = Some(g),
+    }
+}
+
 /// Every parameter's gradient (plain tensors, in parameter order): burn's
 /// backward pass from `loss`, then the tape's stages backwards, each
 /// adding the backward passes of the graphs it started from.
 pub fn gradients(loss: Tensor<1>, p: &Params, tape: Vec<Stage>) -> Vec<Tensor<1>> {
     let mut passes = vec![loss.backward()];
     let mut host: Vec<Option<Vec<f32>>> = vec![None; p.values.len()];
-    let mut add = |i: usize, g: &[f32]| match &mut host[i] {
-        Some(acc) => acc.iter_mut().zip(g).for_each(|(a, d)| *a += d),
-        slot => *slot = Some(g.to_vec()),
-    };
     for stage in tape.into_iter().rev() {
         match stage {
             Stage::Conv(op) => {
@@ -291,7 +295,7 @@ pub fn gradients(loss: Tensor<1>, p: &Params, tape: Vec<Stage>) -> Vec<Tensor<1>
                 };
                 let gy = to_host(&gy);
                 let (dw, dx) = op.geom.backward(&op.x, &op.w, &gy, op.input.is_some());
-                add(op.weight, &dw);
+                sum_into(&mut host[op.weight], dw);
                 if let (Some(input), Some(dx)) = (op.input, dx) {
                     let dx = host_grad(dx, &input);
                     passes.push(backward_from(input, dx));
@@ -311,13 +315,12 @@ pub fn gradients(loss: Tensor<1>, p: &Params, tape: Vec<Stage>) -> Vec<Tensor<1>
                 let mut dx: Option<Vec<f32>> = None;
                 for ((d, _), g) in work.iter().zip(grads) {
                     let [ih, hh, b_ih, b_hh] = d.params;
-                    add(ih, &g.w_ih);
-                    add(hh, &g.w_hh);
-                    add(b_ih, &g.bias);
-                    add(b_hh, &g.bias);
-                    match (&mut dx, g.x) {
-                        (Some(acc), Some(gx)) => acc.iter_mut().zip(&gx).for_each(|(a, v)| *a += v),
-                        (acc, gx) => *acc = acc.take().or(gx),
+                    sum_into(&mut host[ih], g.w_ih);
+                    sum_into(&mut host[hh], g.w_hh);
+                    sum_into(&mut host[b_ih], g.bias.clone());
+                    sum_into(&mut host[b_hh], g.bias);
+                    if let Some(gx) = g.x {
+                        sum_into(&mut dx, gx);
                     }
                 }
                 if let (Some(input), Some(dx)) = (input, dx) {

@@ -12,8 +12,8 @@ use lotto_interpreter::{Param, Registry};
 use std::fmt::Write;
 
 /// Markdown table per corpus: method, round, RW, WER, CER; the best round
-/// (lowest dev WER, ties to the sparsest: what `best` picks) and the extreme ticket (sparsest with dev WER no worse
-/// than dense) are marked.
+/// (lowest dev WER, ties to the sparsest: what `best` picks) and the
+/// extreme ticket (sparsest with dev WER no worse than dense) are marked.
 pub fn summary_md(rows: &[Row]) -> String {
     let mut s = String::from("# Results\n\nRW = remaining weights (% of prunable weights, measured from the masks). WER/CER in %, greedy decoding (CTC; transducer for RNN-T models). ★ best round (lowest dev WER; ties: the sparsest); ◆ extreme ticket (sparsest round whose dev WER is no worse than the dense model's). Model selection used the dev set only.\n");
     let corpora: Vec<String> = rows
