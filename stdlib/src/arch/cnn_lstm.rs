@@ -40,24 +40,33 @@ impl CnnLstmConfig {
         }
     }
 
-    fn conv_out(&self) -> (usize, Vec<(usize, usize)>) {
-        let mut f = self.input_bins;
-        let mut pads = vec![];
-        for (k, s) in self.kernels.iter().zip(&self.strides) {
-            let pad = (k.0 / 2, k.1 / 2);
-            f = (f + 2 * pad.0 - k.0) / s.0 + 1;
-            pads.push(pad);
-        }
-        (f, pads)
+    /// Frequency bins and frames after each conv layer, for `frames`
+    /// input frames (zero padding of half the kernel on each side).
+    fn conv_sizes(&self, frames: usize) -> Vec<(usize, usize)> {
+        let (mut f, mut t) = (self.input_bins, frames);
+        self.kernels
+            .iter()
+            .zip(&self.strides)
+            .map(|(k, s)| {
+                f = (f + 2 * (k.0 / 2)).saturating_sub(k.0) / s.0 + 1;
+                t = (t + 2 * (k.1 / 2)).saturating_sub(k.1) / s.1 + 1;
+                (f, t)
+            })
+            .collect()
     }
+
+    /// Width of the first LSTM layer's input: the features, or the
+    /// channels times the frequency bins the convolutions leave.
+    fn lstm_input(&self) -> usize {
+        match self.conv_sizes(0).last() {
+            Some(&(f, _)) => self.channels * f,
+            None => self.input_bins,
+        }
+    }
+
     /// Output frames for `t` input frames.
     pub fn out_len(&self, t: usize) -> usize {
-        let mut t = t;
-        for (k, s) in self.kernels.iter().zip(&self.strides) {
-            let pad = k.1 / 2;
-            t = (t + 2 * pad).saturating_sub(k.1) / s.1 + 1;
-        }
-        t
+        self.conv_sizes(t).last().map_or(t, |&(_, t)| t)
     }
 
     /// Floating-point operations of the matrix products of one training
@@ -68,19 +77,15 @@ impl CnnLstmConfig {
     /// twice where the input is the features, which need no gradient.
     pub fn train_step_flops(&self, batch: usize, frames: usize) -> f64 {
         let mut macs = 0.0;
-        let (mut f, mut t, mut cin) = (self.input_bins, frames, 1);
-        for (i, (k, s)) in self.kernels.iter().zip(&self.strides).enumerate() {
-            f = (f + 2 * (k.0 / 2) - k.0) / s.0 + 1;
-            t = (t + 2 * (k.1 / 2)).saturating_sub(k.1) / s.1 + 1;
+        let mut cin = 1;
+        let sizes = self.conv_sizes(frames);
+        for (i, (k, &(f, t))) in self.kernels.iter().zip(&sizes).enumerate() {
             let fwd = (batch * self.channels * cin * k.0 * k.1 * f * t) as f64;
             macs += fwd * if i == 0 { 2.0 } else { 3.0 };
             cin = self.channels;
         }
-        let mut d = if self.kernels.is_empty() {
-            self.input_bins
-        } else {
-            self.channels * f
-        };
+        let t = sizes.last().map_or(frames, |&(_, t)| t);
+        let mut d = self.lstm_input();
         let (h, dirs) = (self.hidden, if self.bidirectional { 2.0 } else { 1.0 });
         for l in 0..self.lstm_layers {
             let ih = (batch * t * d * 4 * h) as f64;
@@ -113,12 +118,7 @@ impl CnnLstmConfig {
             bn_params(&format!("conv.{i}.bn"), self.channels, &mut info, &mut buf);
             cin = self.channels;
         }
-        let (f, _) = self.conv_out();
-        let mut d_in = if self.kernels.is_empty() {
-            self.input_bins
-        } else {
-            self.channels * f
-        };
+        let mut d_in = self.lstm_input();
         let h = self.hidden;
         for l in 0..self.lstm_layers {
             if l > 0 {
@@ -147,20 +147,13 @@ impl CnnLstmConfig {
     pub fn forward(&self, cx: &mut Ctx, x: Tensor<3>, lens: &[usize]) -> Tensor<3> {
         let [b, t, f] = x.dims();
         let mut h: Tensor<3>;
-        let (_, pads) = self.conv_out();
         if self.kernels.is_empty() {
             h = x;
         } else {
             let mut y: Tensor<4> = x.swap_dims(1, 2).reshape([b, 1, f, t]);
-            for (i, ((_k, s), pad)) in self
-                .kernels
-                .iter()
-                .zip(&self.strides)
-                .zip(&pads)
-                .enumerate()
-            {
+            for (i, (k, s)) in self.kernels.iter().zip(&self.strides).enumerate() {
                 let name = format!("conv.{i}.weight");
-                y = cx.conv2d(&name, y, [s.0, s.1], [pad.0, pad.1]);
+                y = cx.conv2d(&name, y, [s.0, s.1], [k.0 / 2, k.1 / 2]);
                 let [bb, c, ff, tt] = y.dims();
                 // Batch norm per channel over (batch, freq, time).
                 let flat = y.swap_dims(1, 3).reshape([bb * tt * ff, c]);
