@@ -170,7 +170,8 @@ pub fn resume(exe: &Path, repo: &Path) -> Result<(), String> {
 }
 
 pub fn train(iters: usize) -> Result<f64, String> {
-    let cfg = Arch::CnnLstm(CnnLstmConfig::ds2(3, 256));
+    let ds2 = CnnLstmConfig::ds2(3, 256);
+    let cfg = Arch::CnnLstm(ds2.clone());
     let device = lotto_stdlib::device::open("flex")?;
     let mut p = cfg.init(0, &device);
     let mut opt = Opt::new(&p);
@@ -220,10 +221,7 @@ pub fn train(iters: usize) -> Result<f64, String> {
     println!("lotto (burn flex) TRAIN step: median {:.3} s", m);
     // The floor under the step: its matrix products at the rate gemm
     // reaches on one large product, on every thread.
-    let Arch::CnnLstm(c) = &cfg else {
-        unreachable!("the bench model is a CNN-LSTM")
-    };
-    let gflop = c.train_step_flops(8, 300) / 1e9;
+    let gflop = ds2.train_step_flops(8, 300) / 1e9;
     let rate = lotto_stdlib::hostmat::single_thread_gflops();
     let threads = rayon::current_num_threads();
     let floor = gflop / (rate * threads as f64);
