@@ -50,8 +50,8 @@ pub fn is_host(device: &Device) -> bool {
 }
 
 /// What decides the float rounding of matrix products on the CPU besides
-/// our code: the kernel family gemm picks at run time (fma, neon or
-/// scalar) and the L1 data cache, from which gemm derives how deep its
+/// our code: the kernel family gemm picks at run time (avx512f, fma, neon
+/// or scalar) and the L1 data cache, from which gemm derives how deep its
 /// blocks of the summed dimension are (32 KiB 8-way and 48 KiB 12-way
 /// caches give different depths, so different partial sums). Two CPUs
 /// that agree on this string give flex's results bit for bit; locks
@@ -68,8 +68,13 @@ pub fn cpu_numerics() -> String {
 }
 
 /// The kernel family gemm 0.19 dispatches f32 products to on this CPU
-/// (its `init_gemm_fn`; our build leaves gemm's AVX-512 kernels off).
+/// (its `init_gemm_fn`): AVX-512 when built with the `avx512` feature and
+/// the CPU has it, else FMA (AVX2), NEON or scalar.
 fn gemm_family() -> &'static str {
+    #[cfg(all(feature = "avx512", any(target_arch = "x86", target_arch = "x86_64")))]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        return "avx512f";
+    }
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     if std::arch::is_x86_feature_detected!("fma") {
         return "fma";

@@ -18,6 +18,13 @@ use rayon::prelude::*;
 /// many floats (2 MiB): it stays in cache between its fill and the gemm.
 const TILE_FLOATS: usize = 1 << 19;
 
+/// Tiles hold a multiple of this many output positions: gemm reads a tile
+/// in place only when its rows are whole SIMD vectors (16 floats for
+/// AVX-512, 8 for AVX2) and otherwise copies it first. For the DS2 second
+/// conv (70 positions per tile before) that halved the forward pass and
+/// took a third off the backward one (docs/results.md).
+const TILE_ALIGN: usize = 16;
+
 /// The shapes of one convolution: input [b, ci, h, w], weight
 /// [co, ci, kh, kw], stride (sh, sw), zero padding (ph, pw), no dilation,
 /// one group.
@@ -51,9 +58,10 @@ impl ConvGeom {
     fn p(&self) -> usize {
         self.oh() * self.ow()
     }
-    /// Output positions per tile: about `TILE_FLOATS` floats of im2col.
+    /// Output positions per tile: about `TILE_FLOATS` floats of im2col,
+    /// rounded up to a multiple of `TILE_ALIGN`.
     fn tile_size(&self) -> usize {
-        TILE_FLOATS / self.k().max(1)
+        (TILE_FLOATS / self.k().max(1)).next_multiple_of(TILE_ALIGN)
     }
     /// Output positions split into tiles of `size` (at least 1).
     fn tiles(&self, size: usize) -> Vec<(usize, usize)> {
@@ -80,36 +88,31 @@ impl ConvGeom {
         runs
     }
 
-    /// For kernel offset (ky, kx) and a run at output row `oy` over output
-    /// columns ox0..ox1: the input row, and the sub-range of columns whose
-    /// input column lies inside the image (the others read padding).
-    fn valid(
-        &self,
-        ky: usize,
-        kx: usize,
-        oy: usize,
-        ox0: usize,
-        ox1: usize,
-    ) -> Option<(usize, usize, usize)> {
-        let iy = (oy * self.sh + ky)
-            .checked_sub(self.ph)
-            .filter(|&iy| iy < self.h)?;
-        // ix = ox * sw + kx - pw must satisfy 0 <= ix < w.
-        let lo = self.pw.saturating_sub(kx).div_ceil(self.sw).clamp(ox0, ox1);
-        let hi = if self.w + self.pw > kx {
-            (self.w + self.pw - kx - 1) / self.sw + 1
-        } else {
-            0
-        };
-        Some((iy, lo, hi.clamp(lo, ox1)))
+    /// For each kernel column kx: the output columns lo..hi whose input
+    /// column ox * sw + kx - pw lies inside the image (the others read
+    /// padding). Computed once per call: dividing for every run cost more
+    /// than copying it.
+    fn inside_columns(&self) -> Vec<(usize, usize)> {
+        (0..self.kw)
+            .map(|kx| {
+                let lo = self.pw.saturating_sub(kx).div_ceil(self.sw);
+                let hi = if self.w + self.pw > kx {
+                    (self.w + self.pw - kx - 1) / self.sw + 1
+                } else {
+                    0
+                };
+                (lo, hi)
+            })
+            .collect()
     }
 
     /// Calls `f` for every run of every row of a tile's im2col matrix
     /// [k × tn], in row order, then run order.
     fn spans(&self, tn: usize, runs: &[(usize, usize, usize, usize)], mut f: impl FnMut(&Span)) {
+        let inside = self.inside_columns();
         for c in 0..self.ci {
             for ky in 0..self.kh {
-                for kx in 0..self.kw {
+                for (kx, &(in_lo, in_hi)) in inside.iter().enumerate() {
                     let row = ((c * self.kh + ky) * self.kw + kx) * tn;
                     for &(oy, ox0, ox1, j0) in runs {
                         let mut span = Span {
@@ -119,7 +122,12 @@ impl ConvGeom {
                             n: 0,
                             src: 0,
                         };
-                        if let Some((iy, lo, hi)) = self.valid(ky, kx, oy, ox0, ox1) {
+                        let iy = (oy * self.sh + ky)
+                            .checked_sub(self.ph)
+                            .filter(|&iy| iy < self.h);
+                        if let Some(iy) = iy {
+                            let lo = in_lo.clamp(ox0, ox1);
+                            let hi = in_hi.clamp(lo, ox1);
                             span.skip = lo - ox0;
                             span.n = hi - lo;
                             if hi > lo {
@@ -448,3 +456,4 @@ mod tests {
         }
     }
 }
+

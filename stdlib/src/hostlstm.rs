@@ -112,11 +112,21 @@ pub struct LstmRun {
     xs: Vec<f32>,
     gates: Vec<f32>,
     cs: Vec<f32>,
+    /// tanh of `cs`, kept rather than computed again backward.
+    tcs: Vec<f32>,
     hs: Vec<f32>,
 }
 
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
+}
+
+/// tanh through one `exp`: libm's `tanhf` (via `expm1f`) took 7% of the
+/// DS2-small train step's CPU time, `exp` a tenth of that. Absolute error
+/// below 2e-7 (the difference near 0, where tanh(x) ≈ x, is absolute, not
+/// relative); ±1 and NaN come out as they should for large |x| and NaN.
+fn tanh(x: f32) -> f32 {
+    1.0 - 2.0 / ((2.0 * x).exp() + 1.0)
 }
 
 impl LstmRun {
@@ -149,6 +159,7 @@ impl LstmRun {
             }
         }
         let mut cs = vec![0.0f32; n * h];
+        let mut tcs = vec![0.0f32; n * h];
         let mut hs = vec![0.0f32; n * h];
         let step = b * h;
         for s in 0..t {
@@ -170,7 +181,7 @@ impl LstmRun {
                 for j in 0..h {
                     let ig = sigmoid(gi[j]);
                     let fg = sigmoid(gi[h + j]);
-                    let cg = gi[2 * h + j].tanh();
+                    let cg = tanh(gi[2 * h + j]);
                     let og = sigmoid(gi[3 * h + j]);
                     let cp = c_prev.map_or(0.0, |c| c[i * h + j]);
                     let c = fg * cp + ig * cg;
@@ -179,7 +190,9 @@ impl LstmRun {
                     gi[2 * h + j] = cg;
                     gi[3 * h + j] = og;
                     c_now[i * h + j] = c;
-                    now[i * h + j] = og * c.tanh();
+                    let tc = tanh(c);
+                    tcs[i * h + j + s * step] = tc;
+                    now[i * h + j] = og * tc;
                 }
             }
         }
@@ -189,6 +202,7 @@ impl LstmRun {
             xs,
             gates,
             cs,
+            tcs,
             hs,
         }
     }
@@ -214,7 +228,7 @@ impl LstmRun {
                 for j in 0..h {
                     let k = s * step + i * h + j;
                     let (ig, fg, cg, og) = (gi[j], gi[h + j], gi[2 * h + j], gi[3 * h + j]);
-                    let tc = self.cs[k].tanh();
+                    let tc = self.tcs[k];
                     let cp = if s > 0 { self.cs[k - step] } else { 0.0 };
                     let dh = dys[k] + dh_next[i * h + j];
                     let dc = dh * og * (1.0 - tc * tc) + dc_next[i * h + j];
@@ -285,6 +299,20 @@ mod tests {
     use crate::rng::Rng;
     use crate::tensor_io::TensorMap;
     use burn::tensor::{Tensor, TensorData};
+
+    #[test]
+    fn exp_based_tanh_is_within_2e_7_of_libms() {
+        let mut worst = 0.0f32;
+        for i in -200_000..=200_000 {
+            let x = i as f32 * 1e-4;
+            worst = worst.max((tanh(x) - x.tanh()).abs());
+        }
+        assert!(worst < 2e-7, "largest difference {worst}");
+        assert_eq!(tanh(0.0), 0.0);
+        assert_eq!((tanh(100.0), tanh(-100.0)), (1.0, -1.0));
+        assert_eq!((tanh(f32::INFINITY), tanh(f32::NEG_INFINITY)), (1.0, -1.0));
+        assert!(tanh(f32::NAN).is_nan());
+    }
 
     fn close(a: &[f32], b: &[f32], what: &str) {
         assert_eq!(a.len(), b.len(), "{what}: length");

@@ -342,8 +342,10 @@ pub fn register(r: &mut Registry) {
     // changes float rounding; every step downstream of a version-1 model
     // gets a new key instead of reusing results the code no longer makes.
     // Version 3: on the CPU the LSTM layers run on the host (hostlstm.rs).
+    // Version 4: gemm's AVX-512 kernels, im2col tiles of whole vectors and
+    // an exp-based tanh in the host LSTM (other rounding again).
     r.add(FnOp {
-        sig: sig("cnn_lstm", "Models", 3, Output::One(StepType::ModelSpec), "DeepSpeech2-style CNN-LSTM with CTC (the paper's defaults: 2 conv layers 41x11/2x2 and 21x11/2x1 with 32 channels, BatchNorm + Hardtanh(0,20); 5 bidirectional LSTMs of 1024 with summed directions and sequence-wise BatchNorm; BatchNorm + bias-free linear to 29 characters: 86.6M parameters at 161 bins).", vec![
+        sig: sig("cnn_lstm", "Models", 4, Output::One(StepType::ModelSpec), "DeepSpeech2-style CNN-LSTM with CTC (the paper's defaults: 2 conv layers 41x11/2x2 and 21x11/2x1 with 32 channels, BatchNorm + Hardtanh(0,20); 5 bidirectional LSTMs of 1024 with summed directions and sequence-wise BatchNorm; BatchNorm + bias-free linear to 29 characters: 86.6M parameters at 161 bins).", vec![
             Param::opt("kernels", PType::List(Box::new(PType::Shape)), Value::List(vec![Value::Shape(41, 11, 'x'), Value::Shape(21, 11, 'x')]), "conv kernels, frequency x time, one per conv layer"),
             Param::opt("strides", PType::List(Box::new(PType::Shape)), Value::List(vec![Value::Shape(2, 2, 'x'), Value::Shape(2, 1, 'x')]), "conv strides, frequency x time"),
             Param::opt("channels", PType::Int, Value::Int(32), "conv channels").range(1.0, 1024.0),
@@ -355,8 +357,10 @@ pub fn register(r: &mut Registry) {
         reads: None,
         validate: Some(|a| if shapes(&a["kernels"]).len() != shapes(&a["strides"]).len() { Err((Some("strides"), "give one stride per kernel".into())) } else { Ok(()) }),
     });
+    // conformer version 2: gemm's AVX-512 kernels round its products
+    // differently on AVX-512 CPUs.
     r.add(FnOp {
-        sig: sig("conformer", "Models", 1, Output::One(StepType::ModelSpec), "Conformer with CTC on log-mel features (`fbank`): 2 conv layers 3x3/2 subsample time and frequency by 4; each block is ½ feed-forward, multi-head self-attention, convolution module (pointwise conv, GLU, depthwise conv, BatchNorm, Swish, pointwise conv), ½ feed-forward, layer norm. Defaults: 17 blocks of 512, 8 heads, feed-forward 1024, kernel 31: 68.0M parameters at 80 bins (the paper: 65.8M). Absolute sinusoidal positions, no dropout, 29 characters (the paper: relative positions, 256 BPE tokens). Prunable by default: linear weights only, as the paper's code.", vec![
+        sig: sig("conformer", "Models", 2, Output::One(StepType::ModelSpec), "Conformer with CTC on log-mel features (`fbank`): 2 conv layers 3x3/2 subsample time and frequency by 4; each block is ½ feed-forward, multi-head self-attention, convolution module (pointwise conv, GLU, depthwise conv, BatchNorm, Swish, pointwise conv), ½ feed-forward, layer norm. Defaults: 17 blocks of 512, 8 heads, feed-forward 1024, kernel 31: 68.0M parameters at 80 bins (the paper: 65.8M). Absolute sinusoidal positions, no dropout, 29 characters (the paper: relative positions, 256 BPE tokens). Prunable by default: linear weights only, as the paper's code.", vec![
             Param::opt("blocks", PType::Int, Value::Int(17), "Conformer blocks").range(1.0, 64.0),
             Param::opt("d_model", PType::Int, Value::Int(512), "model width").range(2.0, 8192.0),
             Param::opt("heads", PType::Int, Value::Int(8), "attention heads (must divide d_model)").range(1.0, 64.0),
@@ -378,9 +382,10 @@ pub fn register(r: &mut Registry) {
     });
     // rnnt version 2: on the CPU the encoder's LSTM directions run in
     // graphs of their own, side by side (other float rounding). Version 3:
-    // on the CPU its LSTM layers run on the host (hostlstm.rs).
+    // on the CPU its LSTM layers run on the host (hostlstm.rs). Version 4:
+    // gemm's AVX-512 kernels and the host LSTM's exp-based tanh.
     r.add(FnOp {
-        sig: sig("rnnt", "Models", 3, Output::One(StepType::ModelSpec), "RNN-Transducer: LSTM encoder over stacked spectrogram frames, LSTM prediction network over the previous characters, joint network tanh(W_e·enc + W_p·pred) → 29 classes (blank included); trained with the RNN-T loss, decoded greedily. Defaults: 6 stacked 161-bin frames, 5 bidirectional LSTM-1024 encoder layers (directions concatenated), 1 LSTM-1024 prediction layer, joint 1024: 128.7M parameters at 161 bins (the paper: 132.2M).", vec![
+        sig: sig("rnnt", "Models", 4, Output::One(StepType::ModelSpec), "RNN-Transducer: LSTM encoder over stacked spectrogram frames, LSTM prediction network over the previous characters, joint network tanh(W_e·enc + W_p·pred) → 29 classes (blank included); trained with the RNN-T loss, decoded greedily. Defaults: 6 stacked 161-bin frames, 5 bidirectional LSTM-1024 encoder layers (directions concatenated), 1 LSTM-1024 prediction layer, joint 1024: 128.7M parameters at 161 bins (the paper: 132.2M).", vec![
             Param::opt("stack", PType::Int, Value::Int(6), "feature frames concatenated into one encoder frame").range(1.0, 32.0),
             Param::opt("encoder_layers", PType::Int, Value::Int(5), "encoder LSTM layers").range(0.0, 16.0),
             Param::opt("encoder_hidden", PType::Int, Value::Int(1024), "encoder LSTM size").range(1.0, 8192.0),
