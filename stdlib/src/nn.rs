@@ -483,13 +483,28 @@ impl<'a> Ctx<'a> {
         host_to_tensor(&b.data, &self.p.device.clone().inner())
     }
 
-    /// Batch norm over all but the channel axis of `x` [N, C] (2-D form;
-    /// callers flatten).
-    pub fn batch_norm(&mut self, prefix: &str, x: Tensor<2>) -> Tensor<2> {
-        let [_, c] = x.dims();
+    /// Batch norm of `x` per index of its axis `channel`, over all other
+    /// axes: [N, C] with channel 1 for features, [B, C, H·W] with channel 1
+    /// for convolution maps, which so need no transposition into [N, C]
+    /// (on the CPU the copies there and in the backward pass cost more
+    /// than the norm).
+    pub fn batch_norm<const D: usize>(
+        &mut self,
+        prefix: &str,
+        x: Tensor<D>,
+        channel: usize,
+    ) -> Tensor<D> {
+        let c = x.dims()[channel];
+        let mut per_channel = [1; D];
+        per_channel[channel] = c;
+        let mean_over_others = |t: Tensor<D>| {
+            (0..D)
+                .filter(|&a| a != channel)
+                .fold(t, |t, a| t.mean_dim(a))
+        };
         let (mean, var) = if self.train {
-            let mean = x.clone().mean_dim(0); // [1, C]
-            let var = (x.clone() - mean.clone()).powi_scalar(2).mean_dim(0);
+            let mean = mean_over_others(x.clone());
+            let var = mean_over_others((x.clone() - mean.clone()).powi_scalar(2));
             let m_host = mean
                 .clone()
                 .inner()
@@ -518,14 +533,17 @@ impl<'a> Ctx<'a> {
             let dev = x.device();
             let m = Tensor::from_inner(self.running(&format!("{prefix}.running_mean")))
                 .to_device(&dev)
-                .reshape([1, c]);
+                .reshape(per_channel);
             let v = Tensor::from_inner(self.running(&format!("{prefix}.running_var")))
                 .to_device(&dev)
-                .reshape([1, c]);
+                .reshape(per_channel);
             (m, v)
         };
-        let w = self.p.get1(&format!("{prefix}.weight")).reshape([1, c]);
-        let b = self.p.get1(&format!("{prefix}.bias")).reshape([1, c]);
+        let w = self
+            .p
+            .get1(&format!("{prefix}.weight"))
+            .reshape(per_channel);
+        let b = self.p.get1(&format!("{prefix}.bias")).reshape(per_channel);
         (x - mean) / (var + BN_EPS).sqrt() * w + b
     }
 }

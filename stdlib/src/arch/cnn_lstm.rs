@@ -156,12 +156,11 @@ impl CnnLstmConfig {
                 y = cx.conv2d(&name, y, [s.0, s.1], [k.0 / 2, k.1 / 2]);
                 let [bb, c, ff, tt] = y.dims();
                 // Batch norm per channel over (batch, freq, time).
-                let flat = y.swap_dims(1, 3).reshape([bb * tt * ff, c]);
-                let flat = cx.batch_norm(&format!("conv.{i}.bn"), flat);
-                y = flat
-                    .reshape([bb, tt, ff, c])
-                    .swap_dims(1, 3)
-                    .clamp(0.0, 20.0);
+                let maps = y.reshape([bb, c, ff * tt]);
+                y = cx
+                    .batch_norm(&format!("conv.{i}.bn"), maps, 1)
+                    .clamp(0.0, 20.0)
+                    .reshape([bb, c, ff, tt]);
             }
             let [bb, c, ff, tt] = y.dims();
             h = y.reshape([bb, c * ff, tt]).swap_dims(1, 2);
@@ -174,7 +173,7 @@ impl CnnLstmConfig {
             if l > 0 {
                 let [bb, tt, d] = h.dims();
                 h = cx
-                    .batch_norm(&format!("lstm.{l}.bn"), h.reshape([bb * tt, d]))
+                    .batch_norm(&format!("lstm.{l}.bn"), h.reshape([bb * tt, d]), 1)
                     .reshape([bb, tt, d]);
             }
             let prefix = format!("lstm.{l}");
@@ -186,7 +185,7 @@ impl CnnLstmConfig {
             };
         }
         let [bb, tt, d] = h.dims();
-        let flat = cx.batch_norm("head.bn", h.reshape([bb * tt, d]));
+        let flat = cx.batch_norm("head.bn", h.reshape([bb * tt, d]), 1);
         let logits = flat
             .matmul(cx.p.get2("head.weight").transpose())
             .reshape([bb, tt, self.vocab]);
