@@ -18,12 +18,14 @@ use rayon::prelude::*;
 /// many floats (2 MiB): it stays in cache between its fill and the gemm.
 const TILE_FLOATS: usize = 1 << 19;
 
-/// Tiles hold a multiple of this many output positions: gemm reads a tile
-/// in place only when its rows are whole SIMD vectors (16 floats for
-/// AVX-512, 8 for AVX2) and otherwise copies it first. For the DS2 second
-/// conv (70 positions per tile before) that halved the forward pass and
-/// took a third off the backward one (docs/results.md).
-const TILE_ALIGN: usize = 16;
+/// Tiles hold a multiple of this many output positions. gemm reads a
+/// tile in place only when its rows are whole SIMD vectors (16 floats for
+/// AVX-512, 8 for AVX2), and otherwise copies it first; and its AVX-512
+/// kernels compute 64 rows at once, so a tile of 80 left a slower 16-row
+/// kernel for every tail. For the DS2 second conv (70 positions per tile
+/// before, 128 now) the forward pass took half the time and the backward
+/// pass a third less (docs/results.md).
+const TILE_ALIGN: usize = 64;
 
 /// The shapes of one convolution: input [b, ci, h, w], weight
 /// [co, ci, kh, kw], stride (sh, sw), zero padding (ph, pw), no dilation,
@@ -256,9 +258,11 @@ impl ConvGeom {
                     let tn = p1 - p0;
                     let runs = self.runs((p0, p1));
                     self.im2col(x, tn, &runs, &mut col);
-                    // dw [co × k] += gy[:, p0..p1] [co × tn] · colᵀ [tn × k]
+                    // dw [co × k] += gy[:, p0..p1] [co × tn] · colᵀ [tn × k],
+                    // into dwᵀ's memory: so gemm reads the tile in place
+                    // (as dw, it copied each tile first: 8% of the step).
                     matmul(
-                        Mat::new(&mut dw, co, k, k, 1),
+                        Mat::new(&mut dw, co, k, 1, co),
                         t > 0,
                         MatRef::new(&gy[p0..], co, tn, p, 1),
                         MatRef::new(&col, tn, k, 1, tn),
@@ -280,8 +284,11 @@ impl ConvGeom {
         let mut dw = vec![0.0f32; co * k];
         let mut dx = Vec::with_capacity(if need_dx { self.b * img } else { 0 });
         for (dwi, dxi) in per_item {
-            for (a, b) in dw.iter_mut().zip(&dwi) {
-                *a += b;
+            // dwi is dwᵀ [k × co].
+            for (r, row) in dw.chunks_mut(k).enumerate() {
+                for (c, a) in row.iter_mut().enumerate() {
+                    *a += dwi[c * co + r];
+                }
             }
             dx.extend_from_slice(&dxi);
         }
@@ -456,4 +463,3 @@ mod tests {
         }
     }
 }
-
