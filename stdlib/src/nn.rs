@@ -483,25 +483,16 @@ impl<'a> Ctx<'a> {
         host_to_tensor(&b.data, &self.p.device.clone().inner())
     }
 
-    /// Batch norm of `x` per index of its axis `channel`, over all other
-    /// axes: [N, C] with channel 1 for features, [B, C, H·W] with channel 1
-    /// for convolution maps, which so need no transposition into [N, C]
-    /// (on the CPU the copies there and in the backward pass cost more
-    /// than the norm).
-    pub fn batch_norm<const D: usize>(
-        &mut self,
-        prefix: &str,
-        x: Tensor<D>,
-        channel: usize,
-    ) -> Tensor<D> {
-        let c = x.dims()[channel];
+    /// Batch norm of `x` per channel (axis 1), over all other axes: [N, C]
+    /// for features, [B, C, H·W] for convolution maps, which so need no
+    /// transposition into [N, C] (on the CPU the copies there and in the
+    /// backward pass cost more than the norm).
+    pub fn batch_norm<const D: usize>(&mut self, prefix: &str, x: Tensor<D>) -> Tensor<D> {
+        let c = x.dims()[1];
         let mut per_channel = [1; D];
-        per_channel[channel] = c;
-        let mean_over_others = |t: Tensor<D>| {
-            (0..D)
-                .filter(|&a| a != channel)
-                .fold(t, |t, a| t.mean_dim(a))
-        };
+        per_channel[1] = c;
+        let mean_over_others =
+            |t: Tensor<D>| (0..D).filter(|&a| a != 1).fold(t, |t, a| t.mean_dim(a));
         let (mean, var) = if self.train {
             let mean = mean_over_others(x.clone());
             let var = mean_over_others((x.clone() - mean.clone()).powi_scalar(2));

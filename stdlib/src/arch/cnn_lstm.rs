@@ -158,7 +158,7 @@ impl CnnLstmConfig {
                 // Batch norm per channel over (batch, freq, time).
                 let maps = y.reshape([bb, c, ff * tt]);
                 y = cx
-                    .batch_norm(&format!("conv.{i}.bn"), maps, 1)
+                    .batch_norm(&format!("conv.{i}.bn"), maps)
                     .clamp(0.0, 20.0)
                     .reshape([bb, c, ff, tt]);
             }
@@ -173,7 +173,7 @@ impl CnnLstmConfig {
             if l > 0 {
                 let [bb, tt, d] = h.dims();
                 h = cx
-                    .batch_norm(&format!("lstm.{l}.bn"), h.reshape([bb * tt, d]), 1)
+                    .batch_norm(&format!("lstm.{l}.bn"), h.reshape([bb * tt, d]))
                     .reshape([bb, tt, d]);
             }
             let prefix = format!("lstm.{l}");
@@ -185,7 +185,7 @@ impl CnnLstmConfig {
             };
         }
         let [bb, tt, d] = h.dims();
-        let flat = cx.batch_norm("head.bn", h.reshape([bb * tt, d]), 1);
+        let flat = cx.batch_norm("head.bn", h.reshape([bb * tt, d]));
         let logits = flat
             .matmul(cx.p.get2("head.weight").transpose())
             .reshape([bb, tt, self.vocab]);

@@ -292,7 +292,7 @@ impl ConformerConfig {
             ConvOptions::new([1], [k / 2], [1], d),
         );
         let y = y.swap_dims(1, 2).reshape([n, d]);
-        let y = silu(cx.batch_norm(&format!("{pre}.conv.bn"), y, 1));
+        let y = silu(cx.batch_norm(&format!("{pre}.conv.bn"), y));
         pw("pointwise2", y, d)
     }
 }
