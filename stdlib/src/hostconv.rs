@@ -1,34 +1,36 @@
-//! 2-D convolution on the host for the CPU device: im2col in tiles and
-//! gemm, with the backward pass written out.
+//! 2-D convolution on the host for the CPU device: matrix products over a
+//! "row matrix" of the input in tiles, with the backward pass written out.
 //!
 //! Why not burn's `conv2d` on flex: its weight gradient is a convolution of
 //! the input by the output gradient, which flex runs by im2col over a
 //! 41×150-element "kernel" — the DS2 front end took 2.3 of a 3.9 s train
-//! step. Here the weight and input gradients are plain matrix products over
-//! the forward's own im2col tiles (PyTorch's formulation).
+//! step. Here the weight and input gradients are plain matrix products
+//! (PyTorch's formulation).
+//!
+//! Why not im2col: its matrix has a row per (input channel, ky, kx) and a
+//! column per output position, so each input element is copied kh·kw/(sh·sw)
+//! times (for the DS2 second conv, a 7,392 × 6,150 matrix per utterance,
+//! written in the forward pass and again in the backward pass, and read back
+//! by col2im). The row matrix has a row per (input channel, ky, phase
+//! r < sw) and a column per (output row, phase column); kernel column kx =
+//! q·sw + r reads it shifted by q columns, so the product with every kx of
+//! one q is one gemm over a shifted view. ceil(kw/sw) products then sum
+//! what one im2col product did, over a matrix kw/sw times smaller (672 ×
+//! 6,570 for DS2's second conv). Each output row is computed over the full
+//! phase width (ceil((w + 2·pw)/sw) columns, ow of them kept): for DS2's
+//! second conv 160 columns for 150 outputs, 6% more multiply-adds.
 //!
 //! Results do not depend on the thread count: work is split by batch item,
-//! each item's tiles run in a fixed order, and per-item weight gradients
-//! are summed in batch order.
+//! each item's tiles and shifts run in a fixed order, and per-item weight
+//! gradients are summed in batch order.
 
 use crate::hostmat::{matmul, Mat, MatRef};
 use rayon::prelude::*;
 
-/// Output positions per im2col tile are chosen so a tile holds about this
-/// many floats (2 MiB, about a core's L2 cache here: the tile is read back
-/// by gemm right after its fill) before rounding up to `TILE_ALIGN`
-/// positions (3.8 MiB for the DS2 second conv, which measured faster than
-/// smaller tiles of whole vectors).
+/// Output rows per tile are chosen so a tile's row matrix holds about this
+/// many floats (2 MiB, about a core's L2 cache: gemm reads the tile right
+/// after its fill), at least one output row.
 const TILE_FLOATS: usize = 1 << 19;
-
-/// Tiles hold a multiple of this many output positions. gemm reads a
-/// tile in place only when its rows are whole SIMD vectors (16 floats for
-/// AVX-512, 8 for AVX2), and otherwise copies it first; and its AVX-512
-/// kernels compute 64 rows at once, so a tile of 80 left a slower 16-row
-/// kernel for every tail. For the DS2 second conv (70 positions per tile
-/// before, 128 now) the forward pass took half the time and the backward
-/// pass a third less (docs/results.md).
-const TILE_ALIGN: usize = 64;
 
 /// The shapes of one convolution: input [b, ci, h, w], weight
 /// [co, ci, kh, kw], stride (sh, sw), zero padding (ph, pw), no dilation,
@@ -48,6 +50,17 @@ pub struct ConvGeom {
     pub pw: usize,
 }
 
+/// One tile of output rows oy0..oy1 and the sizes of its row matrix.
+#[derive(Clone, Copy)]
+struct Tile {
+    oy0: usize,
+    oy1: usize,
+    /// Columns computed: (oy1 - oy0) · phase width.
+    n: usize,
+    /// Row length of the row matrix: n plus room for the largest shift.
+    ld: usize,
+}
+
 impl ConvGeom {
     pub fn oh(&self) -> usize {
         (self.h + 2 * self.ph - self.kh) / self.sh + 1
@@ -55,170 +68,184 @@ impl ConvGeom {
     pub fn ow(&self) -> usize {
         (self.w + 2 * self.pw - self.kw) / self.sw + 1
     }
-    /// Rows of the im2col matrix: one per (input channel, ky, kx).
-    fn k(&self) -> usize {
-        self.ci * self.kh * self.kw
+    /// Shifts q: kernel column kx = q·sw + r.
+    fn shifts(&self) -> usize {
+        self.kw.div_ceil(self.sw)
     }
-    /// Output positions per image.
-    fn p(&self) -> usize {
-        self.oh() * self.ow()
+    /// Columns of one output row in the row matrix: the padded input width
+    /// in steps of sw. Enough for every kept output ox and shift q, since
+    /// (ox + q)·sw + r ≤ (ow − 1)·sw + kw − 1 < w + 2·pw.
+    fn phase_width(&self) -> usize {
+        (self.w + 2 * self.pw).div_ceil(self.sw)
     }
-    /// Output positions per tile: about `TILE_FLOATS` floats of im2col,
-    /// rounded up to a multiple of `TILE_ALIGN`.
-    fn tile_size(&self) -> usize {
-        (TILE_FLOATS / self.k().max(1)).next_multiple_of(TILE_ALIGN)
+    /// Rows of the row matrix: one per (input channel, ky, phase r).
+    fn rows(&self) -> usize {
+        self.ci * self.kh * self.sw
     }
-    /// Output positions split into tiles of `size` (at least 1).
-    fn tiles(&self, size: usize) -> Vec<(usize, usize)> {
-        let p = self.p();
-        let size = size.clamp(1, p.max(1));
-        (0..p)
+    /// Output rows per tile: about `TILE_FLOATS` floats of row matrix.
+    fn tile_rows(&self) -> usize {
+        (TILE_FLOATS / (self.rows() * self.phase_width()).max(1)).max(1)
+    }
+    /// The output rows in tiles of `size` rows (at least 1).
+    fn tiles(&self, size: usize) -> Vec<Tile> {
+        let (oh, e) = (self.oh(), self.phase_width());
+        let size = size.clamp(1, oh.max(1));
+        (0..oh)
             .step_by(size)
-            .map(|p0| (p0, (p0 + size).min(p)))
-            .collect()
-    }
-
-    /// The tile's output positions p0..p1 as runs along output rows:
-    /// (oy, first ox, end ox, first column of the tile).
-    fn runs(&self, (p0, p1): (usize, usize)) -> Vec<(usize, usize, usize, usize)> {
-        let ow = self.ow();
-        let mut runs = vec![];
-        let mut p = p0;
-        while p < p1 {
-            let (oy, ox) = (p / ow, p % ow);
-            let end = (ox + p1 - p).min(ow);
-            runs.push((oy, ox, end, p - p0));
-            p += end - ox;
-        }
-        runs
-    }
-
-    /// For each kernel column kx: the output columns lo..hi whose input
-    /// column ox * sw + kx - pw lies inside the image (the others read
-    /// padding). Computed once per tile rather than divided out per run.
-    fn inside_columns(&self) -> Vec<(usize, usize)> {
-        (0..self.kw)
-            .map(|kx| {
-                let lo = self.pw.saturating_sub(kx).div_ceil(self.sw);
-                let hi = if self.w + self.pw > kx {
-                    (self.w + self.pw - kx - 1) / self.sw + 1
-                } else {
-                    0
-                };
-                (lo, hi)
+            .map(|oy0| {
+                let oy1 = (oy0 + size).min(oh);
+                let n = (oy1 - oy0) * e;
+                Tile {
+                    oy0,
+                    oy1,
+                    n,
+                    ld: n + self.shifts() - 1,
+                }
             })
             .collect()
     }
 
-    /// Calls `f` for every run of every row of a tile's im2col matrix
-    /// [k × tn], in row order, then run order.
-    fn spans(&self, tn: usize, runs: &[(usize, usize, usize, usize)], mut f: impl FnMut(&Span)) {
-        let inside = self.inside_columns();
+    /// Calls `f(row, column, src, len)` for every stretch of a tile's row
+    /// matrix that holds image elements: the `len` elements `src, src + sw,
+    /// ...` (flat index into [ci, h, w]) go to `row[column..]` of row matrix
+    /// row `row`. Everything else in the row matrix is padding.
+    fn stretches(&self, t: Tile, mut f: impl FnMut(usize, usize, usize, usize)) {
+        let e = self.phase_width();
         for c in 0..self.ci {
             for ky in 0..self.kh {
-                for (kx, &(in_lo, in_hi)) in inside.iter().enumerate() {
-                    let row = ((c * self.kh + ky) * self.kw + kx) * tn;
-                    for &(oy, ox0, ox1, j0) in runs {
-                        let mut span = Span {
-                            at: row + j0,
-                            len: ox1 - ox0,
-                            skip: 0,
-                            n: 0,
-                            src: 0,
-                        };
-                        let iy = (oy * self.sh + ky)
-                            .checked_sub(self.ph)
-                            .filter(|&iy| iy < self.h);
-                        if let Some(iy) = iy {
-                            let lo = in_lo.clamp(ox0, ox1);
-                            let hi = in_hi.clamp(lo, ox1);
-                            span.skip = lo - ox0;
-                            span.n = hi - lo;
-                            if hi > lo {
-                                let ix = lo * self.sw + kx - self.pw;
-                                span.src = (c * self.h + iy) * self.w + ix;
-                            }
+                for r in 0..self.sw {
+                    let row = (c * self.kh + ky) * self.sw + r;
+                    // Phase columns j whose input column j·sw + r − pw is
+                    // inside the image.
+                    let lo = self.pw.saturating_sub(r).div_ceil(self.sw);
+                    let hi = (self.w + self.pw)
+                        .checked_sub(r + 1)
+                        .map_or(0, |last| last / self.sw + 1)
+                        .min(e);
+                    if hi <= lo {
+                        continue;
+                    }
+                    for oy in t.oy0..t.oy1 {
+                        let iy = (oy * self.sh + ky).checked_sub(self.ph);
+                        if let Some(iy) = iy.filter(|&iy| iy < self.h) {
+                            let src = (c * self.h + iy) * self.w + lo * self.sw + r - self.pw;
+                            f(row, (oy - t.oy0) * e + lo, src, hi - lo);
                         }
-                        f(&span);
                     }
                 }
             }
         }
     }
 
-    /// Fills `col` [k × tn] with image `x` [ci, h, w]'s patches for the
-    /// tile's output positions (zeros where the kernel overlaps padding).
-    fn im2col(&self, x: &[f32], tn: usize, runs: &[(usize, usize, usize, usize)], col: &mut [f32]) {
+    /// Fills `rm` [rows × ld] with image `x` [ci, h, w] for the tile (zeros
+    /// in the padding and in the shift room at the end of each row).
+    fn fill_rows(&self, x: &[f32], t: Tile, rm: &mut [f32]) {
+        rm[..self.rows() * t.ld].fill(0.0);
         let sw = self.sw;
-        self.spans(tn, runs, |s| {
-            let run = &mut col[s.at..s.at + s.len];
-            run[..s.skip].fill(0.0);
-            run[s.skip + s.n..].fill(0.0);
-            let out = &mut run[s.skip..s.skip + s.n];
+        self.stretches(t, |row, col, src, len| {
+            let out = &mut rm[row * t.ld + col..][..len];
             if sw == 1 {
-                out.copy_from_slice(&x[s.src..s.src + s.n]);
+                out.copy_from_slice(&x[src..src + len]);
             } else {
-                for (o, i) in out.iter_mut().zip((s.src..).step_by(sw)) {
+                for (o, i) in out.iter_mut().zip((src..).step_by(sw)) {
                     *o = x[i];
                 }
             }
         });
     }
 
-    /// Adds `col` [k × tn] back onto the image gradient `dx` [ci, h, w]
-    /// (the adjoint of `im2col`).
-    fn col2im(
-        &self,
-        col: &[f32],
-        tn: usize,
-        runs: &[(usize, usize, usize, usize)],
-        dx: &mut [f32],
-    ) {
+    /// Adds the row matrix gradient `drm` [rows × ld] back onto the image
+    /// gradient `dx` [ci, h, w] (the adjoint of `fill_rows`).
+    fn add_rows(&self, drm: &[f32], t: Tile, dx: &mut [f32]) {
         let sw = self.sw;
-        self.spans(tn, runs, |s| {
-            let src = &col[s.at + s.skip..s.at + s.skip + s.n];
+        self.stretches(t, |row, col, src, len| {
+            let v = &drm[row * t.ld + col..][..len];
             if sw == 1 {
-                let dst = &mut dx[s.src..s.src + s.n];
-                dst.iter_mut().zip(src).for_each(|(d, v)| *d += v);
+                let d = &mut dx[src..src + len];
+                d.iter_mut().zip(v).for_each(|(d, v)| *d += v);
             } else {
-                for (v, i) in src.iter().zip((s.src..).step_by(sw)) {
+                for (v, i) in v.iter().zip((src..).step_by(sw)) {
                     dx[i] += v;
                 }
             }
         });
     }
 
+    /// The weight as one [co × rows] matrix per shift q, stored
+    /// column-major ([rows][co]): entry (o, (c, ky, r)) is
+    /// w[o, c, ky, q·sw + r], zero where that kernel column is past kw.
+    fn shift_weights(&self, w: &[f32]) -> Vec<Vec<f32>> {
+        let (rows, co) = (self.rows(), self.co);
+        (0..self.shifts())
+            .map(|q| {
+                let mut m = vec![0.0f32; rows * co];
+                for (i, col) in m.chunks_mut(co).enumerate() {
+                    let kx = q * self.sw + i % self.sw;
+                    if kx < self.kw {
+                        let (c, ky) = (i / self.sw / self.kh, i / self.sw % self.kh);
+                        for (o, v) in col.iter_mut().enumerate() {
+                            *v = w[((o * self.ci + c) * self.kh + ky) * self.kw + kx];
+                        }
+                    }
+                }
+                m
+            })
+            .collect()
+    }
+
     /// The convolution of `x` [b, ci, h, w] by `w` [co, ci, kh, kw]:
     /// [b, co, oh, ow].
     pub fn forward(&self, x: &[f32], w: &[f32]) -> Vec<f32> {
-        self.forward_tiled(x, w, self.tile_size())
+        self.forward_tiled(x, w, self.tile_rows())
     }
 
     fn forward_tiled(&self, x: &[f32], w: &[f32], tile: usize) -> Vec<f32> {
-        let (k, p, co) = (self.k(), self.p(), self.co);
-        assert_eq!(
-            x.len(),
-            self.b * self.ci * self.h * self.w,
-            "conv input size"
+        let (rows, co, oh, ow, e) = (
+            self.rows(),
+            self.co,
+            self.oh(),
+            self.ow(),
+            self.phase_width(),
         );
-        assert_eq!(w.len(), co * k, "conv weight size");
-        let mut out = vec![0.0f32; self.b * co * p];
+        let img = self.ci * self.h * self.w;
+        assert_eq!(x.len(), self.b * img, "conv input size");
+        assert_eq!(
+            w.len(),
+            co * self.ci * self.kh * self.kw,
+            "conv weight size"
+        );
+        let wq = self.shift_weights(w);
         let tiles = self.tiles(tile);
-        out.par_chunks_mut(co * p)
-            .zip(x.par_chunks(self.ci * self.h * self.w))
+        let mut out = vec![0.0f32; self.b * co * oh * ow];
+        out.par_chunks_mut(co * oh * ow)
+            .zip(x.par_chunks(img))
             .for_each(|(out, x)| {
-                let mut col = vec![0.0f32; k * tiles[0].1];
-                for &(p0, p1) in &tiles {
-                    let tn = p1 - p0;
-                    let runs = self.runs((p0, p1));
-                    self.im2col(x, tn, &runs, &mut col);
-                    // out[:, p0..p1] = w [co × k] · col [k × tn]
-                    matmul(
-                        Mat::new(&mut out[p0..], co, tn, p, 1),
-                        false,
-                        MatRef::new(w, co, k, k, 1),
-                        MatRef::new(&col, k, tn, tn, 1),
-                    );
+                let mut rm = vec![0.0f32; rows * tiles[0].ld];
+                let mut y = vec![0.0f32; co * tiles[0].n];
+                for &t in &tiles {
+                    self.fill_rows(x, t, &mut rm);
+                    // y [co × n] = Σ_q wq [co × rows] · rm[:, q..q + n],
+                    // y stored position-major ([n][co]): gemm then runs
+                    // the co rows as its vector dimension and reads the
+                    // row matrix in place (stored as [co][n], gemm turned
+                    // the product around and ran 20% slower here).
+                    for (q, wq) in wq.iter().enumerate() {
+                        matmul(
+                            Mat::new(&mut y, co, t.n, 1, co),
+                            q > 0,
+                            MatRef::new(wq, co, rows, 1, co),
+                            MatRef::new(&rm[q..], rows, t.n, t.ld, 1),
+                        );
+                    }
+                    // Keep the first ow of each output row's e columns.
+                    for oy in t.oy0..t.oy1 {
+                        for ox in 0..ow {
+                            let at = ((oy - t.oy0) * e + ox) * co;
+                            for (o, v) in y[at..at + co].iter().enumerate() {
+                                out[(o * oh + oy) * ow + ox] = *v;
+                            }
+                        }
+                    }
                 }
             });
         out
@@ -233,7 +260,7 @@ impl ConvGeom {
         gy: &[f32],
         need_dx: bool,
     ) -> (Vec<f32>, Option<Vec<f32>>) {
-        self.backward_tiled(x, w, gy, need_dx, self.tile_size())
+        self.backward_tiled(x, w, gy, need_dx, self.tile_rows())
     }
 
     fn backward_tiled(
@@ -244,70 +271,108 @@ impl ConvGeom {
         need_dx: bool,
         tile: usize,
     ) -> (Vec<f32>, Option<Vec<f32>>) {
-        let (k, p, co) = (self.k(), self.p(), self.co);
-        let img = self.ci * self.h * self.w;
-        assert_eq!(gy.len(), self.b * co * p, "conv output gradient size");
+        let (rows, co, oh, ow, e) = (
+            self.rows(),
+            self.co,
+            self.oh(),
+            self.ow(),
+            self.phase_width(),
+        );
+        let (img, nq) = (self.ci * self.h * self.w, self.shifts());
+        assert_eq!(gy.len(), self.b * co * oh * ow, "conv output gradient size");
+        let wq = self.shift_weights(w);
+        // wcat [rows × nq·co]: entry (i, (q, o)) is wq[q][o, i].
+        let mut wcat = vec![0.0f32; rows * nq * co];
+        for (i, wrow) in wcat.chunks_mut(nq * co).enumerate() {
+            for (q, wq) in wq.iter().enumerate() {
+                wrow[q * co..][..co].copy_from_slice(&wq[i * co..][..co]);
+            }
+        }
         let tiles = self.tiles(tile);
         let per_item: Vec<(Vec<f32>, Vec<f32>)> = (0..self.b)
             .into_par_iter()
             .map(|i| {
                 let x = &x[i * img..(i + 1) * img];
-                let gy = &gy[i * co * p..(i + 1) * co * p];
-                let mut dw = vec![0.0f32; co * k];
+                let gy = &gy[i * co * oh * ow..(i + 1) * co * oh * ow];
+                // One dwqᵀ [rows × co] per shift, side by side.
+                let mut dwq = vec![0.0f32; nq * rows * co];
                 let mut dx = if need_dx { vec![0.0f32; img] } else { vec![] };
-                let mut col = vec![0.0f32; k * tiles[0].1];
-                for (t, &(p0, p1)) in tiles.iter().enumerate() {
-                    let tn = p1 - p0;
-                    let runs = self.runs((p0, p1));
-                    self.im2col(x, tn, &runs, &mut col);
-                    // dw [co × k] += gy[:, p0..p1] [co × tn] · colᵀ [tn × k],
-                    // into dwᵀ's memory: so gemm reads the tile in place
-                    // (as dw, it copied each tile first: 8% of the step).
-                    matmul(
-                        Mat::new(&mut dw, co, k, 1, co),
-                        t > 0,
-                        MatRef::new(&gy[p0..], co, tn, p, 1),
-                        MatRef::new(&col, tn, k, 1, tn),
-                    );
-                    if need_dx {
-                        // dcol [k × tn] = wᵀ [k × co] · gy[:, p0..p1] [co × tn]
+                let mut rm = vec![0.0f32; rows * tiles[0].ld];
+                let mut drm = if need_dx { rm.clone() } else { vec![] };
+                // The tile's output gradient over all e columns of each
+                // output row, zero in the columns past ow.
+                let mut g = vec![0.0f32; co * tiles[0].n];
+                let mut gs = if need_dx {
+                    vec![0.0f32; nq * co * tiles[0].ld]
+                } else {
+                    vec![]
+                };
+                for (ti, &t) in tiles.iter().enumerate() {
+                    self.fill_rows(x, t, &mut rm);
+                    for o in 0..co {
+                        for oy in t.oy0..t.oy1 {
+                            let dst = &mut g[o * t.n + (oy - t.oy0) * e..][..e];
+                            dst[..ow].copy_from_slice(&gy[(o * oh + oy) * ow..][..ow]);
+                            dst[ow..].fill(0.0);
+                        }
+                    }
+                    let gbuf = &g;
+                    let g = MatRef::new(gbuf, co, t.n, t.n, 1);
+                    for (q, dwq) in dwq.chunks_mut(rows * co).enumerate() {
+                        // dwq [co × rows] += g [co × n] · rm[:, q..q + n]ᵀ,
+                        // into dwqᵀ's memory: gemm reads the row matrix in
+                        // place (as dwq, it copied each tile first).
                         matmul(
-                            Mat::new(&mut col, k, tn, tn, 1),
-                            false,
-                            MatRef::new(w, k, co, 1, k),
-                            MatRef::new(&gy[p0..], co, tn, p, 1),
+                            Mat::new(dwq, co, rows, 1, co),
+                            ti > 0,
+                            g,
+                            MatRef::new(&rm[q..], t.n, rows, 1, t.ld),
                         );
-                        self.col2im(&col, tn, &runs, &mut dx);
+                    }
+                    if need_dx {
+                        // drm [rows × ld] = Σ_q wqᵀ · g shifted right by q:
+                        // one product wcat [rows × nq·co] · gs [nq·co × ld],
+                        // gs's row (q, o) being g's row o shifted by q (a
+                        // sum over shifts of rank-co updates of drm read and
+                        // wrote it nq times).
+                        for (r, row) in gs.chunks_mut(t.ld).take(nq * co).enumerate() {
+                            let (q, o) = (r / co, r % co);
+                            row[..q].fill(0.0);
+                            row[q..q + t.n].copy_from_slice(&gbuf[o * t.n..][..t.n]);
+                            row[q + t.n..].fill(0.0);
+                        }
+                        matmul(
+                            Mat::new(&mut drm, rows, t.ld, t.ld, 1),
+                            false,
+                            MatRef::new(&wcat, rows, nq * co, nq * co, 1),
+                            MatRef::new(&gs, nq * co, t.ld, t.ld, 1),
+                        );
+                        self.add_rows(&drm, t, &mut dx);
                     }
                 }
-                (dw, dx)
+                (dwq, dx)
             })
             .collect();
-        let mut dw = vec![0.0f32; co * k];
+        // dw [co, ci, kh, kw] from the items' dwqᵀ, summed in batch order.
+        let mut dw = vec![0.0f32; co * self.ci * self.kh * self.kw];
         let mut dx = Vec::with_capacity(if need_dx { self.b * img } else { 0 });
-        for (dwi, dxi) in per_item {
-            // dwi is dwᵀ [k × co].
-            for (r, row) in dw.chunks_mut(k).enumerate() {
-                for (c, a) in row.iter_mut().enumerate() {
-                    *a += dwi[c * co + r];
+        for (dwq, dxi) in per_item {
+            for (q, dwq) in dwq.chunks(rows * co).enumerate() {
+                for (i, drow) in dwq.chunks(co).enumerate() {
+                    let kx = q * self.sw + i % self.sw;
+                    if kx >= self.kw {
+                        continue;
+                    }
+                    let (c, ky) = (i / self.sw / self.kh, i / self.sw % self.kh);
+                    for (o, v) in drow.iter().enumerate() {
+                        dw[((o * self.ci + c) * self.kh + ky) * self.kw + kx] += v;
+                    }
                 }
             }
             dx.extend_from_slice(&dxi);
         }
         (dw, need_dx.then_some(dx))
     }
-}
-
-/// One run of output positions in one row of an im2col tile:
-/// `col[at..at + len]`, of which `col[at + skip..][..n]` holds the image
-/// elements `src, src + sw, ...` (flat index into [ci, h, w]) and the rest
-/// padding.
-struct Span {
-    at: usize,
-    len: usize,
-    skip: usize,
-    n: usize,
-    src: usize,
 }
 
 #[cfg(test)]
@@ -417,9 +482,9 @@ mod tests {
             let dw_burn = vals(wt.grad(&grads).unwrap());
             let dx_burn = vals(xt.grad(&grads).unwrap());
 
-            // Tiles of one position, of sizes that split rows anywhere, and
-            // the default (runs that start or end inside the padding).
-            for tile in [1, 5, 7, g.tile_size()] {
+            // Tiles of one, two and three output rows (some not dividing the
+            // output) and the default.
+            for tile in [1, 2, 3, g.tile_rows()] {
                 close(&g.forward_tiled(&x, &w, tile), &y_burn, "forward");
                 let (dw, dx) = g.backward_tiled(&x, &w, &gy, true, tile);
                 close(&dw, &dw_burn, "weight gradient");

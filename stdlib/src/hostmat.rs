@@ -28,6 +28,7 @@ impl Strides {
 }
 
 /// A strided view of a matrix.
+#[derive(Clone, Copy)]
 pub(crate) struct MatRef<'a> {
     data: &'a [f32],
     s: Strides,

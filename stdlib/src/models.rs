@@ -345,7 +345,7 @@ pub fn register(r: &mut Registry) {
     // Version 4: gemm's AVX-512 kernels, im2col tiles of whole vectors and
     // an exp-based tanh in the host LSTM (other rounding again).
     r.add(FnOp {
-        sig: sig("cnn_lstm", "Models", 4, Output::One(StepType::ModelSpec), "DeepSpeech2-style CNN-LSTM with CTC (the paper's defaults: 2 conv layers 41x11/2x2 and 21x11/2x1 with 32 channels, BatchNorm + Hardtanh(0,20); 5 bidirectional LSTMs of 1024 with summed directions and sequence-wise BatchNorm; BatchNorm + bias-free linear to 29 characters: 86.6M parameters at 161 bins).", vec![
+        sig: sig("cnn_lstm", "Models", 5, Output::One(StepType::ModelSpec), "DeepSpeech2-style CNN-LSTM with CTC (the paper's defaults: 2 conv layers 41x11/2x2 and 21x11/2x1 with 32 channels, BatchNorm + Hardtanh(0,20); 5 bidirectional LSTMs of 1024 with summed directions and sequence-wise BatchNorm; BatchNorm + bias-free linear to 29 characters: 86.6M parameters at 161 bins).", vec![
             Param::opt("kernels", PType::List(Box::new(PType::Shape)), Value::List(vec![Value::Shape(41, 11, 'x'), Value::Shape(21, 11, 'x')]), "conv kernels, frequency x time, one per conv layer"),
             Param::opt("strides", PType::List(Box::new(PType::Shape)), Value::List(vec![Value::Shape(2, 2, 'x'), Value::Shape(2, 1, 'x')]), "conv strides, frequency x time"),
             Param::opt("channels", PType::Int, Value::Int(32), "conv channels").range(1.0, 1024.0),

@@ -6,7 +6,7 @@ use crate::nn::{
     bilstm, bn_params, linear_params, lstm_params, param, unilstm, Ctx, Kind, ParamInfo,
 };
 use crate::tensor_io::TensorMap;
-use burn::tensor::activation::log_softmax;
+use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::Tensor;
 
 /// The DeepSpeech2-style CNN-LSTM of the paper, sizes from the recipe.
@@ -155,11 +155,14 @@ impl CnnLstmConfig {
                 let name = format!("conv.{i}.weight");
                 y = cx.conv2d(&name, y, [s.0, s.1], [k.0 / 2, k.1 / 2]);
                 let [bb, c, ff, tt] = y.dims();
-                // Batch norm per channel over (batch, freq, time).
+                // Batch norm per channel over (batch, freq, time), then
+                // Hardtanh(0, 20) as relu and clamp_max: burn's `clamp`
+                // runs the lower bound through a mask fill whose branch
+                // the CPU mispredicts on half the elements (serial, 2–3%
+                // of a DS2 step here); relu and its backward are selects.
                 let maps = y.reshape([bb, c, ff * tt]);
-                y = cx
-                    .batch_norm(&format!("conv.{i}.bn"), maps)
-                    .clamp(0.0, 20.0)
+                y = relu(cx.batch_norm(&format!("conv.{i}.bn"), maps))
+                    .clamp_max(20.0)
                     .reshape([bb, c, ff, tt]);
             }
             let [bb, c, ff, tt] = y.dims();
