@@ -316,25 +316,56 @@ pub fn audio(repo: &Path, reps: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs bench/ds2_torch.py if torch imports; returns its median step.
-pub fn torch_peer(repo: &Path) -> Option<f64> {
+/// The two PyTorch models `bench/ds2_torch.py` times.
+#[derive(Clone, Copy)]
+pub enum TorchModel {
+    /// The reference script: nn.LSTM concatenates the directions,
+    /// so layers 2–3 take 512 inputs (6.6% more multiply-adds than ours).
+    Reference,
+    /// lotto's DS2 layer for layer: summed directions, sequence-wise batch
+    /// norm between the LSTM layers, batch norm + bias-free head.
+    Lotto,
+}
+
+impl TorchModel {
+    pub fn arg(self) -> &'static str {
+        match self {
+            TorchModel::Reference => "reference",
+            TorchModel::Lotto => "lotto",
+        }
+    }
+}
+
+/// Whether `python3 -c 'import torch'` works; says so when it does not.
+pub fn torch_available() -> bool {
     let ok = std::process::Command::new("python3")
         .args(["-c", "import torch"])
         .output()
-        .ok()?
-        .status
-        .success();
+        .is_ok_and(|o| o.status.success());
     if !ok {
         println!("PyTorch peer skipped: `python3 -c 'import torch'` fails (pip install torch to compare)");
-        return None;
     }
+    ok
+}
+
+/// Runs bench/ds2_torch.py on 2 threads for `model`; returns its median
+/// step in seconds.
+pub fn torch_peer(repo: &Path, model: TorchModel) -> Option<f64> {
     let out = std::process::Command::new("python3")
         .arg(repo.join("bench/ds2_torch.py"))
-        .arg("2")
+        .args(["2", model.arg()])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    print!("{text}");
+    for line in text.lines().filter(|l| !l.starts_with("iter ")) {
+        println!("  {line}");
+    }
+    if !out.status.success() {
+        println!(
+            "  bench/ds2_torch.py failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
     let line = text.lines().find(|l| l.starts_with("TRAIN total"))?;
     let med = line
         .split("median ")

@@ -713,8 +713,17 @@ fn run(app: &App, cmd: Cmd) -> Result<(), ExitCode> {
                     eprintln!("error: {e}");
                     ExitCode::from(1)
                 })?;
-                if let Some(torch) = bench::torch_peer(&app.ws) {
-                    println!("ratio lotto/PyTorch = {:.2}x (goal ≤ 1.0x)", ours / torch);
+                if bench::torch_available() {
+                    for model in [bench::TorchModel::Reference, bench::TorchModel::Lotto] {
+                        println!("PyTorch, bench/ds2_torch.py {}:", model.arg());
+                        if let Some(torch) = bench::torch_peer(&app.ws, model) {
+                            println!(
+                                "ratio lotto/PyTorch ({}) = {:.2}x (goal ≤ 1.0x)",
+                                model.arg(),
+                                ours / torch
+                            );
+                        }
+                    }
                 }
             }
         }

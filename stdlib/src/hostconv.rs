@@ -15,10 +15,11 @@
 //! r < sw) and a column per (output row, phase column); kernel column kx =
 //! q·sw + r reads it shifted by q columns, so the product with every kx of
 //! one q is one gemm over a shifted view. ceil(kw/sw) products then sum
-//! what one im2col product did, over a matrix kw/sw times smaller (672 ×
-//! 6,570 for DS2's second conv). Each output row is computed over the full
-//! phase width (ceil((w + 2·pw)/sw) columns, ow of them kept): for DS2's
-//! second conv 160 columns for 150 outputs, 6% more multiply-adds.
+//! what one im2col product did, over a matrix kw/sw times smaller (672 rows
+//! × 6,560 columns per utterance for DS2's second conv). Each output row is
+//! computed over the full phase width (ceil((w + 2·pw)/sw) columns, ow of
+//! them kept): for DS2's second conv 160 columns for 150 outputs, 6% more
+//! multiply-adds.
 //!
 //! Results do not depend on the thread count: work is split by batch item,
 //! each item's tiles and shifts run in a fixed order, and per-item weight
