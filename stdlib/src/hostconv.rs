@@ -83,6 +83,17 @@ impl ConvGeom {
     fn rows(&self) -> usize {
         self.ci * self.kh * self.sw
     }
+    /// (row-matrix rows, output channels, output height, output width,
+    /// phase width): what the passes index by.
+    fn sizes(&self) -> (usize, usize, usize, usize, usize) {
+        (
+            self.rows(),
+            self.co,
+            self.oh(),
+            self.ow(),
+            self.phase_width(),
+        )
+    }
     /// Output rows per tile: about `TILE_FLOATS` floats of row matrix.
     fn tile_rows(&self) -> usize {
         (TILE_FLOATS / (self.rows() * self.phase_width()).max(1)).max(1)
@@ -201,13 +212,7 @@ impl ConvGeom {
     }
 
     fn forward_tiled(&self, x: &[f32], w: &[f32], tile: usize) -> Vec<f32> {
-        let (rows, co, oh, ow, e) = (
-            self.rows(),
-            self.co,
-            self.oh(),
-            self.ow(),
-            self.phase_width(),
-        );
+        let (rows, co, oh, ow, e) = self.sizes();
         let img = self.ci * self.h * self.w;
         assert_eq!(x.len(), self.b * img, "conv input size");
         assert_eq!(
@@ -272,13 +277,7 @@ impl ConvGeom {
         need_dx: bool,
         tile: usize,
     ) -> (Vec<f32>, Option<Vec<f32>>) {
-        let (rows, co, oh, ow, e) = (
-            self.rows(),
-            self.co,
-            self.oh(),
-            self.ow(),
-            self.phase_width(),
-        );
+        let (rows, co, oh, ow, e) = self.sizes();
         let (img, nq) = (self.ci * self.h * self.w, self.shifts());
         assert_eq!(gy.len(), self.b * co * oh * ow, "conv output gradient size");
         let wq = self.shift_weights(w);
