@@ -183,20 +183,27 @@ impl ConvGeom {
         });
     }
 
+    /// Where row-matrix row i = (c, ky, r) meets kernel column kx = q·sw + r
+    /// in one output channel's weights [ci, kh, kw]: the offset of
+    /// w[·, c, ky, kx], or None where kx is past kw (the shift's padding).
+    fn kernel_at(&self, q: usize, i: usize) -> Option<usize> {
+        let kx = q * self.sw + i % self.sw;
+        let (c, ky) = (i / self.sw / self.kh, i / self.sw % self.kh);
+        (kx < self.kw).then(|| (c * self.kh + ky) * self.kw + kx)
+    }
+
     /// The weight as one [co × rows] matrix per shift q, stored
     /// column-major ([rows][co]): entry (o, (c, ky, r)) is
     /// w[o, c, ky, q·sw + r], zero where that kernel column is past kw.
     fn shift_weights(&self, w: &[f32]) -> Vec<Vec<f32>> {
-        let (rows, co) = (self.rows(), self.co);
+        let (rows, co, per_out) = (self.rows(), self.co, self.ci * self.kh * self.kw);
         (0..self.shifts())
             .map(|q| {
                 let mut m = vec![0.0f32; rows * co];
                 for (i, col) in m.chunks_mut(co).enumerate() {
-                    let kx = q * self.sw + i % self.sw;
-                    if kx < self.kw {
-                        let (c, ky) = (i / self.sw / self.kh, i / self.sw % self.kh);
+                    if let Some(at) = self.kernel_at(q, i) {
                         for (o, v) in col.iter_mut().enumerate() {
-                            *v = w[((o * self.ci + c) * self.kh + ky) * self.kw + kx];
+                            *v = w[o * per_out + at];
                         }
                     }
                 }
@@ -354,18 +361,16 @@ impl ConvGeom {
             })
             .collect();
         // dw [co, ci, kh, kw] from the items' dwqᵀ, summed in batch order.
-        let mut dw = vec![0.0f32; co * self.ci * self.kh * self.kw];
+        let per_out = self.ci * self.kh * self.kw;
+        let mut dw = vec![0.0f32; co * per_out];
         let mut dx = Vec::with_capacity(if need_dx { self.b * img } else { 0 });
         for (dwq, dxi) in per_item {
             for (q, dwq) in dwq.chunks(rows * co).enumerate() {
                 for (i, drow) in dwq.chunks(co).enumerate() {
-                    let kx = q * self.sw + i % self.sw;
-                    if kx >= self.kw {
-                        continue;
-                    }
-                    let (c, ky) = (i / self.sw / self.kh, i / self.sw % self.kh);
-                    for (o, v) in drow.iter().enumerate() {
-                        dw[((o * self.ci + c) * self.kh + ky) * self.kw + kx] += v;
+                    if let Some(at) = self.kernel_at(q, i) {
+                        for (o, v) in drow.iter().enumerate() {
+                            dw[o * per_out + at] += v;
+                        }
                     }
                 }
             }
