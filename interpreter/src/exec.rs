@@ -2,10 +2,11 @@
 //! independent steps in parallel, each under its per-key lock, publishing
 //! through the store's atomic rename.
 
-use crate::check::Checked;
-use crate::key::KeyParts;
+use crate::key_parts::KeyParts;
+use crate::program::{Checked, Step};
 use crate::progress::Progress;
-use crate::registry::{Registry, RunCtx};
+use crate::registry::Registry;
+use crate::run_ctx::RunCtx;
 use crate::store::{now_rfc3339, Record, Store};
 use crate::value::StepRef;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -69,6 +70,41 @@ pub fn upstream(checked: &Checked, targets: &BTreeSet<usize>) -> BTreeSet<usize>
     out
 }
 
+/// What every step of one run shares: the program and its keys, the ops,
+/// the store and the options.
+struct Runner<'a> {
+    checked: &'a Checked,
+    parts: &'a [KeyParts],
+    keys: Vec<String>,
+    reg: &'a Registry,
+    store: &'a Store,
+    workspace: &'a Path,
+    opts: &'a RunOpts,
+    progress: Progress,
+}
+
+impl<'a> Runner<'a> {
+    fn new(
+        checked: &'a Checked,
+        parts: &'a [KeyParts],
+        reg: &'a Registry,
+        store: &'a Store,
+        workspace: &'a Path,
+        opts: &'a RunOpts,
+    ) -> Self {
+        Runner {
+            checked,
+            parts,
+            keys: parts.iter().map(|p| p.key()).collect(),
+            reg,
+            store,
+            workspace,
+            opts,
+            progress: Progress::new(opts.show_bars),
+        }
+    }
+}
+
 pub fn run(
     checked: &Checked,
     parts: &[KeyParts],
@@ -77,7 +113,8 @@ pub fn run(
     workspace: &Path,
     opts: &RunOpts,
 ) -> RunSummary {
-    let keys: Vec<String> = parts.iter().map(|p| p.key()).collect();
+    let runner = Runner::new(checked, parts, reg, store, workspace, opts);
+    let progress = &runner.progress;
     let selected: BTreeSet<usize> = match &opts.only {
         Some(only) => upstream(checked, only),
         None => (0..checked.steps.len()).collect(),
@@ -99,7 +136,6 @@ pub fn run(
         .into_iter()
         .filter(|i| waiting.get(i) == Some(&0))
         .collect();
-    let progress = Progress::new(opts.show_bars);
     let mut summary = RunSummary::default();
     let mut failed_steps: BTreeSet<usize> = BTreeSet::new();
     let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
@@ -110,13 +146,9 @@ pub fn run(
                 let Some(i) = ready.pop_front() else { break };
                 running += 1;
                 let tx = tx.clone();
-                let keys = &keys;
-                let progress = &progress;
+                let runner = &runner;
                 scope.spawn(move || {
-                    let out = run_step(
-                        checked, parts, keys, reg, store, workspace, opts, progress, i,
-                    );
-                    let _ = tx.send((i, out));
+                    let _ = tx.send((i, runner.run_step(i)));
                 });
             }
             if running == 0 {
@@ -177,7 +209,8 @@ pub fn run_one(
     opts: &RunOpts,
     i: usize,
 ) -> Result<OneOutcome, String> {
-    let keys: Vec<String> = parts.iter().map(|p| p.key()).collect();
+    let runner = Runner::new(checked, parts, reg, store, workspace, opts);
+    let keys = &runner.keys;
     for r in checked.steps[i].deps() {
         if !store.is_published(&keys[r.step]) {
             return Err(format!(
@@ -188,165 +221,174 @@ pub fn run_one(
             ));
         }
     }
-    let progress = Progress::new(opts.show_bars);
-    match run_step(
-        checked, parts, &keys, reg, store, workspace, opts, &progress, i,
-    ) {
+    match runner.run_step(i) {
         Outcome::Ran(secs) => Ok(OneOutcome::Ran(secs)),
         Outcome::Cached => Ok(OneOutcome::Cached),
         Outcome::Failed(e) => Err(e),
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_step(
-    checked: &Checked,
-    parts: &[KeyParts],
-    keys: &[String],
-    reg: &Registry,
-    store: &Store,
-    workspace: &Path,
-    opts: &RunOpts,
-    progress: &Progress,
-    i: usize,
-) -> Outcome {
-    let s = &checked.steps[i];
-    let key = &keys[i];
-    // A published step (by this run or another process) is a hit: record
-    // its name for `plan`, and re-materialise its exports.
-    let cached = || {
-        store.remember(&opts.recipe, &s.name, key, &parts[i]);
-        match export(store, key, s, workspace, opts.export) {
+impl Runner<'_> {
+    /// Runs step `i` under its key's lock (or finds it published), then
+    /// re-materialises its exports.
+    fn run_step(&self, i: usize) -> Outcome {
+        let key = &self.keys[i];
+        let forced = self.opts.force.contains(&i);
+        if !forced && self.store.is_published(key) {
+            return self.cached(i);
+        }
+        let lock = match self.store.lock(key) {
+            Ok(l) => l,
+            Err(e) => return Outcome::Failed(format!("cannot lock the store entry: {e}")),
+        };
+        // Another process may have published it while we waited for the lock.
+        if !forced && self.store.is_published(key) {
+            drop(lock);
+            return self.cached(i);
+        }
+        let result = self.execute(i).and_then(|record| {
+            self.store
+                .publish(key, &record, forced)
+                .map_err(|e| format!("cannot publish the result: {e}"))?;
+            Ok(record.seconds)
+        });
+        drop(lock);
+        match result {
+            Ok(secs) => {
+                self.remember(i);
+                match self.export(i) {
+                    Ok(()) => Outcome::Ran(secs),
+                    Err(e) => Outcome::Failed(e),
+                }
+            }
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+
+    /// A published step (by this run or another process) is a hit: record
+    /// its name for `plan`, and re-materialise its exports.
+    fn cached(&self, i: usize) -> Outcome {
+        self.remember(i);
+        match self.export(i) {
             Ok(()) => Outcome::Cached,
             Err(e) => Outcome::Failed(e),
         }
-    };
-    let forced = opts.force.contains(&i);
-    if !forced && store.is_published(key) {
-        return cached();
     }
-    let lock = match store.lock(key) {
-        Ok(l) => l,
-        Err(e) => return Outcome::Failed(format!("cannot lock the store entry: {e}")),
-    };
-    // Another process may have published it while we waited for the lock.
-    if !forced && store.is_published(key) {
-        drop(lock);
-        return cached();
+
+    fn remember(&self, i: usize) {
+        let name = &self.checked.steps[i].name;
+        self.store
+            .remember(&self.opts.recipe, name, &self.keys[i], &self.parts[i]);
     }
-    let staging = match store.prepare_staging(key) {
-        Ok(d) => d,
-        Err(e) => return Outcome::Failed(format!("cannot prepare staging directory: {e}")),
-    };
-    let inputs: BTreeMap<StepRef, PathBuf> = s
-        .deps()
-        .into_iter()
-        .map(|r| (r, port_dir(store, keys, r)))
-        .collect();
-    let op = reg.get(s.op).expect("checked op exists");
-    let started = now_rfc3339();
-    let t0 = Instant::now();
-    tracing::info!(step = %s.name, op = s.op, key = %key, "running");
-    progress.println(&format!("  running {} ({})", s.name, s.op));
-    let checkpoints = staging.join("checkpoints");
-    let mut ctx = RunCtx {
-        step_name: &s.name,
-        args: &s.args,
-        inputs: &inputs,
-        input_names: s
+
+    /// Runs the op of step `i` in its staging directory (the caller holds
+    /// the lock) and returns the record to publish it with.
+    fn execute(&self, i: usize) -> Result<Record, String> {
+        let (s, key) = (&self.checked.steps[i], &self.keys[i]);
+        let staging = self
+            .store
+            .prepare_staging(key)
+            .map_err(|e| format!("cannot prepare staging directory: {e}"))?;
+        let inputs: BTreeMap<StepRef, PathBuf> = s
             .deps()
             .into_iter()
-            .map(|r| (r, checked.ref_name(r)))
-            .collect(),
-        out: &staging,
-        checkpoints: &checkpoints,
-        workspace,
-        device: &opts.device,
-        progress,
-        metrics: BTreeMap::new(),
-        exported: vec![],
-        store,
-        refs: vec![],
-    };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op.run(&mut ctx)));
-    let result = match result {
-        Ok(r) => r,
-        Err(p) => {
-            let msg = p
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            Err(format!(
-                "internal error in op `{}` (please report it): {msg}",
-                s.op
-            ))
+            .map(|r| (r, port_dir(self.store, &self.keys, r)))
+            .collect();
+        let op = self.reg.get(s.op).expect("checked op exists");
+        let started = now_rfc3339();
+        let t0 = Instant::now();
+        tracing::info!(step = %s.name, op = s.op, key = %key, "running");
+        self.progress
+            .println(&format!("  running {} ({})", s.name, s.op));
+        let checkpoints = staging.join("checkpoints");
+        let mut ctx = RunCtx {
+            step_name: &s.name,
+            op: s.op,
+            args: &s.args,
+            inputs: &inputs,
+            input_names: s
+                .deps()
+                .into_iter()
+                .map(|r| (r, self.checked.ref_name(r)))
+                .collect(),
+            out: &staging,
+            checkpoints: &checkpoints,
+            workspace: self.workspace,
+            device: &self.opts.device,
+            progress: &self.progress,
+            metrics: BTreeMap::new(),
+            store: self.store,
+            versions: self.reg.versions(),
+            refs: vec![],
+        };
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op.run(&mut ctx)))
+            .unwrap_or_else(|p| {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                Err(format!(
+                    "internal error in op `{}` (please report it): {msg}",
+                    s.op
+                ))
+            })?;
+        let secs = t0.elapsed().as_secs_f64();
+        let mut refs = std::mem::take(&mut ctx.refs);
+        let metrics = std::mem::take(&mut ctx.metrics);
+        if !refs.is_empty() {
+            refs.sort();
+            refs.dedup();
+            std::fs::write(staging.join("refs.txt"), refs.join("\n"))
+                .map_err(|e| format!("cannot write refs: {e}"))?;
         }
-    };
-    if let Err(e) = result {
-        return Outcome::Failed(e);
+        let p = &self.parts[i];
+        let record = Record {
+            step: s.name.clone(),
+            recipe: self.opts.recipe.clone(),
+            op: s.op.to_string(),
+            op_version: p.op_version,
+            key: key.clone(),
+            args: p.args.clone(),
+            inputs: p.inputs.clone(),
+            files: p.files.len(),
+            device: p.device.clone(),
+            lotto_version: env!("CARGO_PKG_VERSION").to_string(),
+            started,
+            finished: now_rfc3339(),
+            seconds: (secs * 1000.0).round() / 1000.0,
+            metrics,
+            outputs: s.outputs.iter().map(|o| o.0.clone()).collect(),
+            job: self.opts.job.clone(),
+        };
+        Ok(record)
     }
-    let secs = t0.elapsed().as_secs_f64();
-    if !ctx.refs.is_empty() {
-        ctx.refs.sort();
-        ctx.refs.dedup();
-        if let Err(e) = std::fs::write(staging.join("refs.txt"), ctx.refs.join("\n")) {
-            return Outcome::Failed(format!("cannot write refs: {e}"));
-        }
-    }
-    let p = &parts[i];
-    let record = Record {
-        step: s.name.clone(),
-        recipe: opts.recipe.clone(),
-        op: s.op.to_string(),
-        op_version: p.op_version,
-        key: key.clone(),
-        args: p.args.clone(),
-        inputs: p.inputs.clone(),
-        files: p.files.len(),
-        device: p.device.clone(),
-        lotto_version: env!("CARGO_PKG_VERSION").to_string(),
-        started,
-        finished: now_rfc3339(),
-        seconds: (secs * 1000.0).round() / 1000.0,
-        metrics: ctx.metrics,
-        outputs: s.outputs.iter().map(|o| o.0.clone()).collect(),
-        job: opts.job.clone(),
-    };
-    if let Err(e) = store.publish(key, &record, forced) {
-        return Outcome::Failed(format!("cannot publish the result: {e}"));
-    }
-    drop(lock);
-    store.remember(&opts.recipe, &s.name, key, p);
-    match export(store, key, s, workspace, opts.export) {
-        Ok(()) => Outcome::Ran(secs),
-        Err(e) => Outcome::Failed(e),
-    }
-}
 
-/// Steps with an `export/` artifact (reports) are copied to their `path`
-/// argument in the workspace, on every run, cached or not.
-fn export(
-    store: &Store,
-    key: &str,
-    s: &crate::check::Step,
-    workspace: &Path,
-    enabled: bool,
-) -> Result<(), String> {
-    if !enabled {
-        return Ok(());
+    /// A step whose op exports (reports) has its `export/` artifact copied
+    /// to the workspace folder its argument names, on every run, cached or
+    /// not.
+    fn export(&self, i: usize) -> Result<(), String> {
+        if !self.opts.export {
+            return Ok(());
+        }
+        let s: &Step = &self.checked.steps[i];
+        let sig = self.reg.get(s.op).expect("checked op exists").sig();
+        let Some(dest) = sig
+            .exports_to
+            .and_then(|p| s.args.get(p))
+            .and_then(|v| v.as_str())
+        else {
+            return Ok(());
+        };
+        let src = self.store.object(&self.keys[i]).join("export");
+        if !src.is_dir() {
+            return Ok(());
+        }
+        let dest = self.workspace.join(dest);
+        crate::paths::check_write(self.workspace, &dest)?;
+        copy_dir(&src, &dest)
+            .map_err(|e| format!("cannot write the report to `{}`: {e}", dest.display()))
     }
-    let src = store.object(key).join("export");
-    let Some(dest) = s.args.get("path").and_then(|v| v.as_str()) else {
-        return Ok(());
-    };
-    if !src.is_dir() {
-        return Ok(());
-    }
-    let dest = workspace.join(dest);
-    crate::paths::check_write(workspace, &dest)?;
-    copy_dir(&src, &dest)
-        .map_err(|e| format!("cannot write the report to `{}`: {e}", dest.display()))
 }
 
 fn copy_dir(src: &Path, dest: &Path) -> std::io::Result<()> {

@@ -1,7 +1,7 @@
 //! Lowering checked steps to a petgraph DAG: cycle detection, topological
 //! order, and the `dot` / `mermaid` renderings of `lotto graph`.
 
-use crate::check::Step;
+use crate::program::Step;
 use crate::diag::{Code, Diagnostic};
 use crate::source::Sources;
 use petgraph::algo::{tarjan_scc, toposort};

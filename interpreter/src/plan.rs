@@ -2,8 +2,9 @@
 //! which argument, input, file, op version or device changed since the last
 //! record of that step.
 
-use crate::check::{fmt_num, Checked};
-use crate::key::KeyParts;
+use crate::check::fmt_num;
+use crate::program::Checked;
+use crate::key_parts::KeyParts;
 use crate::store::Store;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

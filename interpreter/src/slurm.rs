@@ -10,8 +10,8 @@
 //! as `objects/KEY/`; a rerun submits only what is neither published nor
 //! still queued or running.
 
-use crate::check::Checked;
-use crate::key::KeyParts;
+use crate::program::Checked;
+use crate::key_parts::KeyParts;
 use crate::registry::Registry;
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
@@ -112,6 +112,11 @@ pub struct SlurmOpts {
     /// The device is a GPU: jobs of GPU ops ask for `gpus`.
     pub gpu: bool,
     pub overrides: Overrides,
+    /// The recipe relative to the workspace (names steps in records).
+    pub recipe_rel: String,
+    /// The steps to run (`--only` and what they need) and to rerun.
+    pub selected: BTreeSet<usize>,
+    pub force: BTreeSet<usize>,
 }
 
 /// What `STORE/slurm/KEY.json` remembers of a submission.
@@ -223,17 +228,14 @@ pub struct Job {
 
 /// Submits every selected step that is neither published nor in flight,
 /// in topological order, each depending on its inputs' jobs.
-#[allow(clippy::too_many_arguments)]
 pub fn submit(
     checked: &Checked,
     parts: &[KeyParts],
     reg: &Registry,
     store: &Store,
-    recipe_rel: &str,
-    selected: &BTreeSet<usize>,
-    force: &BTreeSet<usize>,
     opts: &SlurmOpts,
 ) -> Result<Vec<Job>, String> {
+    let (recipe_rel, selected, force) = (&opts.recipe_rel, &opts.selected, &opts.force);
     let keys: Vec<String> = parts.iter().map(|p| p.key()).collect();
     let order = crate::graph::topo_order(&checked.steps);
     // Jobs of earlier submissions that are still queued or running.

@@ -13,7 +13,7 @@
 //!   `lotto plan` can say what changed.
 //! - `digests.json` — the file digest cache.
 
-use crate::key::KeyParts;
+use crate::key_parts::KeyParts;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{self, File};

@@ -5,45 +5,6 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The types of step results (the values a recipe passes between steps).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-pub enum StepType {
-    Corpus,
-    NoiseBank,
-    Features,
-    ModelSpec,
-    Trained,
-    Ticket,
-    Eval,
-    Report,
-    LanguageModel,
-}
-
-impl StepType {
-    /// The type name with its article: "a Corpus", "an Eval".
-    pub fn a(self) -> String {
-        let n = self.as_str();
-        if n.starts_with(['A', 'E', 'I', 'O', 'U']) {
-            format!("an {n}")
-        } else {
-            format!("a {n}")
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepType::Corpus => "Corpus",
-            StepType::NoiseBank => "NoiseBank",
-            StepType::Features => "Features",
-            StepType::ModelSpec => "ModelSpec",
-            StepType::Trained => "Trained",
-            StepType::Ticket => "Ticket",
-            StepType::Eval => "Eval",
-            StepType::Report => "Report",
-            StepType::LanguageModel => "LanguageModel",
-        }
-    }
-}
-
 /// A reference to one output of a step in the lowered program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct StepRef {
@@ -74,6 +35,17 @@ pub enum Value {
 }
 
 impl Value {
+    /// The symbol `none`: the default of a parameter that may be left out.
+    pub fn none() -> Value {
+        Value::Sym("none".into())
+    }
+    pub fn is_none(&self) -> bool {
+        matches!(self, Value::Sym(s) if s == "none")
+    }
+    /// A symbol (`global`, `init`).
+    pub fn sym(s: &str) -> Value {
+        Value::Sym(s.into())
+    }
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Int(i) => Some(*i as f64),
@@ -145,6 +117,27 @@ impl Value {
                     .join(", ")
             ),
         }
+    }
+}
+
+impl From<i32> for Value {
+    fn from(v: i32) -> Value {
+        Value::Int(v.into())
+    }
+}
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(v)
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Value {
+        Value::Float(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Bool(v)
     }
 }
 

@@ -1,0 +1,289 @@
+//! Pass 1: walks the statements in order, binds every name, expands `for`
+//! sweeps (one scope per iteration, step names suffixed `[var=value]`),
+//! and creates one step per binding statement and `report`. Calls are left
+//! for pass 2 (`resolve`), so a statement may use a name bound
+//! further down.
+
+use super::messages;
+use super::options::CheckOpts;
+use super::params::{fmt_num, Overrides};
+use super::scope::{BindError, Binding, Scopes};
+use crate::ast::{Arg, Expr, ExprKind, Ident, Stmt};
+use crate::diag::Diagnostic;
+use crate::program::Step;
+use crate::registry::Registry;
+use crate::source::{Sources, Span};
+use crate::types::StepType;
+use crate::value::{Args, StepRef};
+use std::path::{Component, Path};
+
+/// A statement whose call pass 2 resolves into `steps[step]`.
+pub struct Pending {
+    pub step: usize,
+    pub scope: usize,
+    pub value: Expr,
+    /// The statement kind (`corpus`); `None` for a `report` statement.
+    pub kind: Option<Ident>,
+}
+
+/// What pass 1 found.
+pub struct Collected {
+    pub scopes: Scopes,
+    /// One step per statement, its op and arguments still empty.
+    pub steps: Vec<Step>,
+    pub pending: Vec<Pending>,
+    /// Each param with its value expression.
+    pub params: Vec<(String, Expr)>,
+    pub diags: Vec<Diagnostic>,
+}
+
+/// The step type a binding gets when neither its op nor its kind says
+/// (both unknown: errors are reported; later uses should not cascade).
+const UNKNOWN: StepType = StepType("Unknown");
+
+struct Collector<'a> {
+    reg: &'a Registry,
+    opts: &'a CheckOpts,
+    sources: &'a mut Sources,
+    overrides: Overrides<'a>,
+    out: Collected,
+}
+
+pub fn collect(
+    stmts: Vec<Stmt>,
+    reg: &Registry,
+    opts: &CheckOpts,
+    sources: &mut Sources,
+) -> Collected {
+    let mut c = Collector {
+        reg,
+        opts,
+        sources,
+        overrides: Overrides::new(opts),
+        out: Collected {
+            scopes: Scopes::default(),
+            steps: Vec::with_capacity(stmts.len()),
+            pending: Vec::with_capacity(stmts.len()),
+            params: vec![],
+            diags: vec![],
+        },
+    };
+    c.statements(stmts, 0);
+    let unused = c.overrides.unused(&c.out.params);
+    c.out.diags.extend(unused);
+    c.out
+}
+
+impl Collector<'_> {
+    /// Takes the statements by value so each binding's expression moves
+    /// into its pending step (only loop bodies are copied, once per item).
+    fn statements(&mut self, stmts: Vec<Stmt>, scope: usize) {
+        for st in stmts {
+            match st {
+                Stmt::Import { span, .. } => self.out.diags.push(messages::top_level_only(
+                    span,
+                    "import",
+                    "move the import out of the loop",
+                )),
+                Stmt::Param { span, .. } if scope != 0 => self.out.diags.push(
+                    messages::top_level_only(span, "param", "declare params before the loop"),
+                ),
+                Stmt::Param { name, value, .. } => {
+                    let value =
+                        self.overrides
+                            .value(&name, value, self.sources, &mut self.out.diags);
+                    let value = self.subst(&value, scope);
+                    self.bind(scope, &name, Binding::Expr(value.clone()));
+                    self.out.params.push((name.name, value));
+                }
+                Stmt::For {
+                    var, over, body, ..
+                } => {
+                    let Some(items) = self.literal_list(&over, scope) else {
+                        continue;
+                    };
+                    for item in items {
+                        let item = self.subst(&item, scope);
+                        let shown = literal_text(&item, self.sources);
+                        let inner = self.out.scopes.iteration(scope, &var, &shown, item);
+                        self.statements(body.clone(), inner);
+                    }
+                }
+                Stmt::Report {
+                    path,
+                    path_span,
+                    parts,
+                    span,
+                } => self.report(scope, path, path_span, parts, span),
+                Stmt::Bind {
+                    kind,
+                    targets,
+                    value,
+                    span,
+                } => self.binding(scope, kind, &targets, value, span),
+            }
+        }
+    }
+
+    /// `report "DIR" = parts` is a call of the registered report op with
+    /// the path and the list of parts.
+    fn report(&mut self, scope: usize, path: String, path_span: Span, parts: Vec<Expr>, span: Span) {
+        let Some(op) = self.reg.report_op() else {
+            self.out.diags.push(messages::no_report_op(span));
+            return;
+        };
+        let p = Path::new(&path);
+        let escapes = p.is_absolute() || p.components().any(|c| matches!(c, Component::ParentDir));
+        if escapes && (self.opts.confine || !self.opts.allow_outside) {
+            self.out
+                .diags
+                .push(messages::report_outside(path_span, &path, self.opts.confine));
+        }
+        let name = format!("report \"{path}\"{}", self.out.scopes.suffix(scope));
+        let ident = |name: &str, span| Ident {
+            name: name.into(),
+            span,
+        };
+        let named = |name: &str, kind, span| Arg {
+            name: Some(ident(name, span)),
+            value: Expr { kind, span },
+            span,
+        };
+        let value = Expr {
+            kind: ExprKind::Call {
+                op: ident(op, span),
+                args: vec![
+                    named("path", ExprKind::Str(path), path_span),
+                    named("parts", ExprKind::List(parts), span),
+                ],
+            },
+            span,
+        };
+        self.push_step(name, vec![], span);
+        self.out.pending.push(Pending {
+            step: self.out.steps.len() - 1,
+            scope,
+            value,
+            kind: None,
+        });
+    }
+
+    fn binding(&mut self, scope: usize, kind: Ident, targets: &[Ident], value: Expr, span: Span) {
+        let kind_ty = match self.reg.kind(&kind.name) {
+            Some(t) => t,
+            None => {
+                let kinds: Vec<&str> = self.reg.kinds().iter().map(|(k, _)| *k).collect();
+                self.out
+                    .diags
+                    .push(messages::unknown_kind(kind.span, &kind.name, &kinds));
+                None
+            }
+        };
+        // The output types come from the op's signature.
+        let out_ty = match &value.kind {
+            ExprKind::Call { op, .. } => self
+                .reg
+                .get(&op.name)
+                .and_then(|o| o.sig().output.step_type()),
+            _ => None,
+        };
+        let ty = out_ty.or(kind_ty).unwrap_or(UNKNOWN);
+        let suffix = self.out.scopes.suffix(scope);
+        let suffixed = |n: &str| format!("{n}{suffix}");
+        let joined: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+        let name = suffixed(&joined.join(","));
+        let outputs = targets.iter().map(|t| (suffixed(&t.name), ty)).collect();
+        self.push_step(name, outputs, span);
+        let step = self.out.steps.len() - 1;
+        for (port, t) in targets.iter().enumerate() {
+            let r = StepRef { step, port };
+            self.bind(scope, t, Binding::Step { r, ty, span: t.span });
+        }
+        self.out.pending.push(Pending {
+            step,
+            scope,
+            value,
+            kind: Some(kind),
+        });
+    }
+
+    fn push_step(&mut self, name: String, outputs: Vec<(String, StepType)>, span: Span) {
+        self.out.steps.push(Step {
+            name,
+            op: "",
+            args: Args::new(),
+            span,
+            outputs,
+        });
+    }
+
+    fn bind(&mut self, scope: usize, name: &Ident, b: Binding) {
+        match self.out.scopes.bind(scope, name, b) {
+            Ok(()) => {}
+            Err(BindError::Keyword) => self
+                .out
+                .diags
+                .push(messages::keyword_as_name(name.span, &name.name)),
+            Err(BindError::Duplicate(prev)) => {
+                let at = self.sources.locate(prev);
+                self.out
+                    .diags
+                    .push(messages::duplicate_binding(name.span, &name.name, &at));
+            }
+        }
+    }
+
+    /// Replaces names bound to params or loop values by their (already
+    /// substituted) values, and other bare words by symbols.
+    fn subst(&self, e: &Expr, scope: usize) -> Expr {
+        let kind = match &e.kind {
+            ExprKind::Name(n) => match self.out.scopes.lookup(scope, n) {
+                Some(Binding::Expr(inner)) => return inner.clone(),
+                _ => ExprKind::Sym(n.clone()),
+            },
+            ExprKind::List(items) => {
+                ExprKind::List(items.iter().map(|i| self.subst(i, scope)).collect())
+            }
+            ExprKind::Call { op, args } => ExprKind::Call {
+                op: op.clone(),
+                args: args
+                    .iter()
+                    .map(|a| Arg {
+                        name: a.name.clone(),
+                        value: self.subst(&a.value, scope),
+                        span: a.span,
+                    })
+                    .collect(),
+            },
+            other => other.clone(),
+        };
+        Expr { kind, span: e.span }
+    }
+
+    /// A `for` range: a list literal, or a param holding one.
+    fn literal_list(&mut self, e: &Expr, scope: usize) -> Option<Vec<Expr>> {
+        match &e.kind {
+            ExprKind::List(items) => Some(items.clone()),
+            ExprKind::Name(n) => match self.out.scopes.lookup(scope, n).cloned() {
+                Some(Binding::Expr(inner)) => self.literal_list(&inner, scope),
+                _ => {
+                    self.out.diags.push(messages::for_needs_list(e.span, Some(n)));
+                    None
+                }
+            },
+            _ => {
+                self.out.diags.push(messages::for_needs_list(e.span, None));
+                None
+            }
+        }
+    }
+}
+
+/// A sweep value as step names show it (`0.2`, `train`, `1x4`).
+fn literal_text(e: &Expr, sources: &Sources) -> String {
+    match &e.kind {
+        ExprKind::Number(n) => fmt_num(*n),
+        ExprKind::Str(s) => s.clone(),
+        _ => sources.slice(e.span).to_string(),
+    }
+}

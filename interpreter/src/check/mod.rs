@@ -1,0 +1,25 @@
+//! The checker: loads a recipe and its imports, expands `for` sweeps,
+//! resolves every name and call against the op registry, and produces the
+//! flat list of steps that the graph module lowers into a DAG.
+//!
+//! It reports every error it can find in one go; a step whose call has an
+//! error is still recorded (without arguments) so later references to it do
+//! not cascade into "unknown name" noise. The passes, in order:
+//! `load` (files and imports), `collect` (names, sweeps, steps), `resolve`
+//! (calls and argument types, with `literal` values), then the cycle check
+//! in [`crate::graph`]. `messages` words every diagnostic.
+
+mod collect;
+mod driver;
+mod literal;
+mod load;
+mod messages;
+mod options;
+mod params;
+mod resolve;
+mod scope;
+
+pub use driver::{check_file, check_source};
+pub use options::CheckOpts;
+pub use params::fmt_num;
+pub use scope::KEYWORDS;
