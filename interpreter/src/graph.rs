@@ -1,8 +1,8 @@
 //! Lowering checked steps to a petgraph DAG: cycle detection, topological
 //! order, and the `dot` / `mermaid` renderings of `lotto graph`.
 
-use crate::program::Step;
 use crate::diag::{Code, Diagnostic};
+use crate::program::Step;
 use crate::source::Sources;
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};

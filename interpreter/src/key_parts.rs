@@ -157,8 +157,12 @@ mod tests {
             op: "fit".into(),
             op_version: 1,
             args: [("epochs".to_string(), json!(3))].into_iter().collect(),
-            inputs: [("dense".to_string(), "k1".to_string())].into_iter().collect(),
-            files: [("a.wav".to_string(), "d1".to_string())].into_iter().collect(),
+            inputs: [("dense".to_string(), "k1".to_string())]
+                .into_iter()
+                .collect(),
+            files: [("a.wav".to_string(), "d1".to_string())]
+                .into_iter()
+                .collect(),
             device: Some("flex/f32".into()),
         }
     }
@@ -167,28 +171,43 @@ mod tests {
     fn every_part_but_input_names_enters_the_key() {
         let base = parts().key();
         let changed = [
-            KeyParts { op: "imp".into(), ..parts() },
-            KeyParts { op_version: 2, ..parts() },
+            KeyParts {
+                op: "imp".into(),
+                ..parts()
+            },
+            KeyParts {
+                op_version: 2,
+                ..parts()
+            },
             KeyParts {
                 args: [("epochs".to_string(), json!(4))].into_iter().collect(),
                 ..parts()
             },
             KeyParts {
-                inputs: [("dense".to_string(), "k2".to_string())].into_iter().collect(),
+                inputs: [("dense".to_string(), "k2".to_string())]
+                    .into_iter()
+                    .collect(),
                 ..parts()
             },
             KeyParts {
-                files: [("a.wav".to_string(), "d2".to_string())].into_iter().collect(),
+                files: [("a.wav".to_string(), "d2".to_string())]
+                    .into_iter()
+                    .collect(),
                 ..parts()
             },
-            KeyParts { device: None, ..parts() },
+            KeyParts {
+                device: None,
+                ..parts()
+            },
         ];
         for p in changed {
             assert_ne!(p.key(), base, "{p:?}");
         }
         // The name an input is bound to is for messages only.
         let renamed = KeyParts {
-            inputs: [("other".to_string(), "k1".to_string())].into_iter().collect(),
+            inputs: [("other".to_string(), "k1".to_string())]
+                .into_iter()
+                .collect(),
             ..parts()
         };
         assert_eq!(renamed.key(), base);
@@ -204,7 +223,15 @@ mod tests {
         assert_ne!(k, sub_key("fbank", 2, "features", &deps));
         assert_ne!(k, sub_key("spectrogram", 1, "features", &deps));
         assert_ne!(k, sub_key("fbank", 1, "round", &deps));
-        assert_ne!(k, sub_key("fbank", 1, "features", &json!({ "corpus": "k2", "spec": { "mels": 80 } })));
+        assert_ne!(
+            k,
+            sub_key(
+                "fbank",
+                1,
+                "features",
+                &json!({ "corpus": "k2", "spec": { "mels": 80 } })
+            )
+        );
     }
 
     #[test]
@@ -216,7 +243,10 @@ mod tests {
         let none = |_| String::new();
         let mut versions = OpVersions::new();
         versions.insert("plot", 1);
-        assert_eq!(canonical(&cfg, &none, &versions), json!({ "config": "plot", "args": {} }));
+        assert_eq!(
+            canonical(&cfg, &none, &versions),
+            json!({ "config": "plot", "args": {} })
+        );
         versions.insert("plot", 3);
         assert_eq!(canonical(&cfg, &none, &versions)["version"], 3);
         let r = Value::Ref(StepRef { step: 0, port: 0 });

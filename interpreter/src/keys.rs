@@ -122,4 +122,3 @@ pub fn compute_partial(
     }
     (parts, errors)
 }
-

@@ -8,8 +8,8 @@
 //! holds no timestamps and only sorted maps, so re-locking an unchanged,
 //! cached recipe writes the same bytes.
 
-use crate::program::Checked;
 use crate::key_parts::{canonical, KeyParts};
+use crate::program::Checked;
 use crate::registry::Registry;
 use crate::store::Store;
 use crate::value::Value;
@@ -97,7 +97,12 @@ pub fn build(
         params: checked
             .params
             .iter()
-            .map(|(k, v)| (k.clone(), canonical(v, &|_| String::new(), &Default::default())))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    canonical(v, &|_| String::new(), &Default::default()),
+                )
+            })
             .collect(),
         ..Lock::default()
     };

@@ -3,8 +3,8 @@
 //! record of that step.
 
 use crate::check::fmt_num;
-use crate::program::Checked;
 use crate::key_parts::KeyParts;
+use crate::program::Checked;
 use crate::store::Store;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

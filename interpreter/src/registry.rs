@@ -67,7 +67,7 @@ pub trait Op: Send + Sync {
 pub struct Registry {
     ops: BTreeMap<&'static str, Box<dyn Op>>,
     versions: OpVersions,
-    /// Statement kinds and the type each binds (`None`: any).
+    /// Statement kinds and the type each binds (`None`: any), `let` last.
     kinds: Vec<(&'static str, Option<StepType>)>,
     /// The op a `report "DIR" = part, ...` statement calls with `path` and
     /// `parts`.
@@ -108,7 +108,8 @@ impl Registry {
     }
     /// A statement kind (`corpus name = ...`) that binds steps of type `ty`.
     pub fn add_kind(&mut self, name: &'static str, ty: StepType) {
-        self.kinds.push((name, Some(ty)));
+        let at = self.kinds.len() - 1;
+        self.kinds.insert(at, (name, Some(ty)));
     }
     /// The op that `report` statements call.
     pub fn set_report_op(&mut self, name: &'static str) {
@@ -126,7 +127,7 @@ impl Registry {
     pub fn versions(&self) -> &OpVersions {
         &self.versions
     }
-    /// Statement kinds in registration order, `let` first.
+    /// Statement kinds in registration order, then `let`.
     pub fn kinds(&self) -> &[(&'static str, Option<StepType>)] {
         &self.kinds
     }

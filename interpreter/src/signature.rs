@@ -38,7 +38,12 @@ impl Param {
         }
     }
     /// A parameter with a default value.
-    pub fn opt(name: &'static str, ty: PType, default: impl Into<Value>, doc: &'static str) -> Param {
+    pub fn opt(
+        name: &'static str,
+        ty: PType,
+        default: impl Into<Value>,
+        doc: &'static str,
+    ) -> Param {
         Param {
             default: Some(default.into()),
             ..Param::req(name, ty, doc)

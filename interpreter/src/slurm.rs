@@ -10,8 +10,8 @@
 //! as `objects/KEY/`; a rerun submits only what is neither published nor
 //! still queued or running.
 
-use crate::program::Checked;
 use crate::key_parts::KeyParts;
+use crate::program::Checked;
 use crate::registry::Registry;
 use crate::store::Store;
 use serde::{Deserialize, Serialize};

@@ -223,4 +223,3 @@ fn join_or(items: &[&str]) -> String {
         ),
     }
 }
-

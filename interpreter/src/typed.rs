@@ -155,18 +155,29 @@ pub fn config(v: &Value) -> Result<(&str, &Args), String> {
 /// parameter, and its [`OpArgs`] implementation whose `params()` builds each
 /// [`Param`] from the constructor written after the field's type
 /// (`req`, `opt` or `optional`, without the name) and its builder calls.
+/// A field declared `= flatten()` holds another `op_args!` struct whose
+/// parameters are spliced in at that place (ops that share a group of
+/// parameters declare it once).
 ///
 /// ```
+/// use lotto_interpreter::types::PType;
+/// lotto_interpreter::op_args! {
+///     /// Shared by several ops.
+///     pub struct Seeded {
+///         seed: u64 = opt(PType::Int, 0, "random draws"),
+///     }
+/// }
 /// lotto_interpreter::op_args! {
 ///     /// `take(corpus, n: 10)`
 ///     pub struct TakeArgs {
-///         corpus: lotto_interpreter::value::StepRef =
-///             req(lotto_interpreter::types::PType::Str, "the corpus"),
-///         n: usize = opt(lotto_interpreter::types::PType::Int, 10, "how many").range(1.0, 1e9),
+///         corpus: String = req(PType::Str, "the corpus"),
+///         n: usize = opt(PType::Int, 10, "how many").range(1.0, 1e9),
+///         seeded: Seeded = flatten(),
 ///     }
 /// }
 /// use lotto_interpreter::typed::OpArgs;
-/// assert_eq!(TakeArgs::params()[1].name, "n");
+/// let names: Vec<&str> = TakeArgs::params().iter().map(|p| p.name).collect();
+/// assert_eq!(names, ["corpus", "n", "seed"]);
 /// ```
 #[macro_export]
 macro_rules! op_args {
@@ -187,17 +198,41 @@ macro_rules! op_args {
         }
         impl $crate::typed::OpArgs for $name {
             fn params() -> Vec<$crate::signature::Param> {
-                vec![$(
-                    $crate::signature::Param::$ctor(stringify!($field), $($carg),*)
-                        $( .$m($($marg),*) )*
-                ),*]
+                let each: Vec<Vec<$crate::signature::Param>> = vec![$(
+                    $crate::__op_param!($field, $fty, $ctor ( $($carg),* ) $( . $m ( $($marg),* ) )*)
+                ),*];
+                each.into_iter().flatten().collect()
             }
             fn from_args(args: &$crate::value::Args) -> Result<Self, String> {
                 Ok($name {
-                    $( $field: $crate::typed::field(args, stringify!($field))?, )*
+                    $( $field: $crate::__op_field!(args, $field, $fty, $ctor), )*
                 })
             }
         }
+    };
+}
+
+/// One field's parameters, for [`op_args!`](crate::op_args).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __op_param {
+    ($field:ident, $fty:ty, flatten ()) => {
+        <$fty as $crate::typed::OpArgs>::params()
+    };
+    ($field:ident, $fty:ty, $ctor:ident ( $($carg:expr),* ) $( . $m:ident ( $($marg:expr),* ) )*) => {
+        vec![$crate::signature::Param::$ctor(stringify!($field), $($carg),*) $( .$m($($marg),*) )*]
+    };
+}
+
+/// One field's value, for [`op_args!`](crate::op_args).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __op_field {
+    ($args:ident, $field:ident, $fty:ty, flatten) => {
+        <$fty as $crate::typed::OpArgs>::from_args($args)?
+    };
+    ($args:ident, $field:ident, $fty:ty, $ctor:ident) => {
+        $crate::typed::field($args, stringify!($field))?
     };
 }
 
@@ -256,7 +291,10 @@ mod tests {
     }
 
     fn args(pairs: &[(&str, Value)]) -> Args {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
     #[test]

@@ -130,7 +130,10 @@ mod tests {
     fn descriptions_use_the_registered_names() {
         assert_eq!(CORPUS.a(), "a Corpus");
         assert_eq!(EVAL.a(), "an Eval");
-        assert_eq!(PType::Step(&[CORPUS, EVAL]).describe(), "a Corpus or Eval step");
+        assert_eq!(
+            PType::Step(&[CORPUS, EVAL]).describe(),
+            "a Corpus or Eval step"
+        );
         assert_eq!(
             PType::Config(&OPT).describe(),
             "an Optimizer (e.g. `adamw(lr: 3e-4)`)"

@@ -8,8 +8,8 @@
 //! our own seeded RNG (bit-identical across thread counts), and checkpoints
 //! are exact.
 
-use crate::hostconv::ConvGeom;
-use crate::hostlstm::{LstmDims, LstmRun, LstmWeights, Order};
+use crate::cpu::conv::ConvGeom;
+use crate::cpu::lstm::{LstmDims, LstmRun, LstmWeights, Order};
 use crate::rng::Rng;
 use crate::tensor_io::{HostTensor, TensorMap};
 use burn::tensor::activation::sigmoid;
@@ -357,7 +357,7 @@ impl<'a> Ctx<'a> {
 
     /// The LSTM directions `dirs` over `x` [B, T, D] → one [B, T, H] per
     /// direction. On the CPU the directions run side by side on the host
-    /// (`hostlstm`); elsewhere each is burn's `lstm_dir`.
+    /// (`cpu::lstm`); elsewhere each is burn's `lstm_dir`.
     pub fn lstm(&mut self, x: Tensor<3>, h: usize, dirs: &[Direction]) -> Vec<Tensor<3>> {
         let p = self.p;
         if !self.host {
@@ -428,7 +428,7 @@ impl<'a> Ctx<'a> {
 
     /// `x` [B, Ci, H, W] convolved by the weight `name` [Co, Ci, KH, KW]
     /// with zero padding, no bias. On the CPU it runs on the host
-    /// (`hostconv`, much faster than flex's backward there); elsewhere it
+    /// (`cpu::conv`, much faster than flex's backward there); elsewhere it
     /// is burn's conv2d.
     pub fn conv2d(
         &mut self,

@@ -1,31 +1,121 @@
-//! A function-backed [`Op`]: most ops are a signature plus a run function.
+//! How this library defines an op: a signature built from the op's typed
+//! arguments (an [`op_args!`](lotto_interpreter::op_args) struct) and plain
+//! functions that receive that struct, never the untyped argument map.
 
-use lotto_interpreter::registry::{Op, OpSig, Output, Resources, RunCtx};
-use lotto_interpreter::value::{Args, Value};
+use lotto_interpreter::registry::{Invalid, Op};
+use lotto_interpreter::run_ctx::RunCtx;
+use lotto_interpreter::signature::{OpSig, Output, Resources};
+use lotto_interpreter::typed::OpArgs;
+use lotto_interpreter::types::ConfigKind;
+use lotto_interpreter::value::Args;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
-type ReadsFn = fn(&Args, &Path) -> Result<Vec<(PathBuf, String)>, String>;
-type ValidateFn = fn(&Args) -> Result<(), (Option<&'static str>, String)>;
+type RunFn<A> = fn(&mut RunCtx, &A) -> Result<(), String>;
+type ReadsFn<A> = fn(&A, &Path) -> Result<Vec<(PathBuf, String)>, String>;
+type ValidateFn<A> = fn(&A) -> Result<(), Invalid>;
 
-pub struct FnOp {
-    pub sig: OpSig,
-    pub run: fn(&mut RunCtx) -> Result<(), String>,
-    pub reads: Option<ReadsFn>,
-    pub validate: Option<ValidateFn>,
+/// An op whose arguments are the struct `A`.
+pub struct TypedOp<A> {
+    sig: OpSig,
+    run: Option<RunFn<A>>,
+    reads: Option<ReadsFn<A>>,
+    validate: Option<ValidateFn<A>>,
+    args: PhantomData<fn() -> A>,
 }
 
-impl Op for FnOp {
+/// A step op: its name, docs section, version, output and description;
+/// its parameters come from `A`. Add the run function with [`TypedOp::run`].
+pub fn op<A: OpArgs>(
+    name: &'static str,
+    group: &'static str,
+    version: u32,
+    output: Output,
+    doc: &'static str,
+) -> TypedOp<A> {
+    TypedOp {
+        sig: OpSig::new(name, group, version, output, doc, A::params()),
+        run: None,
+        reads: None,
+        validate: None,
+        args: PhantomData,
+    }
+}
+
+/// A config op (`adamw(...)`): validated at check time, never run; the ops
+/// that take its value read it as a typed value.
+pub fn config_op<A: OpArgs>(
+    name: &'static str,
+    group: &'static str,
+    version: u32,
+    kind: &'static ConfigKind,
+    doc: &'static str,
+) -> TypedOp<A> {
+    op(name, group, version, Output::Config(kind), doc)
+}
+
+impl<A> TypedOp<A> {
+    pub fn run(mut self, f: RunFn<A>) -> Self {
+        self.run = Some(f);
+        self
+    }
+    /// The files whose digests enter the key (see [`Op::reads`]).
+    pub fn reads(mut self, f: ReadsFn<A>) -> Self {
+        self.reads = Some(f);
+        self
+    }
+    /// Checks the types cannot express, at check time.
+    pub fn validate(mut self, f: ValidateFn<A>) -> Self {
+        self.validate = Some(f);
+        self
+    }
+    /// Its results depend on the device kind (part of its key).
+    pub fn numeric(mut self) -> Self {
+        self.sig.numeric = true;
+        self
+    }
+    pub fn resources(mut self, r: Resources) -> Self {
+        self.sig.resources = r;
+        self
+    }
+    /// Its `export/` artifact is copied to the folder its string parameter
+    /// `param` names.
+    pub fn exports_to(mut self, param: &'static str) -> Self {
+        self.sig.exports_to = Some(param);
+        self
+    }
+}
+
+/// A typed argument struct that does not fit the checked arguments means
+/// the declaration and the code disagree: a bug, said as one.
+fn typed<A: OpArgs>(args: &Args) -> Result<A, String> {
+    A::from_args(args).map_err(|e| format!("internal error (please report it): {e}"))
+}
+
+impl<A: OpArgs + 'static> Op for TypedOp<A> {
     fn sig(&self) -> &OpSig {
         &self.sig
     }
     fn reads(&self, args: &Args, ws: &Path) -> Result<Vec<(PathBuf, String)>, String> {
-        self.reads.map(|f| f(args, ws)).unwrap_or(Ok(vec![]))
+        match self.reads {
+            Some(f) => f(&typed(args)?, ws),
+            None => Ok(vec![]),
+        }
     }
-    fn validate(&self, args: &Args) -> Result<(), (Option<&'static str>, String)> {
-        self.validate.map(|f| f(args)).unwrap_or(Ok(()))
+    fn validate(&self, args: &Args) -> Result<(), Invalid> {
+        match self.validate {
+            Some(f) => f(&typed(args).map_err(Invalid::call)?),
+            None => Ok(()),
+        }
+    }
+    fn parse(&self, args: &Args) -> Result<(), String> {
+        A::from_args(args).map(|_| ())
     }
     fn run(&self, ctx: &mut RunCtx) -> Result<(), String> {
-        (self.run)(ctx)
+        let f = self
+            .run
+            .ok_or_else(|| format!("`{}` is a setting, not a step", self.sig.name))?;
+        f(ctx, &typed(ctx.args)?)
     }
 }
 
@@ -38,108 +128,13 @@ pub const DATA_RESOURCES: Resources = Resources {
     minutes: 4 * 60,
 };
 
-pub fn sig(
-    name: &'static str,
-    group: &'static str,
-    version: u32,
-    output: Output,
-    doc: &'static str,
-    params: Vec<lotto_interpreter::Param>,
-) -> OpSig {
-    OpSig {
-        name,
-        version,
-        params,
-        output,
-        doc,
-        numeric: false,
-        resources: Resources {
-            cpus: 1,
-            ..Default::default()
-        },
-        group,
+/// Resource hints of ops that train or decode models: the GPU when there is
+/// one, and CPUs for feature extraction.
+pub const fn model_resources(minutes: u32) -> Resources {
+    Resources {
+        gpu: true,
+        cpus: 4,
+        mem_gb: 16,
+        minutes,
     }
-}
-
-/// A config op (`adamw(...)`): validated at check time, never run.
-pub fn config_op(s: OpSig) -> FnOp {
-    FnOp {
-        sig: s,
-        run: |_| Err("config ops are not steps".into()),
-        reads: None,
-        validate: None,
-    }
-}
-
-pub fn arg_f64(args: &Args, k: &str) -> f64 {
-    args.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN)
-}
-pub fn arg_usize(args: &Args, k: &str) -> usize {
-    args.get(k).and_then(Value::as_i64).unwrap_or(0).max(0) as usize
-}
-/// The step references in a list argument, in order.
-pub fn arg_refs(args: &Args, k: &str) -> Vec<lotto_interpreter::value::StepRef> {
-    args.get(k)
-        .and_then(Value::as_list)
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(Value::as_ref)
-        .collect()
-}
-pub fn arg_str<'a>(args: &'a Args, k: &str) -> &'a str {
-    args.get(k).and_then(Value::as_str).unwrap_or("")
-}
-/// Whether an optional numeric argument (defaulting to `none`) was given.
-pub fn arg_given(args: &Args, k: &str) -> bool {
-    args.get(k)
-        .is_some_and(|v| v.as_f64().is_some() || v.as_list().is_some())
-}
-pub fn arg_bool(args: &Args, k: &str) -> bool {
-    args.get(k).and_then(Value::as_bool).unwrap_or(false)
-}
-
-/// Resolves a user path argument: through the `--data` maps, else against
-/// the workspace (see `lotto_interpreter::paths`).
-pub fn ws_path(ws: &Path, p: &str) -> PathBuf {
-    lotto_interpreter::paths::resolve(ws, p)
-}
-
-/// [`ws_path`] for a data file or folder an op is about to open: refused
-/// when it lies outside what a confined run (a bundle) may read.
-pub fn data_path(ws: &Path, p: &str) -> Result<PathBuf, String> {
-    let full = ws_path(ws, p);
-    lotto_interpreter::paths::check_read(&full)?;
-    Ok(full)
-}
-
-/// `items.par_iter().map(f)` with a progress bar (ETA on a terminal,
-/// periodic log lines otherwise): decoding, mixing and feature extraction
-/// are the long CPU parts of data steps.
-pub fn par_map_progress<T: Sync, R: Send>(
-    progress: &lotto_interpreter::progress::Progress,
-    label: &str,
-    items: &[T],
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    use rayon::prelude::*;
-    let bar = progress.bar(label, items.len() as u64);
-    let out = items
-        .par_iter()
-        .map(|x| {
-            let r = f(x);
-            bar.inc(1);
-            r
-        })
-        .collect();
-    bar.finish();
-    out
-}
-
-pub fn write_yaml<T: serde::Serialize>(path: &Path, v: &T) -> Result<(), String> {
-    let s = serde_yaml::to_string(v).map_err(|e| e.to_string())?;
-    std::fs::write(path, s).map_err(|e| format!("`{}`: {e}", path.display()))
-}
-pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
-    let s = std::fs::read_to_string(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
-    serde_yaml::from_str(&s).map_err(|e| format!("`{}`: {e}", path.display()))
 }

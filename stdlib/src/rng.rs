@@ -1,6 +1,10 @@
 //! A small seeded PRNG (SplitMix64): our own so initialisation, shuffling,
 //! noise and pruning draws are identical on every machine and thread count.
 
+/// The largest seed a recipe may give: integers above 2^53 do not survive
+/// the checker's numbers exactly.
+pub const SEED_MAX: f64 = 9_007_199_254_740_991.0;
+
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
 
@@ -11,7 +15,9 @@ impl Rng {
     /// A generator for a named sub-stream (per utterance, per round...).
     pub fn derive(seed: u64, label: &str) -> Rng {
         let h = blake3::hash(format!("{seed}:{label}").as_bytes());
-        Rng::new(u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap()))
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&h.as_bytes()[..8]);
+        Rng::new(u64::from_le_bytes(first))
     }
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);

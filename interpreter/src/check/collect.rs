@@ -127,7 +127,14 @@ impl Collector<'_> {
 
     /// `report "DIR" = parts` is a call of the registered report op with
     /// the path and the list of parts.
-    fn report(&mut self, scope: usize, path: String, path_span: Span, parts: Vec<Expr>, span: Span) {
+    fn report(
+        &mut self,
+        scope: usize,
+        path: String,
+        path_span: Span,
+        parts: Vec<Expr>,
+        span: Span,
+    ) {
         let Some(op) = self.reg.report_op() else {
             self.out.diags.push(messages::no_report_op(span));
             return;
@@ -135,9 +142,11 @@ impl Collector<'_> {
         let p = Path::new(&path);
         let escapes = p.is_absolute() || p.components().any(|c| matches!(c, Component::ParentDir));
         if escapes && (self.opts.confine || !self.opts.allow_outside) {
-            self.out
-                .diags
-                .push(messages::report_outside(path_span, &path, self.opts.confine));
+            self.out.diags.push(messages::report_outside(
+                path_span,
+                &path,
+                self.opts.confine,
+            ));
         }
         let name = format!("report \"{path}\"{}", self.out.scopes.suffix(scope));
         let ident = |name: &str, span| Ident {
@@ -197,7 +206,15 @@ impl Collector<'_> {
         let step = self.out.steps.len() - 1;
         for (port, t) in targets.iter().enumerate() {
             let r = StepRef { step, port };
-            self.bind(scope, t, Binding::Step { r, ty, span: t.span });
+            self.bind(
+                scope,
+                t,
+                Binding::Step {
+                    r,
+                    ty,
+                    span: t.span,
+                },
+            );
         }
         self.out.pending.push(Pending {
             step,
@@ -267,7 +284,9 @@ impl Collector<'_> {
             ExprKind::Name(n) => match self.out.scopes.lookup(scope, n).cloned() {
                 Some(Binding::Expr(inner)) => self.literal_list(&inner, scope),
                 _ => {
-                    self.out.diags.push(messages::for_needs_list(e.span, Some(n)));
+                    self.out
+                        .diags
+                        .push(messages::for_needs_list(e.span, Some(n)));
                     None
                 }
             },

@@ -133,7 +133,10 @@ mod tests {
     #[test]
     fn integers_shapes_and_mismatches() {
         let p = Param::req("n", PType::Int, "count");
-        assert_eq!(ok(convert(&lit(ExprKind::Number(3.0)), &PType::Int, &p)), Value::Int(3));
+        assert_eq!(
+            ok(convert(&lit(ExprKind::Number(3.0)), &PType::Int, &p)),
+            Value::Int(3)
+        );
         match convert(&lit(ExprKind::Number(2.5)), &PType::Int, &p) {
             Conv::Mismatch(found) => assert_eq!(found, "the number 2.5"),
             _ => panic!("2.5 is no integer"),

@@ -58,7 +58,9 @@ pub fn duplicate_binding(span: Span, name: &str, first_at: &str) -> Diagnostic {
         format!("`{name}` is bound twice"),
     )
     .label("second binding")
-    .help(format!("the first binding is at {first_at}; rename one of them"))
+    .help(format!(
+        "the first binding is at {first_at}; rename one of them"
+    ))
 }
 
 pub fn unknown_kind(span: Span, kind: &str, kinds: &[&str]) -> Diagnostic {
@@ -73,7 +75,11 @@ pub fn unknown_kind(span: Span, kind: &str, kinds: &[&str]) -> Diagnostic {
         format!("unknown statement kind `{kind}`"),
     )
     .label("not a kind")
-    .help(suggest(kind, kinds.iter().copied(), format!("kinds are {all}")))
+    .help(suggest(
+        kind,
+        kinds.iter().copied(),
+        format!("kinds are {all}"),
+    ))
 }
 
 pub fn for_needs_list(span: Span, param: Option<&str>) -> Diagnostic {
@@ -150,14 +156,27 @@ pub fn config_as_step(span: Span, op: &str, kind: &str) -> Diagnostic {
         format!("`{op}` builds a {kind} setting, not a step"),
     )
     .label("not a step")
-    .help(format!("pass it as an argument, e.g. `optimizer: {op}(...)`"))
+    .help(format!(
+        "pass it as an argument, e.g. `optimizer: {op}(...)`"
+    ))
 }
 
-pub fn kind_mismatch(span: Span, kind: &str, want: StepType, op: &str, got: StepType, use_kind: &str) -> Diagnostic {
+pub fn kind_mismatch(
+    span: Span,
+    kind: &str,
+    want: StepType,
+    op: &str,
+    got: StepType,
+    use_kind: &str,
+) -> Diagnostic {
     Diagnostic::new(
         Code::KindMismatch,
         span,
-        format!("`{kind}` binds {}, but `{op}` returns {}", want.a(), got.a()),
+        format!(
+            "`{kind}` binds {}, but `{op}` returns {}",
+            want.a(),
+            got.a()
+        ),
     )
     .label(format!("expects {}", want.a()))
     .help(format!(
@@ -180,7 +199,11 @@ pub fn binding_count(span: Span, op: &str, expected: usize, targets: usize) -> D
     .help("bind one name per returned value")
 }
 
-pub fn unknown_op<'a>(span: Span, name: &str, ops: impl IntoIterator<Item = &'a str>) -> Diagnostic {
+pub fn unknown_op<'a>(
+    span: Span,
+    name: &str,
+    ops: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
     Diagnostic::new(Code::UnknownOp, span, format!("unknown op `{name}`"))
         .label("no such op")
         .help(suggest(
@@ -266,7 +289,10 @@ pub fn out_of_range(span: Span, p: &Param, shown: &str, range: &str) -> Diagnost
 }
 
 pub fn unknown_name(span: Span, name: &str, p: &Param, candidates: &[String]) -> Diagnostic {
-    let help = match (did_you_mean(name, candidates.iter().map(String::as_str)), &p.ty) {
+    let help = match (
+        did_you_mean(name, candidates.iter().map(String::as_str)),
+        &p.ty,
+    ) {
         (Some(s), _) => format!("did you mean `{s}`?"),
         (None, PType::Enum(_)) => format!("`{}` takes {}", p.name, p.ty.describe()),
         _ => "bind it with a statement or a `param` first".to_string(),

@@ -155,7 +155,10 @@ mod tests {
         assert!(diags.is_empty());
         let unused = o.unused(&[("rounds".into(), old)]);
         assert_eq!(unused.len(), 1);
-        assert_eq!(unused[0].message, "`--set roundz=...` names no `param` of this recipe");
+        assert_eq!(
+            unused[0].message,
+            "`--set roundz=...` names no `param` of this recipe"
+        );
         assert_eq!(unused[0].help.as_deref(), Some("did you mean `rounds`?"));
     }
 }

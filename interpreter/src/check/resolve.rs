@@ -72,7 +72,12 @@ pub fn resolve(
 impl Resolver<'_> {
     /// One statement: its call, checked against the statement's kind and
     /// number of bound names.
-    fn statement(&mut self, p: &Pending, targets: usize, span: Span) -> Option<(&'static str, Args)> {
+    fn statement(
+        &mut self,
+        p: &Pending,
+        targets: usize,
+        span: Span,
+    ) -> Option<(&'static str, Args)> {
         let ExprKind::Call { op: op_ident, args } = &p.value.kind else {
             self.diags.push(messages::not_a_call(p.value.span));
             return None;
@@ -84,8 +89,11 @@ impl Resolver<'_> {
         let sig = op.sig();
         let got = match &sig.output {
             Output::Config(kind) => {
-                self.diags
-                    .push(messages::config_as_step(op_ident.span, &op_ident.name, kind.name));
+                self.diags.push(messages::config_as_step(
+                    op_ident.span,
+                    &op_ident.name,
+                    kind.name,
+                ));
                 return None;
             }
             Output::One(t) | Output::PerItem { ty: t, .. } => *t,
@@ -346,14 +354,18 @@ impl Resolver<'_> {
                 match t.ty {
                     PType::List(inner) => match &**inner {
                         PType::Step(allowed) if refs.iter().all(|(_, ty)| allowed.contains(ty)) => {
-                            Some(Value::List(refs.iter().map(|(r, _)| Value::Ref(*r)).collect()))
+                            Some(Value::List(
+                                refs.iter().map(|(r, _)| Value::Ref(*r)).collect(),
+                            ))
                         }
                         _ => self.fail(e, t, &format!("`{n}`, a list of {first} steps")),
                     },
                     _ => self.fail(
                         e,
                         t,
-                        &format!("`{n}`, a list of {first} steps bound in a `for` (one per iteration)"),
+                        &format!(
+                            "`{n}`, a list of {first} steps bound in a `for` (one per iteration)"
+                        ),
                     ),
                 }
             }
@@ -385,7 +397,8 @@ impl Resolver<'_> {
             if let PType::Enum(opts) = t.ty {
                 cands.extend(opts.iter().map(|s| s.to_string()));
             }
-            self.diags.push(messages::unknown_name(e.span, n, t.p, &cands));
+            self.diags
+                .push(messages::unknown_name(e.span, n, t.p, &cands));
         }
         None
     }
@@ -423,7 +436,14 @@ impl Resolver<'_> {
 
     /// The step of an anonymous call (`imp.round(3)`), named by its text;
     /// the same call written twice is one step.
-    fn anonymous(&mut self, e: &Expr, op: &'static str, args: Args, ty: crate::types::StepType, scope: usize) -> StepRef {
+    fn anonymous(
+        &mut self,
+        e: &Expr,
+        op: &'static str,
+        args: Args,
+        ty: crate::types::StepType,
+        scope: usize,
+    ) -> StepRef {
         let text: Vec<&str> = self.sources.slice(e.span).split_whitespace().collect();
         let name = format!("{}{}", text.join(" "), self.scopes.suffix(scope));
         let i = match self

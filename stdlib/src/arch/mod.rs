@@ -387,8 +387,11 @@ mod tests {
     /// utterance tends to stay spread over the final frames for a while,
     /// each below blank, so exact transcripts would need many more steps.)
     fn overfits(arch: Arch, steps: usize) {
-        use crate::features::Feats;
-        use crate::train::{decode, make_batch, train_step, FitSettings, Opt};
+        use crate::decoding::decode;
+        use crate::features::spec::Feats;
+        use crate::training::batch::make_batch;
+        use crate::training::optimizer::{Opt, Stepper};
+        use crate::training::settings::FitSettings;
         let bins = 12;
         let mut rng = crate::rng::Rng::new(3);
         let data: Vec<Feats> = ["go up", "no", "yes sir", "up"]
@@ -418,17 +421,17 @@ mod tests {
         let s = FitSettings::plain_adam(1, 4, 0.01);
         let items: Vec<&Feats> = data.iter().collect();
         let bt = make_batch(&items, bins);
-        let masks = vec![None; p.values.len()];
-        let first = train_step(
-            &arch, &mut p, &mut opt, &bt, bins, &s, s.lr, &masks, &device,
-        )
-        .unwrap();
+        let stepper = Stepper {
+            cfg: &arch,
+            settings: &s,
+            masks: vec![None; p.values.len()],
+            bins,
+            device: &device,
+        };
+        let first = stepper.step(&mut p, &mut opt, &bt, s.lr).unwrap();
         let mut last = first;
         for _ in 1..steps {
-            last = train_step(
-                &arch, &mut p, &mut opt, &bt, bins, &s, s.lr, &masks, &device,
-            )
-            .unwrap();
+            last = stepper.step(&mut p, &mut opt, &bt, s.lr).unwrap();
         }
         assert!(
             last < first / 10.0,
@@ -437,7 +440,7 @@ mod tests {
         );
         let hyps = decode(&arch, &p, &data, bins, 4);
         let refs: Vec<&str> = data.iter().map(|f| f.text.as_str()).collect();
-        let (_, cer) = crate::train::score(&refs, &hyps);
+        let (_, cer) = crate::scoring::score(&refs, &hyps);
         assert!(cer <= 10.0, "{}: {hyps:?}", arch.name());
     }
 

@@ -1,0 +1,167 @@
+//! What every command shares: the workspace, the store, the device and the
+//! op registry, and the steps most commands begin with (check the recipe,
+//! compute its keys, open the store, find the steps a user names).
+
+use crate::cli::{Format, RecipeArgs};
+use crate::error::Fail;
+use crate::output::print_diags;
+use lotto_interpreter::check::{check_file, CheckOpts};
+use lotto_interpreter::diag::{Diagnostic, Diagnostics};
+use lotto_interpreter::digest::DigestCache;
+use lotto_interpreter::exec::RunOpts;
+use lotto_interpreter::key_parts::KeyParts;
+use lotto_interpreter::program::{Checked, Step};
+use lotto_interpreter::store::Store;
+use lotto_interpreter::types::PType;
+use lotto_interpreter::{keys, Registry};
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+pub struct App {
+    pub ws: PathBuf,
+    pub store_root: PathBuf,
+    pub device: String,
+    pub reg: Registry,
+}
+
+fn parse_set(set: &[String]) -> Result<Vec<(String, String)>, String> {
+    set.iter()
+        .map(|s| {
+            s.split_once('=')
+                .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                .ok_or_else(|| format!("--set expects NAME=VALUE, got `{s}`"))
+        })
+        .collect()
+}
+
+impl App {
+    /// The recipe path as the user gave it, made absolute.
+    pub fn recipe_abs(&self, file: &Path) -> PathBuf {
+        std::env::current_dir().unwrap_or_default().join(file)
+    }
+
+    /// The recipe path relative to the workspace (names steps in records).
+    pub fn recipe_rel(&self, file: &Path) -> String {
+        let full = self.recipe_abs(file);
+        let ws = self.ws.canonicalize().unwrap_or(self.ws.clone());
+        full.canonicalize()
+            .unwrap_or(full.clone())
+            .strip_prefix(&ws)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| file.display().to_string())
+    }
+
+    /// The device kind numeric keys name (`flex`, `vulkan`, ...).
+    pub fn device_kind(&self) -> &str {
+        lotto_stdlib::device::kind(&self.device)
+    }
+
+    /// Checks the recipe; its diagnostics are printed on failure.
+    pub fn check(&self, r: &RecipeArgs, format: Format) -> Result<Checked, Fail> {
+        let set = parse_set(&r.set).map_err(Fail::usage)?;
+        let opts = CheckOpts {
+            set,
+            allow_outside: r.allow_outside,
+            confine: lotto_interpreter::paths::is_confined(),
+        };
+        check_file(&self.recipe_abs(&r.file), &self.ws, &self.reg, &opts).map_err(
+            |(ds, sources)| {
+                print_diags(&ds, &sources, format);
+                Fail::reported(1)
+            },
+        )
+    }
+
+    /// Every step's key parts, or `None` where its files (or an input's)
+    /// cannot be read, with those read errors by step.
+    #[allow(clippy::type_complexity)]
+    pub fn keys_partial(
+        &self,
+        c: &Checked,
+        store: &Store,
+    ) -> (Vec<Option<KeyParts>>, Vec<(usize, Diagnostic)>) {
+        let digests = DigestCache::open(&store.root.join("digests.json"));
+        let out = keys::compute_partial(c, &self.reg, &self.ws, &digests, self.device_kind());
+        digests.save();
+        out
+    }
+
+    /// Every step's key parts; a file that cannot be read is an error.
+    pub fn keys(&self, c: &Checked, store: &Store) -> Result<Vec<KeyParts>, Fail> {
+        let (parts, errors) = self.keys_partial(c, store);
+        if !errors.is_empty() {
+            let ds = Diagnostics(errors.into_iter().map(|(_, d)| d).collect());
+            print_diags(&ds, &c.sources, Format::Text);
+            return Err(Fail::reported(1));
+        }
+        Ok(parts.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
+    /// Run options for this recipe with this command line's device:
+    /// one job, nothing forced, reports exported.
+    pub fn run_opts(&self, file: &Path) -> RunOpts {
+        RunOpts {
+            jobs: 1,
+            force: BTreeSet::new(),
+            only: None,
+            device: self.device_kind().to_string(),
+            recipe: self.recipe_rel(file),
+            show_bars: std::io::stderr().is_terminal(),
+            export: true,
+            job: None,
+        }
+    }
+
+    /// Refuses a device this build cannot open, before any work.
+    pub fn open_device(&self) -> Result<(), Fail> {
+        lotto_stdlib::device::open(&self.device)
+            .map(|_| ())
+            .map_err(Fail::usage)
+    }
+
+    /// The data paths a step names: its path-typed arguments as written.
+    pub fn data_paths<'s>(&self, s: &'s Step) -> Vec<&'s str> {
+        let sig = self.reg.get(s.op).expect("checked op").sig();
+        sig.params
+            .iter()
+            .filter(|p| p.ty == PType::Path)
+            .filter_map(|p| s.args.get(p.name).and_then(|v| v.as_str()))
+            .collect()
+    }
+
+    /// Whether a path the step names (a corpus folder, a manifest) is
+    /// absent here: its data is then "not on this machine" for `plan`.
+    pub fn data_path_absent(&self, s: &Step) -> bool {
+        self.data_paths(s)
+            .iter()
+            .any(|p| !lotto_interpreter::paths::resolve(&self.ws, p).exists())
+    }
+
+    pub fn open_store(&self) -> Result<Store, Fail> {
+        Store::open(&self.store_root).map_err(|e| {
+            Fail::usage(format!(
+                "cannot open the store `{}`: {e}",
+                self.store_root.display()
+            ))
+        })
+    }
+
+    /// The steps `names` name (a step or any of its bindings).
+    pub fn resolve_steps(&self, c: &Checked, names: &[String]) -> Result<BTreeSet<usize>, Fail> {
+        let mut out = BTreeSet::new();
+        for n in names {
+            let Some(i) = c.find(n) else {
+                let cands: Vec<&str> = c.steps.iter().map(|s| s.name.as_str()).collect();
+                let hint = lotto_interpreter::diag::did_you_mean(n, cands.iter().copied())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(Fail::usage(format!(
+                    "the recipe has no step `{n}`{hint}; `lotto plan` lists them"
+                )));
+            };
+            out.insert(i);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,54 @@
+//! `lotto bench`: benchmarks that print figures (never timed tests), each
+//! side by side with its peer where one is installed.
+//! - `check`: `lotto check` as a whole process on every recipe in
+//!   `pipelines/` and on a generated 10,000-line recipe.
+//! - `resume`: no-op resume of a fully cached 200+-step recipe.
+//! - `train`: one DS2-small train step, beside PyTorch (bench/ds2_torch.py).
+//! - `audio`: decode + spectrogram of the bundled WAVs, beside librosa.
+//! - `early-bird`: early-bird tickets against plain IMP on the toy recipe.
+
+pub mod audio;
+pub mod check;
+pub mod early_bird;
+pub mod resume;
+pub mod torch;
+pub mod train;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+pub fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+/// `runs` runs of `exe args` in `dir`, each a new process, as a user runs
+/// it: the median time and the last run's standard output. A run that
+/// fails is an error carrying its standard error.
+pub fn time_process(
+    exe: &Path,
+    dir: &Path,
+    args: &[&str],
+    runs: usize,
+) -> Result<(Duration, String), String> {
+    let mut times = vec![];
+    let mut out = String::new();
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        let o = std::process::Command::new(exe)
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .map_err(|e| e.to_string())?;
+        times.push(t0.elapsed());
+        if !o.status.success() {
+            return Err(String::from_utf8_lossy(&o.stderr).to_string());
+        }
+        out = String::from_utf8_lossy(&o.stdout).to_string();
+    }
+    Ok((median(times), out))
+}

@@ -1,0 +1,65 @@
+//! The PyTorch peer of the train benchmark (bench/ds2_torch.py).
+
+use std::path::Path;
+
+/// The two PyTorch models `bench/ds2_torch.py` times.
+#[derive(Clone, Copy)]
+pub enum TorchModel {
+    /// The reference script: nn.LSTM concatenates the directions,
+    /// so layers 2–3 take 512 inputs (6.6% more multiply-adds than ours).
+    Reference,
+    /// lotto's DS2 layer for layer: summed directions, sequence-wise batch
+    /// norm between the LSTM layers, batch norm + bias-free head.
+    Lotto,
+}
+
+impl TorchModel {
+    pub fn arg(self) -> &'static str {
+        match self {
+            TorchModel::Reference => "reference",
+            TorchModel::Lotto => "lotto",
+        }
+    }
+}
+
+/// Whether `python3 -c 'import torch'` works; says so when it does not.
+pub fn torch_available() -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import torch"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        println!("PyTorch peer skipped: `python3 -c 'import torch'` fails (pip install torch to compare)");
+    }
+    ok
+}
+
+/// Runs bench/ds2_torch.py on 2 threads for `model`; returns its median
+/// step in seconds.
+pub fn torch_peer(repo: &Path, model: TorchModel) -> Option<f64> {
+    let out = std::process::Command::new("python3")
+        .arg(repo.join("bench/ds2_torch.py"))
+        .args(["2", model.arg()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    for line in text.lines().filter(|l| !l.starts_with("iter ")) {
+        println!("  {line}");
+    }
+    if !out.status.success() {
+        println!(
+            "  bench/ds2_torch.py failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let line = text.lines().find(|l| l.starts_with("TRAIN total"))?;
+    let med = line
+        .split("median ")
+        .nth(1)?
+        .split(" ms")
+        .next()?
+        .trim()
+        .parse::<f64>()
+        .ok()?;
+    Some(med / 1000.0)
+}

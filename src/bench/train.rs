@@ -1,0 +1,81 @@
+//! One DS2-small train step (batch 8 × 161 bins × 300 frames, 2 conv +
+//! 3 BiLSTM-256, CTC, Adam), its weights' checksum and the floor its
+//! matrix products put under it.
+
+use super::{median, ms};
+use lotto_stdlib::arch::{Arch, CnnLstmConfig};
+use lotto_stdlib::features::spec::Feats;
+use lotto_stdlib::training::batch::make_batch;
+use lotto_stdlib::training::optimizer::{Opt, Stepper};
+use lotto_stdlib::training::settings::FitSettings;
+use std::time::Instant;
+
+pub fn run(iters: usize) -> Result<f64, String> {
+    let ds2 = CnnLstmConfig::ds2(3, 256);
+    let cfg = Arch::CnnLstm(ds2.clone());
+    let device = lotto_stdlib::device::open("flex")?;
+    let mut p = cfg.init(0, &device);
+    let mut opt = Opt::new(&p);
+    let mut rng = lotto_stdlib::rng::Rng::new(42);
+    let feats: Vec<Feats> = (0..8)
+        .map(|i| Feats {
+            id: i.to_string(),
+            text: (0..40)
+                .map(|_| (b'a' + rng.below(26) as u8) as char)
+                .collect(),
+            frames: 300,
+            data: (0..300 * 161).map(|_| rng.uniform(-1.0, 1.0)).collect(),
+        })
+        .collect();
+    let refs: Vec<&Feats> = feats.iter().collect();
+    let bt = make_batch(&refs, 161);
+    let s = FitSettings::plain_adam(1, 8, 1e-4);
+    let stepper = Stepper {
+        cfg: &cfg,
+        settings: &s,
+        masks: vec![None; p.values.len()],
+        bins: 161,
+        device: &device,
+    };
+    println!(
+        "DS2-small train step (lotto on burn flex): {} parameters, batch 8 x 161 x 300, CTC, Adam",
+        p.total()
+    );
+    let mut times = vec![];
+    for it in 0..iters + 2 {
+        let t0 = Instant::now();
+        let loss = stepper.step(&mut p, &mut opt, &bt, 1e-4)?;
+        let d = t0.elapsed();
+        println!("  iter {it}: loss {loss:.3}, {}", ms(d));
+        if it >= 2 {
+            times.push(d);
+        }
+    }
+    let m = median(times).as_secs_f64();
+    // A checksum of the trained weights, so that builds, backend features
+    // and thread counts (RAYON_NUM_THREADS) can be compared bit for bit.
+    let mut h = blake3::Hasher::new();
+    for v in &p.values {
+        for x in lotto_stdlib::nn::to_host(v) {
+            h.update(&x.to_le_bytes());
+        }
+    }
+    println!(
+        "weights after {} steps: blake3 {}",
+        iters + 2,
+        &h.finalize().to_hex()[..16]
+    );
+    println!("lotto (burn flex) TRAIN step: median {:.3} s", m);
+    // The floor under the step: its matrix products at the rate gemm
+    // reaches on one large product, on every thread.
+    let gflop = ds2.train_step_flops(8, 300) / 1e9;
+    let rate = lotto_stdlib::cpu::matrix::single_thread_gflops();
+    let threads = rayon::current_num_threads();
+    let floor = gflop / (rate * threads as f64);
+    println!(
+        "  matrix products: {gflop:.1} GFLOP per step; gemm here: {rate:.1} GFLOP/s on one thread, \
+         so ≥ {floor:.3} s on {threads} threads ({:.0}% of the median)",
+        100.0 * floor / m
+    );
+    Ok(m)
+}

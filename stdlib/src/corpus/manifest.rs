@@ -1,0 +1,189 @@
+//! The `manifest` op: a corpus from a TSV/CSV or JSONL list of audio files
+//! and transcripts.
+
+use super::on_error::OnError;
+use super::utt::{hours, write_utts, Utt};
+use crate::audio;
+use crate::data_paths::{data_path, rel_to_ws};
+use crate::op::{op, DATA_RESOURCES};
+use crate::parallel::par_map_progress;
+use crate::vocabulary::CORPUS;
+use lotto_interpreter::run_ctx::RunCtx;
+use lotto_interpreter::signature::Output;
+use lotto_interpreter::types::PType;
+use lotto_interpreter::Registry;
+use std::path::{Path, PathBuf};
+
+lotto_interpreter::op_args! {
+    pub struct ManifestArgs {
+        file: String = req(PType::Path, "the manifest file"),
+        on_error: OnError = opt(PType::Enum(OnError::NAMES), OnError::Error, OnError::DOC),
+    }
+}
+
+/// One manifest row: line number, audio path, transcript, speaker.
+type Row = (usize, String, String, Option<String>);
+
+fn rows(a: &ManifestArgs, ws: &Path) -> Result<(PathBuf, Vec<Row>), String> {
+    let file = data_path(ws, &a.file)?;
+    let rows = parse(&file, &a.file)?;
+    Ok((file, rows))
+}
+
+/// The rows of the manifest `file`, shown in errors as `shown`.
+fn parse(file: &Path, shown: &str) -> Result<Vec<Row>, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read manifest `{shown}`: {e}"))?;
+    let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if ext == "jsonl" {
+        return parse_jsonl(&text, shown);
+    }
+    let sep = if ext == "csv" { ',' } else { '\t' };
+    let mut lines = text.lines().enumerate();
+    let (_, header) = lines
+        .next()
+        .ok_or_else(|| format!("manifest `{shown}` is empty"))?;
+    let cols: Vec<&str> = header.split(sep).map(str::trim).collect();
+    let find = |names: &[&str]| cols.iter().position(|c| names.contains(c));
+    let need = |names: &[&str], what: &str| {
+        find(names).ok_or_else(|| {
+            format!(
+                "{shown}:1: header needs a `{what}` column (found: {})",
+                cols.join(", ")
+            )
+        })
+    };
+    let pi = need(&["path", "audio", "file"], "path")?;
+    let ti = need(&["transcript", "text", "sentence"], "transcript")?;
+    let si = find(&["speaker", "client_id"]);
+    let mut rows = vec![];
+    for (i, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split(sep).collect();
+        if f.len() <= pi.max(ti) {
+            return Err(format!(
+                "{shown}:{}: expected {} columns, found {}",
+                i + 1,
+                cols.len(),
+                f.len()
+            ));
+        }
+        rows.push((
+            i + 1,
+            f[pi].to_string(),
+            f[ti].to_string(),
+            si.and_then(|s| f.get(s)).map(|s| s.to_string()),
+        ));
+    }
+    Ok(rows)
+}
+
+fn parse_jsonl(text: &str, shown: &str) -> Result<Vec<Row>, String> {
+    let mut rows = vec![];
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let at = format!("{shown}:{}", i + 1);
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("{at}: not JSON: {e}"))?;
+        let path = v["audio"]
+            .as_str()
+            .or(v["path"].as_str())
+            .ok_or_else(|| format!("{at}: no `audio` or `path` field"))?;
+        let tr = v["text"]
+            .as_str()
+            .or(v["transcript"].as_str())
+            .ok_or_else(|| format!("{at}: no `text` or `transcript` field"))?;
+        rows.push((
+            i + 1,
+            path.to_string(),
+            tr.to_string(),
+            v["speaker"].as_str().map(str::to_string),
+        ));
+    }
+    Ok(rows)
+}
+
+fn reads(a: &ManifestArgs, ws: &Path) -> Result<Vec<(PathBuf, String)>, String> {
+    let (file, rows) = rows(a, ws)?;
+    let dir = file.parent().unwrap_or(ws).to_path_buf();
+    let name = file
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string();
+    let mut out = vec![(file.clone(), name)];
+    for (line, p, _, _) in rows {
+        let full = dir.join(&p);
+        if !full.is_file() {
+            if a.on_error == OnError::Skip {
+                continue;
+            }
+            return Err(format!(
+                "{}:{line}: audio file `{p}` does not exist (or pass `on_error: skip`)",
+                a.file
+            ));
+        }
+        out.push((full, p));
+    }
+    Ok(out)
+}
+
+fn run(ctx: &mut RunCtx, a: &ManifestArgs) -> Result<(), String> {
+    let (file, rows) = rows(a, ctx.workspace)?;
+    let dir = file.parent().unwrap_or(ctx.workspace).to_path_buf();
+    let ws = ctx.workspace;
+    let label = format!("{} decode", ctx.step_name);
+    let results: Vec<Result<Utt, String>> =
+        par_map_progress(ctx.progress, &label, &rows, |(line, p, tr, spk)| {
+            let full = dir.join(p);
+            let x = audio::load(&full, None).map_err(|e| format!("{}:{line}: {e}", a.file))?;
+            let (text, _) = crate::text::normalize(tr);
+            let id = Path::new(p)
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| format!("line{line}"));
+            Ok(Utt {
+                id,
+                audio: rel_to_ws(ws, &full),
+                segment: None,
+                text,
+                speaker: spk.clone().unwrap_or_else(|| "unknown".into()),
+                duration: x.len() as f64 / audio::RATE as f64,
+            })
+        });
+    let mut utts = vec![];
+    let mut skipped = 0u64;
+    for r in results {
+        match r {
+            Ok(u) => utts.push(u),
+            Err(e) if a.on_error == OnError::Skip => {
+                tracing::warn!("skipped: {e}");
+                skipped += 1
+            }
+            Err(e) => return Err(format!("{e} (or pass `on_error: skip` to skip bad files)")),
+        }
+    }
+    if utts.is_empty() {
+        return Err(format!("manifest `{}` yields no usable utterance", a.file));
+    }
+    let dropped: usize = rows.iter().map(|r| crate::text::normalize(&r.2).1).sum();
+    ctx.metric("utterances", utts.len() as u64);
+    ctx.metric("skipped", skipped);
+    ctx.metric("chars_dropped", dropped as u64);
+    ctx.metric("hours", hours(&utts));
+    write_utts(ctx.out, &utts)
+}
+
+pub fn register(r: &mut Registry) {
+    r.add(
+        op::<ManifestArgs>("manifest", "Corpora", 2, Output::One(CORPUS), "A corpus from a TSV/CSV (header with `path` and `transcript`, optional `speaker`) or JSONL manifest; audio paths are relative to the manifest's folder.")
+            .run(run)
+            .reads(reads)
+            .resources(DATA_RESOURCES),
+    );
+}

@@ -1,0 +1,113 @@
+//! Matrix products on host slices through the gemm crate (the kernels flex
+//! itself uses), for the CPU paths of `conv` and `lstm`.
+//!
+//! Each product runs on one thread: the callers split independent work
+//! across threads themselves, so a result never depends on how gemm would
+//! split a product, and so not on the thread count.
+
+/// Rows, columns and strides of a matrix view: element (r, c) is at
+/// `r * rs + c * cs`.
+#[derive(Clone, Copy)]
+struct Strides {
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+impl Strides {
+    /// The view, after checking it stays inside a slice of `len` elements.
+    fn within(rows: usize, cols: usize, rs: usize, cs: usize, len: usize) -> Strides {
+        let last = (rows.max(1) - 1) * rs + (cols.max(1) - 1) * cs;
+        assert!(
+            rows == 0 || cols == 0 || last < len,
+            "matrix view out of bounds"
+        );
+        Strides { rows, cols, rs, cs }
+    }
+}
+
+/// A strided view of a matrix.
+#[derive(Clone, Copy)]
+pub(crate) struct MatRef<'a> {
+    data: &'a [f32],
+    s: Strides,
+}
+
+impl<'a> MatRef<'a> {
+    pub(crate) fn new(data: &'a [f32], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
+        let s = Strides::within(rows, cols, rs, cs, data.len());
+        MatRef { data, s }
+    }
+}
+
+/// A mutable strided view.
+pub(crate) struct Mat<'a> {
+    data: &'a mut [f32],
+    s: Strides,
+}
+
+impl<'a> Mat<'a> {
+    pub(crate) fn new(data: &'a mut [f32], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
+        let s = Strides::within(rows, cols, rs, cs, data.len());
+        Mat { data, s }
+    }
+}
+
+/// `dst = lhs · rhs`, or `dst += lhs · rhs` when `accumulate`, on one
+/// thread (callers parallelise over independent work).
+pub(crate) fn matmul(dst: Mat, accumulate: bool, lhs: MatRef, rhs: MatRef) {
+    let (d, l, r) = (dst.s, lhs.s, rhs.s);
+    assert!(
+        l.rows == d.rows && r.cols == d.cols && l.cols == r.rows,
+        "matrix product shapes"
+    );
+    // SAFETY: every view was checked against its slice's length in `new`,
+    // so gemm reads and writes only inside the borrowed slices; `dst` is a
+    // unique borrow, so it cannot alias `lhs` or `rhs`.
+    unsafe {
+        gemm::gemm(
+            d.rows,
+            d.cols,
+            l.cols,
+            dst.data.as_mut_ptr(),
+            d.cs as isize,
+            d.rs as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            l.cs as isize,
+            l.rs as isize,
+            rhs.data.as_ptr(),
+            r.cs as isize,
+            r.rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
+}
+
+/// This machine's rate for one large matrix product on one thread through
+/// `matmul`, in GFLOP/s (best of three 1024³ products, ~0.1 s): what
+/// `lotto bench train` multiplies out into a floor for a step's time.
+pub fn single_thread_gflops() -> f64 {
+    let n = 1024;
+    let a: Vec<f32> = (0..n * n).map(|i| (i % 13) as f32 * 0.1).collect();
+    let b: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32 * 0.1).collect();
+    let mut c = vec![0.0f32; n * n];
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let t0 = std::time::Instant::now();
+        matmul(
+            Mat::new(&mut c, n, n, n, 1),
+            false,
+            MatRef::new(&a, n, n, 1, n),
+            MatRef::new(&b, n, n, n, 1),
+        );
+        best = best.min(t0.elapsed().as_secs_f64());
+    }
+    2.0 * (n * n * n) as f64 / best / 1e9
+}

@@ -1,0 +1,10 @@
+//! The CPU kernels: 2-D convolution and LSTM directions computed on the
+//! host with their backward passes written out, over one-thread matrix
+//! products. They exist because burn's flex backend spends most of a
+//! DS2 train step in these layers (see docs/cpu.md for what they compute,
+//! why, and how they are tested against burn's own ops). Every result is
+//! independent of the thread count.
+
+pub mod conv;
+pub mod lstm;
+pub mod matrix;

@@ -1,0 +1,27 @@
+//! Where a path a recipe names really is: through the `--data` maps, else
+//! against the workspace (see `lotto_interpreter::paths`), and refused when
+//! a confined run (a bundle) may not read there.
+
+use std::path::{Path, PathBuf};
+
+/// Resolves a user path argument.
+pub fn ws_path(ws: &Path, p: &str) -> PathBuf {
+    lotto_interpreter::paths::resolve(ws, p)
+}
+
+/// [`ws_path`] for a data file or folder an op is about to open.
+pub fn data_path(ws: &Path, p: &str) -> Result<PathBuf, String> {
+    let full = ws_path(ws, p);
+    lotto_interpreter::paths::check_read(&full)?;
+    Ok(full)
+}
+
+/// `p` relative to the workspace when it lies inside it (how corpora
+/// record their audio, so a moved workspace keeps working).
+pub fn rel_to_ws(ws: &Path, p: &Path) -> String {
+    let wsc = ws.canonicalize().unwrap_or(ws.to_path_buf());
+    let pc = p.canonicalize().unwrap_or(p.to_path_buf());
+    pc.strip_prefix(&wsc)
+        .map(|r| r.display().to_string())
+        .unwrap_or_else(|_| pc.display().to_string())
+}

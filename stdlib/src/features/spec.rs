@@ -1,0 +1,170 @@
+//! Acoustic features of one waveform: the DS2 log1p spectrogram and the
+//! Conformer log-mel filterbank, with per-utterance normalisation.
+
+use rustfft::num_complex::Complex;
+use serde::{Deserialize, Serialize};
+
+/// The settings a features step publishes (`features.yaml`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FeatureSpec {
+    /// The op that defined them, `spectrogram` or `fbank`: extraction is
+    /// that op's work, keyed by its version wherever it runs.
+    pub kind: String,
+    pub window_s: f64,
+    pub hop_s: f64,
+    pub n_fft: usize,
+    pub mels: usize,
+    pub window_fn: String,
+    pub normalize: bool,
+}
+
+impl FeatureSpec {
+    /// The paper's DS2 input: 20 ms Hamming windows every 10 ms, 161 bins
+    /// of log1p magnitude, normalised per utterance.
+    pub fn ds2() -> FeatureSpec {
+        FeatureSpec {
+            kind: "spectrogram".into(),
+            window_s: 0.02,
+            hop_s: 0.01,
+            n_fft: 320,
+            mels: 0,
+            window_fn: "hamming".into(),
+            normalize: true,
+        }
+    }
+    pub fn bins(&self) -> usize {
+        if self.kind == "fbank" {
+            self.mels
+        } else {
+            self.n_fft / 2 + 1
+        }
+    }
+}
+
+/// One utterance's features, frames × bins, row-major.
+#[derive(Clone, Debug)]
+pub struct Feats {
+    pub id: String,
+    pub text: String,
+    pub frames: usize,
+    pub data: Vec<f32>,
+}
+
+fn window(n: usize, kind: &str) -> Vec<f32> {
+    (0..n)
+        .map(|i| {
+            let x = 2.0 * std::f32::consts::PI * i as f32 / (n - 1).max(1) as f32;
+            match kind {
+                "hann" => 0.5 - 0.5 * x.cos(),
+                _ => 0.54 - 0.46 * x.cos(),
+            }
+        })
+        .collect()
+}
+
+fn mel(f: f32) -> f32 {
+    2595.0 * (1.0 + f / 700.0).log10()
+}
+
+fn mel_bank(mels: usize, n_fft: usize) -> Vec<Vec<(usize, f32)>> {
+    let bins = n_fft / 2 + 1;
+    let (lo, hi) = (mel(0.0), mel(crate::audio::RATE as f32 / 2.0));
+    let pts: Vec<f32> = (0..mels + 2)
+        .map(|i| lo + (hi - lo) * i as f32 / (mels + 1) as f32)
+        .map(|m| 700.0 * (10f32.powf(m / 2595.0) - 1.0))
+        .collect();
+    let hz = |b: usize| b as f32 * crate::audio::RATE as f32 / n_fft as f32;
+    (0..mels)
+        .map(|m| {
+            (0..bins)
+                .filter_map(|b| {
+                    let f = hz(b);
+                    let w = if f < pts[m] || f > pts[m + 2] {
+                        0.0
+                    } else if f <= pts[m + 1] {
+                        (f - pts[m]) / (pts[m + 1] - pts[m]).max(1e-6)
+                    } else {
+                        (pts[m + 2] - f) / (pts[m + 2] - pts[m + 1]).max(1e-6)
+                    };
+                    (w > 0.0).then_some((b, w))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Features of one waveform.
+pub fn extract(x: &[f32], spec: &FeatureSpec) -> (usize, Vec<f32>) {
+    let win = (spec.window_s * crate::audio::RATE as f64).round() as usize;
+    let hop = ((spec.hop_s * crate::audio::RATE as f64).round() as usize).max(1);
+    let n_fft = spec.n_fft.max(win);
+    let w = window(win, &spec.window_fn);
+    let frames = if x.len() < win {
+        1
+    } else {
+        (x.len() - win) / hop + 1
+    };
+    let mut planner = rustfft::FftPlanner::<f32>::new();
+    let fft = planner.plan_fft_forward(n_fft);
+    let bins = n_fft / 2 + 1;
+    let bank = (spec.kind == "fbank").then(|| mel_bank(spec.mels, n_fft));
+    let out_bins = spec.bins();
+    let mut out = Vec::with_capacity(frames * out_bins);
+    let mut buf = vec![Complex::new(0.0f32, 0.0); n_fft];
+    // One scratch buffer for all frames (`process` would allocate per call).
+    let mut scratch = vec![Complex::new(0.0f32, 0.0); fft.get_inplace_scratch_len()];
+    for f in 0..frames {
+        for (i, b) in buf.iter_mut().enumerate() {
+            let s = if i < win {
+                x.get(f * hop + i).copied().unwrap_or(0.0) * w[i]
+            } else {
+                0.0
+            };
+            *b = Complex::new(s, 0.0);
+        }
+        fft.process_with_scratch(&mut buf, &mut scratch);
+        match &bank {
+            None => out.extend(buf[..bins].iter().map(|c| c.norm().ln_1p())),
+            Some(bank) => out.extend(bank.iter().map(|filt| {
+                let e: f32 = filt.iter().map(|(b, wt)| buf[*b].norm_sqr() * wt).sum();
+                (e + 1e-10).ln()
+            })),
+        }
+    }
+    if spec.normalize {
+        let n = out.len() as f32;
+        let mean = out.iter().sum::<f32>() / n;
+        let std = (out.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n)
+            .sqrt()
+            .max(1e-5);
+        out.iter_mut().for_each(|v| *v = (*v - mean) / std);
+    }
+    (frames, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ds2_spectrogram_has_161_bins_and_peaks_at_tone() {
+        let spec = FeatureSpec {
+            normalize: false,
+            ..FeatureSpec::ds2()
+        };
+        let x: Vec<f32> = (0..16000)
+            .map(|i| (i as f32 * 2.0 * std::f32::consts::PI * 1000.0 / 16000.0).sin())
+            .collect();
+        let (frames, f) = extract(&x, &spec);
+        assert_eq!(spec.bins(), 161);
+        assert_eq!(frames, 99);
+        let row = &f[161 * 10..161 * 11];
+        let peak = row
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0;
+        assert_eq!(peak, 20); // 1000 Hz / (16000/320) Hz per bin
+    }
+}

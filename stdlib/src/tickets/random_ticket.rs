@@ -1,0 +1,75 @@
+//! The random-ticket baseline: each round's mask of a ticket, trained from
+//! a fresh random initialisation instead of θ0.
+
+use super::ticket::{read_ticket, RoundInfo, TicketInfo};
+use crate::artifacts::write_yaml;
+use crate::rng::SEED_MAX;
+use crate::tensor_io;
+use crate::training::job::{fresh_init, read_trained, Run, TrainJob};
+use crate::vocabulary::TICKET;
+use lotto_interpreter::run_ctx::{Metrics, RunCtx, SubStep};
+use lotto_interpreter::types::PType;
+use lotto_interpreter::value::StepRef;
+
+lotto_interpreter::op_args! {
+    pub struct RandomTicketArgs {
+        ticket: StepRef = req(PType::Step(&[TICKET]), "the IMP ticket"),
+        seed: u64 = opt(PType::Int, 1, "re-initialisation seed").range(0.0, SEED_MAX),
+    }
+}
+
+pub fn run(ctx: &mut RunCtx, a: &RandomTicketArgs) -> Result<(), String> {
+    let src = read_ticket(ctx.input(a.ticket))?;
+    let objects = ctx.store.root.join("objects");
+    let mut rounds = vec![];
+    let mut job: Option<TrainJob> = None;
+    for ri in &src.rounds {
+        if ri.round == 0 {
+            rounds.push(ri.clone());
+            continue;
+        }
+        let rdir = objects.join(&ri.dir);
+        let info = read_trained(&rdir)?;
+        let j = match &job {
+            Some(j) => j,
+            None => job.insert(TrainJob::from_trained(ctx, &info)?),
+        };
+        let masks = tensor_io::load(&rdir.join("masks.safetensors"))?;
+        let init = fresh_init(&info.model, a.seed.wrapping_add(0x5eed));
+        let sub = SubStep {
+            owner: None,
+            kind: "round",
+            deps: serde_json::json!({ "ticket_round": ri.dir, "seed": a.seed }),
+            label: format!("round {}", ri.round),
+        };
+        let label = format!("{} round {}", ctx.step_name, ri.round);
+        let dir = ctx.sub_step(sub, |out, ckpt| {
+            let run = Run {
+                init: &init,
+                masks: Some(&masks),
+                out,
+                ckpt,
+                label: &label,
+            };
+            let info = j.run(&run, None)?;
+            let mut m = Metrics::new();
+            m.insert("rw".into(), info.rw.into());
+            m.insert("dev_wer".into(), info.best_dev_wer.into());
+            Ok(m)
+        })?;
+        let rinfo = read_trained(&dir)?;
+        rounds.push(RoundInfo {
+            round: ri.round,
+            rw: rinfo.rw,
+            dev_wer: rinfo.best_dev_wer,
+            dir: ctx.artifact_id(&dir),
+        });
+    }
+    write_yaml(
+        &ctx.out.join("ticket.yaml"),
+        &TicketInfo {
+            method: "random_ticket".into(),
+            rounds,
+        },
+    )
+}

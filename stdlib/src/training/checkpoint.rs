@@ -1,0 +1,104 @@
+//! Epoch checkpoints of a training run, from which a killed run resumes
+//! bit-identically: weights, buffers and optimizer moments in one
+//! safetensors file per epoch, the best epoch's weights in another, and
+//! `ckpt.json` (the state that names them) written last by an atomic
+//! rename, so a kill at any point leaves a consistent, older checkpoint.
+
+use super::optimizer::Opt;
+use super::train_loop::EpochLog;
+use crate::nn::{to_host, Params};
+use crate::tensor_io::{self, HostTensor, TensorMap};
+use burn::tensor::{Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+const STATE: &str = "ckpt.json";
+
+/// What `ckpt.json` holds after an epoch.
+#[derive(Serialize, Deserialize)]
+pub struct State {
+    /// Optimizer steps taken.
+    pub step: u64,
+    pub history: Vec<EpochLog>,
+    pub best_wer: f64,
+    pub best_epoch: usize,
+    /// The epoch's weights and moments, and the best epoch's weights.
+    pub file: String,
+    pub best_file: String,
+    /// The epoch hook's state (early-bird distances).
+    pub hook: Option<serde_json::Value>,
+    /// The hook ended training after this epoch.
+    pub stopped: bool,
+}
+
+/// A resumed run: its state, the best weights so far, and the weights and
+/// moments loaded into `p` and `opt`.
+pub struct Resumed {
+    pub state: State,
+    pub best: TensorMap,
+}
+
+/// Loads the last checkpoint in `dir` into `p` and `opt`, if there is one.
+pub fn resume(dir: &Path, p: &mut Params, opt: &mut Opt) -> Result<Option<Resumed>, String> {
+    let state_file = dir.join(STATE);
+    if !state_file.is_file() {
+        return Ok(None);
+    }
+    let bad = |e: String| format!("checkpoint `{}`: {e}", state_file.display());
+    let bytes = std::fs::read(&state_file).map_err(|e| bad(e.to_string()))?;
+    let state: State = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    let all = tensor_io::load(&dir.join(&state.file))?;
+    p.load_map(&all)?;
+    // Moments live on the device without autodiff, as `Opt::new` makes them.
+    let inner = p.device.clone().inner();
+    for (i, pi) in p.info.iter().enumerate() {
+        let get = |k: String| {
+            all.get(&k)
+                .map(|h| Tensor::from_data(TensorData::new(h.data.clone(), [h.data.len()]), &inner))
+                .ok_or_else(|| bad("it lacks optimizer state".into()))
+        };
+        opt.m[i] = get(format!("adam.m.{}", pi.name))?;
+        opt.v[i] = get(format!("adam.v.{}", pi.name))?;
+    }
+    opt.step = state.step;
+    let best = tensor_io::load(&dir.join(&state.best_file))?;
+    Ok(Some(Resumed { state, best }))
+}
+
+/// Saves the best weights of `epoch` (when it is the new best).
+pub fn save_best(dir: &Path, epoch: usize, best: &TensorMap) -> Result<String, String> {
+    let file = format!("best_e{epoch}.safetensors");
+    tensor_io::save(&dir.join(&file), best)?;
+    Ok(file)
+}
+
+/// Checkpoints the end of an epoch: weights, buffers and moments, then
+/// the state, then removes files no longer referenced.
+pub fn save(dir: &Path, p: &Params, opt: &Opt, mut state: State) -> Result<(), String> {
+    let epoch = state.history.len();
+    let mut all = p.to_map();
+    for (i, pi) in p.info.iter().enumerate() {
+        for (name, moment) in [("m", &opt.m[i]), ("v", &opt.v[i])] {
+            all.insert(
+                format!("adam.{name}.{}", pi.name),
+                HostTensor {
+                    shape: vec![pi.numel()],
+                    data: to_host(moment),
+                },
+            );
+        }
+    }
+    state.file = format!("ckpt_e{epoch}.safetensors");
+    tensor_io::save(&dir.join(&state.file), &all)?;
+    let tmp = dir.join(format!("{STATE}.tmp"));
+    let json = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
+    std::fs::write(&tmp, json).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, dir.join(STATE)).map_err(|e| e.to_string())?;
+    for e in std::fs::read_dir(dir).map_err(|e| e.to_string())?.flatten() {
+        let n = e.file_name().to_string_lossy().to_string();
+        if n.ends_with(".safetensors") && n != state.file && n != state.best_file {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,279 @@
+//! The training loop: our own, because IMP needs control of masks,
+//! rewinding and optimizer resets. Duration-sorted batches shuffled per
+//! epoch, per-epoch lr annealing (or warm-up), SpecAugment and noise drawn
+//! per batch from the seed, model selection on the dev set only, and a
+//! checkpoint after every epoch from which a killed run resumes
+//! bit-identically.
+
+use super::batch::{make_batch, usable};
+use super::checkpoint::{self, State};
+use super::optimizer::{Opt, Stepper};
+use super::settings::FitSettings;
+use crate::arch::Arch;
+use crate::decoding::decode;
+use crate::features::spec::Feats;
+use crate::nn::Params;
+use crate::noise::injector::NoiseInjector;
+use crate::pruning::masks::{apply_masks, Masks};
+use crate::rng::Rng;
+use crate::scoring::score;
+use crate::tensor_io::TensorMap;
+use burn::tensor::{Device, Tensor, TensorData};
+use lotto_interpreter::progress::Progress;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Clone, Debug, Serialize, Deserialize, Default)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub loss: f64,
+    pub dev_wer: f64,
+    pub dev_cer: f64,
+    pub lr: f64,
+    pub seconds: f64,
+}
+
+pub struct TrainResult {
+    pub best: TensorMap,
+    pub last: TensorMap,
+    pub best_epoch: usize,
+    pub best_dev_wer: f64,
+    pub history: Vec<EpochLog>,
+}
+
+/// Looks at the weights after each epoch and may end training early (the
+/// early-bird search). Its state is saved in every checkpoint, so a resumed
+/// run stops exactly where an uninterrupted one would.
+pub trait EpochHook {
+    /// Called after each epoch's dev decoding; true ends training there.
+    fn after_epoch(&mut self, epoch: usize, weights: &TensorMap) -> bool;
+    /// The state to keep in the checkpoint.
+    fn save(&self) -> serde_json::Value;
+    /// Restores `save`'s state on resume; `weights` are the checkpoint's.
+    fn load(&mut self, state: &serde_json::Value, weights: &TensorMap) -> Result<(), String>;
+}
+
+/// One training run's data and settings.
+pub struct Training<'a> {
+    pub cfg: &'a Arch,
+    pub settings: &'a FitSettings,
+    pub train: &'a [Feats],
+    pub dev: &'a [Feats],
+    pub bins: usize,
+    pub device: &'a Device,
+    pub inject: Option<&'a NoiseInjector>,
+    pub progress: &'a Progress,
+    /// Names the run in progress lines (`lth round 3`).
+    pub label: &'a str,
+}
+
+/// The best dev WER so far: its value, epoch, weights and checkpoint file.
+struct Best {
+    wer: f64,
+    epoch: usize,
+    weights: TensorMap,
+    file: String,
+}
+
+impl Training<'_> {
+    /// Trains from `init` under `masks`, checkpointing each epoch in
+    /// `ckpt_dir` and resuming from the last checkpoint there.
+    pub fn run(
+        &self,
+        init: &TensorMap,
+        masks: Option<&Masks>,
+        ckpt_dir: &Path,
+        mut hook: Option<&mut dyn EpochHook>,
+    ) -> Result<TrainResult, String> {
+        let (s, label) = (self.settings, self.label);
+        let mut p = self.cfg.init(s.seed, self.device);
+        let mut start = init.clone();
+        if let Some(m) = masks {
+            apply_masks(&mut start, m);
+        }
+        p.load_map(&start)?;
+        let stepper = Stepper {
+            cfg: self.cfg,
+            settings: s,
+            masks: mask_tensors(&p, masks),
+            bins: self.bins,
+            device: self.device,
+        };
+        let mut opt = Opt::new(&p);
+        let batches = self.batches()?;
+        let mut history: Vec<EpochLog> = vec![];
+        let mut best = Best {
+            wer: f64::INFINITY,
+            epoch: 0,
+            weights: p.to_map(),
+            file: String::new(),
+        };
+        let epochs = s.total_epochs(batches.len());
+        let mut first_epoch = 1;
+        if let Some(r) = checkpoint::resume(ckpt_dir, &mut p, &mut opt)? {
+            if let Some(h) = hook.as_deref_mut() {
+                h.load(
+                    r.state.hook.as_ref().unwrap_or(&serde_json::Value::Null),
+                    &p.to_map(),
+                )?;
+            }
+            first_epoch = if r.state.stopped {
+                epochs + 1
+            } else {
+                r.state.history.len() + 1
+            };
+            history = r.state.history;
+            best = Best {
+                wer: r.state.best_wer,
+                epoch: r.state.best_epoch,
+                weights: r.best,
+                file: r.state.best_file,
+            };
+            self.progress.println(&format!(
+                "  {label}: resuming after epoch {}",
+                history.len()
+            ));
+        }
+        let mut steps_done = (first_epoch - 1) * batches.len();
+        for epoch in first_epoch..=epochs {
+            let t0 = std::time::Instant::now();
+            let loss = self.epoch(&stepper, &mut p, &mut opt, &batches, epoch, &mut steps_done)?;
+            if s.stop_after_steps == Some(steps_done) {
+                break;
+            }
+            let hyps = decode(self.cfg, &p, self.dev, self.bins, s.batch * 2);
+            let refs: Vec<&str> = self.dev.iter().map(|f| f.text.as_str()).collect();
+            let (wer, cer) = score(&refs, &hyps);
+            let seconds = t0.elapsed().as_secs_f64();
+            history.push(EpochLog {
+                epoch,
+                loss,
+                dev_wer: wer,
+                dev_cer: cer,
+                lr: s.lr_at(epoch, 0),
+                seconds,
+            });
+            self.progress.println(&format!(
+                "  {label} epoch {epoch}/{epochs}: loss {loss:.3}, dev WER {wer:.2}%, CER {cer:.2}% ({seconds:.1}s)"
+            ));
+            if wer < best.wer {
+                best.weights = p.to_map();
+                best.file = checkpoint::save_best(ckpt_dir, epoch, &best.weights)?;
+                best.wer = wer;
+                best.epoch = epoch;
+            }
+            let stopped = match hook.as_deref_mut() {
+                Some(h) => h.after_epoch(epoch, &p.to_map()),
+                None => false,
+            };
+            let state = State {
+                step: opt.step,
+                history: history.clone(),
+                best_wer: best.wer,
+                best_epoch: best.epoch,
+                file: String::new(),
+                best_file: best.file.clone(),
+                hook: hook.as_deref().map(|h| h.save()),
+                stopped,
+            };
+            checkpoint::save(ckpt_dir, &p, &opt, state)?;
+            if stopped {
+                break;
+            }
+        }
+        if let Some(k) = s.stop_after_steps {
+            if steps_done < k {
+                return Err(format!(
+                    "step {k} is past the end of training ({steps_done} steps: {epochs} epochs of {} batches)",
+                    batches.len()
+                ));
+            }
+        }
+        Ok(TrainResult {
+            best: best.weights,
+            last: p.to_map(),
+            best_epoch: best.epoch,
+            best_dev_wer: best.wer,
+            history,
+        })
+    }
+
+    /// The training utterances in duration-sorted batches.
+    fn batches(&self) -> Result<Vec<Vec<&Feats>>, String> {
+        let mut by_len = usable(self.cfg, self.train);
+        if by_len.is_empty() {
+            return Err("no training utterance is long enough for its transcript after the model's time striding; use shorter strides or longer audio".into());
+        }
+        by_len.sort_by_key(|f| f.frames);
+        Ok(by_len
+            .chunks(self.settings.batch.max(1))
+            .map(|c| c.to_vec())
+            .collect())
+    }
+
+    /// One epoch's optimizer steps over the batches in this epoch's order;
+    /// returns the mean loss. Stops early at the step count the settings
+    /// name (`steps`, or a `step(k)` rewind point).
+    fn epoch(
+        &self,
+        stepper: &Stepper,
+        p: &mut Params,
+        opt: &mut Opt,
+        batches: &[Vec<&Feats>],
+        epoch: usize,
+        steps_done: &mut usize,
+    ) -> Result<f64, String> {
+        let (s, label) = (self.settings, self.label);
+        let epochs = s.total_epochs(batches.len());
+        let mut order: Vec<usize> = (0..batches.len()).collect();
+        Rng::derive(s.seed, &format!("epoch{epoch}")).shuffle(&mut order);
+        let bar = self.progress.bar(
+            &format!("{label} ep {epoch}/{epochs}"),
+            batches.len() as u64,
+        );
+        let (mut loss_sum, mut done) = (0.0, 0usize);
+        for (bi, &o) in order.iter().enumerate() {
+            let noisy = match self.inject {
+                Some(inj) => inj.apply(&batches[o], s.seed, &format!("noise{epoch}/{bi}"))?,
+                None => vec![],
+            };
+            let items: Vec<&Feats> = batches[o]
+                .iter()
+                .enumerate()
+                .map(|(k, f)| noisy.get(k).and_then(|n| n.as_ref()).unwrap_or(*f))
+                .collect();
+            let mut bt = make_batch(&items, self.bins);
+            if let Some(a) = &s.augment {
+                let mut rng = Rng::derive(s.seed, &format!("specaugment{epoch}/{bi}"));
+                a.apply(&mut bt, self.bins, &mut rng);
+            }
+            let lv = stepper.step(p, opt, &bt, s.lr_at(epoch, opt.step + 1))?;
+            if !lv.is_finite() {
+                return Err(format!("{label}: loss became {lv} in epoch {epoch}; lower the learning rate or check the data"));
+            }
+            loss_sum += lv;
+            done += 1;
+            bar.set_message(format!("loss {:.3}", loss_sum / (bi + 1) as f64));
+            bar.inc(1);
+            *steps_done += 1;
+            if s.stop_after_steps == Some(*steps_done) || s.steps == Some(*steps_done) {
+                break;
+            }
+        }
+        bar.finish();
+        Ok(loss_sum / done.max(1) as f64)
+    }
+}
+
+/// Each parameter's mask as a tensor on the device without autodiff.
+fn mask_tensors(p: &Params, masks: Option<&Masks>) -> Vec<Option<Tensor<1>>> {
+    let inner = p.device.clone().inner();
+    p.info
+        .iter()
+        .map(|pi| {
+            masks
+                .and_then(|m| m.get(&pi.name))
+                .map(|m| Tensor::from_data(TensorData::new(m.data.clone(), [m.data.len()]), &inner))
+        })
+        .collect()
+}
