@@ -111,7 +111,7 @@ pub fn compute_partial(
             .collect();
         let p = KeyParts {
             op: s.op.to_string(),
-            op_version: sig.version,
+            op_version: reg.version(s.op),
             args,
             inputs,
             files,

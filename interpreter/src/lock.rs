@@ -66,8 +66,8 @@ pub fn lock_path(recipe: &Path) -> PathBuf {
 fn ops_in(v: &Value, out: &mut BTreeMap<String, u32>, reg: &Registry) {
     match v {
         Value::Config { op, args } => {
-            if let Some(o) = reg.get(op) {
-                out.insert(op.clone(), o.sig().version);
+            if reg.get(op).is_some() {
+                out.insert(op.clone(), reg.version(op));
             }
             for a in args.values() {
                 ops_in(a, out, reg);

@@ -124,8 +124,18 @@ impl Registry {
     pub fn ops(&self) -> impl Iterator<Item = &dyn Op> {
         self.ops.values().map(|b| b.as_ref())
     }
+    /// Every op's version: what step and sub-step keys are made from.
     pub fn versions(&self) -> &OpVersions {
         &self.versions
+    }
+    /// An op's version (0 for an unknown op).
+    pub fn version(&self, name: &str) -> u32 {
+        self.versions.get(name).copied().unwrap_or(0)
+    }
+    /// Gives an op another version, as a code change that bumps it would:
+    /// for tests that a version change reaches every key it must.
+    pub fn set_version(&mut self, name: &'static str, version: u32) {
+        self.versions.insert(name, version);
     }
     /// Statement kinds in registration order, then `let`.
     pub fn kinds(&self) -> &[(&'static str, Option<StepType>)] {

@@ -118,3 +118,79 @@ fn statement_kinds_and_the_report_op_are_registered() {
         ]
     );
 }
+
+/// Runs `recipe` in `ws` on the store `store` with `reg`; returns the keys
+/// of every sub-step of the given kind (`fbank/features`) in the store.
+fn run_and_list(
+    reg: &Registry,
+    ws: &std::path::Path,
+    store: &lotto_interpreter::store::Store,
+    recipe: &str,
+    kind: &str,
+) -> std::collections::BTreeSet<String> {
+    use lotto_interpreter::check::{check_source, CheckOpts};
+    use lotto_interpreter::digest::DigestCache;
+    use lotto_interpreter::exec::{run, RunOpts};
+    let c = check_source("r.lotto", recipe, ws, reg, &CheckOpts::default())
+        .unwrap_or_else(|(d, _)| panic!("{:?}", d.0));
+    let digests = DigestCache::open(&store.root.join("digests.json"));
+    let parts = lotto_interpreter::keys::compute(&c, reg, ws, &digests, "flex").unwrap();
+    let opts = RunOpts {
+        jobs: 1,
+        force: Default::default(),
+        only: None,
+        device: "flex".into(),
+        recipe: "r.lotto".into(),
+        show_bars: false,
+        export: false,
+        job: None,
+    };
+    let s = run(&c, &parts, reg, store, ws, &opts);
+    assert!(s.failed.is_empty(), "{:?}", s.failed);
+    store
+        .keys()
+        .into_iter()
+        .filter(|k| store.record(k).is_some_and(|r| r.op == kind))
+        .collect()
+}
+
+/// Bumping an op's version recomputes what it made, sub-steps included:
+/// the features `fit` and `wer` extract are `fbank`'s work, so a new
+/// `fbank` version extracts them again (none of the old ones is reused),
+/// and a new `imp` version reruns every round.
+#[test]
+fn a_version_bump_recomputes_every_artifact_of_the_op_sub_steps_included() {
+    let t = tempfile::tempdir().unwrap();
+    let ws = t.path();
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/tiny");
+    std::os::unix::fs::symlink(data, ws.join("tiny")).unwrap();
+    let recipe = "corpus all = manifest(\"tiny/manifest.tsv\")\n\
+        split a, b, c = all.split(0.4, 0.3, 0.3, seed: 1)\n\
+        corpus train = take(a, n: 6)\n\
+        corpus dev = take(b, n: 3)\n\
+        corpus test = take(c, n: 3)\n\
+        features mel = fbank(mels: 20)\n\
+        model m = cnn_lstm(kernels: [11x11], strides: [2x2], channels: 2, lstm: 1, hidden: 8)\n\
+        train dense = fit(m, train, dev, features: mel, epochs: 1, batch: 3)\n\
+        ticket lth = imp(dense, rounds: 1, epochs: 1)\n\
+        eval e = wer([dense, lth], on: [test])\n";
+    let store = lotto_interpreter::store::Store::open(&ws.join(".lotto")).unwrap();
+    let mut reg = registry();
+    let features = run_and_list(&reg, ws, &store, recipe, "fbank/features");
+    let rounds = run_and_list(&reg, ws, &store, recipe, "imp/round");
+    // train, dev and test: extracted once each, shared by fit, imp and wer.
+    assert_eq!(features.len(), 3, "{features:?}");
+    assert_eq!(rounds.len(), 1);
+    reg.set_version("fbank", reg.version("fbank") + 1);
+    let after = run_and_list(&reg, ws, &store, recipe, "fbank/features");
+    assert_eq!(after.len(), 6, "three new extractions beside the old ones");
+    // The new features changed `fit`'s input, so the round ran again too.
+    let rounds = run_and_list(&reg, ws, &store, recipe, "imp/round");
+    assert_eq!(rounds.len(), 2);
+    reg.set_version("imp", reg.version("imp") + 1);
+    let rounds_after = run_and_list(&reg, ws, &store, recipe, "imp/round");
+    assert_eq!(rounds_after.len(), 3, "the round ran again under the new version");
+    assert!(rounds_after.is_superset(&rounds));
+    let features_after = run_and_list(&reg, ws, &store, recipe, "fbank/features");
+    assert_eq!(features_after, after, "imp's version does not reach the features");
+}
