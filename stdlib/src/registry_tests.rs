@@ -189,8 +189,15 @@ fn a_version_bump_recomputes_every_artifact_of_the_op_sub_steps_included() {
     assert_eq!(rounds.len(), 2);
     reg.set_version("imp", reg.version("imp") + 1);
     let rounds_after = run_and_list(&reg, ws, &store, recipe, "imp/round");
-    assert_eq!(rounds_after.len(), 3, "the round ran again under the new version");
+    assert_eq!(
+        rounds_after.len(),
+        3,
+        "the round ran again under the new version"
+    );
     assert!(rounds_after.is_superset(&rounds));
     let features_after = run_and_list(&reg, ws, &store, recipe, "fbank/features");
-    assert_eq!(features_after, after, "imp's version does not reach the features");
+    assert_eq!(
+        features_after, after,
+        "imp's version does not reach the features"
+    );
 }

@@ -295,7 +295,8 @@ impl LstmRun {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::{lstm_dir, lstm_params, reverse_padded, to_host, Params};
+    use crate::nn::layers::{lstm_dir, reverse_padded};
+    use crate::nn::{lstm_params, to_host, Params};
     use crate::rng::Rng;
     use crate::tensor_io::TensorMap;
     use burn::tensor::{Tensor, TensorData};

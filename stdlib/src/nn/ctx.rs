@@ -1,0 +1,266 @@
+//! The forward context of a model: training or inference mode, batch-norm
+//! running statistics, and the CPU paths of convolutions and LSTM layers,
+//! which record what their backward passes need on the tape.
+
+use super::layers::{lstm_dir, reverse_padded};
+use super::params::{host_to_tensor, to_host, Params, NORM_EPS};
+use super::tape::{HostConv, HostDir, HostLstm, Stage};
+use crate::cpu::conv::ConvGeom;
+use crate::cpu::lstm::{LstmDims, LstmRun, LstmWeights, Order};
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Tensor, TensorData};
+use rayon::prelude::*;
+
+/// One layer of forward context: training mode updates running stats.
+pub struct Ctx<'a> {
+    pub p: &'a Params,
+    pub train: bool,
+    /// Running-stat updates produced by this forward (applied by the caller).
+    pub stat_updates: Vec<(String, Vec<f32>)>,
+    /// Where the training forward pass left burn's graph, in order:
+    /// `gradients` runs their backward passes.
+    pub tape: Vec<Stage>,
+    /// Whether convolutions and LSTM layers take the CPU paths (`conv2d`,
+    /// `lstm`); set for the flex device.
+    pub host: bool,
+}
+
+/// One direction of an LSTM layer for `Ctx::lstm`: the prefix of its four
+/// parameters and the order in which it reads each sequence.
+pub struct Direction {
+    pub prefix: String,
+    pub order: Order,
+}
+
+const BN_MOMENTUM: f32 = 0.1;
+
+impl<'a> Ctx<'a> {
+    pub fn new(p: &'a Params, train: bool) -> Ctx<'a> {
+        Ctx {
+            p,
+            train,
+            stat_updates: vec![],
+            tape: vec![],
+            host: crate::device::is_host(&p.device),
+        }
+    }
+
+    /// The LSTM directions `dirs` over `x` [B, T, D] → one [B, T, H] per
+    /// direction. On the CPU the directions run side by side on the host
+    /// (`cpu::lstm`); elsewhere each is burn's `lstm_dir`.
+    pub fn lstm(&mut self, x: Tensor<3>, h: usize, dirs: &[Direction]) -> Vec<Tensor<3>> {
+        let p = self.p;
+        if !self.host {
+            return dirs
+                .iter()
+                .map(|dir| match &dir.order {
+                    Order::Forward => lstm_dir(p, &dir.prefix, x.clone(), h),
+                    Order::Reversed(lens) => reverse_padded(
+                        lstm_dir(p, &dir.prefix, reverse_padded(x.clone(), lens), h),
+                        lens,
+                    ),
+                })
+                .collect();
+        }
+        let dev = x.device();
+        let [b, t, d] = x.dims();
+        let dims = LstmDims { b, t, d, h };
+        let xv = to_host(&x);
+        let found: Vec<([usize; 4], LstmWeights)> = dirs
+            .iter()
+            .map(|dir| {
+                let params = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+                    .map(|n| p.index(&format!("{}.{n}", dir.prefix)));
+                let host = |i: usize| to_host(&p.values[i]);
+                let bias = host(params[2])
+                    .iter()
+                    .zip(host(params[3]))
+                    .map(|(a, b)| a + b)
+                    .collect();
+                let weights = LstmWeights {
+                    w_ih: host(params[0]),
+                    w_hh: host(params[1]),
+                    bias,
+                };
+                (params, weights)
+            })
+            .collect();
+        let runs: Vec<LstmRun> = dirs
+            .par_iter()
+            .zip(&found)
+            .map(|(dir, (_, w))| LstmRun::forward(dims, dir.order.clone(), &xv, w))
+            .collect();
+        let outs: Vec<Tensor<3>> = runs
+            .iter()
+            .map(|r| Tensor::from_data(TensorData::new(r.output(), [b, t, h]), &dev))
+            .collect();
+        if !(self.train && dev.is_autodiff()) {
+            return outs;
+        }
+        let outs: Vec<Tensor<3>> = outs.into_iter().map(|o| o.require_grad()).collect();
+        let dirs = runs
+            .into_iter()
+            .zip(found)
+            .zip(&outs)
+            .map(|((run, (params, weights)), output)| HostDir {
+                run,
+                weights,
+                params,
+                output: output.clone(),
+            })
+            .collect();
+        self.tape.push(Stage::Lstm(Box::new(HostLstm {
+            dirs,
+            input: x.is_tracked().then_some(x),
+        })));
+        outs
+    }
+
+    /// `x` [B, Ci, H, W] convolved by the weight `name` [Co, Ci, KH, KW]
+    /// with zero padding, no bias. On the CPU it runs on the host
+    /// (`cpu::conv`, much faster than flex's backward there); elsewhere it
+    /// is burn's conv2d.
+    pub fn conv2d(
+        &mut self,
+        name: &str,
+        x: Tensor<4>,
+        stride: [usize; 2],
+        pad: [usize; 2],
+    ) -> Tensor<4> {
+        let dev = x.device();
+        if !self.host {
+            let options = ConvOptions::new(stride, pad, [1, 1], 1);
+            return conv2d(x, self.p.get4(name), None, options);
+        }
+        let i = self.p.index(name);
+        let [b, ci, h, w] = x.dims();
+        let s = &self.p.info[i].shape;
+        let geom = ConvGeom {
+            b,
+            ci,
+            h,
+            w,
+            co: s[0],
+            kh: s[2],
+            kw: s[3],
+            sh: stride[0],
+            sw: stride[1],
+            ph: pad[0],
+            pw: pad[1],
+        };
+        let xv = to_host(&x);
+        let wv = to_host(&self.p.values[i]);
+        let y = geom.forward(&xv, &wv);
+        let y: Tensor<4> =
+            Tensor::from_data(TensorData::new(y, [b, geom.co, geom.oh(), geom.ow()]), &dev);
+        if !(self.train && dev.is_autodiff()) {
+            return y;
+        }
+        let y = y.require_grad();
+        self.tape.push(Stage::Conv(Box::new(HostConv {
+            geom,
+            weight: i,
+            x: xv,
+            w: wv,
+            input: x.is_tracked().then_some(x),
+            output: y.clone(),
+        })));
+        y
+    }
+
+    fn running(&self, name: &str) -> Tensor<1> {
+        let b = &self.p.buffers[name];
+        host_to_tensor(&b.data, &self.p.device.clone().inner())
+    }
+
+    /// Batch norm of `x` per channel (axis 1), over all other axes: [N, C]
+    /// for features, [B, C, H·W] for convolution maps, which so need no
+    /// transposition into [N, C] (on the CPU the copies there and in the
+    /// backward pass cost more than the norm).
+    pub fn batch_norm<const D: usize>(&mut self, prefix: &str, x: Tensor<D>) -> Tensor<D> {
+        let c = x.dims()[1];
+        let mut per_channel = [1; D];
+        per_channel[1] = c;
+        let mean_over_others =
+            |t: Tensor<D>| (0..D).filter(|&a| a != 1).fold(t, |t, a| t.mean_dim(a));
+        let (mean, var) = if self.train {
+            let mean = mean_over_others(x.clone());
+            let var = mean_over_others((x.clone() - mean.clone()).powi_scalar(2));
+            let m_host = mean
+                .clone()
+                .inner()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            let v_host = var.clone().inner().into_data().try_to_vec::<f32>().unwrap();
+            let rm = &self.p.buffers[&format!("{prefix}.running_mean")].data;
+            let rv = &self.p.buffers[&format!("{prefix}.running_var")].data;
+            let nm = rm
+                .iter()
+                .zip(&m_host)
+                .map(|(r, m)| (1.0 - BN_MOMENTUM) * r + BN_MOMENTUM * m)
+                .collect();
+            let nv = rv
+                .iter()
+                .zip(&v_host)
+                .map(|(r, v)| (1.0 - BN_MOMENTUM) * r + BN_MOMENTUM * v)
+                .collect();
+            self.stat_updates
+                .push((format!("{prefix}.running_mean"), nm));
+            self.stat_updates
+                .push((format!("{prefix}.running_var"), nv));
+            (mean, var)
+        } else {
+            let dev = x.device();
+            let m = Tensor::from_inner(self.running(&format!("{prefix}.running_mean")))
+                .to_device(&dev)
+                .reshape(per_channel);
+            let v = Tensor::from_inner(self.running(&format!("{prefix}.running_var")))
+                .to_device(&dev)
+                .reshape(per_channel);
+            (m, v)
+        };
+        let w = self
+            .p
+            .get1(&format!("{prefix}.weight"))
+            .reshape(per_channel);
+        let b = self.p.get1(&format!("{prefix}.bias")).reshape(per_channel);
+        (x - mean) / (var + NORM_EPS).sqrt() * w + b
+    }
+}
+
+/// One bidirectional LSTM layer `prefix` over [B, T, D]: the outputs
+/// [B, T, H] of its `fwd` and its `bwd` direction (which reads each
+/// sequence backwards within its length).
+pub fn bilstm(
+    cx: &mut Ctx,
+    prefix: &str,
+    x: Tensor<3>,
+    h: usize,
+    lens: &[usize],
+) -> (Tensor<3>, Tensor<3>) {
+    let dirs = [
+        Direction {
+            prefix: format!("{prefix}.fwd"),
+            order: Order::Forward,
+        },
+        Direction {
+            prefix: format!("{prefix}.bwd"),
+            order: Order::Reversed(lens.to_vec()),
+        },
+    ];
+    let mut outs = cx.lstm(x, h, &dirs).into_iter();
+    let f = outs.next().expect("two directions");
+    (f, outs.next().expect("two directions"))
+}
+
+/// The LSTM direction `prefix` over [B, T, D] → [B, T, H], reading
+/// forwards.
+pub fn unilstm(cx: &mut Ctx, prefix: &str, x: Tensor<3>, h: usize) -> Tensor<3> {
+    let dir = Direction {
+        prefix: prefix.to_string(),
+        order: Order::Forward,
+    };
+    cx.lstm(x, h, &[dir]).pop().expect("one direction")
+}

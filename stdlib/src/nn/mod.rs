@@ -1,0 +1,15 @@
+//! Parameters and layers, written on burn tensors directly: named flat
+//! parameters (`params`), their layouts (`layout`), burn-op layers
+//! (`layers`), the forward context with the CPU paths (`ctx`) and the
+//! backward pass across host stages (`tape`).
+
+pub mod ctx;
+pub mod layers;
+pub mod layout;
+pub mod params;
+pub mod tape;
+
+pub use ctx::{bilstm, unilstm, Ctx, Direction};
+pub use layout::{bn_params, linear_params, ln_params, lstm_params, param};
+pub use params::{to_host, Kind, ParamInfo, Params};
+pub use tape::gradients;
