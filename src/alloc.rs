@@ -2,8 +2,9 @@
 
 use std::ffi::{c_int, c_long};
 
-/// mimalloc: parsing a large recipe makes millions of small allocations
-/// (pest's token queue, the AST); glibc's malloc was ~10% of check time.
+/// mimalloc: training allocates and frees tensors of the same sizes every
+/// step, and parsing a large recipe makes many small allocations (pest's
+/// token queue, the AST); mimalloc serves both faster than glibc's malloc.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -20,9 +21,8 @@ extern "C" {
 /// Keeps freed memory for reuse instead of handing it back to the OS a
 /// second after it is freed (mimalloc's default). Training frees and
 /// allocates tensors of the same sizes every step, and memory handed back
-/// had to be faulted in and zeroed by the kernel again: the DS2-small train
-/// step of `lotto bench train` took 4.6–4.8 s instead of 5.0 s. Allocation
-/// does not change results. The process keeps its peak footprint until
+/// had to be faulted in and zeroed by the kernel again. Allocation does not
+/// change results. The process keeps its peak footprint until
 /// it exits, which is what a memory limit counts anyway.
 pub fn keep_freed_memory() {
     // SAFETY: mimalloc's documented option setter, called with a valid

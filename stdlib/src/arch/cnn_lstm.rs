@@ -158,8 +158,8 @@ impl CnnLstmConfig {
                 // Batch norm per channel over (batch, freq, time), then
                 // Hardtanh(0, 20) as relu and clamp_max: burn's `clamp`
                 // runs the lower bound through a mask fill whose branch
-                // the CPU mispredicts on half the elements (serial, 2–3%
-                // of a DS2 step here); relu and its backward are selects.
+                // the CPU mispredicts on half the elements; relu and its
+                // backward are branch-free selects.
                 let maps = y.reshape([bb, c, ff * tt]);
                 y = relu(cx.batch_norm(&format!("conv.{i}.bn"), maps))
                     .clamp_max(20.0)

@@ -3,23 +3,19 @@
 //!
 //! Why not burn's `conv2d` on flex: its weight gradient is a convolution of
 //! the input by the output gradient, which flex runs by im2col over a
-//! 41×150-element "kernel" — the DS2 front end took 2.3 of a 3.9 s train
-//! step. Here the weight and input gradients are plain matrix products
-//! (PyTorch's formulation).
+//! "kernel" the size of the output map. Here the weight and input gradients
+//! are plain matrix products (PyTorch's formulation).
 //!
 //! Why not im2col: its matrix has a row per (input channel, ky, kx) and a
 //! column per output position, so each input element is copied kh·kw/(sh·sw)
-//! times (for the DS2 second conv, a 7,392 × 6,150 matrix per utterance,
-//! written in the forward pass and again in the backward pass, and read back
-//! by col2im). The row matrix has a row per (input channel, ky, phase
-//! r < sw) and a column per (output row, phase column); kernel column kx =
-//! q·sw + r reads it shifted by q columns, so the product with every kx of
-//! one q is one gemm over a shifted view. ceil(kw/sw) products then sum
-//! what one im2col product did, over a matrix kw/sw times smaller (672 rows
-//! × 6,560 columns per utterance for DS2's second conv). Each output row is
-//! computed over the full phase width (ceil((w + 2·pw)/sw) columns, ow of
-//! them kept): for DS2's second conv 160 columns for 150 outputs, 6% more
-//! multiply-adds.
+//! times, in the forward pass and again in the backward pass. The row
+//! matrix has a row per (input channel, ky, phase r < sw) and a column per
+//! (output row, phase column); kernel column kx = q·sw + r reads it shifted
+//! by q columns, so the product with every kx of one q is one gemm over a
+//! shifted view. ceil(kw/sw) products then sum what one im2col product did,
+//! over a matrix kw/sw times smaller. Each output row is computed over the
+//! full phase width (ceil((w + 2·pw)/sw) columns, ow of them kept): a few
+//! more multiply-adds for far fewer copies (docs/cpu.md).
 //!
 //! Results do not depend on the thread count: work is split by batch item,
 //! each item's tiles and shifts run in a fixed order, and per-item weight
@@ -240,8 +236,8 @@ impl ConvGeom {
                     // y [co × n] = Σ_q wq [co × rows] · rm[:, q..q + n],
                     // y stored position-major ([n][co]): gemm then runs
                     // the co rows as its vector dimension and reads the
-                    // row matrix in place (stored as [co][n], gemm turned
-                    // the product around and ran 20% slower here).
+                    // row matrix in place (stored as [co][n], gemm turns
+                    // the product around, which is slower).
                     for (q, wq) in wq.iter().enumerate() {
                         matmul(
                             Mat::new(&mut y, co, t.n, 1, co),

@@ -16,12 +16,21 @@ struct Strides {
 }
 
 impl Strides {
-    /// The view, after checking it stays inside a slice of `len` elements.
+    /// The view, after checking it stays inside a slice of `len` elements
+    /// (in checked arithmetic: an overflowing offset is out of bounds, not a
+    /// wrapped one) and that its strides fit gemm's signed strides.
     fn within(rows: usize, cols: usize, rs: usize, cs: usize, len: usize) -> Strides {
-        let last = (rows.max(1) - 1) * rs + (cols.max(1) - 1) * cs;
+        let last = (rows.max(1) - 1)
+            .checked_mul(rs)
+            .zip((cols.max(1) - 1).checked_mul(cs))
+            .and_then(|(a, b)| a.checked_add(b));
         assert!(
-            rows == 0 || cols == 0 || last < len,
+            rows == 0 || cols == 0 || last.is_some_and(|l| l < len),
             "matrix view out of bounds"
+        );
+        assert!(
+            isize::try_from(rs).is_ok() && isize::try_from(cs).is_ok(),
+            "matrix strides out of range"
         );
         Strides { rows, cols, rs, cs }
     }
@@ -110,4 +119,43 @@ pub fn single_thread_gflops() -> f64 {
         best = best.min(t0.elapsed().as_secs_f64());
     }
     2.0 * (n * n * n) as f64 / best / 1e9
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn products_of_strided_views_match_the_definition() {
+        // lhs 2x3 row-major, rhs 3x2 read transposed from a 2x3 buffer.
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let bt = [1.0, 0.0, -1.0, 2.0, 1.0, 0.0];
+        let mut c = [10.0f32; 4];
+        matmul(
+            Mat::new(&mut c, 2, 2, 2, 1),
+            false,
+            MatRef::new(&a, 2, 3, 3, 1),
+            MatRef::new(&bt, 3, 2, 1, 3),
+        );
+        assert_eq!(c, [-2.0, 4.0, -2.0, 13.0]);
+        matmul(
+            Mat::new(&mut c, 2, 2, 2, 1),
+            true,
+            MatRef::new(&a, 2, 3, 3, 1),
+            MatRef::new(&bt, 3, 2, 1, 3),
+        );
+        assert_eq!(c, [-4.0, 8.0, -4.0, 26.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "matrix view out of bounds")]
+    fn a_view_past_its_slice_is_refused() {
+        MatRef::new(&[0.0; 5], 2, 3, 3, 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "matrix view out of bounds")]
+    fn an_offset_that_overflows_is_refused_not_wrapped() {
+        MatRef::new(&[0.0; 4], 3, 2, usize::MAX / 2 + 1, 1);
+    }
 }
