@@ -4,8 +4,8 @@
 //! `ckpt.json` (the state that names them) written last by an atomic
 //! rename, so a kill at any point leaves a consistent, older checkpoint.
 
+use super::epoch_log::EpochLog;
 use super::optimizer::Opt;
-use super::train_loop::EpochLog;
 use crate::nn::{to_host, Params};
 use crate::tensor_io::{self, HostTensor, TensorMap};
 use burn::tensor::{Tensor, TensorData};

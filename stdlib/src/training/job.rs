@@ -4,8 +4,9 @@
 //! with everything needed to retrain it (IMP rounds, baselines and
 //! transfers do).
 
+use super::epoch_log::EpochLog;
 use super::settings::FitSettings;
-use super::train_loop::{EpochHook, EpochLog, Training};
+use super::train_loop::{EpochHook, Training};
 use crate::arch::Arch;
 use crate::artifacts::{read_yaml, write_yaml};
 use crate::features::corpus_features::corpus_features;

@@ -7,6 +7,7 @@
 
 use super::batch::{make_batch, usable};
 use super::checkpoint::{self, State};
+use super::epoch_log::EpochLog;
 use super::optimizer::{Opt, Stepper};
 use super::settings::FitSettings;
 use crate::arch::Arch;
@@ -20,18 +21,7 @@ use crate::scoring::score;
 use crate::tensor_io::TensorMap;
 use burn::tensor::{Device, Tensor, TensorData};
 use lotto_interpreter::progress::Progress;
-use serde::{Deserialize, Serialize};
 use std::path::Path;
-
-#[derive(Clone, Debug, Serialize, Deserialize, Default)]
-pub struct EpochLog {
-    pub epoch: usize,
-    pub loss: f64,
-    pub dev_wer: f64,
-    pub dev_cer: f64,
-    pub lr: f64,
-    pub seconds: f64,
-}
 
 pub struct TrainResult {
     pub best: TensorMap,
