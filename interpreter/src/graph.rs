@@ -168,3 +168,42 @@ pub fn to_mermaid(steps: &[Step]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{check_source, CheckOpts};
+    use crate::test_registry::registry;
+
+    fn steps(text: &str) -> Result<Vec<Step>, Vec<String>> {
+        let ws = std::env::temp_dir();
+        check_source("t.lotto", text, &ws, &registry(), &CheckOpts::default())
+            .map(|c| c.steps)
+            .map_err(|(d, _)| d.0.into_iter().map(|d| d.message).collect())
+    }
+
+    #[test]
+    fn inputs_come_first_and_renderings_name_every_edge() {
+        // Bound before use or not: the order follows the dependencies.
+        let s =
+            steps("data b = take(a)\ndata a = source(\"f\")\nmodel m = train([a, b])\n").unwrap();
+        let order = topo_order(&s);
+        let pos = |name: &str| order.iter().position(|&i| s[i].name == name).unwrap();
+        assert!(pos("a") < pos("b") && pos("b") < pos("m"));
+        let dot = to_dot(&s);
+        assert!(
+            dot.contains("s1 -> s0;") && dot.contains("s0 -> s2;"),
+            "{dot}"
+        );
+        let mermaid = to_mermaid(&s);
+        assert!(mermaid.starts_with("flowchart LR") && mermaid.contains("s1 --> s2"));
+    }
+
+    #[test]
+    fn a_cycle_is_named_step_by_step() {
+        let errs = steps("data a = take(c)\ndata b = take(a)\ndata c = take(b)\n").unwrap_err();
+        assert_eq!(errs, ["dependency cycle: a -> c -> b -> a"]);
+        let errs = steps("data a = take(a)\n").unwrap_err();
+        assert_eq!(errs, ["dependency cycle: a -> a"]);
+    }
+}

@@ -122,3 +122,107 @@ pub fn compute_partial(
     }
     (parts, errors)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{check_source, CheckOpts};
+    use crate::test_registry::registry;
+
+    /// The key of every step of `text` checked and keyed in workspace `ws`.
+    fn keys_in(ws: &Path, text: &str, device: &str) -> BTreeMap<String, String> {
+        let reg = registry();
+        let c = check_source("t.lotto", text, ws, &reg, &CheckOpts::default()).unwrap();
+        let digests = DigestCache::open(&ws.join("digests.json"));
+        let parts = compute(&c, &reg, ws, &digests, device).unwrap();
+        c.steps
+            .iter()
+            .zip(parts)
+            .map(|(s, p)| (s.name.clone(), p.key()))
+            .collect()
+    }
+
+    fn workspace() -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("f"), b"data").unwrap();
+        t
+    }
+
+    const RECIPE: &str = "data a = source(\"f\")\ndata b = take(a, n: 2)\nmodel m = train(b)\n";
+
+    #[test]
+    fn arguments_files_and_inputs_enter_keys_and_reach_downstream() {
+        let t = workspace();
+        let base = keys_in(t.path(), RECIPE, "flex");
+        let more = keys_in(t.path(), &RECIPE.replace("n: 2", "n: 3"), "flex");
+        assert_eq!(base["a"], more["a"]);
+        assert_ne!(base["b"], more["b"]);
+        assert_ne!(base["m"], more["m"], "a changed input changes its readers");
+        std::fs::write(t.path().join("f"), b"other data").unwrap();
+        let edited = keys_in(t.path(), RECIPE, "flex");
+        assert_ne!(base["a"], edited["a"], "the file's digest is in the key");
+        assert_ne!(base["m"], edited["m"]);
+    }
+
+    #[test]
+    fn names_order_defaults_and_the_workspace_path_stay_out() {
+        let t = workspace();
+        let base = keys_in(t.path(), RECIPE, "flex");
+        // Another workspace folder, other binding names, arguments in
+        // another order, a default written out, an additive parameter at
+        // its default: the same keys.
+        let u = workspace();
+        let same = keys_in(
+            u.path(),
+            "data x = source(\"f\")\ndata y = take(n: 2, data: x, hop: 10ms)\nmodel z = train(y, epochs: 3, extra: 0)\n",
+            "flex",
+        );
+        let vals = |m: &BTreeMap<String, String>| -> Vec<String> {
+            let mut v: Vec<String> = m.values().cloned().collect();
+            v.sort();
+            v
+        };
+        assert_eq!(vals(&base), vals(&same));
+        // The additive parameter counts once it leaves its default.
+        let extra = keys_in(
+            t.path(),
+            &RECIPE.replace("train(b)", "train(b, extra: 1)"),
+            "flex",
+        );
+        assert_ne!(base["m"], extra["m"]);
+    }
+
+    #[test]
+    fn the_device_enters_only_numeric_keys() {
+        let t = workspace();
+        let (flex, vulkan) = (
+            keys_in(t.path(), RECIPE, "flex"),
+            keys_in(t.path(), RECIPE, "vulkan"),
+        );
+        assert_eq!(flex["b"], vulkan["b"]);
+        assert_ne!(flex["m"], vulkan["m"], "`train` is numeric");
+        let mut reg = registry();
+        reg.set_version("take", 2);
+        let c = check_source("t.lotto", RECIPE, t.path(), &reg, &CheckOpts::default()).unwrap();
+        let digests = DigestCache::open(&t.path().join("digests.json"));
+        let parts = compute(&c, &reg, t.path(), &digests, "flex").unwrap();
+        assert_eq!(parts[1].op_version, 2);
+        assert_ne!(parts[1].key(), keys_in(t.path(), RECIPE, "flex")["b"]);
+    }
+
+    #[test]
+    fn a_missing_file_leaves_its_step_and_readers_without_a_key() {
+        let t = tempfile::tempdir().unwrap();
+        let reg = registry();
+        let c = check_source("t.lotto", RECIPE, t.path(), &reg, &CheckOpts::default()).unwrap();
+        let digests = DigestCache::open(&t.path().join("digests.json"));
+        let (parts, errors) = compute_partial(&c, &reg, t.path(), &digests, "flex");
+        assert!(parts.iter().all(Option::is_none));
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].1.message.contains("step `a`"),
+            "{}",
+            errors[0].1.message
+        );
+    }
+}

@@ -29,6 +29,8 @@ pub mod slurm;
 pub mod source;
 pub mod store;
 pub mod syntax_error;
+#[cfg(test)]
+pub(crate) mod test_registry;
 pub mod typed;
 pub mod types;
 pub mod value;

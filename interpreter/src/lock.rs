@@ -203,85 +203,16 @@ fn names(v: &[&String]) -> String {
 /// Compares the inputs of two locks (their `results` are not compared).
 pub fn drift(locked: &Lock, now: &Lock) -> Drift {
     let mut d = Drift::default();
-    for (k, v) in &locked.params {
-        match now.params.get(k) {
-            Some(n) if n == v => {}
-            Some(n) => d.refusals.push(format!(
-                "param `{k}` is {} but the lock has {}",
-                fmt_json(n),
-                fmt_json(v)
-            )),
-            None => d
-                .refusals
-                .push(format!("param `{k}` is in the lock but not in the recipe")),
-        }
-    }
-    for k in now
-        .params
-        .keys()
-        .filter(|k| !locked.params.contains_key(*k))
-    {
-        d.refusals
-            .push(format!("param `{k}` is new (not in the lock)"));
-    }
-    for (op, v) in &now.ops {
-        match locked.ops.get(op) {
-            Some(l) if l == v => {}
-            Some(l) => d.refusals.push(format!(
-                "op `{op}` is version {v} in this lotto but version {l} in the lock: its results may differ"
-            )),
-            None => d.refusals.push(format!(
-                "op `{op}` is used by the recipe but not in the lock (the recipe changed)"
-            )),
-        }
-    }
-    for op in locked.ops.keys().filter(|k| !now.ops.contains_key(*k)) {
-        d.refusals.push(format!(
-            "op `{op}` is in the lock but the recipe no longer uses it (the recipe changed)"
-        ));
-    }
+    param_drift(locked, now, &mut d.refusals);
+    op_drift(locked, now, &mut d.refusals);
     for (step, l) in &locked.data {
-        let Some(n) = now.data.get(step) else {
-            d.refusals.push(format!(
+        match now.data.get(step) {
+            None => d.refusals.push(format!(
                 "data step `{step}` is in the lock but not in the recipe"
-            ));
-            continue;
-        };
-        if n.digest == l.digest {
-            continue;
+            )),
+            Some(n) if n.digest != l.digest => d.refusals.push(data_drift(step, l, n)),
+            Some(_) => {}
         }
-        let changed: Vec<&String> = n
-            .contents
-            .iter()
-            .filter(|(f, dg)| l.contents.get(*f).is_some_and(|o| o != *dg))
-            .map(|(f, _)| f)
-            .collect();
-        let added: Vec<&String> = n
-            .contents
-            .keys()
-            .filter(|f| !l.contents.contains_key(*f))
-            .collect();
-        let removed: Vec<&String> = l
-            .contents
-            .keys()
-            .filter(|f| !n.contents.contains_key(*f))
-            .collect();
-        let mut parts = vec![];
-        if !changed.is_empty() {
-            parts.push(format!("{} changed ({})", changed.len(), names(&changed)));
-        }
-        if !added.is_empty() {
-            parts.push(format!("{} added ({})", added.len(), names(&added)));
-        }
-        if !removed.is_empty() {
-            parts.push(format!("{} removed ({})", removed.len(), names(&removed)));
-        }
-        d.refusals.push(format!(
-            "data of `{step}` ({}) differs from the lock: {} file(s) {}",
-            n.op,
-            changed.len() + added.len() + removed.len(),
-            parts.join(", ")
-        ));
     }
     for step in now.data.keys().filter(|k| !locked.data.contains_key(*k)) {
         d.refusals
@@ -302,6 +233,82 @@ pub fn drift(locked: &Lock, now: &Lock) -> Drift {
         ));
     }
     d
+}
+
+fn param_drift(locked: &Lock, now: &Lock, out: &mut Vec<String>) {
+    for (k, v) in &locked.params {
+        match now.params.get(k) {
+            Some(n) if n == v => {}
+            Some(n) => out.push(format!(
+                "param `{k}` is {} but the lock has {}",
+                fmt_json(n),
+                fmt_json(v)
+            )),
+            None => out.push(format!("param `{k}` is in the lock but not in the recipe")),
+        }
+    }
+    for k in now
+        .params
+        .keys()
+        .filter(|k| !locked.params.contains_key(*k))
+    {
+        out.push(format!("param `{k}` is new (not in the lock)"));
+    }
+}
+
+fn op_drift(locked: &Lock, now: &Lock, out: &mut Vec<String>) {
+    for (op, v) in &now.ops {
+        match locked.ops.get(op) {
+            Some(l) if l == v => {}
+            Some(l) => out.push(format!(
+                "op `{op}` is version {v} in this lotto but version {l} in the lock: its results may differ"
+            )),
+            None => out.push(format!(
+                "op `{op}` is used by the recipe but not in the lock (the recipe changed)"
+            )),
+        }
+    }
+    for op in locked.ops.keys().filter(|k| !now.ops.contains_key(*k)) {
+        out.push(format!(
+            "op `{op}` is in the lock but the recipe no longer uses it (the recipe changed)"
+        ));
+    }
+}
+
+/// What differs between the locked files of a data step and today's.
+fn data_drift(step: &str, l: &DataLock, n: &DataLock) -> String {
+    let changed: Vec<&String> = n
+        .contents
+        .iter()
+        .filter(|(f, dg)| l.contents.get(*f).is_some_and(|o| o != *dg))
+        .map(|(f, _)| f)
+        .collect();
+    let added: Vec<&String> = n
+        .contents
+        .keys()
+        .filter(|f| !l.contents.contains_key(*f))
+        .collect();
+    let removed: Vec<&String> = l
+        .contents
+        .keys()
+        .filter(|f| !n.contents.contains_key(*f))
+        .collect();
+    let mut parts = vec![];
+    for (what, files) in [
+        ("changed", &changed),
+        ("added", &added),
+        ("removed", &removed),
+    ] {
+        if !files.is_empty() {
+            parts.push(format!("{} {what} ({})", files.len(), names(files)));
+        }
+    }
+    format!(
+        "data of `{step}` ({}) differs from the lock: {} file(s) {}",
+        n.op,
+        changed.len() + added.len() + removed.len(),
+        parts.join(", ")
+    )
 }
 
 /// Why numeric results of `locked` may differ from a run like `now` on

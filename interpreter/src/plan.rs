@@ -243,3 +243,107 @@ pub fn explain(now: &KeyParts, last: Option<&KeyParts>) -> Vec<String> {
     }
     why
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key_parts::KeyParts;
+    use serde_json::json;
+
+    fn parts(epochs: i64, input: &str, file: &str) -> KeyParts {
+        KeyParts {
+            op: "fit".into(),
+            op_version: 1,
+            args: [
+                ("epochs".to_string(), json!(epochs)),
+                ("data".to_string(), json!(format!("@{input}"))),
+            ]
+            .into_iter()
+            .collect(),
+            inputs: [("train".to_string(), input.to_string())]
+                .into_iter()
+                .collect(),
+            files: [("a.wav".to_string(), file.to_string())]
+                .into_iter()
+                .collect(),
+            device: Some("flex/f32".into()),
+        }
+    }
+
+    #[test]
+    fn explain_names_what_changed_once_each() {
+        let last = parts(12, "k1", "d1");
+        assert_eq!(explain(&parts(12, "k1", "d1"), None), ["never ran"]);
+        assert_eq!(
+            explain(&parts(12, "k1", "d1"), Some(&last)),
+            ["result missing from the store (deleted or never published)"]
+        );
+        assert_eq!(
+            explain(&parts(10, "k1", "d1"), Some(&last)),
+            ["argument `epochs` changed: 12 → 10"]
+        );
+        // A changed input is said once, as an input, not as an argument.
+        assert_eq!(
+            explain(&parts(12, "k2", "d1"), Some(&last)),
+            ["input `train` changed"]
+        );
+        assert_eq!(
+            explain(&parts(12, "k1", "d2"), Some(&last)),
+            ["data changed: 1 file(s) modified, 0 added, 0 removed (e.g. a.wav)"]
+        );
+        let newer = KeyParts {
+            op_version: 2,
+            ..last.clone()
+        };
+        assert_eq!(
+            explain(&newer, Some(&last)),
+            ["op `fit` version changed: 1 → 2"]
+        );
+    }
+
+    #[test]
+    fn steps_are_cached_run_or_waiting_for_data() {
+        use crate::check::{check_source, CheckOpts};
+        let t = tempfile::tempdir().unwrap();
+        let store = Store::open(&t.path().join("store")).unwrap();
+        let reg = crate::test_registry::registry();
+        let text = "data a = source(\"f\")\ndata b = take(a)\n";
+        let c = check_source("t.lotto", text, t.path(), &reg, &CheckOpts::default()).unwrap();
+        let p = vec![Some(parts(1, "x", "y")), Some(parts(2, "x", "y"))];
+        let key0 = p[0].as_ref().unwrap().key();
+        store.prepare_staging(&key0).unwrap();
+        store.publish(&key0, &Default::default(), false).unwrap();
+        let planned = plan_partial(
+            &c,
+            &p,
+            &BTreeMap::new(),
+            &store,
+            "t.lotto",
+            &BTreeSet::new(),
+        );
+        let status: Vec<&Status> = planned.iter().map(|s| &s.status).collect();
+        assert_eq!(status, [&Status::Cached, &Status::Run]);
+        let forced = plan_partial(
+            &c,
+            &p,
+            &BTreeMap::new(),
+            &store,
+            "t.lotto",
+            &BTreeSet::from([0]),
+        );
+        assert_eq!(forced[0].status, Status::Run);
+        assert_eq!(forced[0].why, ["forced (--force)"]);
+        let missing = BTreeMap::from([(0, "no file `f`".to_string())]);
+        let waiting = plan_partial(
+            &c,
+            &[None, None],
+            &missing,
+            &store,
+            "t.lotto",
+            &BTreeSet::new(),
+        );
+        assert_eq!(waiting[0].why, ["needs data: no file `f`"]);
+        assert_eq!(waiting[1].why, ["input `a` needs data"]);
+        assert!(waiting.iter().all(|s| s.status == Status::NeedsData));
+    }
+}

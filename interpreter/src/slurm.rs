@@ -277,78 +277,12 @@ pub fn submit(
             .into_iter()
             .collect();
         let sig = reg.get(s.op).expect("checked op").sig();
-        let mut res = Res {
-            cpus: Some(sig.resources.cpus.max(1)),
-            mem: (sig.resources.mem_gb > 0).then(|| format!("{}G", sig.resources.mem_gb)),
-            time: (sig.resources.minutes > 0).then(|| sig.resources.minutes.to_string()),
-            gpus: sig.resources.gpu.then_some(1),
-            ..Res::default()
-        };
-        res.overlay(&opts.overrides.default);
-        if let Some(o) = opts.overrides.ops.get(s.op) {
-            res.overlay(o);
-        }
-        if let Some(o) = opts.overrides.steps.get(&s.name) {
-            res.overlay(o);
-        }
-        if opts.partition.is_some() {
-            res.partition = opts.partition.clone();
-        }
-        if opts.account.is_some() {
-            res.account = opts.account.clone();
-        }
+        let res = resources(sig, &s.name, opts);
         let key = &keys[i];
         let log_dir = store.root.join("logs").join(key);
         std::fs::create_dir_all(&log_dir).map_err(|e| e.to_string())?;
-        let script = store.root.join("slurm").join(format!("{key}.sh"));
-        let mut cmd: Vec<String> = opts.command.clone();
-        cmd.push("exec-step".into());
-        cmd.push(opts.recipe.display().to_string());
-        cmd.push("--key".into());
-        cmd.push(key.clone());
-        for kv in &opts.set {
-            cmd.push("--set".into());
-            cmd.push(kv.clone());
-        }
-        if forced {
-            cmd.push("--force".into());
-        }
-        // rayon would use every core of the node, not the job's share.
-        let body = format!(
-            "#!/bin/sh\n# lotto step `{}` ({}) of {recipe_rel}; submitted by `lotto run --executor slurm`\nif [ -n \"${{SLURM_CPUS_PER_TASK:-}}\" ]; then export RAYON_NUM_THREADS=\"$SLURM_CPUS_PER_TASK\"; fi\nexec {}\n",
-            s.name,
-            s.op,
-            cmd.iter().map(|c| shell_quote(c)).collect::<Vec<_>>().join(" ")
-        );
-        std::fs::write(&script, body).map_err(|e| format!("`{}`: {e}", script.display()))?;
-        let mut args: Vec<String> = vec![
-            "--parsable".into(),
-            format!("--job-name=lotto:{}", s.name),
-            format!("--output={}/%j.log", log_dir.display()),
-            "--kill-on-invalid-dep=yes".into(),
-        ];
-        if let Some(c) = res.cpus {
-            args.push(format!("--cpus-per-task={c}"));
-        }
-        if let Some(m) = &res.mem {
-            args.push(format!("--mem={m}"));
-        }
-        if let Some(t) = &res.time {
-            args.push(format!("--time={t}"));
-        }
-        if let (true, Some(g)) = (opts.gpu, res.gpus) {
-            if g > 0 {
-                args.push(format!("--gres=gpu:{g}"));
-            }
-        }
-        if let Some(p) = &res.partition {
-            args.push(format!("--partition={p}"));
-        }
-        if let Some(a) = &res.account {
-            args.push(format!("--account={a}"));
-        }
-        args.extend(res.options.iter().flatten().cloned());
-        args.extend(opts.extra.iter().cloned());
+        let script = write_script(store, key, s, forced, opts)?;
+        let mut args = sbatch_args(&res, opts, &s.name, &log_dir);
         if !after.is_empty() {
             args.push(format!("--dependency=afterok:{}", after.join(":")));
         }
@@ -383,6 +317,99 @@ pub fn submit(
         });
     }
     Ok(jobs)
+}
+
+/// A step's resources: its op's hints, then the overrides file's default,
+/// op and step entries, then the command line's partition and account.
+fn resources(sig: &crate::signature::OpSig, step: &str, opts: &SlurmOpts) -> Res {
+    let mut res = Res {
+        cpus: Some(sig.resources.cpus.max(1)),
+        mem: (sig.resources.mem_gb > 0).then(|| format!("{}G", sig.resources.mem_gb)),
+        time: (sig.resources.minutes > 0).then(|| sig.resources.minutes.to_string()),
+        gpus: sig.resources.gpu.then_some(1),
+        ..Res::default()
+    };
+    res.overlay(&opts.overrides.default);
+    if let Some(o) = opts.overrides.ops.get(sig.name) {
+        res.overlay(o);
+    }
+    if let Some(o) = opts.overrides.steps.get(step) {
+        res.overlay(o);
+    }
+    if opts.partition.is_some() {
+        res.partition = opts.partition.clone();
+    }
+    if opts.account.is_some() {
+        res.account = opts.account.clone();
+    }
+    res
+}
+
+/// The job script of a step: `lotto exec-step` on its key, with rayon
+/// limited to the job's CPUs (it would use every core of the node).
+fn write_script(
+    store: &Store,
+    key: &str,
+    s: &crate::program::Step,
+    forced: bool,
+    opts: &SlurmOpts,
+) -> Result<PathBuf, String> {
+    let script = store.root.join("slurm").join(format!("{key}.sh"));
+    let mut cmd: Vec<String> = opts.command.clone();
+    cmd.push("exec-step".into());
+    cmd.push(opts.recipe.display().to_string());
+    cmd.push("--key".into());
+    cmd.push(key.to_string());
+    for kv in &opts.set {
+        cmd.push("--set".into());
+        cmd.push(kv.clone());
+    }
+    if forced {
+        cmd.push("--force".into());
+    }
+    let body = format!(
+        "#!/bin/sh\n# lotto step `{}` ({}) of {}; submitted by `lotto run --executor slurm`\nif [ -n \"${{SLURM_CPUS_PER_TASK:-}}\" ]; then export RAYON_NUM_THREADS=\"$SLURM_CPUS_PER_TASK\"; fi\nexec {}\n",
+        s.name,
+        s.op,
+        opts.recipe_rel,
+        cmd.iter().map(|c| shell_quote(c)).collect::<Vec<_>>().join(" ")
+    );
+    std::fs::write(&script, body).map_err(|e| format!("`{}`: {e}", script.display()))?;
+    Ok(script)
+}
+
+/// `sbatch` options for step `name`: ours, its resources, then the user's
+/// extra options (last, so they win).
+fn sbatch_args(res: &Res, opts: &SlurmOpts, name: &str, log_dir: &Path) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "--parsable".into(),
+        format!("--job-name=lotto:{name}"),
+        format!("--output={}/%j.log", log_dir.display()),
+        "--kill-on-invalid-dep=yes".into(),
+    ];
+    if let Some(c) = res.cpus {
+        args.push(format!("--cpus-per-task={c}"));
+    }
+    if let Some(m) = &res.mem {
+        args.push(format!("--mem={m}"));
+    }
+    if let Some(t) = &res.time {
+        args.push(format!("--time={t}"));
+    }
+    if let (true, Some(g)) = (opts.gpu, res.gpus) {
+        if g > 0 {
+            args.push(format!("--gres=gpu:{g}"));
+        }
+    }
+    if let Some(p) = &res.partition {
+        args.push(format!("--partition={p}"));
+    }
+    if let Some(a) = &res.account {
+        args.push(format!("--account={a}"));
+    }
+    args.extend(res.options.iter().flatten().cloned());
+    args.extend(opts.extra.iter().cloned());
+    args
 }
 
 /// `scancel` the given jobs.

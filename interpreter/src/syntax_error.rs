@@ -77,8 +77,9 @@ pub fn too_deep(file: FileId, text: &str) -> Option<Diagnostic> {
     None
 }
 
+/// A pest error as a diagnostic: what was expected, in words, where.
 pub fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
-    use pest::error::{ErrorVariant, InputLocation};
+    use pest::error::InputLocation;
     let (start, end) = match e.location {
         InputLocation::Pos(p) => (p, p),
         InputLocation::Span((a, b)) => (a, b),
@@ -87,59 +88,14 @@ pub fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Di
     let end = if end > start {
         end
     } else {
-        // The offending token: a word, or a single other character.
-        let rest = &text[start.min(text.len())..];
-        let word = |c: char| c.is_alphanumeric() || "_.%".contains(c);
-        let tok = match rest.chars().next() {
-            Some(c) if word(c) => rest
-                .char_indices()
-                .find(|(_, c)| !word(*c))
-                .map(|(i, _)| i)
-                .unwrap_or(rest.len()),
-            Some(c) => c.len_utf8(),
-            None => 0,
-        };
-        // At most 40 characters, never ending inside a multi-byte one.
-        start
-            + rest[..tok]
-                .char_indices()
-                .nth(40)
-                .map(|(i, _)| i)
-                .unwrap_or(tok)
+        start + token_len(&text[start.min(text.len())..])
     };
     let found = if start >= text.len() {
         "end of file".to_string()
     } else {
         format!("`{}`", &text[start..end])
     };
-    let expected = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => {
-            // `expr` is silent, so where a value was expected pest names
-            // the alternatives it tried; a list is only ever tried there.
-            let value = positives.contains(&Rule::list);
-            let mut names: Vec<&str> = positives
-                .iter()
-                .map(|&r| match r {
-                    Rule::list
-                    | Rule::string
-                    | Rule::ident
-                    | Rule::call
-                    | Rule::number
-                    | Rule::quantity
-                    | Rule::shape
-                        if value =>
-                    {
-                        "a value"
-                    }
-                    r => rule_name(r),
-                })
-                .collect();
-            names.sort();
-            names.dedup();
-            names
-        }
-        ErrorVariant::CustomError { .. } => vec![],
-    };
+    let expected = expected(&e.variant);
     let only_member = !expected.is_empty() && expected.iter().all(|e| *e == "`.method(...)`");
     let open = if only_member {
         unclosed(&text[..start.min(text.len())])
@@ -178,6 +134,57 @@ pub fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Di
     Diagnostic::new(Code::Syntax, Span::new(file, start, end), message)
         .label("here")
         .help(help)
+}
+
+/// The length in bytes of the token `rest` starts with: a word, or a
+/// single other character; at most 40 characters, never ending inside a
+/// multi-byte one.
+fn token_len(rest: &str) -> usize {
+    let word = |c: char| c.is_alphanumeric() || "_.%".contains(c);
+    let tok = match rest.chars().next() {
+        Some(c) if word(c) => rest
+            .char_indices()
+            .find(|(_, c)| !word(*c))
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len()),
+        Some(c) => c.len_utf8(),
+        None => 0,
+    };
+    rest[..tok]
+        .char_indices()
+        .nth(40)
+        .map(|(i, _)| i)
+        .unwrap_or(tok)
+}
+
+/// What pest expected, in words, sorted and without repeats.
+fn expected(variant: &pest::error::ErrorVariant<Rule>) -> Vec<&'static str> {
+    let pest::error::ErrorVariant::ParsingError { positives, .. } = variant else {
+        return vec![];
+    };
+    // `expr` is silent, so where a value was expected pest names the
+    // alternatives it tried; a list is only ever tried there.
+    let value = positives.contains(&Rule::list);
+    let mut names: Vec<&str> = positives
+        .iter()
+        .map(|&r| match r {
+            Rule::list
+            | Rule::string
+            | Rule::ident
+            | Rule::call
+            | Rule::number
+            | Rule::quantity
+            | Rule::shape
+                if value =>
+            {
+                "a value"
+            }
+            r => rule_name(r),
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The innermost bracket left open in `text` (outside strings and

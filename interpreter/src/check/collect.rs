@@ -306,3 +306,69 @@ fn literal_text(e: &Expr, sources: &Sources) -> String {
         _ => sources.slice(e.span).to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Code;
+    use crate::test_registry::registry;
+
+    fn collected(text: &str, opts: &CheckOpts) -> Collected {
+        let mut sources = Sources::default();
+        let prog = crate::parse::parse(sources.add(Path::new("t"), text.into()), text).unwrap();
+        collect(prog.stmts, &registry(), opts, &mut sources)
+    }
+
+    #[test]
+    fn sweeps_make_one_step_per_value_named_by_it() {
+        let c = collected(
+            "data a = source(\"f\")\nfor n in [1, 2] { for h in [10ms] { data t = take(a, n: n, hop: h) } }\n",
+            &CheckOpts::default(),
+        );
+        assert!(c.diags.is_empty(), "{:?}", c.diags);
+        let names: Vec<&str> = c.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "t[n=1,h=10ms]", "t[n=2,h=10ms]"]);
+        // Outside the loop, `t` is the list of both.
+        assert!(matches!(
+            c.scopes.lookup(0, "t"),
+            Some(Binding::Multi { refs, .. }) if refs.len() == 2
+        ));
+    }
+
+    #[test]
+    fn kinds_params_reports_and_set_overrides() {
+        let opts = CheckOpts {
+            set: vec![("n".into(), "5".into())],
+            ..Default::default()
+        };
+        let c = collected(
+            "param n = 2\nwidget w = source(\"f\")\nreport \"r\" = w\nfor x in [1] { param p = 1 }\n",
+            &opts,
+        );
+        let codes: Vec<Code> = c.diags.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::UnknownKind, Code::Syntax], "{:?}", c.diags);
+        assert!(c.diags[0].help.as_deref().unwrap().contains("`data`"));
+        assert!(matches!(c.params[0].1.kind, ExprKind::Number(n) if n == 5.0));
+        let report = c.steps.iter().find(|s| s.name == "report \"r\"").unwrap();
+        assert!(report.outputs.is_empty());
+        assert!(c.pending.iter().any(|p| p.kind.is_none()));
+    }
+
+    #[test]
+    fn report_paths_leaving_the_workspace_need_allow_outside() {
+        let text = "report \"../out\" = w\n";
+        let c = collected(text, &CheckOpts::default());
+        assert_eq!(c.diags[0].code, Code::UnsafePath);
+        let allowed = CheckOpts {
+            allow_outside: true,
+            ..Default::default()
+        };
+        assert!(collected(text, &allowed).diags.is_empty());
+        let bundle = CheckOpts {
+            allow_outside: true,
+            confine: true,
+            ..Default::default()
+        };
+        assert_eq!(collected(text, &bundle).diags.len(), 1);
+    }
+}

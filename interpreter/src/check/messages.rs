@@ -149,16 +149,22 @@ pub fn not_a_call(span: Span) -> Diagnostic {
     .help("write `kind name = op(args)`; use `param` for plain values")
 }
 
-pub fn config_as_step(span: Span, op: &str, kind: &str) -> Diagnostic {
+/// `taker` is an op and parameter that take this kind of setting.
+pub fn config_as_step(span: Span, op: &str, kind: &str, taker: Option<(&str, &str)>) -> Diagnostic {
+    let help = match taker {
+        Some((o, p)) => format!("pass it as an argument, e.g. `{o}(..., {p}: {op}(...))`"),
+        None => "pass it as an argument of an op that takes it; `lotto ops` lists them".into(),
+    };
     Diagnostic::new(
         Code::KindMismatch,
         span,
-        format!("`{op}` builds a {kind} setting, not a step"),
+        format!(
+            "`{op}` builds {} {kind} setting, not a step",
+            crate::types::article(kind)
+        ),
     )
     .label("not a step")
-    .help(format!(
-        "pass it as an argument, e.g. `optimizer: {op}(...)`"
-    ))
+    .help(help)
 }
 
 pub fn kind_mismatch(

@@ -16,7 +16,7 @@ use crate::program::Step;
 use crate::registry::Registry;
 use crate::signature::{Output, Param};
 use crate::source::{Sources, Span};
-use crate::types::PType;
+use crate::types::{ConfigKind, PType};
 use crate::value::{Args, StepRef, Value};
 use std::borrow::Cow;
 
@@ -89,10 +89,12 @@ impl Resolver<'_> {
         let sig = op.sig();
         let got = match &sig.output {
             Output::Config(kind) => {
+                let taker = self.taker_of(kind);
                 self.diags.push(messages::config_as_step(
                     op_ident.span,
                     &op_ident.name,
                     kind.name,
+                    taker,
                 ));
                 return None;
             }
@@ -122,6 +124,23 @@ impl Resolver<'_> {
                 .push(messages::binding_count(span, sig.name, expected, targets));
         }
         Some((sig.name, resolved))
+    }
+
+    /// An op and parameter that take settings of `kind`, for a hint.
+    fn taker_of(&self, kind: &ConfigKind) -> Option<(&'static str, &'static str)> {
+        fn takes(t: &PType, kind: &ConfigKind) -> bool {
+            match t {
+                PType::Config(k) => *k == kind,
+                PType::List(t) => takes(t, kind),
+                PType::OneOf(ts) => ts.iter().any(|t| takes(t, kind)),
+                _ => false,
+            }
+        }
+        self.reg.ops().find_map(|o| {
+            let sig = o.sig();
+            let p = sig.params.iter().find(|p| takes(&p.ty, kind))?;
+            Some((sig.name, p.name))
+        })
     }
 
     fn unknown_op(&mut self, op: &Ident) {
@@ -424,7 +443,12 @@ impl Resolver<'_> {
             }
             _ => {
                 let found = match &sig.output {
-                    Output::Config(k) => format!("a {} setting from `{}`", k.name, op.name),
+                    Output::Config(k) => format!(
+                        "{} {} setting from `{}`",
+                        crate::types::article(k.name),
+                        k.name,
+                        op.name
+                    ),
                     Output::One(ty) | Output::PerItem { ty, .. } => {
                         format!("{} from `{}`", ty.a(), op.name)
                     }
@@ -484,5 +508,103 @@ impl Resolver<'_> {
             ExprKind::Call { op, .. } => format!("a call of `{}`", op.name),
             _ => String::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::{check_source, CheckOpts};
+    use crate::diag::Code;
+    use crate::program::Checked;
+    use crate::test_registry::registry;
+    use crate::value::{StepRef, Value};
+
+    fn check(text: &str) -> Result<Checked, Vec<(Code, String)>> {
+        let ws = std::env::temp_dir();
+        check_source("t.lotto", text, &ws, &registry(), &CheckOpts::default())
+            .map_err(|(d, _)| d.0.into_iter().map(|d| (d.code, d.message)).collect())
+    }
+
+    fn step<'c>(c: &'c Checked, name: &str) -> &'c crate::program::Step {
+        &c.steps[c.find(name).unwrap()]
+    }
+
+    #[test]
+    fn arguments_bind_by_position_and_name_with_defaults_and_units() {
+        let c = check("data a = source(\"f\")\ndata b = take(a, hop: 20ms)\n").unwrap();
+        let b = step(&c, "b");
+        assert_eq!(b.op, "take");
+        assert_eq!(b.args["data"], Value::Ref(StepRef { step: 0, port: 0 }));
+        assert_eq!(b.args["n"], Value::Int(10));
+        assert_eq!(b.args["hop"], Value::Float(0.02));
+    }
+
+    #[test]
+    fn variadic_arguments_collect_the_rest_or_take_one_list() {
+        let c = check("data a = source(\"f\")\ndata x, y = a.split(0.5, 0.5)\n").unwrap();
+        let s = step(&c, "x,y");
+        assert_eq!(s.outputs.len(), 2);
+        assert_eq!(
+            s.args["fractions"],
+            Value::List(vec![Value::Float(0.5), Value::Float(0.5)])
+        );
+        let c = check("data a = source(\"f\")\ndata x, y = a.split([0.5, 0.5])\n").unwrap();
+        assert_eq!(step(&c, "x,y").args["fractions"], s.args["fractions"]);
+    }
+
+    #[test]
+    fn every_argument_error_is_reported_with_its_code() {
+        let errs = check(
+            "data a = source(\"f\")\ndata b = take(a, m: 1)\ndata c = take(a, n: 2, n: 3)\ndata d = take(a, 1, 2s, 4)\ndata e = take()\ndata f = take(a, n: 13)\n",
+        )
+        .unwrap_err();
+        let codes: Vec<Code> = errs.iter().map(|e| e.0).collect();
+        assert!(codes.contains(&Code::UnknownArg), "{errs:?}");
+        assert!(codes.contains(&Code::DuplicateArg), "{errs:?}");
+        assert!(codes.contains(&Code::TooManyArgs), "{errs:?}");
+        assert!(codes.contains(&Code::MissingArg), "{errs:?}");
+        assert!(
+            errs.iter().any(|e| e.1 == "13 is unlucky"),
+            "the op's own validation runs: {errs:?}"
+        );
+    }
+
+    #[test]
+    fn config_values_and_step_types_are_checked() {
+        let c =
+            check("data a = source(\"f\")\nmodel m = train(a, setting: opt(lr: 0.5))\n").unwrap();
+        match &step(&c, "m").args["setting"] {
+            Value::Config { op, args } => {
+                assert_eq!(op, "opt");
+                assert_eq!(args["lr"], Value::Float(0.5));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A single step where a list is wanted is a list of one.
+        assert!(matches!(step(&c, "m").args["data"], Value::List(ref l) if l.len() == 1));
+        let errs =
+            check("data a = source(\"f\")\nmodel m = train(a)\ndata b = take(m)\n").unwrap_err();
+        assert_eq!(errs[0].0, Code::TypeMismatch, "{errs:?}");
+        assert_eq!(errs[0].1, "`data` takes a Data step, found `m`, a Model");
+        let errs = check("data a = opt()\n").unwrap_err();
+        assert_eq!(errs[0].0, Code::KindMismatch);
+        assert_eq!(errs[0].1, "`opt` builds a Setting setting, not a step");
+    }
+
+    #[test]
+    fn anonymous_steps_come_after_statements_and_repeat_once() {
+        let c = check(
+            "data a = source(\"f\")\nmodel m = train([take(a, n: 2), take(a, n: 2)])\nmodel k = train(take(a, n: 3))\n",
+        )
+        .unwrap();
+        let names: Vec<&str> = c.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "m", "k", "take(a, n: 2)", "take(a, n: 3)"]);
+        assert_eq!(
+            step(&c, "m").args["data"],
+            Value::List(vec![
+                Value::Ref(StepRef { step: 3, port: 0 }),
+                Value::Ref(StepRef { step: 3, port: 0 })
+            ])
+        );
     }
 }

@@ -52,6 +52,9 @@ impl ConformerConfig {
         sub(sub(t))
     }
 
+    /// Every parameter of the model, in the order of the forward pass:
+    /// one list, so it reads as the architecture (two screens for the
+    /// subsampling, the blocks' four modules and the head).
     pub fn layout(&self) -> (Vec<ParamInfo>, TensorMap) {
         let (mut info, mut buf) = (vec![], TensorMap::new());
         let (c, d) = (self.subsample_channels, self.d_model);

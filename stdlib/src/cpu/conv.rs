@@ -272,6 +272,10 @@ impl ConvGeom {
         self.backward_tiled(x, w, gy, need_dx, self.tile_rows())
     }
 
+    /// The backward pass with `tile` output rows per tile. One function
+    /// of two screens: its buffers are made once per batch item and reused
+    /// by every tile, and the weight gradients of all items are summed in
+    /// batch order at the end (so results never depend on the threads).
     fn backward_tiled(
         &self,
         x: &[f32],

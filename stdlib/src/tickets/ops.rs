@@ -10,90 +10,82 @@ use super::picks::{run_best, run_extreme, run_round, BestArgs, ExtremeArgs, Roun
 use super::random_ticket::{self, RandomTicketArgs};
 use super::rounds::{prune_rounds, Plan};
 use super::transfer::{self, TransferArgs};
-use crate::op::{config_op, model_resources, op};
+use crate::op::{config_op, model_resources, op, TypedOp};
 use crate::vocabulary::{EARLY_BIRD, REWIND, TICKET, TRAINED};
-use lotto_interpreter::run_ctx::RunCtx;
+use lotto_interpreter::registry::Invalid;
 use lotto_interpreter::signature::Output;
+use lotto_interpreter::typed::OpArgs;
 use lotto_interpreter::Registry;
 
-fn run_imp(ctx: &mut RunCtx, a: &ImpArgs) -> Result<(), String> {
-    prune_rounds(
-        ctx,
-        &Plan {
+impl From<&ImpArgs> for Plan {
+    fn from(a: &ImpArgs) -> Plan {
+        Plan {
             trained: a.trained,
             schedule: a.schedule.clone(),
             structure: a.structure.clone(),
             random: false,
             early_bird: a.early_bird.clone(),
-        },
-    )
+        }
+    }
 }
 
-fn run_random_prune(ctx: &mut RunCtx, a: &RandomPruneArgs) -> Result<(), String> {
-    prune_rounds(
-        ctx,
-        &Plan {
+impl From<&RandomPruneArgs> for Plan {
+    fn from(a: &RandomPruneArgs) -> Plan {
+        Plan {
             trained: a.trained,
             schedule: a.schedule.clone(),
             structure: a.structure.clone(),
             random: true,
             early_bird: None,
-        },
-    )
+        }
+    }
 }
 
 /// Standard (one-shot) magnitude pruning: one round that prunes `sparsity`
 /// of the weights and fine-tunes the trained survivors (no rewinding).
-fn oneshot_schedule(a: &OneshotArgs) -> Schedule {
-    Schedule {
-        rounds: 1,
-        rate: a.sparsity,
-        rewind: Rewind::Trained,
-        sparsities: None,
-        until: None,
-        epochs: a.finetune,
-    }
-}
-
-fn run_oneshot(ctx: &mut RunCtx, a: &OneshotArgs) -> Result<(), String> {
-    prune_rounds(
-        ctx,
-        &Plan {
+impl From<&OneshotArgs> for Plan {
+    fn from(a: &OneshotArgs) -> Plan {
+        Plan {
             trained: a.trained,
-            schedule: oneshot_schedule(a),
+            schedule: Schedule {
+                rounds: 1,
+                rate: a.sparsity,
+                rewind: Rewind::Trained,
+                sparsities: None,
+                until: None,
+                epochs: a.finetune,
+            },
             structure: a.structure.clone(),
             random: false,
             early_bird: None,
-        },
-    )
+        }
+    }
+}
+
+/// A pruning op: its arguments make a [`Plan`] of rounds.
+fn pruning<A>(
+    name: &'static str,
+    doc: &'static str,
+    validate: fn(&A) -> Result<(), Invalid>,
+) -> TypedOp<A>
+where
+    A: OpArgs,
+    for<'a> Plan: From<&'a A>,
+{
+    op::<A>(name, "Tickets", 1, Output::One(TICKET), doc)
+        .run(|ctx, a| prune_rounds(ctx, &a.into()))
+        .validate(validate)
+        .numeric()
+        .resources(model_resources(7 * 24 * 60))
 }
 
 pub fn register(r: &mut Registry) {
     r.add(config_op::<EarlyBirdArgs>("early_bird", "Tickets", 1, &EARLY_BIRD, "Early-bird tickets (You et al. 2020) for `imp(..., early_bird: early_bird(...))`: after each epoch of a round, the mask the next round would draw; training stops once `window` successive epochs changed it by less than `distance` (share of prunable weights whose mask bit flipped)."));
     r.add(config_op::<EpochPointArgs>("epoch", "Tickets", 1, &REWIND, "A late-rewinding point for `imp(..., rewind: epoch(k))`: the dense model's weights after epoch k."));
     r.add(config_op::<StepPointArgs>("step", "Tickets", 1, &REWIND, "A late-rewinding point for `imp(..., rewind: step(k))`: the dense model's weights after its first k optimizer steps (finer than `epoch(k)`: the paper rewinds to θ0 or \"an early iteration\")."));
-    let pruning = model_resources(7 * 24 * 60);
-    r.add(
-        op::<ImpArgs>("imp", "Tickets", 1, Output::One(TICKET), "Iterative magnitude pruning: per round prune `rate` of the remaining smallest-magnitude weights, rewind survivors, reset optimizer and lr schedule, retrain. RW is measured from the masks.")
-            .run(run_imp)
-            .validate(|a| validate_rounds(&a.schedule, &a.structure))
-            .numeric()
-            .resources(pruning.clone()),
-    );
-    r.add(
-        op::<RandomPruneArgs>("random_prune", "Tickets", 1, Output::One(TICKET), "Random pruning baseline: same rate, schedule and rewinding as `imp`, weights chosen at random.")
-            .run(run_random_prune)
-            .validate(|a| validate_rounds(&a.schedule, &a.structure))
-            .numeric()
-            .resources(pruning.clone()),
-    );
-    r.add(
-        op::<OneshotArgs>("oneshot", "Tickets", 1, Output::One(TICKET), "Standard magnitude pruning (the paper's comparison): prune `sparsity` of the prunable weights of the trained model at once, then fine-tune the survivors from their trained values. A ticket with rounds 0 (dense) and 1.")
-            .run(run_oneshot)
-            .validate(|a| validate_structure(&a.structure, 1, false))
-            .numeric()
-            .resources(pruning),
-    );
+    r.add(pruning::<ImpArgs>("imp", "Iterative magnitude pruning: per round prune `rate` of the remaining smallest-magnitude weights, rewind survivors, reset optimizer and lr schedule, retrain. RW is measured from the masks.", |a| validate_rounds(&a.schedule, &a.structure)));
+    r.add(pruning::<RandomPruneArgs>("random_prune", "Random pruning baseline: same rate, schedule and rewinding as `imp`, weights chosen at random.", |a| validate_rounds(&a.schedule, &a.structure)));
+    r.add(pruning::<OneshotArgs>("oneshot", "Standard magnitude pruning (the paper's comparison): prune `sparsity` of the prunable weights of the trained model at once, then fine-tune the survivors from their trained values. A ticket with rounds 0 (dense) and 1.", |a| validate_structure(&a.structure, 1, false)));
     r.add(
         op::<RandomTicketArgs>("random_ticket", "Tickets", 1, Output::One(TICKET), "Random ticket baseline: each round's mask of a ticket, trained from a random re-initialisation instead of θ0.")
             .run(random_ticket::run)

@@ -72,18 +72,7 @@ pub fn prune_rounds(ctx: &mut RunCtx, plan: &Plan) -> Result<(), String> {
     if names.is_empty() {
         return Err("no parameter matches `prune`; use conv, lstm_ih, lstm_hh, linear".into());
     }
-    let deps = json!({
-        "dense": dense_id,
-        "rate": spec.rate,
-        "global": spec.global,
-        "block": [spec.block.0, spec.block.1],
-        "nm": spec.nm.map(|(n, m)| [n, m]),
-        "rewind": sch.rewind.key(),
-        "epochs": job.settings.epochs,
-        "prune": selectors.iter().map(Selector::key).collect::<Vec<_>>(),
-        "seed": st.seed,
-        "early_bird": plan.early_bird.as_ref().map(|e| json!({ "distance": e.distance, "window": e.window })),
-    });
+    let deps = round_deps(&dense_id, &spec, plan, &selectors, job.settings.epochs);
     let all = Rounds {
         job: &job,
         spec,
@@ -138,9 +127,44 @@ pub fn prune_rounds(ctx: &mut RunCtx, plan: &Plan) -> Result<(), String> {
         });
         train_epochs += rinfo.history.len();
     }
-    if plan.early_bird.is_some() {
-        // The cost the early-bird option saves, for `lotto bench early-bird`.
-        ctx.metric("train_epochs", train_epochs as u64);
+    publish(
+        ctx,
+        infos,
+        plan.early_bird.is_some().then_some(train_epochs),
+    )
+}
+
+/// Everything that decides a round, except which round it is.
+fn round_deps(
+    dense_id: &str,
+    spec: &PruneSpec,
+    plan: &Plan,
+    selectors: &[Selector],
+    epochs: usize,
+) -> serde_json::Value {
+    json!({
+        "dense": dense_id,
+        "rate": spec.rate,
+        "global": spec.global,
+        "block": [spec.block.0, spec.block.1],
+        "nm": spec.nm.map(|(n, m)| [n, m]),
+        "rewind": plan.schedule.rewind.key(),
+        "epochs": epochs,
+        "prune": selectors.iter().map(Selector::key).collect::<Vec<_>>(),
+        "seed": plan.structure.seed,
+        "early_bird": plan.early_bird.as_ref().map(|e| json!({ "distance": e.distance, "window": e.window })),
+    })
+}
+
+/// Publishes the ticket and each round's RW and dev WER; with early-bird,
+/// the training epochs all rounds took (what the option saves).
+fn publish(
+    ctx: &mut RunCtx,
+    infos: Vec<RoundInfo>,
+    train_epochs: Option<usize>,
+) -> Result<(), String> {
+    if let Some(n) = train_epochs {
+        ctx.metric("train_epochs", n as u64);
     }
     for ri in &infos {
         let round = |x: f64| (x * 100.0).round() / 100.0;

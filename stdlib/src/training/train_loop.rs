@@ -6,7 +6,7 @@
 //! bit-identically.
 
 use super::batch::{make_batch, usable};
-use super::checkpoint::{self, State};
+use super::checkpoint;
 use super::epoch_log::EpochLog;
 use super::optimizer::{Opt, Stepper};
 use super::settings::FitSettings;
@@ -65,6 +65,19 @@ struct Best {
     file: String,
 }
 
+/// Where a run stands between epochs.
+struct State<'h> {
+    p: Params,
+    opt: Opt,
+    history: Vec<EpochLog>,
+    best: Best,
+    hook: Option<&'h mut dyn EpochHook>,
+    /// The hook ended training.
+    stopped: bool,
+    /// Epochs the run takes in all.
+    epochs: usize,
+}
+
 impl Training<'_> {
     /// Trains from `init` under `masks`, checkpointing each epoch in
     /// `ckpt_dir` and resuming from the last checkpoint there.
@@ -73,9 +86,9 @@ impl Training<'_> {
         init: &TensorMap,
         masks: Option<&Masks>,
         ckpt_dir: &Path,
-        mut hook: Option<&mut dyn EpochHook>,
+        hook: Option<&mut dyn EpochHook>,
     ) -> Result<TrainResult, String> {
-        let (s, label) = (self.settings, self.label);
+        let s = self.settings;
         let mut p = self.cfg.init(s.seed, self.device);
         let mut start = init.clone();
         if let Some(m) = masks {
@@ -89,85 +102,37 @@ impl Training<'_> {
             bins: self.bins,
             device: self.device,
         };
-        let mut opt = Opt::new(&p);
         let batches = self.batches()?;
-        let mut history: Vec<EpochLog> = vec![];
-        let mut best = Best {
-            wer: f64::INFINITY,
-            epoch: 0,
-            weights: p.to_map(),
-            file: String::new(),
-        };
         let epochs = s.total_epochs(batches.len());
-        let mut first_epoch = 1;
-        if let Some(r) = checkpoint::resume(ckpt_dir, &mut p, &mut opt)? {
-            if let Some(h) = hook.as_deref_mut() {
-                h.load(
-                    r.state.hook.as_ref().unwrap_or(&serde_json::Value::Null),
-                    &p.to_map(),
-                )?;
-            }
-            first_epoch = if r.state.stopped {
-                epochs + 1
-            } else {
-                r.state.history.len() + 1
-            };
-            history = r.state.history;
-            best = Best {
-                wer: r.state.best_wer,
-                epoch: r.state.best_epoch,
-                weights: r.best,
-                file: r.state.best_file,
-            };
-            self.progress.println(&format!(
-                "  {label}: resuming after epoch {}",
-                history.len()
-            ));
-        }
+        let mut st = State {
+            opt: Opt::new(&p),
+            best: Best {
+                wer: f64::INFINITY,
+                epoch: 0,
+                weights: p.to_map(),
+                file: String::new(),
+            },
+            p,
+            history: vec![],
+            hook,
+            stopped: false,
+            epochs,
+        };
+        self.resume(&mut st, ckpt_dir)?;
+        let first_epoch = if st.stopped {
+            epochs + 1
+        } else {
+            st.history.len() + 1
+        };
         let mut steps_done = (first_epoch - 1) * batches.len();
         for epoch in first_epoch..=epochs {
             let t0 = std::time::Instant::now();
-            let loss = self.epoch(&stepper, &mut p, &mut opt, &batches, epoch, &mut steps_done)?;
+            let loss = self.epoch(&stepper, &mut st, &batches, epoch, &mut steps_done)?;
             if s.stop_after_steps == Some(steps_done) {
                 break;
             }
-            let hyps = decode(self.cfg, &p, self.dev, self.bins, s.batch * 2);
-            let refs: Vec<&str> = self.dev.iter().map(|f| f.text.as_str()).collect();
-            let (wer, cer) = score(&refs, &hyps);
-            let seconds = t0.elapsed().as_secs_f64();
-            history.push(EpochLog {
-                epoch,
-                loss,
-                dev_wer: wer,
-                dev_cer: cer,
-                lr: s.lr_at(epoch, 0),
-                seconds,
-            });
-            self.progress.println(&format!(
-                "  {label} epoch {epoch}/{epochs}: loss {loss:.3}, dev WER {wer:.2}%, CER {cer:.2}% ({seconds:.1}s)"
-            ));
-            if wer < best.wer {
-                best.weights = p.to_map();
-                best.file = checkpoint::save_best(ckpt_dir, epoch, &best.weights)?;
-                best.wer = wer;
-                best.epoch = epoch;
-            }
-            let stopped = match hook.as_deref_mut() {
-                Some(h) => h.after_epoch(epoch, &p.to_map()),
-                None => false,
-            };
-            let state = State {
-                step: opt.step,
-                history: history.clone(),
-                best_wer: best.wer,
-                best_epoch: best.epoch,
-                file: String::new(),
-                best_file: best.file.clone(),
-                hook: hook.as_deref().map(|h| h.save()),
-                stopped,
-            };
-            checkpoint::save(ckpt_dir, &p, &opt, state)?;
-            if stopped {
+            self.end_epoch(&mut st, epoch, loss, t0, ckpt_dir)?;
+            if st.stopped {
                 break;
             }
         }
@@ -180,12 +145,87 @@ impl Training<'_> {
             }
         }
         Ok(TrainResult {
-            best: best.weights,
-            last: p.to_map(),
-            best_epoch: best.epoch,
-            best_dev_wer: best.wer,
-            history,
+            best: st.best.weights,
+            last: st.p.to_map(),
+            best_epoch: st.best.epoch,
+            best_dev_wer: st.best.wer,
+            history: st.history,
         })
+    }
+
+    /// Picks up where a killed run's last checkpoint left off, if any.
+    fn resume(&self, st: &mut State, ckpt_dir: &Path) -> Result<(), String> {
+        let Some(r) = checkpoint::resume(ckpt_dir, &mut st.p, &mut st.opt)? else {
+            return Ok(());
+        };
+        if let Some(h) = st.hook.as_deref_mut() {
+            let saved = r.state.hook.as_ref().unwrap_or(&serde_json::Value::Null);
+            h.load(saved, &st.p.to_map())?;
+        }
+        st.stopped = r.state.stopped;
+        st.history = r.state.history;
+        st.best = Best {
+            wer: r.state.best_wer,
+            epoch: r.state.best_epoch,
+            weights: r.best,
+            file: r.state.best_file,
+        };
+        self.progress.println(&format!(
+            "  {}: resuming after epoch {}",
+            self.label,
+            st.history.len()
+        ));
+        Ok(())
+    }
+
+    /// After an epoch's steps: dev decoding, the best weights so far, the
+    /// hook's verdict, and the checkpoint.
+    fn end_epoch(
+        &self,
+        st: &mut State,
+        epoch: usize,
+        loss: f64,
+        t0: std::time::Instant,
+        ckpt_dir: &Path,
+    ) -> Result<(), String> {
+        let s = self.settings;
+        let hyps = decode(self.cfg, &st.p, self.dev, self.bins, s.batch * 2);
+        let refs: Vec<&str> = self.dev.iter().map(|f| f.text.as_str()).collect();
+        let (wer, cer) = score(&refs, &hyps);
+        let seconds = t0.elapsed().as_secs_f64();
+        st.history.push(EpochLog {
+            epoch,
+            loss,
+            dev_wer: wer,
+            dev_cer: cer,
+            lr: s.lr_at(epoch, 0),
+            seconds,
+        });
+        self.progress.println(&format!(
+            "  {} epoch {epoch}/{}: loss {loss:.3}, dev WER {wer:.2}%, CER {cer:.2}% ({seconds:.1}s)",
+            self.label, st.epochs
+        ));
+        if wer < st.best.wer {
+            st.best.weights = st.p.to_map();
+            st.best.file = checkpoint::save_best(ckpt_dir, epoch, &st.best.weights)?;
+            st.best.wer = wer;
+            st.best.epoch = epoch;
+        }
+        st.stopped = match st.hook.as_deref_mut() {
+            Some(h) => h.after_epoch(epoch, &st.p.to_map()),
+            None => false,
+        };
+        let saved = checkpoint::State {
+            step: st.opt.step,
+            history: st.history.clone(),
+            best_wer: st.best.wer,
+            best_epoch: st.best.epoch,
+            file: String::new(),
+            best_file: st.best.file.clone(),
+            hook: st.hook.as_deref().map(|h| h.save()),
+            stopped: st.stopped,
+        };
+        checkpoint::save(ckpt_dir, &st.p, &st.opt, saved)
     }
 
     /// The training utterances in duration-sorted batches.
@@ -207,14 +247,13 @@ impl Training<'_> {
     fn epoch(
         &self,
         stepper: &Stepper,
-        p: &mut Params,
-        opt: &mut Opt,
+        st: &mut State,
         batches: &[Vec<&Feats>],
         epoch: usize,
         steps_done: &mut usize,
     ) -> Result<f64, String> {
         let (s, label) = (self.settings, self.label);
-        let epochs = s.total_epochs(batches.len());
+        let epochs = st.epochs;
         let mut order: Vec<usize> = (0..batches.len()).collect();
         Rng::derive(s.seed, &format!("epoch{epoch}")).shuffle(&mut order);
         let bar = self.progress.bar(
@@ -237,7 +276,8 @@ impl Training<'_> {
                 let mut rng = Rng::derive(s.seed, &format!("specaugment{epoch}/{bi}"));
                 a.apply(&mut bt, self.bins, &mut rng);
             }
-            let lv = stepper.step(p, opt, &bt, s.lr_at(epoch, opt.step + 1))?;
+            let lr = s.lr_at(epoch, st.opt.step + 1);
+            let lv = stepper.step(&mut st.p, &mut st.opt, &bt, lr)?;
             if !lv.is_finite() {
                 return Err(format!("{label}: loss became {lv} in epoch {epoch}; lower the learning rate or check the data"));
             }
