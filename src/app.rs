@@ -6,7 +6,7 @@ use crate::cli::{Format, RecipeArgs};
 use crate::error::Fail;
 use crate::output::print_diags;
 use lotto_interpreter::check::{check_file, CheckOpts};
-use lotto_interpreter::diag::{Diagnostic, Diagnostics};
+use lotto_interpreter::diag::Diagnostics;
 use lotto_interpreter::digest::DigestCache;
 use lotto_interpreter::exec::RunOpts;
 use lotto_interpreter::key_parts::KeyParts;
@@ -75,12 +75,7 @@ impl App {
 
     /// Every step's key parts, or `None` where its files (or an input's)
     /// cannot be read, with those read errors by step.
-    #[allow(clippy::type_complexity)]
-    pub fn keys_partial(
-        &self,
-        c: &Checked,
-        store: &Store,
-    ) -> (Vec<Option<KeyParts>>, Vec<(usize, Diagnostic)>) {
+    pub fn keys_partial(&self, c: &Checked, store: &Store) -> keys::PartialKeys {
         let digests = DigestCache::open(&store.root.join("digests.json"));
         let out = keys::compute_partial(c, &self.reg, &self.ws, &digests, self.device_kind());
         digests.save();

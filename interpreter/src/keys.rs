@@ -28,6 +28,10 @@ pub fn compute(
     Ok(parts.into_iter().map(|p| p.unwrap_or_default()).collect())
 }
 
+/// Every step's key parts (`None` where its files, or an input's, cannot
+/// be read), with the read errors by step.
+pub type PartialKeys = (Vec<Option<KeyParts>>, Vec<(usize, Diagnostic)>);
+
 /// Like [`compute`], but a step whose files cannot be read (data not on this
 /// machine) gets `None`, as does everything downstream of it; the other
 /// steps get their keys. `lotto plan` uses this to plan a paper-scale recipe
@@ -38,7 +42,7 @@ pub fn compute_partial(
     workspace: &Path,
     digests: &DigestCache,
     device: &str,
-) -> (Vec<Option<KeyParts>>, Vec<(usize, Diagnostic)>) {
+) -> PartialKeys {
     let order = crate::graph::topo_order(&checked.steps);
     // Reads first, in parallel: they are the only I/O.
     let reads: Vec<Result<BTreeMap<String, String>, Diagnostic>> = checked

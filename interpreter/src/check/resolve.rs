@@ -31,6 +31,9 @@ struct Target<'p> {
     report: bool,
 }
 
+/// Each parameter's argument expression and its span, by position.
+type Given<'e> = Vec<Option<(Cow<'e, Expr>, Span)>>;
+
 struct Resolver<'a> {
     reg: &'a Registry,
     scopes: &'a Scopes,
@@ -200,13 +203,12 @@ impl Resolver<'_> {
     /// whether binding them found no error. Positionals fill parameters in
     /// order; a variadic parameter takes all the rest (a single list given
     /// to it is its items: `concat([a, b])` means `concat(a, b)`).
-    #[allow(clippy::type_complexity)]
     fn bind_args<'e>(
         &mut self,
         sig: &crate::signature::OpSig,
         args: &'e [Arg],
         call_span: Span,
-    ) -> (Vec<Option<(Cow<'e, Expr>, Span)>>, bool) {
+    ) -> (Given<'e>, bool) {
         let mut given: Vec<Option<(Cow<Expr>, Span)>> = sig.params.iter().map(|_| None).collect();
         let mut variadic_items: Vec<Expr> = vec![];
         let mut variadic_param: Option<usize> = None;
