@@ -1,6 +1,7 @@
 //! Every diagnostic code, rendered in full (colour off, width 100), as a
 //! user sees it from `lotto check`. Regenerate after a deliberate wording
-//! change with `python3 tests/gen_diagnostics.py` and review the diff.
+//! change with `python3 tests/gen_diagnostics.py` and review the diff. One
+//! file of some 700 lines: a rendered fixture per code, read side by side.
 
 mod common;
 use common::*;
@@ -663,10 +664,9 @@ fn closed_stdout_ends_quietly() {
     );
 }
 
-/// Big recipes resolve statements in parallel; anonymous steps created
-/// inside arguments (`lth.round(2)`) must still come after the named steps,
-/// numbered in statement order and shared when written twice, exactly as a
-/// sequential check numbers them. 300 statements make the parallel pass run.
+/// Anonymous steps created inside arguments (`lth.round(2)`) come after the
+/// named steps, numbered in statement order and shared when written twice,
+/// on a recipe of 300 statements.
 #[test]
 fn anonymous_steps_are_numbered_in_statement_order_on_big_recipes() {
     let ws = Ws::empty();

@@ -26,11 +26,15 @@ fn scratch() -> &'static Path {
     })
 }
 
+/// A loader's arguments as the checker fills them: the given strings and
+/// the default `on_error: error`.
 fn args(pairs: &[(&str, &str)]) -> Args {
-    pairs
+    let mut a: Args = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), Value::Str(v.to_string())))
-        .collect()
+        .collect();
+    a.insert("on_error".into(), Value::sym("error"));
+    a
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -44,7 +48,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = lotto_stdlib::audio::load(&p, Some((0.1, 0.3)));
     };
     let reads = |op: &str, a: Args| {
-        let _ = reg.get(op).unwrap().reads(&a, d);
+        let op = reg.get(op).unwrap();
+        op.parse(&a).expect("the fuzz target's arguments fit the op");
+        let _ = op.reads(&a, d);
     };
     match kind % 9 {
         0 => audio("x.wav"),
