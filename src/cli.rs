@@ -133,6 +133,12 @@ pub enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Re-hash every store entry; remove the damaged ones (a run recomputes them).
+    Fsck {
+        /// List damaged entries, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// List the ops with their parameters (or one op).
     Ops {
         name: Option<String>,

@@ -86,6 +86,7 @@ fn dispatch(app: &App, cmd: Cmd) -> CmdResult {
         Cmd::Show { r, step } => commands::show::run(app, &r, &step),
         Cmd::Graph { r, format } => commands::graph::run(app, &r, format),
         Cmd::Gc { dry_run } => commands::gc::run(app, dry_run),
+        Cmd::Fsck { dry_run } => commands::fsck::run(app, dry_run),
         Cmd::Ops { name, markdown } => commands::ops::run(app, name.as_deref(), markdown),
         Cmd::Bench { what, iters } => commands::bench::run(app, what, iters),
     }

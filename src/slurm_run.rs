@@ -149,7 +149,7 @@ fn follow(c: &Checked, parts: &[KeyParts], store: &Store, jobs: &[Job], file: &P
             let s = &c.steps[j.step];
             let key = parts[j.step].key();
             let st = &states[&j.id];
-            let (l, why) = label(st, store.is_published(&key));
+            let (l, why) = label(st, store.is_intact(&key));
             if st.is_active() {
                 active.push(j.id.clone());
             }

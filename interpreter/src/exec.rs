@@ -2,12 +2,14 @@
 //! independent steps in parallel, each under its per-key lock, publishing
 //! through the store's atomic rename.
 
+use crate::integrity::{Depth, Health};
 use crate::key_parts::KeyParts;
 use crate::program::{Checked, Step};
 use crate::progress::Progress;
+use crate::record::Record;
 use crate::registry::Registry;
 use crate::run_ctx::RunCtx;
-use crate::store::{now_rfc3339, Record, Store};
+use crate::store::{now_rfc3339, Store};
 use crate::value::StepRef;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -212,7 +214,7 @@ pub fn run_one(
     let runner = Runner::new(checked, parts, reg, store, workspace, opts);
     let keys = &runner.keys;
     for r in checked.steps[i].deps() {
-        if !store.is_published(&keys[r.step]) {
+        if !store.is_intact(&keys[r.step]) {
             return Err(format!(
                 "input `{}` of step `{}` is not in the store (key {}); its job must finish first",
                 checked.ref_name(r),
@@ -234,17 +236,32 @@ impl Runner<'_> {
     fn run_step(&self, i: usize) -> Outcome {
         let key = &self.keys[i];
         let forced = self.opts.force.contains(&i);
-        if !forced && self.store.is_published(key) {
+        if !forced && self.store.is_intact(key) {
             return self.cached(i);
         }
         let lock = match self.store.lock(key) {
             Ok(l) => l,
             Err(e) => return Outcome::Failed(format!("cannot lock the store entry: {e}")),
         };
-        // Another process may have published it while we waited for the lock.
-        if !forced && self.store.is_published(key) {
-            drop(lock);
-            return self.cached(i);
+        // Another process may have published it while we waited for the
+        // lock; a damaged entry is never reused.
+        match self.store.health(key, Depth::Quick) {
+            Some(Health::Intact | Health::Unverified) if !forced => {
+                drop(lock);
+                return self.cached(i);
+            }
+            Some(Health::Damaged(why)) => {
+                let name = &self.checked.steps[i].name;
+                self.progress.println(&format!(
+                    "  store entry of {name} ({key}) is damaged: {why}; computing it again"
+                ));
+                if let Err(e) = self.store.discard(key) {
+                    return Outcome::Failed(format!(
+                        "cannot remove the damaged store entry {key}: {e}"
+                    ));
+                }
+            }
+            _ => {}
         }
         let result = self.execute(i).and_then(|record| {
             self.store
@@ -360,6 +377,7 @@ impl Runner<'_> {
             metrics,
             outputs: s.outputs.iter().map(|o| o.0.clone()).collect(),
             job: self.opts.job.clone(),
+            artifacts: Default::default(),
         };
         Ok(record)
     }

@@ -111,7 +111,8 @@ pub fn build(
         for v in s.args.values() {
             ops_in(v, &mut lock.ops, reg);
         }
-        let record = store.record(&p.key());
+        let key = p.key();
+        let record = store.is_intact(&key).then(|| store.record(&key)).flatten();
         if !p.files.is_empty() {
             let m = record.as_ref().map(|r| &r.metrics);
             let num = |k: &str| m.and_then(|m| m.get(k)).and_then(|v| v.as_f64());

@@ -3,6 +3,7 @@
 //! record of that step.
 
 use crate::check::fmt_num;
+use crate::integrity::{Depth, Health};
 use crate::key_parts::KeyParts;
 use crate::program::Checked;
 use crate::store::Store;
@@ -101,10 +102,15 @@ fn plan_with<'p>(
             continue;
         };
         let key = p.key();
-        let cached = store.is_published(&key);
+        let health = store.health(&key, Depth::Quick);
+        let cached = matches!(health, Some(Health::Intact | Health::Unverified));
         let mut why = vec![];
         if force.contains(&i) {
             why.push("forced (--force)".to_string());
+        } else if let Some(Health::Damaged(damage)) = health {
+            why.push(format!(
+                "its store entry is damaged ({damage}): it runs again"
+            ));
         } else if !cached {
             why = explain(p, store.last(recipe, &s.name).map(|x| x.1).as_ref());
             if store

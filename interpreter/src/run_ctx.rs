@@ -2,10 +2,12 @@
 //! write, how to report progress and metrics, and cached sub-steps whose
 //! keys the engine derives (ops never write a version into a key).
 
+use crate::integrity::{Depth, Health};
 use crate::key_parts::sub_key;
 use crate::progress::Progress;
+use crate::record::Record;
 use crate::signature::OpVersions;
-use crate::store::{now_rfc3339, Record, Store};
+use crate::store::{now_rfc3339, Store};
 use crate::value::{Args, StepRef};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -86,13 +88,21 @@ impl RunCtx<'_> {
             .ok_or_else(|| format!("sub-step `{}`: no op `{owner}` owns it", sub.label))?;
         let key = sub_key(owner, version, sub.kind, &sub.deps);
         self.refs.push(key.clone());
-        if self.store.is_published(&key) {
+        if self.store.is_intact(&key) {
             return Ok(self.store.object(&key));
         }
         let io = |e: std::io::Error| format!("store error in sub-step `{}`: {e}", sub.label);
         let _lock = self.store.lock(&key).map_err(io)?;
-        if self.store.is_published(&key) {
-            return Ok(self.store.object(&key));
+        match self.store.health(&key, Depth::Quick) {
+            Some(Health::Intact | Health::Unverified) => return Ok(self.store.object(&key)),
+            Some(Health::Damaged(why)) => {
+                self.progress.println(&format!(
+                    "  store entry of {} / {} ({key}) is damaged: {why}; computing it again",
+                    self.step_name, sub.label
+                ));
+                self.store.discard(&key).map_err(io)?;
+            }
+            None => {}
         }
         let dir = self.store.prepare_staging(&key).map_err(io)?;
         let started = now_rfc3339();

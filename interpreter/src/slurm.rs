@@ -241,7 +241,7 @@ pub fn submit(
     // Jobs of earlier submissions that are still queued or running.
     let earlier: Vec<(usize, Submission)> = order
         .iter()
-        .filter(|i| selected.contains(i) && !store.is_published(&keys[**i]))
+        .filter(|i| selected.contains(i) && !store.is_intact(&keys[**i]))
         .filter_map(|&i| submission(store, &keys[i]).map(|s| (i, s)))
         .collect();
     let ids: Vec<String> = earlier.iter().map(|(_, s)| s.job.clone()).collect();
@@ -265,7 +265,7 @@ pub fn submit(
             continue;
         }
         let forced = force.contains(&i);
-        if store.is_published(&keys[i]) && !forced {
+        if store.is_intact(&keys[i]) && !forced {
             continue;
         }
         let s = &checked.steps[i];
@@ -448,7 +448,7 @@ pub fn status(parts: &[KeyParts], store: &Store) -> Result<Vec<StepStatus>, Stri
         .iter()
         .map(|p| {
             let k = p.key();
-            if store.is_published(&k) {
+            if store.is_intact(&k) {
                 return StepStatus::Done;
             }
             match submission(store, &k) {

@@ -13,40 +13,12 @@
 //!   `lotto plan` can say what changed.
 //! - `digests.json` — the file digest cache.
 
+use crate::integrity::{self, Depth, Health};
 use crate::key_parts::KeyParts;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use crate::record::{Record, RECORD, RECORD_DIGEST};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-pub const RECORD: &str = "step.yaml";
-
-/// The provenance record of a published step.
-#[derive(Clone, Debug, Serialize, Deserialize, Default)]
-pub struct Record {
-    pub step: String,
-    pub recipe: String,
-    pub op: String,
-    pub op_version: u32,
-    pub key: String,
-    pub args: BTreeMap<String, serde_json::Value>,
-    pub inputs: BTreeMap<String, String>,
-    #[serde(default)]
-    pub files: usize,
-    pub device: Option<String>,
-    pub lotto_version: String,
-    pub started: String,
-    pub finished: String,
-    pub seconds: f64,
-    #[serde(default)]
-    pub metrics: BTreeMap<String, serde_yaml::Value>,
-    #[serde(default)]
-    pub outputs: Vec<String>,
-    /// Where it ran when not in the `lotto run` process (`slurm job 42`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job: Option<String>,
-}
 
 pub struct Store {
     pub root: PathBuf,
@@ -72,8 +44,33 @@ impl Store {
     pub fn staging(&self, key: &str) -> PathBuf {
         self.root.join("staging").join(key)
     }
+    /// Whether an entry was published under `key` (intact or not).
     pub fn is_published(&self, key: &str) -> bool {
         self.object(key).join(RECORD).is_file()
+    }
+    /// The state of the entry under `key`: absent, or what a check at
+    /// `depth` finds.
+    pub fn health(&self, key: &str, depth: Depth) -> Option<Health> {
+        self.is_published(key)
+            .then(|| integrity::check(&self.object(key), depth))
+    }
+    /// Whether the entry under `key` may be reused: published, and not
+    /// damaged as far as a quick check can tell.
+    pub fn is_intact(&self, key: &str) -> bool {
+        matches!(
+            self.health(key, Depth::Quick),
+            Some(Health::Intact | Health::Unverified)
+        )
+    }
+    /// Removes a damaged entry so it can be computed again; the caller
+    /// holds its lock.
+    pub fn discard(&self, key: &str) -> std::io::Result<()> {
+        let aside = self
+            .root
+            .join("staging")
+            .join(format!("{key}.damaged.{}", std::process::id()));
+        fs::rename(self.object(key), &aside)?;
+        fs::remove_dir_all(aside)
     }
     pub fn record(&self, key: &str) -> Option<Record> {
         let text = fs::read_to_string(self.object(key).join(RECORD)).ok()?;
@@ -125,24 +122,28 @@ impl Store {
         Ok(dir)
     }
 
-    /// Publishes a staged step: drop its checkpoints, write and sync the
-    /// record last, then one atomic rename into `objects/`. With `replace`
-    /// (`--force`), an existing entry is moved aside first and deleted after.
+    /// Publishes a staged step: drop its checkpoints, record every file's
+    /// size and digest, write and sync the record and its digest last, make
+    /// the files read-only, then one atomic rename into `objects/`. With
+    /// `replace` (`--force`), an existing entry is moved aside first and
+    /// deleted after.
     pub fn publish(&self, key: &str, record: &Record, replace: bool) -> std::io::Result<PathBuf> {
         let dir = self.staging(key);
         let ck = dir.join("checkpoints");
         if ck.exists() {
             fs::remove_dir_all(&ck)?;
         }
+        let record = Record {
+            artifacts: integrity::digest_tree(&dir)?,
+            ..record.clone()
+        };
         sync_tree(&dir)?;
-        let text = serde_yaml::to_string(record).map_err(std::io::Error::other)?;
-        let tmp = dir.join(format!("{RECORD}.tmp"));
-        {
-            let mut f = File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-        }
-        fs::rename(&tmp, dir.join(RECORD))?;
+        let text = serde_yaml::to_string(&record).map_err(std::io::Error::other)?;
+        write_synced(&dir.join(format!("{RECORD}.tmp")), text.as_bytes())?;
+        fs::rename(dir.join(format!("{RECORD}.tmp")), dir.join(RECORD))?;
+        let digest = blake3::hash(text.as_bytes()).to_hex().to_string();
+        write_synced(&dir.join(RECORD_DIGEST), digest.as_bytes())?;
+        integrity::seal(&dir)?;
         File::open(&dir)?.sync_all()?;
         let dest = self.object(key);
         let mut old = None;
@@ -244,6 +245,12 @@ fn dir_size(p: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 fn sync_tree(dir: &Path) -> std::io::Result<()> {

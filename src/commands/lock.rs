@@ -16,7 +16,7 @@ pub fn run(app: &App, r: &RecipeArgs) -> CmdResult {
         .steps
         .iter()
         .zip(&parts)
-        .filter(|(_, p)| !store.is_published(&p.key()))
+        .filter(|(_, p)| !store.is_intact(&p.key()))
         .map(|(s, _)| s.name.as_str())
         .collect();
     let files: usize = l.data.values().map(|d| d.files).sum();
@@ -30,8 +30,9 @@ pub fn run(app: &App, r: &RecipeArgs) -> CmdResult {
     );
     if !missing.is_empty() {
         println!(
-            "{} step(s) have not run, so the lock has no results for them: run `lotto run {} --lock`",
+            "{} step(s) have no result in the store, so the lock has none for them: {}; run `lotto run {} --lock`",
             missing.len(),
+            missing.join(", "),
             r.file.display()
         );
     }

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bundle;
 pub mod check;
 pub mod exec_step;
+pub mod fsck;
 pub mod gc;
 pub mod graph;
 pub mod lock;

@@ -102,3 +102,49 @@ pub fn save(dir: &Path, p: &Params, opt: &Opt, mut state: State) -> Result<(), S
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every WER a dev set of up to 300 words can give (100·e/n) survives
+    /// the checkpoint's write and read exactly: a resumed run compares a
+    /// later epoch's dev WER with the very number it had, so a tie stays a
+    /// tie and the first best epoch stays the best.
+    #[test]
+    fn dev_wers_survive_the_checkpoint_bit_for_bit() {
+        let mut wers = vec![];
+        for n in 1..=300u32 {
+            for e in 0..=2 * n {
+                wers.push(100.0 * e as f64 / n as f64);
+            }
+        }
+        let state = State {
+            step: 7,
+            history: wers
+                .iter()
+                .map(|&w| EpochLog {
+                    dev_wer: w,
+                    ..Default::default()
+                })
+                .collect(),
+            best_wer: 100.0 * 7.0 / 6.0,
+            best_epoch: 2,
+            file: String::new(),
+            best_file: String::new(),
+            hook: Some(serde_json::json!({ "distances": wers })),
+            stopped: false,
+        };
+        let back: State = serde_json::from_slice(&serde_json::to_vec(&state).unwrap()).unwrap();
+        assert_eq!(back.best_wer.to_bits(), state.best_wer.to_bits());
+        for (a, b) in back.history.iter().zip(&state.history) {
+            assert_eq!(a.dev_wer.to_bits(), b.dev_wer.to_bits(), "{}", b.dev_wer);
+        }
+        let distances: Vec<f64> =
+            serde_json::from_value(back.hook.unwrap()["distances"].clone()).unwrap();
+        assert!(distances
+            .iter()
+            .zip(&wers)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+}
