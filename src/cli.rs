@@ -132,6 +132,10 @@ pub enum Cmd {
         /// List what would be deleted, delete nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Go on when a recipe in the workspace does not check (its
+        /// entries are then not protected).
+        #[arg(long)]
+        force: bool,
     },
     /// Re-hash every store entry; remove the damaged ones (a run recomputes them).
     Fsck {

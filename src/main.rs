@@ -85,7 +85,7 @@ fn dispatch(app: &App, cmd: Cmd) -> CmdResult {
         } => commands::bundle::run(app, &r, &output, with_data),
         Cmd::Show { r, step } => commands::show::run(app, &r, &step),
         Cmd::Graph { r, format } => commands::graph::run(app, &r, format),
-        Cmd::Gc { dry_run } => commands::gc::run(app, dry_run),
+        Cmd::Gc { dry_run, force } => commands::gc::run(app, dry_run, force),
         Cmd::Fsck { dry_run } => commands::fsck::run(app, dry_run),
         Cmd::Ops { name, markdown } => commands::ops::run(app, name.as_deref(), markdown),
         Cmd::Bench { what, iters } => commands::bench::run(app, what, iters),

@@ -122,7 +122,10 @@ fn sigkill_every_second_or_two_then_resume_matches_uninterrupted_run() {
         }
     }
     assert!(finished, "the run never finished between kills");
-    assert!(kills >= 3, "only {kills} kill(s) landed in a run of {full:?}");
+    assert!(
+        kills >= 3,
+        "only {kills} kill(s) landed in a run of {full:?}"
+    );
     assert_eq!(
         eval_table(&ws, "k"),
         reference,

@@ -117,6 +117,19 @@ pub fn run(
 ) -> RunSummary {
     let runner = Runner::new(checked, parts, reg, store, workspace, opts);
     let progress = &runner.progress;
+    // While steps run, `lotto gc` waits: it must not delete what they read.
+    let _shared = match store.lock_shared() {
+        Ok(l) => l,
+        Err(e) => {
+            let mut summary = RunSummary::default();
+            summary.failed.push((
+                "(store)".into(),
+                store.root.display().to_string(),
+                format!("cannot lock the store: {e}"),
+            ));
+            return summary;
+        }
+    };
     let selected: BTreeSet<usize> = match &opts.only {
         Some(only) => upstream(checked, only),
         None => (0..checked.steps.len()).collect(),
@@ -212,6 +225,9 @@ pub fn run_one(
     i: usize,
 ) -> Result<OneOutcome, String> {
     let runner = Runner::new(checked, parts, reg, store, workspace, opts);
+    let _shared = store
+        .lock_shared()
+        .map_err(|e| format!("cannot lock the store: {e}"))?;
     let keys = &runner.keys;
     for r in checked.steps[i].deps() {
         if !store.is_intact(&keys[r.step]) {

@@ -20,6 +20,10 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// The store-wide lock's name under `locks/` (keys are hex, so it cannot
+/// clash with one).
+const STORE_LOCK: &str = "store";
+
 pub struct Store {
     pub root: PathBuf,
 }
@@ -77,28 +81,39 @@ impl Store {
         serde_yaml::from_str(&text).ok()
     }
 
-    /// Blocks until this process holds the lock of `key`.
-    pub fn lock(&self, key: &str) -> std::io::Result<KeyLock> {
-        let f = File::options()
+    fn lock_file(&self, name: &str) -> std::io::Result<File> {
+        File::options()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(self.root.join("locks").join(format!("{key}.lock")))?;
+            .open(self.root.join("locks").join(format!("{name}.lock")))
+    }
+    /// Blocks until this process holds the lock of `key`.
+    pub fn lock(&self, key: &str) -> std::io::Result<KeyLock> {
+        let f = self.lock_file(key)?;
         f.lock()?;
         Ok(KeyLock { _file: f })
     }
     /// Takes the lock if free (`None` if another process holds it).
     pub fn try_lock(&self, key: &str) -> std::io::Result<Option<KeyLock>> {
-        let f = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.root.join("locks").join(format!("{key}.lock")))?;
+        let f = self.lock_file(key)?;
         match f.try_lock() {
             Ok(()) => Ok(Some(KeyLock { _file: f })),
             Err(fs::TryLockError::WouldBlock) => Ok(None),
             Err(fs::TryLockError::Error(e)) => Err(e),
         }
+    }
+    /// Held by every process that runs steps on this store, shared: `lotto
+    /// gc` takes it exclusively, so it never deletes what a run reads or
+    /// has just published.
+    pub fn lock_shared(&self) -> std::io::Result<KeyLock> {
+        let f = self.lock_file(STORE_LOCK)?;
+        f.lock_shared()?;
+        Ok(KeyLock { _file: f })
+    }
+    /// The store to itself (`None` while a run holds it shared).
+    pub fn try_lock_exclusive(&self) -> std::io::Result<Option<KeyLock>> {
+        self.try_lock(STORE_LOCK)
     }
 
     /// Prepares the staging directory of `key` (caller holds its lock):
