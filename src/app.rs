@@ -59,6 +59,7 @@ impl App {
 
     /// Checks the recipe; its diagnostics are printed on failure.
     pub fn check(&self, r: &RecipeArgs, format: Format) -> Result<Checked, Fail> {
+        self.refuse_bundle_elsewhere(&r.file)?;
         let set = parse_set(&r.set).map_err(Fail::usage)?;
         let opts = CheckOpts {
             set,
@@ -71,6 +72,28 @@ impl App {
                 Fail::reported(1)
             },
         )
+    }
+
+    /// A recipe inside an unpacked bundle runs confined to the bundle's
+    /// folder, whatever the current folder: from another workspace it is
+    /// refused, with the command that runs it.
+    fn refuse_bundle_elsewhere(&self, file: &Path) -> Result<(), Fail> {
+        let recipe = self.recipe_abs(file);
+        let recipe = recipe.canonicalize().unwrap_or(recipe);
+        let ws = self.ws.canonicalize().unwrap_or(self.ws.clone());
+        let bundle = recipe
+            .ancestors()
+            .skip(1)
+            .find(|d| d.join(lotto_interpreter::paths::BUNDLE_MARKER).is_file());
+        match bundle {
+            Some(b) if b != ws => Err(Fail::usage(format!(
+                "`{}` is inside an unpacked bundle (`{}`), which runs confined to its folder: run it with --workspace {}",
+                file.display(),
+                b.display(),
+                b.display()
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Every step's key parts, or `None` where its files (or an input's)
@@ -95,13 +118,14 @@ impl App {
 
     /// Run options for this recipe with this command line's device:
     /// one job, nothing forced, reports exported.
-    pub fn run_opts(&self, file: &Path) -> RunOpts {
+    pub fn run_opts(&self, r: &RecipeArgs) -> RunOpts {
         RunOpts {
+            allow_outside: r.allow_outside,
             jobs: 1,
             force: BTreeSet::new(),
             only: None,
             device: self.device_kind().to_string(),
-            recipe: self.recipe_rel(file),
+            recipe: self.recipe_rel(&r.file),
             show_bars: std::io::stderr().is_terminal(),
             export: true,
             job: None,

@@ -31,6 +31,9 @@ pub struct RunOpts {
     pub export: bool,
     /// Where the step ran, for its record (`slurm job 42`), if not here.
     pub job: Option<String>,
+    /// Reports may be written outside the workspace (`--allow-outside`;
+    /// never in a bundle).
+    pub allow_outside: bool,
 }
 
 #[derive(Debug, Default)]
@@ -419,22 +422,37 @@ impl Runner<'_> {
             return Ok(());
         }
         let dest = self.workspace.join(dest);
-        crate::paths::check_write(self.workspace, &dest)?;
-        copy_dir(&src, &dest)
+        self.copy_dir(&src, &dest)
             .map_err(|e| format!("cannot write the report to `{}`: {e}", dest.display()))
+    }
+
+    /// Copies an export into the workspace, checking every folder and file
+    /// it writes (`paths::check_write`) before writing it.
+    fn copy_dir(&self, src: &Path, dest: &Path) -> Result<(), String> {
+        let check = |p: &Path| {
+            crate::paths::check_write(self.workspace, &self.store.root, p, self.opts.allow_outside)
+        };
+        check(dest)?;
+        std::fs::create_dir_all(dest).map_err(|e| e.to_string())?;
+        for e in std::fs::read_dir(src).map_err(|e| e.to_string())? {
+            let e = e.map_err(|e| e.to_string())?;
+            let to = dest.join(e.file_name());
+            check(&to)?;
+            if e.file_type().map_err(|e| e.to_string())?.is_dir() {
+                self.copy_dir(&e.path(), &to)?;
+            } else {
+                copy_file(&e.path(), &to).map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
     }
 }
 
-fn copy_dir(src: &Path, dest: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dest)?;
-    for e in std::fs::read_dir(src)? {
-        let e = e?;
-        let to = dest.join(e.file_name());
-        if e.file_type()?.is_dir() {
-            copy_dir(&e.path(), &to)?;
-        } else {
-            std::fs::copy(e.path(), &to)?;
-        }
+/// Copies one file as a fresh, writable file (the store's copy is
+/// read-only), replacing what was there.
+fn copy_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    if to.symlink_metadata().is_ok() {
+        std::fs::remove_file(to)?;
     }
-    Ok(())
+    std::fs::write(to, std::fs::read(from)?)
 }

@@ -163,29 +163,67 @@ pub fn map_args() -> Vec<String> {
         .collect()
 }
 
-/// Refuses a write outside `workspace` when confined (after symlinks).
-pub fn check_write(ws: &Path, dest: &Path) -> Result<(), String> {
-    if !is_confined() {
-        return Ok(());
-    }
-    // The deepest existing ancestor decides where the write really lands.
+/// Where a write to `dest` really lands: the canonical form of its deepest
+/// existing ancestor (the file itself if it exists, so a symlinked file
+/// counts where it points), with the rest of the path appended.
+fn landing(dest: &Path) -> PathBuf {
     let mut probe = dest.to_path_buf();
-    while !probe.exists() {
-        if !probe.pop() {
-            break;
+    let mut rest = vec![];
+    while !probe.exists() && probe.symlink_metadata().is_err() {
+        match (probe.file_name(), probe.parent()) {
+            (Some(n), Some(p)) => {
+                rest.push(n.to_os_string());
+                probe = p.to_path_buf();
+            }
+            _ => break,
         }
     }
-    let canon = probe.canonicalize().unwrap_or(probe);
-    let wsc = ws.canonicalize().unwrap_or_else(|_| ws.to_path_buf());
-    if canon.starts_with(&wsc) {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{}` leads outside this bundle's folder (to `{}`); a bundle may only write inside its folder",
-            dest.display(),
-            canon.display()
-        ))
+    // A dangling symlink leads nowhere we can check: treat it as outside.
+    let mut out = probe.canonicalize().unwrap_or_else(|_| PathBuf::from("/"));
+    for n in rest.into_iter().rev() {
+        out.push(n);
     }
+    out
+}
+
+/// Whether a run may write `dest`: never into the store (a recipe cannot
+/// touch its own results), and only inside the workspace after every
+/// symbolic link is resolved, unless `allow_outside` (never in a bundle).
+pub fn check_write(
+    ws: &Path,
+    store: &Path,
+    dest: &Path,
+    allow_outside: bool,
+) -> Result<(), String> {
+    let real = landing(dest);
+    let store = store.canonicalize().unwrap_or_else(|_| store.to_path_buf());
+    if real.starts_with(&store) {
+        return Err(format!(
+            "`{}` is inside the store `{}`; a recipe may not write there",
+            dest.display(),
+            store.display()
+        ));
+    }
+    let wsc = ws.canonicalize().unwrap_or_else(|_| ws.to_path_buf());
+    if real.starts_with(&wsc) || (allow_outside && !is_confined()) {
+        return Ok(());
+    }
+    let shown = if real == dest {
+        String::new()
+    } else {
+        format!(" (through a symbolic link, to `{}`)", real.display())
+    };
+    Err(if is_confined() {
+        format!(
+            "`{}` leads outside this bundle's folder{shown}; a bundle may only write inside its folder",
+            dest.display()
+        )
+    } else {
+        format!(
+            "`{}` leads outside the workspace{shown}; write reports inside it, or pass --allow-outside to permit this deliberately",
+            dest.display()
+        )
+    })
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ pub fn run(app: &App, r: &RecipeArgs, key: &str, force: bool) -> CmdResult {
         job: std::env::var("SLURM_JOB_ID")
             .ok()
             .map(|j| format!("slurm job {j}")),
-        ..app.run_opts(&r.file)
+        ..app.run_opts(r)
     };
     match exec::run_one(&c, &parts, &app.reg, &store, &app.ws, &opts, i) {
         Ok(OneOutcome::Ran(secs)) => {

@@ -50,7 +50,7 @@ pub fn run(app: &App, a: &RunArgs) -> CmdResult {
         jobs: a.jobs,
         force,
         only,
-        ..app.run_opts(&r.file)
+        ..app.run_opts(r)
     };
     let s = exec::run(&c, &parts, &app.reg, &store, &app.ws, &opts);
     print_failures(&s);

@@ -49,7 +49,7 @@ pub fn run(app: &App, a: &VerifyArgs) -> CmdResult {
     let opts = RunOpts {
         jobs,
         export: false,
-        ..app.run_opts(&r.file)
+        ..app.run_opts(r)
     };
     let s = exec::run(&c, &parts, &app.reg, &vstore, &app.ws, &opts);
     print_failures(&s);

@@ -144,6 +144,7 @@ fn run_and_list(
         show_bars: false,
         export: false,
         job: None,
+        allow_outside: false,
     };
     let s = run(&c, &parts, reg, store, ws, &opts);
     assert!(s.failed.is_empty(), "{:?}", s.failed);
