@@ -2,9 +2,10 @@
 //! failed steps.
 
 use crate::cli::Format;
-use lotto_interpreter::diag::{render_all, to_json, Diagnostics, RenderOpts};
+use lotto_interpreter::diag::Diagnostics;
 use lotto_interpreter::exec::RunSummary;
 use lotto_interpreter::plan::{PlannedStep, Status};
+use lotto_interpreter::render::{render_all, to_json, RenderOpts};
 use lotto_interpreter::source::Sources;
 use std::io::IsTerminal;
 

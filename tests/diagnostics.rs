@@ -449,7 +449,7 @@ fn import_not_found() {
     let expected = r#"r.lotto:1:1: error
 lotto::import_not_found
 
-  × cannot read recipe `missing.lotto`: No such file or directory (os error 2)
+  × cannot read recipe `missing.lotto`: no such file
    ╭─[r.lotto:1:1]
  1 │ import "missing.lotto"
    · ───────────┬──────────
@@ -592,7 +592,6 @@ lotto::type_mismatch
    ·           ─┬
    ·            ╰── not a list
  2 │ param b = a
- 3 │ for x in a { corpus c = manifest("x") }
    ╰────
   help: write the values inline: `for x in [1, 2, 3] { ... }`
 

@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = lotto_interpreter::graph::to_dot(&c.steps);
         }
         Err((ds, sources)) => {
-            let _ = lotto_interpreter::diag::render_all(&ds, &sources, Default::default());
+            let _ = lotto_interpreter::render::render_all(&ds, &sources, Default::default());
         }
     }
 });

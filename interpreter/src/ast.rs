@@ -45,6 +45,8 @@ impl Unit {
 
 #[derive(Clone, Debug)]
 pub enum ExprKind {
+    /// A whole number written without a point or exponent, held exactly.
+    Int(i64),
     Number(f64),
     Quantity(f64, Unit),
     /// `1x4` (sep 'x') or `2:4` (sep ':').
@@ -106,6 +108,19 @@ pub enum Stmt {
         value: Expr,
         span: Span,
     },
+}
+
+impl Stmt {
+    /// The whole statement's place in its file.
+    pub fn span(&self) -> Span {
+        match self {
+            Stmt::Param { span, .. }
+            | Stmt::Import { span, .. }
+            | Stmt::For { span, .. }
+            | Stmt::Report { span, .. }
+            | Stmt::Bind { span, .. } => *span,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]

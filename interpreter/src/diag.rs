@@ -2,12 +2,11 @@
 //! code, the exact span and a help line, rendered by miette.
 //!
 //! All errors of a recipe are collected into [`Diagnostics`] and reported in
-//! one go, so a user fixes a recipe in one pass instead of one error per run.
+//! one go, so a user fixes a recipe in one pass instead of one error per run;
+//! [`crate::render`] turns them into text or JSON.
 
-use crate::source::{Sources, Span};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use crate::source::Span;
 use serde::Serialize;
-use std::fmt;
 
 /// Stable error codes; the docs list them and tests assert them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -118,148 +117,6 @@ impl Diagnostics {
         self.0
             .sort_by_key(|d| d.span.map(|s| (s.file, s.start)).unwrap_or((usize::MAX, 0)));
     }
-}
-
-/// A miette view of one diagnostic over its source file.
-struct Report<'a> {
-    d: &'a Diagnostic,
-    src: Option<NamedSource<String>>,
-}
-
-impl fmt::Debug for Report<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.d.message)
-    }
-}
-impl fmt::Display for Report<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.d.message)
-    }
-}
-impl std::error::Error for Report<'_> {}
-
-impl miette::Diagnostic for Report<'_> {
-    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(self.d.code.as_str()))
-    }
-    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.d
-            .help
-            .as_ref()
-            .map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
-    }
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.src.as_ref().map(|s| s as &dyn miette::SourceCode)
-    }
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.d.span?;
-        let label = if self.d.label.is_empty() {
-            None
-        } else {
-            Some(self.d.label.clone())
-        };
-        Some(Box::new(std::iter::once(LabeledSpan::new(
-            label,
-            span.start,
-            span.len().max(1),
-        ))))
-    }
-}
-
-/// How to render: colours for a terminal, plain for tests and pipes.
-#[derive(Clone, Copy, Debug)]
-pub struct RenderOpts {
-    pub color: bool,
-    pub width: usize,
-}
-
-impl Default for RenderOpts {
-    fn default() -> Self {
-        RenderOpts {
-            color: false,
-            width: 100,
-        }
-    }
-}
-
-/// Renders one diagnostic as miette's graphical report, prefixed by
-/// `file:line:col` so the place is greppable even without the snippet.
-pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOpts) -> String {
-    let src = d.span.map(|s| {
-        let f = sources.get(s.file);
-        NamedSource::new(f.path.display().to_string(), f.text.as_ref().clone())
-    });
-    let theme = if opts.color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(opts.width)
-        .with_links(false);
-    let mut out = String::new();
-    if let Some(span) = d.span {
-        out.push_str(&format!("{}: ", sources.locate(span)));
-    }
-    out.push_str("error\n");
-    let _ = handler.render_report(&mut out, &Report { d, src });
-    out
-}
-
-/// Renders all diagnostics, then a count line.
-pub fn render_all(ds: &Diagnostics, sources: &Sources, opts: RenderOpts) -> String {
-    let mut out = String::new();
-    for d in &ds.0 {
-        out.push_str(&render(d, sources, opts));
-        out.push('\n');
-    }
-    let n = ds.len();
-    out.push_str(&format!(
-        "{} error{} found\n",
-        n,
-        if n == 1 { "" } else { "s" }
-    ));
-    out
-}
-
-/// Machine-readable form for editors (`lotto check --format json`).
-#[derive(Serialize)]
-pub struct JsonDiagnostic {
-    pub code: &'static str,
-    pub message: String,
-    pub file: Option<String>,
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub end_line: Option<usize>,
-    pub end_column: Option<usize>,
-    pub label: String,
-    pub help: Option<String>,
-}
-
-pub fn to_json(ds: &Diagnostics, sources: &Sources) -> Vec<JsonDiagnostic> {
-    ds.0.iter()
-        .map(|d| {
-            let (file, start, end) = match d.span {
-                Some(s) => (
-                    Some(sources.get(s.file).path.display().to_string()),
-                    Some(sources.line_col(s.file, s.start)),
-                    Some(sources.line_col(s.file, s.end)),
-                ),
-                None => (None, None, None),
-            };
-            JsonDiagnostic {
-                code: d.code.as_str(),
-                message: d.message.clone(),
-                file,
-                line: start.map(|p| p.0),
-                column: start.map(|p| p.1),
-                end_line: end.map(|p| p.0),
-                end_column: end.map(|p| p.1),
-                label: d.label.clone(),
-                help: d.help.clone(),
-            }
-        })
-        .collect()
 }
 
 /// Edit distance for "did you mean" suggestions.

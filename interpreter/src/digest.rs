@@ -78,8 +78,14 @@ impl DigestCache {
     /// unchanged.
     pub fn digest(&self, file: &Path) -> std::io::Result<String> {
         let meta = std::fs::metadata(file)?;
+        // A folder has no digest; a device or pipe could be read forever.
         if meta.is_dir() {
-            return Err(std::io::Error::other("is a directory"));
+            return Err(std::io::Error::other("is a folder, not a file"));
+        }
+        if !meta.is_file() {
+            return Err(std::io::Error::other(
+                "is not a regular file (a device, pipe or socket)",
+            ));
         }
         let st = stamp(&meta);
         if let Some(e) = self.entries.lock().unwrap().get(file) {

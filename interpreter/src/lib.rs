@@ -25,6 +25,7 @@ pub mod program;
 pub mod progress;
 pub mod record;
 pub mod registry;
+pub mod render;
 pub mod run_ctx;
 pub mod signature;
 pub mod slurm;
@@ -33,6 +34,7 @@ pub mod store;
 pub mod syntax_error;
 #[cfg(test)]
 pub(crate) mod test_registry;
+pub mod text_file;
 pub mod typed;
 pub mod types;
 pub mod value;

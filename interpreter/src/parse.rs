@@ -3,9 +3,9 @@
 //! milliseconds). Syntax errors become diagnostics (see [`crate::syntax_error`]).
 
 use crate::ast::*;
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Span};
-use crate::syntax_error::{syntax_error, too_deep};
+use crate::syntax_error::{nested_too_deep, syntax_error, too_deep, MAX_DEPTH};
 use lotto_grammar::{LottoParser, Rule};
 use pest::iterators::Pair;
 use pest::Parser;
@@ -21,23 +21,242 @@ pub fn parse(file: FileId, text: &str) -> Result<Program, Diagnostic> {
         .map_err(|e| syntax_error(file, text, e))?
         .next()
         .expect("the program rule always yields one pair");
+    let mut b = Builder { file, depth: 0 };
     let stmts = program
         .into_inner()
         .filter(|p| p.as_rule() != Rule::EOI)
-        .map(|p| stmt(file, p))
-        .collect();
+        .map(|p| b.stmt(p))
+        .collect::<Result<_, _>>()?;
     Ok(Program { stmts })
 }
 
-fn span(file: FileId, p: &Pair<Rule>) -> Span {
-    let s = p.as_span();
-    Span::new(file, s.start(), s.end())
+/// Builds the syntax tree from pest's pairs, counting how deep the tree
+/// gets: a method link wraps the value before it (`x.f().g()` is
+/// `g(f(x))`), so a chain nests as deeply as brackets do and meets the
+/// same limit ([`MAX_DEPTH`]) before anything recurses over it.
+struct Builder {
+    file: FileId,
+    /// Calls and lists open around the node being built, plus the method
+    /// links that will wrap it: an upper bound on its depth in the tree.
+    depth: usize,
 }
 
-fn ident(file: FileId, p: Pair<Rule>) -> Ident {
-    Ident {
-        name: p.as_str().to_string(),
-        span: span(file, &p),
+type Built<T> = Result<T, Diagnostic>;
+
+impl Builder {
+    fn span(&self, p: &Pair<Rule>) -> Span {
+        let s = p.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn ident(&self, p: Pair<Rule>) -> Ident {
+        Ident {
+            name: p.as_str().to_string(),
+            span: self.span(&p),
+        }
+    }
+
+    /// One level deeper for `f`, refused past [`MAX_DEPTH`] at `at`.
+    fn nested<T>(&mut self, at: Span, f: impl FnOnce(&mut Self) -> Built<T>) -> Built<T> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(nested_too_deep(at));
+        }
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
+    fn stmt(&mut self, p: Pair<Rule>) -> Built<Stmt> {
+        let sp = self.span(&p);
+        let rule = p.as_rule();
+        let mut it = p
+            .into_inner()
+            .filter(|p| p.as_rule() != Rule::eq)
+            .peekable();
+        Ok(match rule {
+            Rule::param_stmt => {
+                let name = self.ident(it.next().unwrap());
+                let value = self.expr(&mut it)?;
+                Stmt::Param {
+                    name,
+                    value,
+                    span: sp,
+                }
+            }
+            Rule::import_stmt => Stmt::Import {
+                path: string_value(it.next().unwrap()),
+                span: sp,
+            },
+            Rule::for_stmt => {
+                let var = self.ident(it.next().unwrap());
+                let over = self.expr(&mut it)?;
+                let body = it
+                    .next()
+                    .unwrap()
+                    .into_inner()
+                    .map(|s| self.nested(sp, |b| b.stmt(s)))
+                    .collect::<Built<_>>()?;
+                Stmt::For {
+                    var,
+                    over,
+                    body,
+                    span: sp,
+                }
+            }
+            Rule::report_stmt => {
+                let sp_path = it.next().unwrap();
+                let path_span = self.span(&sp_path);
+                let path = string_value(sp_path);
+                let parts = self.exprs(&mut it)?;
+                Stmt::Report {
+                    path,
+                    path_span,
+                    parts,
+                    span: sp,
+                }
+            }
+            Rule::bind_stmt => {
+                let kind = self.ident(it.next().unwrap());
+                let targets = it
+                    .next()
+                    .unwrap()
+                    .into_inner()
+                    .map(|t| self.ident(t))
+                    .collect();
+                let value = self.expr(&mut it)?;
+                Stmt::Bind {
+                    kind,
+                    targets,
+                    value,
+                    span: sp,
+                }
+            }
+            r => unreachable!("grammar yields no statement {r:?}"),
+        })
+    }
+
+    /// One value from `it`: its primary pair and the member pairs after it
+    /// (`expr` is a silent rule, so a value is not wrapped in a pair of its
+    /// own).
+    fn expr<'i>(&mut self, it: &mut Peekable<impl Iterator<Item = Pair<'i, Rule>>>) -> Built<Expr> {
+        let first = it.next().expect("grammar: a value has a primary");
+        let links: Vec<Pair<Rule>> =
+            std::iter::from_fn(|| it.next_if(|m| m.as_rule() == Rule::member)).collect();
+        if self.depth + links.len() > MAX_DEPTH {
+            let at = self.span(&links[MAX_DEPTH.saturating_sub(self.depth)]);
+            return Err(nested_too_deep(at));
+        }
+        // The primary sits under every link; each link's own arguments
+        // under the links after it.
+        self.depth += links.len();
+        let mut e = self.primary(first)?;
+        let start = e.span.start;
+        for m in links {
+            self.depth -= 1;
+            let end = self.span(&m).end;
+            // recv.op(args) is op(recv, args): a method is only sugar.
+            let mut mi = m.into_inner();
+            let op = self.ident(mi.next().unwrap());
+            let mut args = vec![Arg {
+                name: None,
+                span: e.span,
+                value: e,
+            }];
+            args.extend(self.call_args(mi.next().unwrap())?);
+            e = Expr {
+                kind: ExprKind::Call { op, args },
+                span: Span::new(self.file, start, end),
+            };
+        }
+        Ok(e)
+    }
+
+    /// Every value left in `it` (a list's items, a report's parts).
+    fn exprs<'i>(
+        &mut self,
+        it: &mut Peekable<impl Iterator<Item = Pair<'i, Rule>>>,
+    ) -> Built<Vec<Expr>> {
+        let mut out = vec![];
+        while it.peek().is_some() {
+            out.push(self.expr(it)?);
+        }
+        Ok(out)
+    }
+
+    fn call_args(&mut self, p: Pair<Rule>) -> Built<Vec<Arg>> {
+        let at = self.span(&p);
+        self.nested(at, |b| {
+            let mut it = p.into_inner().peekable();
+            let mut out = vec![];
+            while let Some(a) = it.peek() {
+                let sp = b.span(a);
+                out.push(if a.as_rule() == Rule::named_arg {
+                    let mut i = it.next().unwrap().into_inner().peekable();
+                    let name = b.ident(i.next().unwrap());
+                    let value = b.expr(&mut i)?;
+                    Arg {
+                        name: Some(name),
+                        value,
+                        span: sp,
+                    }
+                } else {
+                    let value = b.expr(&mut it)?;
+                    Arg {
+                        name: None,
+                        span: value.span,
+                        value,
+                    }
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn primary(&mut self, p: Pair<Rule>) -> Built<Expr> {
+        let sp = self.span(&p);
+        let kind = match p.as_rule() {
+            Rule::number => number(sp, p.as_str())?,
+            Rule::quantity => {
+                // One atomic pair (fewer pairs: quantities are common); the
+                // grammar guarantees it ends in exactly one known unit.
+                let s = p.as_str();
+                let (n, u) = ["kHz", "Hz", "dB", "ms", "s", "%"]
+                    .iter()
+                    .find_map(|u| Some((s.strip_suffix(u)?, Unit::parse(u)?)))
+                    .expect("grammar only yields known units");
+                ExprKind::Quantity(finite(sp, n)?, u)
+            }
+            Rule::shape => {
+                let s = p.as_str();
+                let sep = if s.contains('x') { 'x' } else { ':' };
+                let (a, b) = s.split_once(sep).unwrap();
+                ExprKind::Shape(shape_side(sp, a)?, shape_side(sp, b)?, sep)
+            }
+            Rule::string => ExprKind::Str(string_value(p)),
+            Rule::list => {
+                let inner = p.into_inner();
+                ExprKind::List(self.nested(sp, |b| b.exprs(&mut inner.peekable()))?)
+            }
+            Rule::call => {
+                let mut i = p.into_inner();
+                let op = self.ident(i.next().unwrap());
+                match i.next() {
+                    Some(a) => ExprKind::Call {
+                        op,
+                        args: self.call_args(a)?,
+                    },
+                    // `true`/`false` parse as names (one rule less to try
+                    // before every value); keywords cannot be bound, so
+                    // these two names can only mean the booleans.
+                    None if op.name == "true" => ExprKind::Bool(true),
+                    None if op.name == "false" => ExprKind::Bool(false),
+                    None => ExprKind::Name(op.name),
+                }
+            }
+            r => unreachable!("grammar yields no primary {r:?}"),
+        };
+        Ok(Expr { kind, span: sp })
     }
 }
 
@@ -63,179 +282,46 @@ fn string_value(p: Pair<Rule>) -> String {
     unescape(p.into_inner().next().map(|i| i.as_str()).unwrap_or(""))
 }
 
-fn stmt(file: FileId, p: Pair<Rule>) -> Stmt {
-    let sp = span(file, &p);
-    let rule = p.as_rule();
-    let mut it = p
-        .into_inner()
-        .filter(|p| p.as_rule() != Rule::eq)
-        .peekable();
-    match rule {
-        Rule::param_stmt => {
-            let name = ident(file, it.next().unwrap());
-            let value = expr(file, &mut it);
-            Stmt::Param {
-                name,
-                value,
-                span: sp,
-            }
-        }
-        Rule::import_stmt => Stmt::Import {
-            path: string_value(it.next().unwrap()),
-            span: sp,
-        },
-        Rule::for_stmt => {
-            let var = ident(file, it.next().unwrap());
-            let over = expr(file, &mut it);
-            let body = it
-                .next()
-                .unwrap()
-                .into_inner()
-                .map(|s| stmt(file, s))
-                .collect();
-            Stmt::For {
-                var,
-                over,
-                body,
-                span: sp,
-            }
-        }
-        Rule::report_stmt => {
-            let sp_path = it.next().unwrap();
-            let path_span = span(file, &sp_path);
-            let path = string_value(sp_path);
-            let parts = exprs(file, &mut it);
-            Stmt::Report {
-                path,
-                path_span,
-                parts,
-                span: sp,
-            }
-        }
-        Rule::bind_stmt => {
-            let kind = ident(file, it.next().unwrap());
-            let targets = it
-                .next()
-                .unwrap()
-                .into_inner()
-                .map(|t| ident(file, t))
-                .collect();
-            let value = expr(file, &mut it);
-            Stmt::Bind {
-                kind,
-                targets,
-                value,
-                span: sp,
-            }
-        }
-        r => unreachable!("grammar yields no statement {r:?}"),
-    }
-}
-
-/// One value from `it`: its primary pair and the member pairs after it
-/// (`expr` is a silent rule, so a value is not wrapped in a pair of its own).
-fn expr<'i>(file: FileId, it: &mut Peekable<impl Iterator<Item = Pair<'i, Rule>>>) -> Expr {
-    let mut e = primary(file, it.next().expect("grammar: a value has a primary"));
-    let start = e.span.start;
-    while let Some(m) = it.next_if(|m| m.as_rule() == Rule::member) {
-        let end = span(file, &m).end;
-        // recv.op(args) is op(recv, args): a method is only sugar.
-        let mut mi = m.into_inner();
-        let op = ident(file, mi.next().unwrap());
-        let mut args = vec![Arg {
-            name: None,
-            span: e.span,
-            value: e,
-        }];
-        args.extend(call_args(file, mi.next().unwrap()));
-        e = Expr {
-            kind: ExprKind::Call { op, args },
-            span: Span::new(file, start, end),
-        };
-    }
-    e
-}
-
-/// Every value left in `it` (a list's items, a report's parts).
-fn exprs<'i>(file: FileId, it: &mut Peekable<impl Iterator<Item = Pair<'i, Rule>>>) -> Vec<Expr> {
-    let mut out = vec![];
-    while it.peek().is_some() {
-        out.push(expr(file, it));
-    }
-    out
-}
-
-fn call_args(file: FileId, p: Pair<Rule>) -> Vec<Arg> {
-    let mut it = p.into_inner().peekable();
-    let mut out = vec![];
-    while let Some(a) = it.peek() {
-        let sp = span(file, a);
-        out.push(if a.as_rule() == Rule::named_arg {
-            let mut i = it.next().unwrap().into_inner().peekable();
-            let name = ident(file, i.next().unwrap());
-            let value = expr(file, &mut i);
-            Arg {
-                name: Some(name),
-                value,
-                span: sp,
-            }
-        } else {
-            let value = expr(file, &mut it);
-            Arg {
-                name: None,
-                span: value.span,
-                value,
-            }
+/// A number literal: a whole number written without a point or exponent is
+/// an exact integer (seeds above 2^53 stay exact); anything else a float.
+fn number(sp: Span, s: &str) -> Built<ExprKind> {
+    if !s.contains(['.', 'e', 'E']) {
+        return s.parse().map(ExprKind::Int).map_err(|_| {
+            Diagnostic::new(
+                Code::OutOfRange,
+                sp,
+                format!("the integer {s} is too large"),
+            )
+            .label("too large")
+            .help(format!("integers go up to {}", i64::MAX))
         });
     }
-    out
+    finite(sp, s).map(ExprKind::Number)
 }
 
-fn primary(file: FileId, p: Pair<Rule>) -> Expr {
-    let sp = span(file, &p);
-    let kind = match p.as_rule() {
-        Rule::number => ExprKind::Number(p.as_str().parse().unwrap_or(f64::NAN)),
-        Rule::quantity => {
-            // One atomic pair (fewer pairs: quantities are common); the
-            // grammar guarantees it ends in exactly one known unit.
-            let s = p.as_str();
-            let (n, u) = ["kHz", "Hz", "dB", "ms", "s", "%"]
-                .iter()
-                .find_map(|u| Some((s.strip_suffix(u)?, Unit::parse(u)?)))
-                .expect("grammar only yields known units");
-            ExprKind::Quantity(n.parse().unwrap_or(f64::NAN), u)
-        }
-        Rule::shape => {
-            let s = p.as_str();
-            let sep = if s.contains('x') { 'x' } else { ':' };
-            let (a, b) = s.split_once(sep).unwrap();
-            ExprKind::Shape(
-                a.parse().unwrap_or(u32::MAX),
-                b.parse().unwrap_or(u32::MAX),
-                sep,
-            )
-        }
-        Rule::string => ExprKind::Str(string_value(p)),
-        Rule::list => ExprKind::List(exprs(file, &mut p.into_inner().peekable())),
-        Rule::call => {
-            let mut i = p.into_inner();
-            let op = ident(file, i.next().unwrap());
-            match i.next() {
-                Some(a) => ExprKind::Call {
-                    op,
-                    args: call_args(file, a),
-                },
-                // `true`/`false` parse as names (one rule less to try
-                // before every value); keywords cannot be bound, so these
-                // two names can only mean the booleans.
-                None if op.name == "true" => ExprKind::Bool(true),
-                None if op.name == "false" => ExprKind::Bool(false),
-                None => ExprKind::Name(op.name),
-            }
-        }
-        r => unreachable!("grammar yields no primary {r:?}"),
-    };
-    Expr { kind, span: sp }
+/// A float literal that is a finite number (`1e999` is not).
+fn finite(sp: Span, s: &str) -> Built<f64> {
+    match s.parse::<f64>() {
+        Ok(n) if n.is_finite() => Ok(n),
+        _ => Err(
+            Diagnostic::new(Code::OutOfRange, sp, format!("the number {s} is too large"))
+                .label("not a finite number")
+                .help("numbers must fit a 64-bit float (below about 1.8e308)"),
+        ),
+    }
+}
+
+/// One side of a shape (`1x4`): a block or group size, far below 2^32.
+fn shape_side(sp: Span, s: &str) -> Built<u32> {
+    s.parse().map_err(|_| {
+        Diagnostic::new(
+            Code::OutOfRange,
+            sp,
+            format!("the shape side {s} is too large"),
+        )
+        .label("too large")
+        .help(format!("a shape's sides go up to {}", u32::MAX))
+    })
 }
 
 #[cfg(test)]
@@ -313,6 +399,54 @@ mod tests {
             "]".repeat(crate::syntax_error::MAX_DEPTH)
         );
         parse(0, &at_limit).unwrap();
+    }
+
+    #[test]
+    fn method_links_count_as_nesting() {
+        let chain = |n: usize| format!("corpus x = a{}", ".f()".repeat(n));
+        parse(0, &chain(MAX_DEPTH - 1)).unwrap();
+        let e = parse(0, &chain(100_000)).unwrap_err();
+        assert!(e.message.contains("nested more than 256"), "{}", e.message);
+        // Links inside brackets add up with the brackets.
+        let inside = |n: usize| format!("corpus x = f({})", &chain(n)["corpus x = ".len()..]);
+        parse(0, &inside(MAX_DEPTH - 1)).unwrap();
+        assert!(parse(0, &inside(MAX_DEPTH)).is_err());
+    }
+
+    #[test]
+    fn whole_numbers_are_exact_and_overflow_is_an_error() {
+        let p = parse(
+            0,
+            "param s = 9007199254740993\nparam f = 2.5\nparam e = 1e3",
+        )
+        .unwrap();
+        let kinds: Vec<_> = p
+            .stmts
+            .iter()
+            .map(|s| match s {
+                Stmt::Param { value, .. } => format!("{:?}", value.kind),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            ["Int(9007199254740993)", "Number(2.5)", "Number(1000.0)"]
+        );
+        for (text, said) in [
+            (
+                "param s = 9223372036854775808",
+                "the integer 9223372036854775808 is too large",
+            ),
+            ("param s = 1e999", "the number 1e999 is too large"),
+            (
+                "param s = 99999999999x1",
+                "the shape side 99999999999 is too large",
+            ),
+        ] {
+            let e = parse(0, text).unwrap_err();
+            assert_eq!(e.message, said);
+            assert_eq!(e.span.unwrap().start, "param s = ".len());
+        }
     }
 
     #[test]

@@ -142,7 +142,8 @@ fn plan_with<'p>(
 
 fn short(v: &serde_json::Value) -> String {
     match v {
-        serde_json::Value::Number(n) => n.as_f64().map(fmt_num).unwrap_or_else(|| n.to_string()),
+        serde_json::Value::Number(n) if n.is_f64() => n.as_f64().map(fmt_num).unwrap_or_default(),
+        serde_json::Value::Number(n) => n.to_string(),
         serde_json::Value::String(s) if s.starts_with('@') => {
             format!("step {}", &s[1..9.min(s.len())])
         }

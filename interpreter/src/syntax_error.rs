@@ -59,15 +59,7 @@ pub fn too_deep(file: FileId, text: &str) -> Option<Diagnostic> {
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
-                    return Some(
-                        Diagnostic::new(
-                            Code::Syntax,
-                            Span::new(file, i, i + 1),
-                            format!("brackets nested more than {MAX_DEPTH} levels deep"),
-                        )
-                        .label("too deep here")
-                        .help("no recipe needs this; bind the inner values to names instead"),
-                    );
+                    return Some(nested_too_deep(Span::new(file, i, i + 1)));
                 }
             }
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
@@ -75,6 +67,18 @@ pub fn too_deep(file: FileId, text: &str) -> Option<Diagnostic> {
         }
     }
     None
+}
+
+/// The error for a value nested past [`MAX_DEPTH`] (by brackets or by the
+/// links of a method chain), pointing at the level that is one too many.
+pub fn nested_too_deep(at: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Syntax,
+        at,
+        format!("values nested more than {MAX_DEPTH} levels deep (brackets and method links)"),
+    )
+    .label("too deep here")
+    .help("no recipe needs this; bind the inner values to names instead")
 }
 
 /// A pest error as a diagnostic: what was expected, in words, where.

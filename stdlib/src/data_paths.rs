@@ -25,3 +25,11 @@ pub fn rel_to_ws(ws: &Path, p: &Path) -> String {
         .map(|r| r.display().to_string())
         .unwrap_or_else(|_| pc.display().to_string())
 }
+
+/// A text input a recipe names (manifest, transcripts, LM text), read with
+/// the limits of [`lotto_interpreter::text_file`]: a device file or a huge
+/// file is refused instead of filling memory. `shown` names it in errors.
+pub fn read_input_text(path: &Path, shown: &str) -> Result<String, String> {
+    use lotto_interpreter::text_file::{read_text, TEXT_MAX};
+    read_text(path, TEXT_MAX).map_err(|e| format!("cannot read `{shown}`: {e}"))
+}

@@ -3,6 +3,7 @@
 //! transcripts (absolute discounting with back-off, so the result is a
 //! proper ARPA model any toolkit reads), and scoring words with back-off.
 
+use crate::data_paths::read_input_text;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -78,8 +79,7 @@ impl NgramLm {
     }
 
     pub fn read(path: &Path) -> Result<NgramLm, String> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+        let text = read_input_text(path, &path.display().to_string())?;
         NgramLm::from_arpa(&text, &path.display().to_string())
     }
 

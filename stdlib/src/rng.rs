@@ -1,9 +1,9 @@
 //! A small seeded PRNG (SplitMix64): our own so initialisation, shuffling,
 //! noise and pruning draws are identical on every machine and thread count.
 
-/// The largest seed a recipe may give: integers above 2^53 do not survive
-/// the checker's numbers exactly.
-pub const SEED_MAX: f64 = 9_007_199_254_740_991.0;
+/// The largest seed a recipe may give (seeds are exact 64-bit integers
+/// from the literal on; ranges are checked as floats, where this is 2^63).
+pub const SEED_MAX: f64 = i64::MAX as f64;
 
 #[derive(Clone, Debug)]
 pub struct Rng(u64);

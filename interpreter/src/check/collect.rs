@@ -13,6 +13,7 @@ use crate::diag::Diagnostic;
 use crate::program::Step;
 use crate::registry::Registry;
 use crate::source::{Sources, Span};
+use crate::syntax_error::MAX_DEPTH;
 use crate::types::StepType;
 use crate::value::{Args, StepRef};
 use std::path::{Component, Path};
@@ -37,6 +38,11 @@ pub struct Collected {
     pub diags: Vec<Diagnostic>,
 }
 
+/// Most steps a recipe may expand to: a paper-scale sweep has hundreds, the
+/// benchmark recipe 10,000; a loop over a million values would take
+/// gigabytes before anything ran.
+pub const MAX_STEPS: usize = 100_000;
+
 /// The step type a binding gets when neither its op nor its kind says
 /// (both unknown: errors are reported; later uses should not cascade).
 const UNKNOWN: StepType = StepType("Unknown");
@@ -47,6 +53,8 @@ struct Collector<'a> {
     sources: &'a mut Sources,
     overrides: Overrides<'a>,
     out: Collected,
+    /// A loop went past [`MAX_STEPS`]: expansion stops, reported once.
+    capped: bool,
 }
 
 pub fn collect(
@@ -67,6 +75,7 @@ pub fn collect(
             params: vec![],
             diags: vec![],
         },
+        capped: false,
     };
     c.statements(stmts, 0);
     let unused = c.overrides.unused(&c.out.params);
@@ -92,7 +101,13 @@ impl Collector<'_> {
                     let value =
                         self.overrides
                             .value(&name, value, self.sources, &mut self.out.diags);
-                    let value = self.subst(&value, scope);
+                    let mut value = self.subst(&value, scope);
+                    if let Err(d) = within_limits(&value, &name) {
+                        // Bound as a plain word so later uses do not
+                        // report it again.
+                        self.out.diags.push(d);
+                        value.kind = ExprKind::Sym(name.name.clone());
+                    }
                     self.bind(scope, &name, Binding::Expr(value.clone()));
                     self.out.params.push((name.name, value));
                 }
@@ -103,6 +118,14 @@ impl Collector<'_> {
                         continue;
                     };
                     for item in items {
+                        if self.out.steps.len() > MAX_STEPS {
+                            if !self.capped {
+                                self.capped = true;
+                                let d = messages::too_many_steps(var.span, MAX_STEPS);
+                                self.out.diags.push(d);
+                            }
+                            return;
+                        }
                         let item = self.subst(&item, scope);
                         let shown = literal_text(&item, self.sources);
                         let inner = self.out.scopes.iteration(scope, &var, &shown, item);
@@ -298,9 +321,35 @@ impl Collector<'_> {
     }
 }
 
+/// Largest param value (in values): params naming params can double in size
+/// at each step (`param b = [a, a]`), so a short recipe could otherwise ask
+/// for exabytes.
+pub const MAX_PARAM_VALUES: usize = 1_000_000;
+
+/// Refuses a param value, after substitution, nested deeper than the parser
+/// allows or larger than [`MAX_PARAM_VALUES`]; walks with its own stack,
+/// stopping at the first limit.
+fn within_limits(e: &Expr, name: &Ident) -> Result<(), Diagnostic> {
+    let mut stack = vec![(e, 1usize)];
+    let mut count = 0;
+    while let Some((e, depth)) = stack.pop() {
+        count += 1;
+        if depth > MAX_DEPTH || count > MAX_PARAM_VALUES {
+            return Err(messages::param_too_large(name, MAX_DEPTH, MAX_PARAM_VALUES));
+        }
+        match &e.kind {
+            ExprKind::List(items) => stack.extend(items.iter().map(|i| (i, depth + 1))),
+            ExprKind::Call { args, .. } => stack.extend(args.iter().map(|a| (&a.value, depth + 1))),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// A sweep value as step names show it (`0.2`, `train`, `1x4`).
 fn literal_text(e: &Expr, sources: &Sources) -> String {
     match &e.kind {
+        ExprKind::Int(i) => i.to_string(),
         ExprKind::Number(n) => fmt_num(*n),
         ExprKind::Str(s) => s.clone(),
         _ => sources.slice(e.span).to_string(),
@@ -348,7 +397,7 @@ mod tests {
         let codes: Vec<Code> = c.diags.iter().map(|d| d.code).collect();
         assert_eq!(codes, [Code::UnknownKind, Code::Syntax], "{:?}", c.diags);
         assert!(c.diags[0].help.as_deref().unwrap().contains("`data`"));
-        assert!(matches!(c.params[0].1.kind, ExprKind::Number(n) if n == 5.0));
+        assert!(matches!(c.params[0].1.kind, ExprKind::Int(5)));
         let report = c.steps.iter().find(|s| s.name == "report \"r\"").unwrap();
         assert!(report.outputs.is_empty());
         assert!(c.pending.iter().any(|p| p.kind.is_none()));

@@ -28,6 +28,8 @@ pub fn convert(e: &Expr, ty: &PType, p: &Param) -> Conv {
         (ExprKind::Name(_) | ExprKind::Sym(_) | ExprKind::List(_) | ExprKind::Call { .. }, _) => {
             Conv::NotLiteral
         }
+        (ExprKind::Int(i), PType::Int) => Conv::Ok(Value::Int(*i)),
+        (ExprKind::Int(i), PType::Float | PType::Fraction) => Conv::Ok(Value::Float(*i as f64)),
         (ExprKind::Number(n), PType::Int) if n.fract() == 0.0 && n.abs() < 9e15 => {
             Conv::Ok(Value::Int(*n as i64))
         }
@@ -43,6 +45,9 @@ pub fn convert(e: &Expr, ty: &PType, p: &Param) -> Conv {
         },
         (ExprKind::Number(n), PType::Duration | PType::Decibel | PType::Frequency) => {
             Conv::Error(messages::needs_unit(e.span, p, &fmt_num(*n)))
+        }
+        (ExprKind::Int(i), PType::Duration | PType::Decibel | PType::Frequency) => {
+            Conv::Error(messages::needs_unit(e.span, p, &i.to_string()))
         }
         (ExprKind::Str(s), PType::Str | PType::Path) => Conv::Ok(Value::Str(s.clone())),
         (ExprKind::Bool(b), PType::Bool) => Conv::Ok(Value::Bool(*b)),
@@ -60,6 +65,7 @@ pub fn convert(e: &Expr, ty: &PType, p: &Param) -> Conv {
 /// How a literal reads in "found ..." (`None` for non-literals).
 pub fn describe(e: &Expr) -> Option<String> {
     Some(match &e.kind {
+        ExprKind::Int(i) => format!("the number {i}"),
         ExprKind::Number(n) => format!("the number {}", fmt_num(*n)),
         ExprKind::Quantity(n, u) => format!("`{}{}`", fmt_num(*n), u.as_str()),
         ExprKind::Shape(a, b, c) => format!("the shape `{a}{c}{b}`"),

@@ -7,6 +7,7 @@ use super::options::CheckOpts;
 use crate::ast::Stmt;
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Sources, Span};
+use crate::text_file::{read_text, TextError, RECIPE_MAX};
 use std::path::{Path, PathBuf};
 
 /// The statements of a recipe with its imports spliced in.
@@ -81,7 +82,10 @@ impl<'a> Loader<'a> {
         } else {
             self.workspace.join(path)
         };
-        let canon = full.canonicalize().unwrap_or(full.clone());
+        let canon = canonical(&full);
+        if from.is_some() && !self.importable(&canon, from) {
+            return;
+        }
         if self.opts.confine && !canon.starts_with(&self.ws_canon) {
             let msg = format!(
                 "`{}` is outside this bundle's folder; a bundle may only import recipes inside it",
@@ -115,22 +119,25 @@ impl<'a> Loader<'a> {
         if self.seen.contains(&canon) {
             return; // imported twice through different paths: load once
         }
-        let text = match std::fs::read_to_string(&full) {
+        let text = match read_text(&full, RECIPE_MAX) {
             Ok(t) => t,
             Err(e) => {
-                let msg = format!("cannot read recipe `{}`: {e}", self.display_path(path));
-                let code = if from.is_some() {
-                    Code::ImportNotFound
-                } else {
-                    Code::Io
+                let (code, help) = match (&e, from.is_some()) {
+                    (TextError::Missing, true) => (
+                        Code::ImportNotFound,
+                        "import paths are relative to the importing file's folder",
+                    ),
+                    (TextError::Missing, false) => {
+                        (Code::Io, "recipe paths are relative to the current folder")
+                    }
+                    (_, true) => (
+                        Code::ImportNotFound,
+                        "an import names a recipe: a UTF-8 text file ending in .lotto",
+                    ),
+                    (_, false) => (Code::Io, "a recipe is a UTF-8 text file ending in .lotto"),
                 };
-                self.error(
-                    from,
-                    code,
-                    msg,
-                    "imported here",
-                    "import paths are relative to the importing file's folder",
-                );
+                let msg = format!("cannot read recipe `{}`: {e}", self.display_path(path));
+                self.error(from, code, msg, "imported here", help);
                 return;
             }
         };
@@ -141,6 +148,38 @@ impl<'a> Loader<'a> {
         self.stack.push(canon);
         self.parse_and_splice(id);
         self.stack.pop();
+    }
+
+    /// Whether an import may read `canon`: a `.lotto` file (so a typo or a
+    /// hostile recipe cannot show another file's lines in a syntax error),
+    /// inside the workspace unless `--allow-outside` (a bundle: never).
+    fn importable(&mut self, canon: &Path, from: Option<Span>) -> bool {
+        if canon.extension().is_none_or(|e| e != "lotto") {
+            let msg = format!(
+                "`{}` is not a recipe: imports name `.lotto` files",
+                self.display_path(canon)
+            );
+            self.error(
+                from,
+                Code::UnsafePath,
+                msg,
+                "imported here",
+                "import the recipe that binds what you need; data files are read by ops such as manifest()",
+            );
+            return false;
+        }
+        // A bundle's own confinement check follows, with its own words.
+        if canon.starts_with(&self.ws_canon) || self.opts.allow_outside || self.opts.confine {
+            return true;
+        }
+        let msg = format!(
+            "`{}` is outside the workspace `{}`",
+            canon.display(),
+            self.ws_canon.display()
+        );
+        let help = "copy the recipe into the workspace, or pass --allow-outside if you trust it";
+        self.error(from, Code::UnsafePath, msg, "imported here", help);
+        false
     }
 
     /// The path relative to the workspace when it is inside it.
@@ -174,6 +213,20 @@ impl<'a> Loader<'a> {
             }
         }
     }
+}
+
+/// `p` with symbolic links resolved; for a file that does not exist, its
+/// folder resolved (so a missing import is "not found", not "outside").
+fn canonical(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| {
+        match (
+            p.parent().and_then(|d| d.canonicalize().ok()),
+            p.file_name(),
+        ) {
+            (Some(d), Some(n)) => d.join(n),
+            _ => p.to_path_buf(),
+        }
+    })
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! passes read as logic and every message can be found (and reworded) in
 //! one place. Each says what is wrong, points at it and says what to do.
 
+use crate::ast::Ident;
 use crate::diag::{did_you_mean, Code, Diagnostic};
 use crate::signature::{OpSig, Param};
 use crate::source::Span;
@@ -130,6 +131,44 @@ pub fn set_unknown(name: &str, known: &[&str]) -> Diagnostic {
 pub fn set_syntax(d: Diagnostic, name: &str) -> Diagnostic {
     d.help(format!(
         "`--set {name}=...` takes a value as a recipe would write it, e.g. 3, 20ms, \"text\""
+    ))
+}
+
+pub fn param_too_large(name: &Ident, depth: usize, values: usize) -> Diagnostic {
+    Diagnostic::new(
+        Code::OutOfRange,
+        name.span,
+        format!(
+            "param `{}` is too large once the params it names are filled in",
+            name.name
+        ),
+    )
+    .label("this param")
+    .help(format!(
+        "a param's value may nest {depth} levels and hold {values} values; params that repeat other params grow fast"
+    ))
+}
+
+pub fn too_many_steps(loop_var: Span, max: usize) -> Diagnostic {
+    Diagnostic::new(
+        Code::OutOfRange,
+        loop_var,
+        format!("this loop makes the recipe more than {max} steps"),
+    )
+    .label("expanded up to here")
+    .help("loop over fewer values (a sweep of hundreds of steps is already paper scale), or split the recipe")
+}
+
+/// `--set seed=7 corpus evil = ...`: one value, and nothing after it.
+pub fn set_not_one_value(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::BadParam,
+        span,
+        format!("`--set {name}=...` has more after its value"),
+    )
+    .label("not part of the value")
+    .help(format!(
+        "a `--set` value is exactly one value, e.g. `--set {name}=3`; quote text as \"text\""
     ))
 }
 

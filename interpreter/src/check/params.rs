@@ -40,8 +40,13 @@ impl<'a> Overrides<'a> {
         let text = format!("param {} = {}", name.name, self.opts.set[i].1);
         let sid = sources.add(Path::new("--set"), text.clone());
         match crate::parse::parse(sid, &text) {
-            Ok(p) => match p.stmts.into_iter().next() {
-                Some(Stmt::Param { value: v, .. }) => v,
+            Ok(p) => match p.stmts.as_slice() {
+                [Stmt::Param { value: v, .. }] => v.clone(),
+                [_, extra, ..] => {
+                    let at = extra_span(extra, text.len());
+                    diags.push(messages::set_not_one_value(at, &name.name));
+                    value
+                }
                 _ => value,
             },
             Err(d) => {
@@ -64,6 +69,12 @@ impl<'a> Overrides<'a> {
     }
 }
 
+/// From the start of the statement after a `--set` value to the end.
+fn extra_span(extra: &Stmt, end: usize) -> crate::source::Span {
+    let s = extra.span();
+    crate::source::Span::new(s.file, s.start, end)
+}
+
 /// Each param's value as a literal (quantities as written, `20ms`).
 pub fn literal_values(
     params: &[(String, Expr)],
@@ -78,6 +89,7 @@ pub fn literal_values(
 /// A param's value without a parameter type (for records).
 fn literal_value(e: &Expr, diags: &mut Vec<Diagnostic>) -> Option<Value> {
     Some(match &e.kind {
+        ExprKind::Int(i) => Value::Int(*i),
         ExprKind::Number(n) => num_value(*n),
         ExprKind::Quantity(n, u) => Value::Str(format!("{}{}", fmt_num(*n), u.as_str())),
         ExprKind::Shape(a, b, c) => Value::Shape(*a, *b, *c),
@@ -151,7 +163,7 @@ mod tests {
             span: Span::default(),
         };
         let v = o.value(&name, old.clone(), &mut sources, &mut diags);
-        assert!(matches!(v.kind, ExprKind::Number(n) if n == 3.0));
+        assert!(matches!(v.kind, ExprKind::Int(3)));
         assert!(diags.is_empty());
         let unused = o.unused(&[("rounds".into(), old)]);
         assert_eq!(unused.len(), 1);

@@ -6,7 +6,7 @@
 use super::on_error::OnError;
 use super::utt::{hours, write_utts, Utt};
 use crate::audio;
-use crate::data_paths::data_path;
+use crate::data_paths::{data_path, read_input_text};
 use crate::op::{op, DATA_RESOURCES};
 use crate::parallel::par_map_progress;
 use crate::vocabulary::CORPUS;
@@ -105,8 +105,7 @@ fn librispeech_entries(src: &Source, ws: &Path) -> Result<Vec<Entry>, String> {
                 chap.file_name().unwrap().to_string_lossy().to_string(),
             );
             let trans = chap.join(format!("{s}-{c}.trans.txt"));
-            let text = std::fs::read_to_string(&trans)
-                .map_err(|e| format!("`{}`: {e}", trans.display()))?;
+            let text = read_input_text(&trans, &trans.display().to_string())?;
             for (i, line) in text
                 .lines()
                 .enumerate()
@@ -142,8 +141,7 @@ fn tedlium_entries(src: &Source, ws: &Path) -> Result<Vec<Entry>, String> {
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "stm"))
     {
-        let text =
-            std::fs::read_to_string(&stm).map_err(|e| format!("`{}`: {e}", stm.display()))?;
+        let text = read_input_text(&stm, &stm.display().to_string())?;
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() || line.starts_with(";;") {
                 continue;
@@ -197,8 +195,7 @@ fn tedlium_entries(src: &Source, ws: &Path) -> Result<Vec<Entry>, String> {
 fn commonvoice_entries(src: &Source, ws: &Path) -> Result<Vec<Entry>, String> {
     let dir = data_path(ws, src.dir)?;
     let tsv = dir.join(format!("{}.tsv", src.split));
-    let text = std::fs::read_to_string(&tsv)
-        .map_err(|e| format!("cannot read `{}`: {e}", tsv.display()))?;
+    let text = read_input_text(&tsv, &tsv.display().to_string())?;
     let mut lines = text.lines().enumerate();
     let (_, header) = lines
         .next()

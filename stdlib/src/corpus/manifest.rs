@@ -4,7 +4,7 @@
 use super::on_error::OnError;
 use super::utt::{hours, write_utts, Utt};
 use crate::audio;
-use crate::data_paths::{data_path, rel_to_ws};
+use crate::data_paths::{data_path, read_input_text, rel_to_ws};
 use crate::op::{op, DATA_RESOURCES};
 use crate::parallel::par_map_progress;
 use crate::vocabulary::CORPUS;
@@ -32,8 +32,7 @@ fn rows(a: &ManifestArgs, ws: &Path) -> Result<(PathBuf, Vec<Row>), String> {
 
 /// The rows of the manifest `file`, shown in errors as `shown`.
 fn parse(file: &Path, shown: &str) -> Result<Vec<Row>, String> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read manifest `{shown}`: {e}"))?;
+    let text = read_input_text(file, shown).map_err(|e| format!("manifest: {e}"))?;
     let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
     if ext == "jsonl" {
         return parse_jsonl(&text, shown);

@@ -2,7 +2,7 @@
 //! corpora's transcripts) and `arpa` (read from a file).
 
 use crate::corpus::utt::read_utts;
-use crate::data_paths::data_path;
+use crate::data_paths::{data_path, read_input_text};
 use crate::lm::NgramLm;
 use crate::op::op;
 use crate::vocabulary::{CORPUS, LANGUAGE_MODEL};
@@ -67,7 +67,7 @@ fn arpa_reads(a: &ArpaArgs, ws: &Path) -> Result<Vec<(PathBuf, String)>, String>
 
 fn run_arpa(ctx: &mut RunCtx, a: &ArpaArgs) -> Result<(), String> {
     let path = data_path(ctx.workspace, &a.file)?;
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("`{}`: {e}", a.file))?;
+    let text = read_input_text(&path, &a.file)?;
     let lm = NgramLm::from_arpa(&text, &a.file)?;
     publish(ctx, &lm, &text)
 }
