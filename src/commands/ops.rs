@@ -4,6 +4,7 @@
 use crate::app::App;
 use crate::error::{CmdResult, Fail};
 use lotto_interpreter::signature::Output;
+use lotto_interpreter::types::PType;
 use lotto_interpreter::Registry;
 
 pub fn run(app: &App, name: Option<&str>, markdown: bool) -> CmdResult {
@@ -56,7 +57,14 @@ pub fn reference(reg: &Registry) -> String {
                     .unwrap_or_else(|| "required".into());
                 let range = p
                     .range
-                    .map(|(lo, hi)| format!(" (range {lo}..{hi})"))
+                    .map(|(lo, hi)| {
+                        // Integer bounds as integers (2^63 reads as i64::MAX).
+                        let show = |x: f64| match p.ty {
+                            PType::Int => (x as i64).to_string(),
+                            _ => x.to_string(),
+                        };
+                        format!(" (range {}..{})", show(lo), show(hi))
+                    })
                     .unwrap_or_default();
                 s.push_str(&format!(
                     "| `{}` | {}{range} | {d} | {} |\n",
