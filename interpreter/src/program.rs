@@ -17,6 +17,9 @@ pub struct Step {
     pub op: &'static str,
     pub args: Args,
     pub span: Span,
+    /// Where each argument given in the recipe was written (defaults have
+    /// none), so checks that span steps can point at one.
+    pub arg_spans: BTreeMap<&'static str, Span>,
     /// Binding name and type of each output port.
     pub outputs: Vec<(String, StepType)>,
 }
@@ -65,6 +68,24 @@ impl Checked {
     }
 }
 
+/// The steps a call reads, as checks see them before anything runs: each
+/// one's op and checked arguments (see [`crate::registry::Op::validate_inputs`]).
+pub struct Upstream<'a> {
+    steps: &'a [Step],
+}
+
+impl<'a> Upstream<'a> {
+    pub fn new(steps: &'a [Step]) -> Self {
+        Upstream { steps }
+    }
+    /// The op and arguments of the step `r` names; `None` where that step
+    /// did not resolve (its own errors are reported).
+    pub fn call(&self, r: StepRef) -> Option<(&'static str, &'a Args)> {
+        let s = self.steps.get(r.step)?;
+        (!s.op.is_empty()).then_some((s.op, &s.args))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +96,7 @@ mod tests {
             op: "op",
             args,
             span: Span::default(),
+            arg_spans: BTreeMap::new(),
             outputs: outputs
                 .iter()
                 .map(|o| (o.to_string(), StepType("Corpus")))

@@ -3,6 +3,7 @@
 //! statement kinds and the op behind `report` statements). The interpreter
 //! checks and runs whatever is registered; it knows no op by name.
 
+use crate::program::Upstream;
 use crate::run_ctx::RunCtx;
 use crate::signature::{OpSig, OpVersions};
 use crate::types::StepType;
@@ -46,6 +47,12 @@ pub trait Op: Send + Sync {
     /// Extra checks of a resolved call that the types cannot express
     /// (e.g. split fractions must sum to 1).
     fn validate(&self, _args: &Args) -> Result<(), Invalid> {
+        Ok(())
+    }
+    /// Checks against the steps this call reads (a rewind epoch past the
+    /// dense training's last, a round the ticket does not have), run once
+    /// every call is resolved.
+    fn validate_inputs(&self, _args: &Args, _upstream: &Upstream) -> Result<(), Invalid> {
         Ok(())
     }
     /// Whether checked arguments fill the op's typed arguments: what the

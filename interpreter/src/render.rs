@@ -69,8 +69,9 @@ impl SourceCode for Excerpt<'_> {
         let mut start = f.line_range(from).0;
         let mut end = f.line_range(to).1;
         // A long line is shown around the error only: the excerpt then
-        // starts inside a line, which miette draws from there.
-        if first_line == last_line {
+        // starts inside that line, which miette draws from there.
+        let (line_start, line_end) = f.line_range(first_line);
+        if first_line == last_line && line_end - line_start > 3 * WINDOW {
             start = start.max(floor_char_boundary(
                 text,
                 span.offset().saturating_sub(WINDOW),

@@ -3,13 +3,15 @@
 
 use crate::arch::{Arch, CnnLstmConfig, ConformerConfig, RnntConfig};
 use crate::artifacts::write_yaml;
-use crate::op::op;
+use crate::op::{op, upstream};
 use crate::vocabulary::MODEL_SPEC;
+use lotto_interpreter::program::Upstream;
 use lotto_interpreter::registry::Invalid;
 use lotto_interpreter::run_ctx::RunCtx;
 use lotto_interpreter::signature::Output;
 use lotto_interpreter::typed::Shape;
 use lotto_interpreter::types::PType;
+use lotto_interpreter::value::StepRef;
 use lotto_interpreter::value::Value;
 use lotto_interpreter::Registry;
 
@@ -56,8 +58,8 @@ fn pairs(v: &[Shape]) -> Vec<(usize, usize)> {
     v.iter().map(|s| (s.first, s.second)).collect()
 }
 
-fn run_cnn_lstm(ctx: &mut RunCtx, a: &CnnLstmArgs) -> Result<(), String> {
-    let cfg = CnnLstmConfig {
+fn cnn_lstm_arch(a: &CnnLstmArgs) -> Arch {
+    Arch::CnnLstm(CnnLstmConfig {
         input_bins: 161,
         channels: a.channels,
         kernels: pairs(&a.kernels),
@@ -66,12 +68,11 @@ fn run_cnn_lstm(ctx: &mut RunCtx, a: &CnnLstmArgs) -> Result<(), String> {
         hidden: a.hidden,
         bidirectional: a.bidirectional,
         vocab: crate::text::VOCAB,
-    };
-    publish(ctx, Arch::CnnLstm(cfg), 161)
+    })
 }
 
-fn run_conformer(ctx: &mut RunCtx, a: &ConformerArgs) -> Result<(), String> {
-    let cfg = ConformerConfig {
+fn conformer_arch(a: &ConformerArgs) -> Arch {
+    Arch::Conformer(ConformerConfig {
         input_bins: 80,
         subsample_channels: a.subsample_channels,
         d_model: a.d_model,
@@ -80,12 +81,11 @@ fn run_conformer(ctx: &mut RunCtx, a: &ConformerArgs) -> Result<(), String> {
         blocks: a.blocks,
         kernel: a.kernel,
         vocab: crate::text::VOCAB,
-    };
-    publish(ctx, Arch::Conformer(cfg), 80)
+    })
 }
 
-fn run_rnnt(ctx: &mut RunCtx, a: &RnntArgs) -> Result<(), String> {
-    let cfg = RnntConfig {
+fn rnnt_arch(a: &RnntArgs) -> Arch {
+    Arch::Rnnt(RnntConfig {
         input_bins: 161,
         stack: a.stack,
         encoder_layers: a.encoder_layers,
@@ -99,8 +99,27 @@ fn run_rnnt(ctx: &mut RunCtx, a: &RnntArgs) -> Result<(), String> {
         },
         joint: a.joint,
         vocab: crate::text::VOCAB,
-    };
-    publish(ctx, Arch::Rnnt(cfg), 161)
+    })
+}
+
+/// The architecture the model step `r` will publish, known at check time.
+pub fn arch_of(up: &Upstream, r: StepRef) -> Option<Arch> {
+    upstream(up, r, "cnn_lstm")
+        .map(|a| cnn_lstm_arch(&a))
+        .or_else(|| upstream(up, r, "conformer").map(|a| conformer_arch(&a)))
+        .or_else(|| upstream(up, r, "rnnt").map(|a| rnnt_arch(&a)))
+}
+
+fn run_cnn_lstm(ctx: &mut RunCtx, a: &CnnLstmArgs) -> Result<(), String> {
+    publish(ctx, cnn_lstm_arch(a), 161)
+}
+
+fn run_conformer(ctx: &mut RunCtx, a: &ConformerArgs) -> Result<(), String> {
+    publish(ctx, conformer_arch(a), 80)
+}
+
+fn run_rnnt(ctx: &mut RunCtx, a: &RnntArgs) -> Result<(), String> {
+    publish(ctx, rnnt_arch(a), 161)
 }
 
 /// Writes a model step's `model.yaml` and its parameter count at the

@@ -2,18 +2,20 @@
 //! arguments (an [`op_args!`](lotto_interpreter::op_args) struct) and plain
 //! functions that receive that struct, never the untyped argument map.
 
+use lotto_interpreter::program::Upstream;
 use lotto_interpreter::registry::{Invalid, Op};
 use lotto_interpreter::run_ctx::RunCtx;
 use lotto_interpreter::signature::{OpSig, Output, Resources};
 use lotto_interpreter::typed::OpArgs;
 use lotto_interpreter::types::ConfigKind;
-use lotto_interpreter::value::Args;
+use lotto_interpreter::value::{Args, StepRef};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 type RunFn<A> = fn(&mut RunCtx, &A) -> Result<(), String>;
 type ReadsFn<A> = fn(&A, &Path) -> Result<Vec<(PathBuf, String)>, String>;
 type ValidateFn<A> = fn(&A) -> Result<(), Invalid>;
+type AcrossFn<A> = fn(&A, &Upstream) -> Result<(), Invalid>;
 
 /// An op whose arguments are the struct `A`.
 pub struct TypedOp<A> {
@@ -21,6 +23,7 @@ pub struct TypedOp<A> {
     run: Option<RunFn<A>>,
     reads: Option<ReadsFn<A>>,
     validate: Option<ValidateFn<A>>,
+    across: Option<AcrossFn<A>>,
     args: PhantomData<fn() -> A>,
 }
 
@@ -38,6 +41,7 @@ pub fn op<A: OpArgs>(
         run: None,
         reads: None,
         validate: None,
+        across: None,
         args: PhantomData,
     }
 }
@@ -67,6 +71,12 @@ impl<A> TypedOp<A> {
     /// Checks the types cannot express, at check time.
     pub fn validate(mut self, f: ValidateFn<A>) -> Self {
         self.validate = Some(f);
+        self
+    }
+    /// Checks against the steps it reads, at check time (see
+    /// [`Op::validate_inputs`]); [`upstream`] reads their arguments.
+    pub fn validate_inputs(mut self, f: AcrossFn<A>) -> Self {
+        self.across = Some(f);
         self
     }
     /// Its results depend on the device kind (part of its key).
@@ -108,6 +118,12 @@ impl<A: OpArgs + 'static> Op for TypedOp<A> {
             None => Ok(()),
         }
     }
+    fn validate_inputs(&self, args: &Args, up: &Upstream) -> Result<(), Invalid> {
+        match self.across {
+            Some(f) => f(&typed(args).map_err(Invalid::call)?, up),
+            None => Ok(()),
+        }
+    }
     fn parse(&self, args: &Args) -> Result<(), String> {
         A::from_args(args).map(|_| ())
     }
@@ -116,6 +132,15 @@ impl<A: OpArgs + 'static> Op for TypedOp<A> {
             .run
             .ok_or_else(|| format!("`{}` is a setting, not a step", self.sig.name))?;
         f(ctx, &typed(ctx.args)?)
+    }
+}
+
+/// The typed arguments of the step `r` if its op is `op` (a check that
+/// spans steps looks only at the producers it knows).
+pub fn upstream<B: OpArgs>(up: &Upstream, r: StepRef, op: &str) -> Option<B> {
+    match up.call(r)? {
+        (name, args) if name == op => B::from_args(args).ok(),
+        _ => None,
     }
 }
 

@@ -253,6 +253,7 @@ impl Collector<'_> {
             op: "",
             args: Args::new(),
             span,
+            arg_spans: Default::default(),
             outputs,
         });
     }

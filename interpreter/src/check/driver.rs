@@ -1,8 +1,10 @@
 //! The checker's passes in order: load the recipe and its imports, bind
-//! names and expand sweeps, resolve every call, refuse dependency cycles.
+//! names and expand sweeps, resolve every call, refuse dependency cycles,
+//! check calls against the steps they read.
 //! Every error found is reported at once; a recipe with none becomes the
 //! [`Checked`] program.
 
+use super::across::validate_inputs;
 use super::collect::collect;
 use super::load::{load_file, load_source, Loaded};
 use super::options::CheckOpts;
@@ -58,8 +60,9 @@ fn check_loaded(
         reg,
         &sources,
     ));
-    if let Err(d) = crate::graph::find_cycle(&steps, &sources) {
-        diags.push(d);
+    match crate::graph::find_cycle(&steps, &sources) {
+        Err(d) => diags.push(d),
+        Ok(()) => diags.0.extend(validate_inputs(&steps, reg)),
     }
     if diags.is_empty() {
         Ok(Checked {

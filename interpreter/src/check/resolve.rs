@@ -31,6 +31,9 @@ struct Target<'p> {
     report: bool,
 }
 
+/// Where each given argument was written, by parameter.
+type ArgSpans = std::collections::BTreeMap<&'static str, Span>;
+
 /// Each parameter's argument expression and its span, by position.
 type Given<'e> = Vec<Option<(Cow<'e, Expr>, Span)>>;
 
@@ -63,9 +66,10 @@ pub fn resolve(
     };
     for p in pending {
         let s = &steps[p.step];
-        if let Some((op, args)) = r.statement(p, s.outputs.len(), s.span) {
+        if let Some((op, args, spans)) = r.statement(p, s.outputs.len(), s.span) {
             steps[p.step].op = op;
             steps[p.step].args = args;
+            steps[p.step].arg_spans = spans;
         }
     }
     steps.extend(r.anon);
@@ -80,7 +84,7 @@ impl Resolver<'_> {
         p: &Pending,
         targets: usize,
         span: Span,
-    ) -> Option<(&'static str, Args)> {
+    ) -> Option<(&'static str, Args, ArgSpans)> {
         let ExprKind::Call { op: op_ident, args } = &p.value.kind else {
             self.diags.push(messages::not_a_call(p.value.span));
             return None;
@@ -113,7 +117,8 @@ impl Resolver<'_> {
                 }
             }
         }
-        let resolved = self.call(&op_ident.name, op_ident, args, p.value.span, p.scope)?;
+        let (resolved, spans) =
+            self.call_spanned(&op_ident.name, op_ident, args, p.value.span, p.scope)?;
         let expected = match &sig.output {
             Output::PerItem { param, .. } => resolved
                 .get(*param)
@@ -126,7 +131,7 @@ impl Resolver<'_> {
             self.diags
                 .push(messages::binding_count(span, sig.name, expected, targets));
         }
-        Some((sig.name, resolved))
+        Some((sig.name, resolved, spans))
     }
 
     /// An op and parameter that take settings of `kind`, for a hint.
@@ -160,6 +165,19 @@ impl Resolver<'_> {
         call_span: Span,
         scope: usize,
     ) -> Option<Args> {
+        self.call_spanned(op_name, op_ident, args, call_span, scope)
+            .map(|(a, _)| a)
+    }
+
+    /// [`Self::call`], with where each given argument was written.
+    fn call_spanned(
+        &mut self,
+        op_name: &str,
+        op_ident: &Ident,
+        args: &[Arg],
+        call_span: Span,
+        scope: usize,
+    ) -> Option<(Args, ArgSpans)> {
         let reg = self.reg;
         let op = reg.get(op_name)?;
         let sig = op.sig();
@@ -196,7 +214,13 @@ impl Resolver<'_> {
                 .push(messages::invalid_call(span, sig.name, invalid.message));
             return None;
         }
-        Some(out)
+        let spans = sig
+            .params
+            .iter()
+            .zip(&given)
+            .filter_map(|(p, g)| Some((p.name, g.as_ref()?.1)))
+            .collect();
+        Some((out, spans))
     }
 
     /// Each parameter's argument expression and span, by position, and
@@ -440,8 +464,14 @@ impl Resolver<'_> {
                 Some(o.config(&args))
             }
             (Output::One(ty), PType::Step(allowed)) if allowed.contains(ty) => {
-                let args = self.call(&op.name, op, args, e.span, t.scope)?;
-                Some(Value::Ref(self.anonymous(e, sig.name, args, *ty, t.scope)))
+                let (args, spans) = self.call_spanned(&op.name, op, args, e.span, t.scope)?;
+                Some(Value::Ref(self.anonymous(
+                    e,
+                    sig.name,
+                    (args, spans),
+                    *ty,
+                    t.scope,
+                )))
             }
             _ => {
                 let found = match &sig.output {
@@ -466,7 +496,7 @@ impl Resolver<'_> {
         &mut self,
         e: &Expr,
         op: &'static str,
-        args: Args,
+        (args, arg_spans): (Args, ArgSpans),
         ty: crate::types::StepType,
         scope: usize,
     ) -> StepRef {
@@ -484,6 +514,7 @@ impl Resolver<'_> {
                     op,
                     args,
                     span: e.span,
+                    arg_spans,
                     outputs: vec![(name, ty)],
                 });
                 self.anon.len() - 1

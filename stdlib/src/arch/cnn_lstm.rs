@@ -42,7 +42,7 @@ impl CnnLstmConfig {
 
     /// Frequency bins and frames after each conv layer, for `frames`
     /// input frames (zero padding of half the kernel on each side).
-    fn conv_sizes(&self, frames: usize) -> Vec<(usize, usize)> {
+    pub(crate) fn conv_sizes(&self, frames: usize) -> Vec<(usize, usize)> {
         let (mut f, mut t) = (self.input_bins, frames);
         self.kernels
             .iter()

@@ -38,7 +38,7 @@ pub struct ConformerConfig {
 pub const MIN_FRAMES: usize = 7;
 
 /// One 3x3 stride-2 valid convolution: n → (n − 3) / 2 + 1.
-fn sub(n: usize) -> usize {
+pub(crate) fn sub(n: usize) -> usize {
     if n < 3 {
         0
     } else {

@@ -6,6 +6,7 @@
 pub mod cnn_lstm;
 pub mod conformer;
 pub mod rnnt;
+mod sizes;
 
 use crate::nn::{Ctx, ParamInfo, Params};
 use crate::tensor_io::TensorMap;

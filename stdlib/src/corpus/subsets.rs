@@ -58,6 +58,28 @@ fn split_validate(a: &SplitArgs) -> Result<(), Invalid> {
             format!("split fractions must sum to 1, they sum to {sum}"),
         ));
     }
+    if let Some(i) = a.fractions.iter().position(|f| *f <= 0.0) {
+        return Err(Invalid::at(
+            "fractions",
+            format!(
+                "part {} of the split is empty (fraction 0): give every part a share, or split into fewer parts",
+                i + 1
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn filter_validate(a: &FilterArgs) -> Result<(), Invalid> {
+    if a.min > a.max {
+        return Err(Invalid::at(
+            "max",
+            format!(
+                "`max` ({}s) is below `min` ({}s): no utterance could be kept",
+                a.max, a.min
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -164,7 +186,8 @@ pub fn register(r: &mut Registry) {
             Output::One(CORPUS),
             "Keeps utterances whose duration lies in [min, max] (the paper: 1s to 15s).",
         )
-        .run(run_filter),
+        .run(run_filter)
+        .validate(filter_validate),
     );
     r.add(
         op::<TakeArgs>(

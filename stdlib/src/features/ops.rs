@@ -4,11 +4,13 @@
 
 use super::spec::FeatureSpec;
 use crate::artifacts::{read_yaml, write_yaml};
-use crate::op::op;
+use crate::op::{op, upstream};
 use crate::vocabulary::FEATURES;
+use lotto_interpreter::program::Upstream;
 use lotto_interpreter::run_ctx::RunCtx;
 use lotto_interpreter::signature::Output;
 use lotto_interpreter::types::PType;
+use lotto_interpreter::value::StepRef;
 use lotto_interpreter::Registry;
 use std::path::Path;
 
@@ -44,8 +46,8 @@ fn publish(ctx: &mut RunCtx, spec: &FeatureSpec) -> Result<(), String> {
     write_yaml(&ctx.out.join("features.yaml"), spec)
 }
 
-fn run_spectrogram(ctx: &mut RunCtx, a: &SpectrogramArgs) -> Result<(), String> {
-    let spec = FeatureSpec {
+fn spectrogram_spec(a: &SpectrogramArgs) -> FeatureSpec {
+    FeatureSpec {
         kind: "spectrogram".into(),
         window_s: a.window,
         hop_s: a.hop,
@@ -53,12 +55,11 @@ fn run_spectrogram(ctx: &mut RunCtx, a: &SpectrogramArgs) -> Result<(), String> 
         mels: 0,
         window_fn: a.window_fn.as_str().into(),
         normalize: a.normalize == Normalize::Utterance,
-    };
-    publish(ctx, &spec)
+    }
 }
 
-fn run_fbank(ctx: &mut RunCtx, a: &FbankArgs) -> Result<(), String> {
-    let spec = FeatureSpec {
+fn fbank_spec(a: &FbankArgs) -> FeatureSpec {
+    FeatureSpec {
         kind: "fbank".into(),
         window_s: a.window,
         hop_s: a.hop,
@@ -66,8 +67,22 @@ fn run_fbank(ctx: &mut RunCtx, a: &FbankArgs) -> Result<(), String> {
         mels: a.mels,
         window_fn: "hann".into(),
         normalize: a.normalize == Normalize::Utterance,
-    };
-    publish(ctx, &spec)
+    }
+}
+
+/// The settings the features step `r` will publish, known at check time.
+pub fn spec_of(up: &Upstream, r: StepRef) -> Option<FeatureSpec> {
+    upstream(up, r, "fbank")
+        .map(|a| fbank_spec(&a))
+        .or_else(|| upstream(up, r, "spectrogram").map(|a| spectrogram_spec(&a)))
+}
+
+fn run_spectrogram(ctx: &mut RunCtx, a: &SpectrogramArgs) -> Result<(), String> {
+    publish(ctx, &spectrogram_spec(a))
+}
+
+fn run_fbank(ctx: &mut RunCtx, a: &FbankArgs) -> Result<(), String> {
+    publish(ctx, &fbank_spec(a))
 }
 
 /// The settings a features step published.

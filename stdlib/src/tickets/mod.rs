@@ -12,5 +12,6 @@ pub mod rounds;
 pub mod schedule;
 pub mod ticket;
 pub mod transfer;
+pub mod upstream_checks;
 
 pub use ops::register;

@@ -10,6 +10,7 @@ use super::picks::{run_best, run_extreme, run_round, BestArgs, ExtremeArgs, Roun
 use super::random_ticket::{self, RandomTicketArgs};
 use super::rounds::{prune_rounds, Plan};
 use super::transfer::{self, TransferArgs};
+use super::upstream_checks::{rewind_fits, round_exists};
 use crate::op::{config_op, model_resources, op, TypedOp};
 use crate::vocabulary::{EARLY_BIRD, REWIND, TICKET, TRAINED};
 use lotto_interpreter::registry::Invalid;
@@ -75,6 +76,7 @@ where
     op::<A>(name, "Tickets", 1, Output::One(TICKET), doc)
         .run(|ctx, a| prune_rounds(ctx, &a.into()))
         .validate(validate)
+        .validate_inputs(|a, up| rewind_fits(&a.into(), up))
         .numeric()
         .resources(model_resources(7 * 24 * 60))
 }
@@ -105,7 +107,8 @@ pub fn register(r: &mut Registry) {
             Output::One(TRAINED),
             "One round of a ticket as a trained model (`imp.round(3)`).",
         )
-        .run(run_round),
+        .run(run_round)
+        .validate_inputs(round_exists),
     );
     r.add(
         op::<BestArgs>(

@@ -6,7 +6,8 @@ use super::job::{fresh_init, TrainJob};
 use super::settings::{FitSettings, SpecAugment};
 use crate::arch::Arch;
 use crate::artifacts::read_yaml;
-use crate::features::ops::read_spec;
+use crate::features::ops::{read_spec, spec_of};
+use crate::models::arch_of;
 use crate::noise::injector::NoiseSettings;
 use crate::noise::mixing::Snr;
 use crate::op::{model_resources, op};
@@ -15,6 +16,7 @@ use crate::tensor_io;
 use crate::vocabulary::{
     AUGMENT, CORPUS, FEATURES, INIT, MODEL_SPEC, NOISE_BANK, OPTIMIZER, TRAINED,
 };
+use lotto_interpreter::program::Upstream;
 use lotto_interpreter::registry::Invalid;
 use lotto_interpreter::run_ctx::RunCtx;
 use lotto_interpreter::signature::Output;
@@ -68,6 +70,18 @@ fn validate(a: &FitArgs) -> Result<(), Invalid> {
             "noise_snr",
             "`noise_snr` needs a noise bank: `noise: bank`",
         )),
+        _ => Ok(()),
+    }
+}
+
+/// The model's sizes at the features' bins (kernels that fit the
+/// frequency axis, a sane parameter count).
+fn model_fits_features(a: &FitArgs, up: &Upstream) -> Result<(), Invalid> {
+    match (arch_of(up, a.model), spec_of(up, a.features)) {
+        (Some(arch), Some(spec)) => arch
+            .with_input_bins(spec.bins())
+            .check_sizes()
+            .map_err(|e| Invalid::at("model", e)),
         _ => Ok(()),
     }
 }
@@ -127,6 +141,7 @@ pub fn register(r: &mut Registry) {
         op::<FitArgs>("fit", "Training", 1, Output::One(TRAINED), "Trains a model (CTC, or the transducer loss for `rnnt`) on `train`, selecting the best epoch on `dev` (never the test set). Checkpoints every epoch; a killed run resumes from its last epoch.")
             .run(run)
             .validate(validate)
+            .validate_inputs(model_fits_features)
             .numeric()
             .resources(model_resources(24 * 60)),
     );
