@@ -235,3 +235,97 @@ fn walk_find(dir: &std::path::Path, ext: &str) -> std::path::PathBuf {
     }
     panic!("no .{ext} under {}", dir.display());
 }
+
+#[test]
+fn every_bad_file_at_once_truncation_repeated_ids_unlisted_audio() {
+    let ws = fixture_ws();
+    let libri = ws.path().join("corpora/librispeech/train-clean-100");
+    // A FLAC cut to two thirds: its header says longer.
+    let flac = libri.join("19/198/19-198-0001.flac");
+    let bytes = std::fs::read(&flac).unwrap();
+    std::fs::write(&flac, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    // And one whose transcript line is gone.
+    let trans = libri.join("26/495/26-495.trans.txt");
+    std::fs::write(&trans, "").unwrap();
+    ws.write(
+        "r.lotto",
+        "corpus l = librispeech(\"corpora/librispeech\", split: \"train-clean-100\")\n",
+    );
+    let err = ws.run(&["run", "r.lotto"]).failure().stderr();
+    assert!(
+        err.contains("2 problems with the audio files of `corpora/librispeech/train-clean-100`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("26-495-0000.flac: no line of")
+            && err.contains(
+                "train-clean-100/19/198/19-198-0001.flac`: truncated flac file: its header says"
+            ),
+        "{err}"
+    );
+    // Skipped, both are counted.
+    ws.write(
+        "r.lotto",
+        "corpus l = librispeech(\"corpora/librispeech\", split: \"train-clean-100\", on_error: skip)\n",
+    );
+    ws.run(&["run", "r.lotto"]).success();
+    assert!(ws
+        .run(&["show", "r.lotto", "l"])
+        .stdout()
+        .contains("skipped: 2"));
+    // Without `split:`, the split folder is not taken for a speaker.
+    ws.write(
+        "r.lotto",
+        "corpus l = librispeech(\"corpora/librispeech\")\n",
+    );
+    let err = ws.run(&["plan", "r.lotto"]).failure().stderr();
+    assert!(err.contains("pass `split: \"train-clean-100\"`"), "{err}");
+}
+
+#[test]
+fn a_manifest_reports_every_bad_file_and_repeated_ids() {
+    let ws = Ws::with_data(1, 3);
+    let m = std::fs::read_to_string(ws.path().join("data/manifest.tsv")).unwrap();
+    let mut lines: Vec<String> = m.lines().map(str::to_string).collect();
+    // Lines 2 and 3 name missing files; line 4 is fine.
+    for l in lines.iter_mut().skip(1).take(2) {
+        *l = l.replacen(".wav", "_gone.wav", 1);
+    }
+    ws.write("data/bad.tsv", &(lines.join("\n") + "\n"));
+    ws.write("r.lotto", "corpus c = manifest(\"data/bad.tsv\")\n");
+    let err = ws.run(&["plan", "r.lotto"]).failure().stderr();
+    assert!(
+        err.contains("2 problems with the audio files of `data/bad.tsv`")
+            && err.contains("data/bad.tsv:2: audio file")
+            && err.contains("data/bad.tsv:3: audio file"),
+        "{err}"
+    );
+    // `ok.wav` and `ok.flac` would both be utterance `ok`.
+    let row = m.lines().nth(1).unwrap().to_string();
+    let path = row.split('\t').next().unwrap().to_string();
+    let twin = row.replacen(&path, &path.replace(".wav", ".flac"), 1);
+    ws.write(
+        "data/dup.tsv",
+        &format!("{}\n{}\n{}\n", lines[0], m.lines().nth(1).unwrap(), twin),
+    );
+    ws.write("r.lotto", "corpus c = manifest(\"data/dup.tsv\")\n");
+    let err = ws.run(&["plan", "r.lotto"]).failure().stderr();
+    assert!(
+        err.contains("data/dup.tsv:3: utterance id") && err.contains("is also data/dup.tsv:2's"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_filter_that_keeps_nothing_says_so() {
+    let ws = Ws::with_data(1, 2);
+    ws.write(
+        "r.lotto",
+        "corpus all = manifest(\"data/manifest.tsv\")\ncorpus long = all.filter(min: 100s, max: 200s)\n",
+    );
+    let err = ws.run(&["run", "r.lotto"]).failure().stderr();
+    assert!(
+        err.contains("long") && err.contains("keeps none of the 2 utterances of its corpus"),
+        "{err}"
+    );
+}

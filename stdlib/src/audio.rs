@@ -145,6 +145,9 @@ fn read_compressed(path: &Path, ext: &str) -> Result<(Vec<f32>, u32), String> {
         .codec_params
         .sample_rate
         .ok_or_else(|| bad(&"no sample rate"))?;
+    // The length the stream says it has (FLAC's STREAMINFO; Vorbis's last
+    // page; MP3's Xing/Info frame), to catch a file cut short.
+    let declared = track.codec_params.n_frames;
     let mut decoder = symphonia::default::get_codecs()
         .make(&track.codec_params, &DecoderOptions::default())
         .map_err(|e| bad(&e))?;
@@ -175,7 +178,26 @@ fn read_compressed(path: &Path, ext: &str) -> Result<(Vec<f32>, u32), String> {
     if out.is_empty() {
         return Err(bad(&"no samples"));
     }
+    if let Some(n) = declared {
+        if is_truncated(out.len() as u64, n, ext) {
+            return Err(format!(
+                "`{}`: truncated {ext} file: its header says {:.2}s of audio, it holds {:.2}s",
+                path.display(),
+                n as f64 / rate as f64,
+                out.len() as f64 / rate as f64
+            ));
+        }
+    }
     Ok((out, rate))
+}
+
+/// Whether `decoded` frames fall short of the `declared` count. FLAC
+/// declares its exact length; MP3 and Vorbis headers count encoder delay
+/// and padding differently from decoders, so a shortfall of up to two MP3
+/// frames (2 × 1152 samples) is normal there.
+fn is_truncated(decoded: u64, declared: u64, ext: &str) -> bool {
+    let slack = if ext == "flac" { 0 } else { 2 * 1152 };
+    decoded + slack < declared
 }
 
 pub fn write_wav(path: &Path, x: &[f32]) -> Result<(), String> {
@@ -238,6 +260,25 @@ mod tests {
         assert!(load(&bad, None).unwrap_err().contains("bad.wav"));
         std::fs::write(&bad, b"").unwrap();
         assert!(load(&bad, None).is_err());
+    }
+
+    #[test]
+    fn a_file_cut_short_is_an_error_in_every_format() {
+        let t = tempfile::tempdir().unwrap();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+        let flac = fixtures.join("librispeech/train-clean-100/19/198/19-198-0000.flac");
+        let wav = t.path().join("x.wav");
+        write_wav(&wav, &[0.1; 16_000]).unwrap();
+        let sph = t.path().join("x.sph");
+        crate::sphere::write(&sph, &[0.1; 16_000], 16_000).unwrap();
+        for (src, ext) in [(flac, "flac"), (wav, "wav"), (sph, "sph")] {
+            load(&src, None).unwrap();
+            let bytes = std::fs::read(&src).unwrap();
+            let cut = t.path().join(format!("cut.{ext}"));
+            std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+            let e = load(&cut, None).unwrap_err();
+            assert!(e.contains("cut.") && e.contains("truncated"), "{ext}: {e}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! TED-LIUM (`sph/TALK.sph` + `stm/TALK.stm` segments) and Common Voice
 //! (`clips/*.mp3` + `train.tsv`/`dev.tsv`/`test.tsv`).
 
+use super::bad_files::{gather, unique_ids};
 use super::on_error::OnError;
 use super::utt::{hours, write_utts, Utt};
 use crate::audio;
@@ -64,6 +65,16 @@ impl<'a> From<&'a ListArgs> for Source<'a> {
     }
 }
 
+impl Source<'_> {
+    /// How errors name this corpus's files.
+    fn what(&self) -> String {
+        format!(
+            "the audio files of `{}`",
+            Path::new(self.dir).join(self.split).display()
+        )
+    }
+}
+
 type Entries = fn(&Source, &Path) -> Result<Vec<Entry>, String>;
 
 /// An utterance before decoding: id, audio file, segment, text, speaker,
@@ -75,6 +86,9 @@ struct Entry {
     text: String,
     speaker: String,
     at: String,
+    /// Why this file cannot be used although it is there (an audio file
+    /// no transcript lists); it counts as a bad file.
+    problem: Option<String>,
 }
 
 fn root(src: &Source, ws: &Path) -> Result<PathBuf, String> {
@@ -98,21 +112,27 @@ fn read_dir_sorted(d: &Path) -> Result<Vec<PathBuf>, String> {
 fn librispeech_entries(src: &Source, ws: &Path) -> Result<Vec<Entry>, String> {
     let base = root(src, ws)?;
     let mut out = vec![];
-    for spk in read_dir_sorted(&base)?.into_iter().filter(|p| p.is_dir()) {
+    let speakers: Vec<PathBuf> = read_dir_sorted(&base)?
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .collect();
+    split_hint(src, &speakers)?;
+    for spk in speakers {
         for chap in read_dir_sorted(&spk)?.into_iter().filter(|p| p.is_dir()) {
             let (s, c) = (
                 spk.file_name().unwrap().to_string_lossy().to_string(),
                 chap.file_name().unwrap().to_string_lossy().to_string(),
             );
             let trans = chap.join(format!("{s}-{c}.trans.txt"));
-            let text = read_input_text(&trans, &trans.display().to_string())?;
+            let text = read_input_text(&trans, &shown(ws, &trans))?;
+            let first = out.len();
             for (i, line) in text
                 .lines()
                 .enumerate()
                 .filter(|(_, l)| !l.trim().is_empty())
             {
                 let (id, words) = line.split_once(' ').ok_or_else(|| {
-                    format!("{}:{}: expected `ID TRANSCRIPT`", trans.display(), i + 1)
+                    format!("{}:{}: expected `ID TRANSCRIPT`", shown(ws, &trans), i + 1)
                 })?;
                 out.push(Entry {
                     id: id.to_string(),
@@ -120,8 +140,30 @@ fn librispeech_entries(src: &Source, ws: &Path) -> Result<Vec<Entry>, String> {
                     segment: None,
                     text: words.to_string(),
                     speaker: s.clone(),
-                    at: format!("{}:{}", trans.display(), i + 1),
+                    at: format!("{}:{}", shown(ws, &trans), i + 1),
+                    problem: None,
                 });
+            }
+            // An audio file its transcript does not list is as bad as a
+            // listed file that is missing: report it the same way.
+            let listed: std::collections::HashSet<PathBuf> =
+                out[first..].iter().map(|e| e.audio.clone()).collect();
+            for f in read_dir_sorted(&chap)? {
+                if f.extension().is_some_and(|e| e == "flac") && !listed.contains(&f) {
+                    let at = shown(ws, &f);
+                    out.push(Entry {
+                        id: String::new(),
+                        audio: f.clone(),
+                        segment: None,
+                        text: String::new(),
+                        speaker: s.clone(),
+                        problem: Some(format!(
+                            "{at}: no line of `{}` gives its transcript",
+                            shown(ws, &trans)
+                        )),
+                        at,
+                    });
+                }
             }
         }
     }
@@ -134,6 +176,30 @@ fn librispeech_entries(src: &Source, ws: &Path) -> Result<Vec<Entry>, String> {
     Ok(out)
 }
 
+/// LibriSpeech speaker folders are numbers; named folders under the corpus
+/// folder are its splits, so `split:` was left out.
+fn split_hint(src: &Source, speakers: &[PathBuf]) -> Result<(), String> {
+    let names: Vec<String> = speakers
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|n| n.to_string_lossy().to_string())
+        .collect();
+    if !src.split.is_empty() || names.iter().all(|n| n.bytes().all(|b| b.is_ascii_digit())) {
+        return Ok(());
+    }
+    Err(format!(
+        "`{}` holds folders named {}, not speaker numbers: these look like LibriSpeech splits; pass `split: \"{}\"`",
+        src.dir,
+        names
+            .iter()
+            .take(4)
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        names[0]
+    ))
+}
+
 fn tedlium_entries(src: &Source, ws: &Path) -> Result<Vec<Entry>, String> {
     let base = root(src, ws)?;
     let mut out = vec![];
@@ -141,12 +207,12 @@ fn tedlium_entries(src: &Source, ws: &Path) -> Result<Vec<Entry>, String> {
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "stm"))
     {
-        let text = read_input_text(&stm, &stm.display().to_string())?;
+        let text = read_input_text(&stm, &shown(ws, &stm))?;
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() || line.starts_with(";;") {
                 continue;
             }
-            let at = format!("{}:{}", stm.display(), i + 1);
+            let at = format!("{}:{}", shown(ws, &stm), i + 1);
             let f: Vec<&str> = line.split_whitespace().collect();
             if f.len() < 6 {
                 return Err(format!(
@@ -180,6 +246,7 @@ fn tedlium_entries(src: &Source, ws: &Path) -> Result<Vec<Entry>, String> {
                 text: words,
                 speaker: f[2].to_string(),
                 at,
+                problem: None,
             });
         }
     }
@@ -195,22 +262,22 @@ fn tedlium_entries(src: &Source, ws: &Path) -> Result<Vec<Entry>, String> {
 fn commonvoice_entries(src: &Source, ws: &Path) -> Result<Vec<Entry>, String> {
     let dir = data_path(ws, src.dir)?;
     let tsv = dir.join(format!("{}.tsv", src.split));
-    let text = read_input_text(&tsv, &tsv.display().to_string())?;
+    let text = read_input_text(&tsv, &shown(ws, &tsv))?;
     let mut lines = text.lines().enumerate();
     let (_, header) = lines
         .next()
-        .ok_or_else(|| format!("`{}` is empty", tsv.display()))?;
+        .ok_or_else(|| format!("`{}` is empty", shown(ws, &tsv)))?;
     let cols: Vec<&str> = header.split('\t').collect();
     let col = |n: &str| cols.iter().position(|c| *c == n);
     let (pi, si) = (
-        col("path").ok_or_else(|| format!("{}:1: no `path` column", tsv.display()))?,
-        col("sentence").ok_or_else(|| format!("{}:1: no `sentence` column", tsv.display()))?,
+        col("path").ok_or_else(|| format!("{}:1: no `path` column", shown(ws, &tsv)))?,
+        col("sentence").ok_or_else(|| format!("{}:1: no `sentence` column", shown(ws, &tsv)))?,
     );
     let ci = col("client_id");
     let mut out = vec![];
     for (i, line) in lines.filter(|(_, l)| !l.trim().is_empty()) {
         let f: Vec<&str> = line.split('\t').collect();
-        let at = format!("{}:{}", tsv.display(), i + 1);
+        let at = format!("{}:{}", shown(ws, &tsv), i + 1);
         if f.len() <= pi.max(si) {
             return Err(format!(
                 "{at}: expected {} columns, found {}",
@@ -230,46 +297,71 @@ fn commonvoice_entries(src: &Source, ws: &Path) -> Result<Vec<Entry>, String> {
             text: f[si].to_string(),
             speaker: ci.and_then(|c| f.get(c)).unwrap_or(&"unknown").to_string(),
             at,
+            problem: None,
         });
     }
     Ok(out)
 }
 
+/// A loader's entries, repeated ids refused.
+fn listed(entries: Entries, src: &Source, ws: &Path) -> Result<Vec<Entry>, String> {
+    let es = entries(src, ws)?;
+    unique_ids(
+        es.iter()
+            .filter(|e| e.problem.is_none())
+            .map(|e| (e.id.as_str(), e.at.as_str(), e.audio.to_str().unwrap_or(""))),
+        &src.what(),
+    )?;
+    Ok(es)
+}
+
+fn missing(e: &Entry, ws: &Path) -> String {
+    format!(
+        "{}: audio file `{}` does not exist",
+        e.at,
+        shown(ws, &e.audio)
+    )
+}
+
+/// A path as errors show it: relative to the workspace when inside it.
+fn shown(ws: &Path, p: &Path) -> String {
+    p.strip_prefix(ws).unwrap_or(p).display().to_string()
+}
+
+/// The audio files whose digests enter the key. A missing one cannot be
+/// digested (all are reported); the rest of a corpus's bad files surface
+/// when it is decoded.
 fn reads_with(entries: Entries, src: &Source, ws: &Path) -> Result<Vec<(PathBuf, String)>, String> {
     let base = data_path(ws, src.dir)?;
-    let es = entries(src, ws)?;
-    let mut files: Vec<PathBuf> = es.iter().map(|e| e.audio.clone()).collect();
+    let found = listed(entries, src, ws)?.into_iter().map(|e| {
+        if e.audio.is_file() {
+            Ok(e.audio)
+        } else {
+            Err(missing(&e, ws))
+        }
+    });
+    let (mut files, _) = gather(found, src.on_error, &src.what())?;
     files.sort();
     files.dedup();
-    let skip = src.on_error == OnError::Skip;
-    let mut out = vec![];
-    for f in files {
-        if !f.is_file() {
-            if skip {
-                continue;
-            }
-            let at = es
-                .iter()
-                .find(|e| e.audio == f)
-                .map(|e| e.at.clone())
-                .unwrap_or_default();
-            return Err(format!(
-                "{at}: audio file `{}` does not exist (or pass `on_error: skip`)",
-                f.display()
-            ));
-        }
-        let name = f.strip_prefix(&base).unwrap_or(&f).display().to_string();
-        out.push((f, name));
-    }
-    Ok(out)
+    Ok(files
+        .into_iter()
+        .map(|f| {
+            let name = f.strip_prefix(&base).unwrap_or(&f).display().to_string();
+            (f, name)
+        })
+        .collect())
 }
 
 fn run_with(ctx: &mut RunCtx, entries: Entries, src: &Source) -> Result<(), String> {
-    let es = entries(src, ctx.workspace)?;
-    let skip = src.on_error == OnError::Skip;
+    let es = listed(entries, src, ctx.workspace)?;
     let ws = ctx.workspace.to_path_buf();
-    // Decode each audio file once (TED-LIUM talks hold many segments).
-    let mut files: Vec<PathBuf> = es.iter().map(|e| e.audio.clone()).collect();
+    // Decode each usable audio file once (TED-LIUM talks hold many
+    // segments).
+    let mut files: Vec<PathBuf> = es
+        .iter()
+        .filter(|e| e.problem.is_none() && e.audio.is_file())
+        .map(|e| e.audio.clone())
+        .collect();
     files.sort();
     files.dedup();
     let label = format!("{} decode", ctx.step_name);
@@ -282,45 +374,53 @@ fn run_with(ctx: &mut RunCtx, entries: Entries, src: &Source) -> Result<(), Stri
         })
         .into_iter()
         .collect();
-    let mut utts = vec![];
-    let mut skipped = 0u64;
-    for e in es {
-        let check = match &lengths[&e.audio] {
-            Err(err) => Err(format!("{}: {err}", e.at)),
-            Ok(len) => match e.segment {
-                Some((_, end)) if end > *len + 0.01 => Err(format!(
-                    "{}: segment ends at {end:.2}s, beyond the end of `{}` ({len:.2}s)",
+    // Every bad file of the corpus, whatever is wrong with it, is gathered
+    // into one report.
+    let checked = es.into_iter().map(|e| {
+        if let Some(p) = e.problem {
+            return Err(p);
+        }
+        let Some(length) = lengths.get(&e.audio) else {
+            return Err(missing(&e, &ws));
+        };
+        let duration = match length {
+            Err(err) => {
+                let full = e.audio.display().to_string();
+                return Err(format!(
+                    "{}: {}",
                     e.at,
-                    e.audio.display()
-                )),
-                Some((s, end)) => Ok(end - s),
-                None => Ok(*len),
+                    err.replace(&full, &shown(&ws, &e.audio))
+                ));
+            }
+            Ok(len) => match e.segment {
+                Some((_, end)) if end > *len + 0.01 => {
+                    return Err(format!(
+                        "{}: segment ends at {end:.2}s, beyond the end of `{}` ({len:.2}s)",
+                        e.at,
+                        e.audio.display()
+                    ))
+                }
+                Some((s, end)) => end - s,
+                None => *len,
             },
         };
-        match check {
-            Ok(duration) => {
-                let (text, _) = crate::text::normalize(&e.text);
-                let rel = e
-                    .audio
-                    .strip_prefix(&ws)
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|_| e.audio.display().to_string());
-                utts.push(Utt {
-                    id: e.id,
-                    audio: rel,
-                    segment: e.segment,
-                    text,
-                    speaker: e.speaker,
-                    duration,
-                });
-            }
-            Err(err) if skip => {
-                tracing::warn!("skipped: {err}");
-                skipped += 1;
-            }
-            Err(err) => return Err(format!("{err} (or pass `on_error: skip`)")),
-        }
-    }
+        let (text, _) = crate::text::normalize(&e.text);
+        let rel = e
+            .audio
+            .strip_prefix(&ws)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| e.audio.display().to_string());
+        Ok(Utt {
+            id: e.id,
+            audio: rel,
+            segment: e.segment,
+            text,
+            speaker: e.speaker,
+            duration,
+        })
+    });
+    let what = src.what();
+    let (utts, skipped) = gather(checked, src.on_error, &what)?;
     ctx.metric("utterances", utts.len() as u64);
     ctx.metric("skipped", skipped);
     ctx.metric("hours", hours(&utts));

@@ -1,6 +1,7 @@
 //! The `manifest` op: a corpus from a TSV/CSV or JSONL list of audio files
 //! and transcripts.
 
+use super::bad_files::{gather, unique_ids};
 use super::on_error::OnError;
 use super::utt::{hours, write_utts, Utt};
 use crate::audio;
@@ -24,10 +25,30 @@ lotto_interpreter::op_args! {
 /// One manifest row: line number, audio path, transcript, speaker.
 type Row = (usize, String, String, Option<String>);
 
+/// The manifest's rows; two rows whose files give one utterance id are
+/// refused here, naming both lines.
 fn rows(a: &ManifestArgs, ws: &Path) -> Result<(PathBuf, Vec<Row>), String> {
     let file = data_path(ws, &a.file)?;
     let rows = parse(&file, &a.file)?;
+    let ids: Vec<(String, String)> = rows
+        .iter()
+        .map(|(line, p, _, _)| (utt_id(p, *line), format!("{}:{line}", a.file)))
+        .collect();
+    unique_ids(
+        ids.iter()
+            .zip(&rows)
+            .map(|((id, at), r)| (id.as_str(), at.as_str(), r.1.as_str())),
+        &format!("`{}`", a.file),
+    )?;
     Ok((file, rows))
+}
+
+/// An utterance's id: its audio file's name without the extension.
+fn utt_id(path: &str, line: usize) -> String {
+    Path::new(path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| format!("line{line}"))
 }
 
 /// The rows of the manifest `file`, shown in errors as `shown`.
@@ -115,21 +136,23 @@ fn reads(a: &ManifestArgs, ws: &Path) -> Result<Vec<(PathBuf, String)>, String> 
         .unwrap_or_default()
         .to_string_lossy()
         .to_string();
-    let mut out = vec![(file.clone(), name)];
-    for (line, p, _, _) in rows {
+    let audio = rows.into_iter().map(|(line, p, _, _)| {
         let full = dir.join(&p);
-        if !full.is_file() {
-            if a.on_error == OnError::Skip {
-                continue;
-            }
-            return Err(format!(
-                "{}:{line}: audio file `{p}` does not exist (or pass `on_error: skip`)",
+        if full.is_file() {
+            Ok((full, p))
+        } else {
+            Err(format!(
+                "{}:{line}: audio file `{p}` does not exist",
                 a.file
-            ));
+            ))
         }
-        out.push((full, p));
-    }
-    Ok(out)
+    });
+    let (found, _) = gather(
+        audio,
+        a.on_error,
+        &format!("the audio files of `{}`", a.file),
+    )?;
+    Ok(std::iter::once((file.clone(), name)).chain(found).collect())
 }
 
 fn run(ctx: &mut RunCtx, a: &ManifestArgs) -> Result<(), String> {
@@ -142,12 +165,8 @@ fn run(ctx: &mut RunCtx, a: &ManifestArgs) -> Result<(), String> {
             let full = dir.join(p);
             let x = audio::load(&full, None).map_err(|e| format!("{}:{line}: {e}", a.file))?;
             let (text, _) = crate::text::normalize(tr);
-            let id = Path::new(p)
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_else(|| format!("line{line}"));
             Ok(Utt {
-                id,
+                id: utt_id(p, *line),
                 audio: rel_to_ws(ws, &full),
                 segment: None,
                 text,
@@ -155,18 +174,11 @@ fn run(ctx: &mut RunCtx, a: &ManifestArgs) -> Result<(), String> {
                 duration: x.len() as f64 / audio::RATE as f64,
             })
         });
-    let mut utts = vec![];
-    let mut skipped = 0u64;
-    for r in results {
-        match r {
-            Ok(u) => utts.push(u),
-            Err(e) if a.on_error == OnError::Skip => {
-                tracing::warn!("skipped: {e}");
-                skipped += 1
-            }
-            Err(e) => return Err(format!("{e} (or pass `on_error: skip` to skip bad files)")),
-        }
-    }
+    let (utts, skipped) = gather(
+        results,
+        a.on_error,
+        &format!("the audio files of `{}`", a.file),
+    )?;
     if utts.is_empty() {
         return Err(format!("manifest `{}` yields no usable utterance", a.file));
     }

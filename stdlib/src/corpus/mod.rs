@@ -1,5 +1,6 @@
 //! Corpora: utterance lists and the ops that load, split and combine them.
 
+pub mod bad_files;
 pub mod loaders;
 pub mod manifest;
 pub mod on_error;

@@ -134,10 +134,19 @@ fn run_split(ctx: &mut RunCtx, a: &SplitArgs) -> Result<(), String> {
 fn run_filter(ctx: &mut RunCtx, a: &FilterArgs) -> Result<(), String> {
     let utts = read_utts(ctx.input(a.corpus))?;
     let n = utts.len();
+    let (lo, hi) = utts.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), u| {
+        (lo.min(u.duration), hi.max(u.duration))
+    });
     let kept: Vec<Utt> = utts
         .into_iter()
         .filter(|u| u.duration >= a.min && u.duration <= a.max)
         .collect();
+    if kept.is_empty() && n > 0 {
+        return Err(format!(
+            "keeps none of the {n} utterances of its corpus: they last {lo:.2}s to {hi:.2}s, the window is {}s to {}s; widen `min`/`max`",
+            a.min, a.max
+        ));
+    }
     ctx.metric("kept", kept.len() as u64);
     ctx.metric("dropped", (n - kept.len()) as u64);
     write_utts(ctx.out, &kept)

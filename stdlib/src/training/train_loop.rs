@@ -230,6 +230,9 @@ impl Training<'_> {
 
     /// The training utterances in duration-sorted batches.
     fn batches(&self) -> Result<Vec<Vec<&Feats>>, String> {
+        if self.train.is_empty() {
+            return Err("the training corpus has no utterances".into());
+        }
         let mut by_len = usable(self.cfg, self.train);
         if by_len.is_empty() {
             return Err("no training utterance is long enough for its transcript after the model's time striding; use shorter strides or longer audio".into());
