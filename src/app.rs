@@ -107,7 +107,20 @@ impl App {
 
     /// Every step's key parts; a file that cannot be read is an error.
     pub fn keys(&self, c: &Checked, store: &Store) -> Result<Vec<KeyParts>, Fail> {
-        let (parts, errors) = self.keys_partial(c, store);
+        self.keys_for(c, store, &(0..c.steps.len()).collect())
+    }
+
+    /// Key parts where a file that cannot be read is an error only for the
+    /// `needed` steps (what `run --only` or `show` works on); other steps
+    /// without a key get empty parts, which nothing reads.
+    pub fn keys_for(
+        &self,
+        c: &Checked,
+        store: &Store,
+        needed: &BTreeSet<usize>,
+    ) -> Result<Vec<KeyParts>, Fail> {
+        let (parts, mut errors) = self.keys_partial(c, store);
+        errors.retain(|(i, _)| needed.contains(i));
         if !errors.is_empty() {
             let ds = Diagnostics(errors.into_iter().map(|(_, d)| d).collect());
             print_diags(&ds, &c.sources, Format::Text);
@@ -171,6 +184,19 @@ impl App {
         let mut out = BTreeSet::new();
         for n in names {
             let Some(i) = c.find(n) else {
+                // `moved` for a sweep's `moved[k=1]`, `moved[k=2]`, ...
+                let swept: Vec<String> = c
+                    .steps
+                    .iter()
+                    .filter(|s| s.name.starts_with(&format!("{n}[")))
+                    .map(|s| format!("`{}`", s.name))
+                    .collect();
+                if !swept.is_empty() {
+                    return Err(Fail::usage(format!(
+                        "`{n}` is a sweep: name one of its steps, {}",
+                        swept.join(", ")
+                    )));
+                }
                 let cands: Vec<&str> = c.steps.iter().map(|s| s.name.as_str()).collect();
                 let hint = lotto_interpreter::diag::did_you_mean(n, cands.iter().copied())
                     .map(|s| format!(" (did you mean `{s}`?)"))

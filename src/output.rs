@@ -51,6 +51,7 @@ pub fn print_plan(planned: &[PlannedStep], format: Format) {
             Status::Cached => "cached",
             Status::Run => "run",
             Status::NeedsData => "no data",
+            Status::DataError => "broken",
         };
         let why = if p.why.is_empty() {
             String::new()
@@ -65,14 +66,19 @@ pub fn print_plan(planned: &[PlannedStep], format: Format) {
         );
     }
     let n = |st: Status| planned.iter().filter(|p| p.status == st).count();
-    let no_data = n(Status::NeedsData);
+    let (no_data, broken) = (n(Status::NeedsData), n(Status::DataError));
     println!(
-        "{} step(s): {} cached, {} to run{}",
+        "{} step(s): {} cached, {} to run{}{}",
         planned.len(),
         n(Status::Cached),
         n(Status::Run),
         if no_data > 0 {
             format!(", {no_data} waiting for data not on this machine (map it with --data NAME=PATH, or plan where the corpora are)")
+        } else {
+            String::new()
+        },
+        if broken > 0 {
+            format!(", {broken} waiting for data errors to be fixed (below)")
         } else {
             String::new()
         }

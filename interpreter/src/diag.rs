@@ -119,20 +119,30 @@ impl Diagnostics {
     }
 }
 
-/// Edit distance for "did you mean" suggestions.
+/// Edit distance for "did you mean" suggestions: insertions, deletions,
+/// substitutions and swaps of two neighbours (`tiyn` → `tiny` is one edit),
+/// the optimal-string-alignment distance.
 pub fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // d[i][j]: distance between a[..i] and b[..j]; three rows suffice.
+    let mut rows = vec![vec![0usize; b.len() + 1]; 3];
+    rows[1] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let (prev2, prev, cur) = (0, 1, 2);
+        rows[cur][0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[prev][j - 1] + cost)
+                .min(rows[prev][j] + 1)
+                .min(rows[cur][j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[prev2][j - 2] + 1);
+            }
+            rows[cur][j] = d;
         }
-        prev = cur;
+        rows.rotate_left(1);
     }
-    prev[b.len()]
+    rows[1][b.len()]
 }
 
 /// The closest candidate within a distance that scales with the word.
@@ -165,5 +175,10 @@ mod tests {
             Some("manifest")
         );
         assert_eq!(did_you_mean("zzz", ["manifest", "mix"]), None);
+        assert_eq!(levenshtein("tiyn", "tiny"), 1);
+        assert_eq!(levenshtein("tyni", "tiny"), 2);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("ca", "abc"), 3);
     }
 }

@@ -36,6 +36,17 @@ pub type PartialKeys = (Vec<Option<KeyParts>>, Vec<(usize, Diagnostic)>);
 /// machine) gets `None`, as does everything downstream of it; the other
 /// steps get their keys. `lotto plan` uses this to plan a paper-scale recipe
 /// on a machine without the corpora.
+/// Whether every data path the step names (its path-typed arguments) is
+/// there, so a read error is about a file inside them.
+fn paths_exist(s: &crate::program::Step, reg: &Registry, workspace: &Path) -> bool {
+    let sig = reg.get(s.op).expect("checked op exists").sig();
+    sig.params
+        .iter()
+        .filter(|p| p.ty == crate::types::PType::Path)
+        .filter_map(|p| s.args.get(p.name)?.as_str())
+        .all(|p| crate::paths::resolve(workspace, p).exists())
+}
+
 pub fn compute_partial(
     checked: &Checked,
     reg: &Registry,
@@ -55,6 +66,8 @@ pub fn compute_partial(
                     .label("this step")
                     .help(if crate::paths::is_confined() {
                         "this bundle may not carry its data: map each data path to where it is here with --data NAME=PATH (lotto-bundle.yaml lists them)"
+                    } else if paths_exist(s, reg, workspace) {
+                        "the recipe's paths are there: fix or restore what the message names inside them"
                     } else {
                         "fix the path in the recipe, or restore the file"
                     })

@@ -18,6 +18,7 @@ pub mod integrity;
 pub mod key_parts;
 pub mod keys;
 pub mod lock;
+pub mod near_path;
 pub mod parse;
 pub mod paths;
 pub mod plan;

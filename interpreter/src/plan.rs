@@ -16,6 +16,18 @@ pub enum Status {
     Run,
     /// Its data (or an input's) is not on this machine: no key yet.
     NeedsData,
+    /// Its data (or an input's) is here but cannot be used (a missing
+    /// audio file, a malformed manifest): no key until it is fixed.
+    DataError,
+}
+
+/// Why a step has no key in a partial plan.
+#[derive(Clone, Debug)]
+pub enum NoKey {
+    /// A path it names is absent here.
+    Absent(String),
+    /// Its data is here and wrong.
+    Broken(String),
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -52,7 +64,7 @@ pub fn plan(
 pub fn plan_partial(
     checked: &Checked,
     parts: &[Option<KeyParts>],
-    missing: &BTreeMap<usize, String>,
+    missing: &BTreeMap<usize, NoKey>,
     store: &Store,
     recipe: &str,
     force: &BTreeSet<usize>,
@@ -72,31 +84,56 @@ pub fn plan_partial(
 fn plan_with<'p>(
     checked: &Checked,
     part: &dyn Fn(usize) -> Option<&'p KeyParts>,
-    missing: &BTreeMap<usize, String>,
+    missing: &BTreeMap<usize, NoKey>,
     store: &Store,
     recipe: &str,
     force: &BTreeSet<usize>,
 ) -> Vec<PlannedStep> {
     let order = crate::graph::topo_order(&checked.steps);
     let mut out = Vec::with_capacity(order.len());
+    // The steps without a key so far, by index (inputs come first).
+    let mut keyless: BTreeMap<usize, Status> = BTreeMap::new();
     for i in order {
         let s = &checked.steps[i];
         let Some(p) = part(i) else {
-            let why = match missing.get(&i) {
-                Some(e) => vec![format!("needs data: {e}")],
-                None => s
-                    .deps()
-                    .iter()
-                    .filter(|r| part(r.step).is_none())
-                    .map(|r| format!("input `{}` needs data", checked.ref_name(*r)))
-                    .collect(),
+            let (status, why) = match missing.get(&i) {
+                Some(NoKey::Absent(e)) => (Status::NeedsData, vec![format!("needs data: {e}")]),
+                Some(NoKey::Broken(e)) => (Status::DataError, vec![format!("data error: {e}")]),
+                None => {
+                    // Waits on its inputs; a broken input outranks an absent one.
+                    let waits: Vec<(Status, String)> = s
+                        .deps()
+                        .iter()
+                        .filter_map(|r| {
+                            let st = keyless.get(&r.step)?;
+                            let name = checked.ref_name(*r);
+                            match st {
+                                Status::NeedsData => {
+                                    Some((Status::NeedsData, format!("input `{name}` needs data")))
+                                }
+                                Status::DataError => Some((
+                                    Status::DataError,
+                                    format!("input `{name}` has a data error"),
+                                )),
+                                _ => None,
+                            }
+                        })
+                        .collect();
+                    let status = if waits.iter().any(|(st, _)| *st == Status::DataError) {
+                        Status::DataError
+                    } else {
+                        Status::NeedsData
+                    };
+                    (status, waits.into_iter().map(|(_, w)| w).collect())
+                }
             };
+            keyless.insert(i, status.clone());
             out.push(PlannedStep {
                 index: i,
                 name: s.name.clone(),
                 op: s.op.to_string(),
                 key: "-".repeat(32),
-                status: Status::NeedsData,
+                status,
                 why,
             });
             continue;
@@ -340,7 +377,7 @@ mod tests {
         );
         assert_eq!(forced[0].status, Status::Run);
         assert_eq!(forced[0].why, ["forced (--force)"]);
-        let missing = BTreeMap::from([(0, "no file `f`".to_string())]);
+        let missing = BTreeMap::from([(0, NoKey::Absent("no file `f`".to_string()))]);
         let waiting = plan_partial(
             &c,
             &[None, None],
@@ -352,5 +389,17 @@ mod tests {
         assert_eq!(waiting[0].why, ["needs data: no file `f`"]);
         assert_eq!(waiting[1].why, ["input `a` needs data"]);
         assert!(waiting.iter().all(|s| s.status == Status::NeedsData));
+        let broken = BTreeMap::from([(0, NoKey::Broken("bad line".to_string()))]);
+        let planned = plan_partial(
+            &c,
+            &[None, None],
+            &broken,
+            &store,
+            "t.lotto",
+            &BTreeSet::new(),
+        );
+        assert_eq!(planned[0].why, ["data error: bad line"]);
+        assert_eq!(planned[1].why, ["input `a` has a data error"]);
+        assert!(planned.iter().all(|s| s.status == Status::DataError));
     }
 }

@@ -135,9 +135,31 @@ pub fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Di
             (message, help)
         }
     };
+    // `split: train-clean-100`: a word with a hyphen is text to quote.
+    let help = match hyphenated_word(text, start) {
+        Some(w) => format!("text is written in quotes: `\"{w}\"`"),
+        None => help,
+    };
     Diagnostic::new(Code::Syntax, Span::new(file, start, end), message)
         .label("here")
         .help(help)
+}
+
+/// The word around a `-` at `at` that joins two words (`train-clean-100`),
+/// which only makes sense as a string.
+fn hyphenated_word(text: &str, at: usize) -> Option<&str> {
+    let b = text.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+    let joins = b.get(at) == Some(&b'-')
+        && at > 0
+        && b[at - 1].is_ascii_alphanumeric()
+        && b.get(at + 1).is_some_and(|c| c.is_ascii_alphanumeric());
+    if !joins {
+        return None;
+    }
+    let start = (0..at).rev().take_while(|&i| word(b[i])).last()?;
+    let end = (at..b.len()).take_while(|&i| word(b[i])).last()? + 1;
+    Some(&text[start..end])
 }
 
 /// The length in bytes of the token `rest` starts with: a word, or a

@@ -30,7 +30,13 @@ pub fn run(app: &App, name: Option<&str>, markdown: bool) -> CmdResult {
         }
     }
     if !found {
-        return Err(Fail::usage(format!("no op `{}`", name.unwrap_or(""))));
+        let name = name.unwrap_or("");
+        let hint = lotto_interpreter::diag::did_you_mean(name, app.reg.names())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        return Err(Fail::usage(format!(
+            "no op `{name}`{hint}; `lotto ops` lists them all"
+        )));
     }
     Ok(())
 }

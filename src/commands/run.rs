@@ -15,16 +15,22 @@ pub fn run(app: &App, a: &RunArgs) -> CmdResult {
     let r = &a.r;
     let c = app.check(r, Format::Text)?;
     let store = app.open_store()?;
-    let parts = app.keys(&c, &store)?;
-    if a.locked {
-        lockfile::enforce(app, &c, &parts, &store, &r.file)?;
-    }
     let force = app.resolve_steps(&c, &a.force)?;
     let only = if a.only.is_empty() {
         None
     } else {
         Some(app.resolve_steps(&c, &a.only)?)
     };
+    // With --only, only the data those steps need must be readable (the
+    // lock check compares every step, so it needs them all).
+    let needed = match &only {
+        Some(o) if !a.locked => exec::upstream(&c, o),
+        _ => (0..c.steps.len()).collect(),
+    };
+    let parts = app.keys_for(&c, &store, &needed)?;
+    if a.locked {
+        lockfile::enforce(app, &c, &parts, &store, &r.file)?;
+    }
     let recipe = app.recipe_rel(&r.file);
     if a.dry_run {
         print_plan(

@@ -3,17 +3,14 @@
 use crate::app::App;
 use crate::cli::{Format, RecipeArgs};
 use crate::error::CmdResult;
-use lotto_interpreter::plan;
+use lotto_interpreter::{exec, plan};
 
 pub fn run(app: &App, r: &RecipeArgs, step: &str) -> CmdResult {
     let c = app.check(r, Format::Text)?;
     let store = app.open_store()?;
-    let parts = app.keys(&c, &store)?;
-    let i = *app
-        .resolve_steps(&c, &[step.to_string()])?
-        .iter()
-        .next()
-        .expect("one name, one step");
+    let selected = app.resolve_steps(&c, &[step.to_string()])?;
+    let i = *selected.iter().next().expect("one name, one step");
+    let parts = app.keys_for(&c, &store, &exec::upstream(&c, &selected))?;
     let k = parts[i].key();
     match store.record(&k) {
         Some(rec) => {

@@ -9,10 +9,17 @@ pub fn ws_path(ws: &Path, p: &str) -> PathBuf {
     lotto_interpreter::paths::resolve(ws, p)
 }
 
-/// [`ws_path`] for a data file or folder an op is about to open.
+/// [`ws_path`] for a data file or folder an op is about to open; an absent
+/// one is an error that offers the closest existing path.
 pub fn data_path(ws: &Path, p: &str) -> Result<PathBuf, String> {
     let full = ws_path(ws, p);
     lotto_interpreter::paths::check_read(&full)?;
+    if !full.exists() {
+        let hint = lotto_interpreter::near_path::suggest(ws, p)
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        return Err(format!("`{p}` is not there{hint}"));
+    }
     Ok(full)
 }
 

@@ -183,13 +183,23 @@ impl Resolver<'_> {
         let sig = op.sig();
         let (given, mut ok) = self.bind_args(sig, args, call_span);
         let mut out = Args::new();
+        // Arguments that did not convert; the op's own checks still run on
+        // the others (with these at their defaults), so all errors of a
+        // call show at once.
+        let mut failed: Vec<&str> = vec![];
         for (p, g) in sig.params.iter().zip(&given) {
             match (g, &p.default) {
-                (Some((e, _)), _) => match self.convert(e, &p.ty, p, scope) {
+                (Some((e, _)), default) => match self.convert(e, &p.ty, p, scope) {
                     Some(v) => {
                         out.insert(p.name.to_string(), v);
                     }
-                    None => ok = false,
+                    None => {
+                        ok = false;
+                        failed.push(p.name);
+                        if let Some(d) = default {
+                            out.insert(p.name.to_string(), d.clone());
+                        }
+                    }
                 },
                 (None, Some(d)) => {
                     out.insert(p.name.to_string(), d.clone());
@@ -201,17 +211,22 @@ impl Resolver<'_> {
                 }
             }
         }
-        if !ok {
+        let complete = out.len() == sig.params.len();
+        if let Some(Err(invalid)) = complete.then(|| op.validate(&out)) {
+            // With an argument that failed, only what points at another
+            // argument is reported (the rest would be about a default).
+            if ok || invalid.param.is_some_and(|p| !failed.contains(&p)) {
+                let span = invalid
+                    .param
+                    .and_then(|p| sig.param_index(p))
+                    .and_then(|i| given[i].as_ref().map(|(_, s)| *s))
+                    .unwrap_or(op_ident.span);
+                self.diags
+                    .push(messages::invalid_call(span, sig.name, invalid.message));
+            }
             return None;
         }
-        if let Err(invalid) = op.validate(&out) {
-            let span = invalid
-                .param
-                .and_then(|p| sig.param_index(p))
-                .and_then(|i| given[i].as_ref().map(|(_, s)| *s))
-                .unwrap_or(op_ident.span);
-            self.diags
-                .push(messages::invalid_call(span, sig.name, invalid.message));
+        if !ok {
             return None;
         }
         let spans = sig
