@@ -99,7 +99,17 @@ impl App {
     /// Every step's key parts, or `None` where its files (or an input's)
     /// cannot be read, with those read errors by step.
     pub fn keys_partial(&self, c: &Checked, store: &Store) -> keys::PartialKeys {
-        let digests = DigestCache::open(&store.root.join("digests.json"));
+        self.keys_hashed(c, store, false)
+    }
+
+    /// [`Self::keys_partial`], trusting file stamps unless `rehash`.
+    fn keys_hashed(&self, c: &Checked, store: &Store, rehash: bool) -> keys::PartialKeys {
+        let path = store.root.join("digests.json");
+        let digests = if rehash {
+            DigestCache::rehashing(&path)
+        } else {
+            DigestCache::open(&path)
+        };
         let out = keys::compute_partial(c, &self.reg, &self.ws, &digests, self.device_kind());
         digests.save();
         out
@@ -108,6 +118,13 @@ impl App {
     /// Every step's key parts; a file that cannot be read is an error.
     pub fn keys(&self, c: &Checked, store: &Store) -> Result<Vec<KeyParts>, Fail> {
         self.keys_for(c, store, &(0..c.steps.len()).collect())
+    }
+
+    /// Every step's key parts from data read again in full, not trusted by
+    /// its stamps (what `lock` and `verify` vouch for).
+    pub fn keys_rehashed(&self, c: &Checked, store: &Store) -> Result<Vec<KeyParts>, Fail> {
+        let (parts, errors) = self.keys_hashed(c, store, true);
+        self.all_keys(c, parts, errors)
     }
 
     /// Key parts where a file that cannot be read is an error only for the
@@ -121,6 +138,16 @@ impl App {
     ) -> Result<Vec<KeyParts>, Fail> {
         let (parts, mut errors) = self.keys_partial(c, store);
         errors.retain(|(i, _)| needed.contains(i));
+        self.all_keys(c, parts, errors)
+    }
+
+    /// The parts, or the read errors printed.
+    fn all_keys(
+        &self,
+        c: &Checked,
+        parts: Vec<Option<KeyParts>>,
+        errors: Vec<(usize, lotto_interpreter::diag::Diagnostic)>,
+    ) -> Result<Vec<KeyParts>, Fail> {
         if !errors.is_empty() {
             let ds = Diagnostics(errors.into_iter().map(|(_, d)| d).collect());
             print_diags(&ds, &c.sources, Format::Text);
@@ -168,6 +195,17 @@ impl App {
         self.data_paths(s)
             .iter()
             .any(|p| !lotto_interpreter::paths::resolve(&self.ws, p).exists())
+    }
+
+    /// The store for a command that only reads it (`plan`, `show`,
+    /// `status`): a workspace without one gets an empty view, and nothing
+    /// is created.
+    pub fn read_store(&self) -> Result<Store, Fail> {
+        if self.store_root.is_dir() {
+            self.open_store()
+        } else {
+            Ok(Store::view(&self.store_root))
+        }
     }
 
     pub fn open_store(&self) -> Result<Store, Fail> {

@@ -217,7 +217,8 @@ pub struct VerifyArgs {
     /// Largest accepted absolute difference of a numeric result (default: exact).
     #[arg(long)]
     pub tolerance: Option<f64>,
-    /// Folder for the scratch store (default: the system's temp folder).
+    /// Folder for the scratch store (default: `verify/` in the store; a
+    /// killed verify's scratch store is removed by the next one).
     #[arg(long)]
     pub scratch: Option<PathBuf>,
     /// Steps run at once.

@@ -43,6 +43,14 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // A workspace is a folder that exists: a typo must not create one.
+    if !cli.workspace.is_dir() {
+        return Fail::usage(format!(
+            "the workspace `{}` is not a folder here; pass the folder that holds your recipes and data",
+            cli.workspace.display()
+        ))
+        .exit();
+    }
     let ws = cli
         .workspace
         .canonicalize()

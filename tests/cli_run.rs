@@ -184,8 +184,14 @@ fn runtime_errors_name_step_and_line_and_keep_finished_work() {
     out.failure();
     let err = out.stderr().replace("\n  │ ", " ");
     assert!(err.contains("r.lotto:2:1"), "{err}");
-    assert!(err.contains("data/bad.tsv:2: audio file `audio/missing.wav` does not exist"), "{err}");
-    assert!(err.contains("or pass `on_error: skip` to leave them out"), "{err}");
+    assert!(
+        err.contains("data/bad.tsv:2: audio file `audio/missing.wav` does not exist"),
+        "{err}"
+    );
+    assert!(
+        err.contains("or pass `on_error: skip` to leave them out"),
+        "{err}"
+    );
 
     // A corrupt WAV fails the step at run time, naming the file and line;
     // other steps are published and a rerun does not redo them.

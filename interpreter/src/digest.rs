@@ -1,5 +1,8 @@
 //! Content digests of input files, cached by (path, size, mtime, inode) so a
-//! no-op resume re-reads no audio.
+//! no-op resume re-reads no audio. The stamp is a fast path, not a proof:
+//! an edit that keeps size, mtime and inode passes it, so `lotto lock` and
+//! `lotto verify` open the cache [`DigestCache::rehashing`] and read every
+//! file again.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -26,6 +29,8 @@ pub struct DigestCache {
     path: PathBuf,
     entries: Mutex<BTreeMap<PathBuf, Entry>>,
     dirty: Mutex<bool>,
+    /// Whether an unchanged stamp stands for unchanged contents.
+    trust_stamps: bool,
 }
 
 fn stamp(meta: &std::fs::Metadata) -> Stamp {
@@ -71,6 +76,16 @@ impl DigestCache {
             path: path.to_path_buf(),
             entries: Mutex::new(entries),
             dirty: Mutex::new(false),
+            trust_stamps: true,
+        }
+    }
+
+    /// The cache at `path`, hashing every file again (and refreshing the
+    /// cache with what it finds).
+    pub fn rehashing(path: &Path) -> Self {
+        DigestCache {
+            trust_stamps: false,
+            ..DigestCache::open(path)
         }
     }
 
@@ -89,7 +104,7 @@ impl DigestCache {
         }
         let st = stamp(&meta);
         if let Some(e) = self.entries.lock().unwrap().get(file) {
-            if e.stamp == st {
+            if self.trust_stamps && e.stamp == st {
                 return Ok(e.digest.clone());
             }
         }

@@ -42,6 +42,13 @@ impl Store {
             root: root.to_path_buf(),
         })
     }
+    /// A store that may not exist, only to be read: nothing is created,
+    /// and an absent one reads as empty.
+    pub fn view(root: &Path) -> Store {
+        Store {
+            root: root.to_path_buf(),
+        }
+    }
     pub fn object(&self, key: &str) -> PathBuf {
         self.root.join("objects").join(key)
     }

@@ -16,6 +16,13 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 pub fn run(app: &App, dry_run: bool, force: bool) -> CmdResult {
+    if !app.store_root.join("objects").is_dir() {
+        println!(
+            "no store at `{}`: nothing to collect",
+            app.store_root.display()
+        );
+        return Ok(());
+    }
     let store = app.open_store()?;
     let _excl = store
         .try_lock_exclusive()

@@ -9,7 +9,7 @@ use crate::lockfile;
 pub fn run(app: &App, r: &RecipeArgs) -> CmdResult {
     let c = app.check(r, Format::Text)?;
     let store = app.open_store()?;
-    let parts = app.keys(&c, &store)?;
+    let parts = app.keys_rehashed(&c, &store)?;
     let l = lockfile::current(app, &c, &parts, &store, &r.file);
     let path = lockfile::write(app, &r.file, &l)?;
     let missing: Vec<&str> = c

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub fn run(app: &App, r: &RecipeArgs, format: Format) -> CmdResult {
     let c = app.check(r, format)?;
-    let store = app.open_store()?;
+    let store = app.read_store()?;
     let (parts, errors) = app.keys_partial(&c, &store);
     let mut broken = vec![];
     let mut missing = BTreeMap::new();

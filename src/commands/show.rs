@@ -7,7 +7,7 @@ use lotto_interpreter::{exec, plan};
 
 pub fn run(app: &App, r: &RecipeArgs, step: &str) -> CmdResult {
     let c = app.check(r, Format::Text)?;
-    let store = app.open_store()?;
+    let store = app.read_store()?;
     let selected = app.resolve_steps(&c, &[step.to_string()])?;
     let i = *selected.iter().next().expect("one name, one step");
     let parts = app.keys_for(&c, &store, &exec::upstream(&c, &selected))?;

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 /// `lotto status`: each step cached, or its last job's state.
 pub fn run(app: &App, r: &RecipeArgs) -> CmdResult {
     let c = app.check(r, Format::Text)?;
-    let store = app.open_store()?;
+    let store = app.read_store()?;
     let parts = app.keys(&c, &store)?;
     let st = slurm::status(&parts, &store).map_err(Fail::usage)?;
     let w = c

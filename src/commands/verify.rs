@@ -9,13 +9,52 @@ use crate::output::print_failures;
 use lotto_interpreter::exec::{self, RunOpts};
 use lotto_interpreter::lock;
 use lotto_interpreter::store::Store;
+use std::fs::File;
+use std::path::Path;
+
+/// Marks a scratch store as in use for as long as its verify runs.
+const IN_USE: &str = "in-use.lock";
+
+/// A fresh scratch store under `base` (the store's `verify/` unless
+/// `--scratch`), locked while this verify runs and removed when it ends;
+/// scratch stores of verifies that were killed (their lock free) are
+/// removed first.
+fn scratch(base: &Path) -> std::io::Result<(tempfile::TempDir, File)> {
+    std::fs::create_dir_all(base)?;
+    for e in std::fs::read_dir(base)?.flatten() {
+        let p = e.path();
+        let ours = e.file_name().to_string_lossy().starts_with("scratch-");
+        // Without its lock file yet, a scratch store may be one a verify
+        // is just making: only an old one is stale.
+        let old = || {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 600)
+        };
+        let stale = match File::open(p.join(IN_USE)) {
+            Ok(f) => f.try_lock().is_ok(),
+            Err(_) => old(),
+        };
+        if ours && p.is_dir() && stale {
+            let _ = std::fs::remove_dir_all(&p);
+        }
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("scratch-")
+        .tempdir_in(base)?;
+    let lock = File::create(dir.path().join(IN_USE))?;
+    lock.lock()?;
+    Ok((dir, lock))
+}
 
 pub fn run(app: &App, a: &VerifyArgs) -> CmdResult {
     app.open_device()?;
     let (r, tolerance, jobs) = (&a.r, a.tolerance, a.jobs);
     let c = app.check(r, Format::Text)?;
     let store = app.open_store()?;
-    let parts = app.keys(&c, &store)?;
+    let parts = app.keys_rehashed(&c, &store)?;
     let locked = lockfile::enforce(app, &c, &parts, &store, &r.file)?;
     if locked.results.is_empty() {
         return Err(Fail::usage(format!(
@@ -32,13 +71,8 @@ pub fn run(app: &App, a: &VerifyArgs) -> CmdResult {
             locked.device
         );
     }
-    let tmp = match &a.scratch {
-        Some(d) => tempfile::Builder::new()
-            .prefix("lotto-verify-")
-            .tempdir_in(d),
-        None => tempfile::Builder::new().prefix("lotto-verify-").tempdir(),
-    }
-    .map_err(|e| Fail::usage(format!("cannot make a scratch store: {e}")))?;
+    let (tmp, _in_use) = scratch(a.scratch.as_deref().unwrap_or(&store.root.join("verify")))
+        .map_err(|e| Fail::usage(format!("cannot make a scratch store: {e}")))?;
     let vstore = Store::open(tmp.path()).map_err(|e| Fail::usage(format!("scratch store: {e}")))?;
     eprintln!(
         "re-running `{}` from scratch in {} ...",

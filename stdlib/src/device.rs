@@ -18,6 +18,9 @@ pub fn available() -> Vec<&'static str> {
     v
 }
 
+/// Every device kind lotto can be built for (`cpu` is `flex`).
+const KNOWN: &[&str] = &["flex", "cpu", "vulkan", "cuda", "tch"];
+
 /// The device kind a `--device` name selects (`cuda:0` → `cuda`).
 pub fn kind(name: &str) -> &str {
     name.split(':').next().unwrap_or(name)
@@ -33,10 +36,17 @@ pub fn open(name: &str) -> Result<Device, String> {
         "cuda" => Device::cuda(name.split(':').nth(1).and_then(|i| i.parse::<usize>().ok()).unwrap_or(0)),
         #[cfg(feature = "tch")]
         "tch" => Device::default(),
-        other => {
+        other if KNOWN.contains(&other) => {
             return Err(format!(
                 "device `{other}` is not available in this build (available: {}); rebuild with `cargo build --release --features {other}` (see README, GPUs)",
                 available().join(", ")
+            ))
+        }
+        other => {
+            return Err(format!(
+                "no device `{other}`: this build has {}; lotto knows {} (`cuda:1` picks a GPU)",
+                available().join(", "),
+                KNOWN.join(", ")
             ))
         }
     };
