@@ -112,8 +112,19 @@ pub fn load(path: &Path, segment: Option<(f64, f64)>) -> Result<Vec<f32>, String
     resample(&x, sr, RATE)
 }
 
-/// FLAC, MP3 and OGG/Vorbis through symphonia, downmixed to mono.
+/// FLAC, MP3 and OGG/Vorbis through symphonia, downmixed to mono. A panic
+/// inside the decoder on a corrupt file is that file's error, not the
+/// corpus step's.
 fn read_compressed(path: &Path, ext: &str) -> Result<(Vec<f32>, u32), String> {
+    std::panic::catch_unwind(|| decode_compressed(path, ext)).unwrap_or_else(|_| {
+        Err(format!(
+            "`{}`: the {ext} decoder failed on this file; it is probably corrupt",
+            path.display()
+        ))
+    })
+}
+
+fn decode_compressed(path: &Path, ext: &str) -> Result<(Vec<f32>, u32), String> {
     use symphonia::core::audio::SampleBuffer;
     use symphonia::core::codecs::DecoderOptions;
     use symphonia::core::errors::Error;
@@ -279,6 +290,18 @@ mod tests {
             let e = load(&cut, None).unwrap_err();
             assert!(e.contains("cut.") && e.contains("truncated"), "{ext}: {e}");
         }
+    }
+
+    #[test]
+    fn a_wave_header_in_a_flac_file_is_an_error() {
+        // Found by the loader fuzzer: symphonia's RIFF reader panicked on a
+        // zero sample rate; lotto decodes WAV with hound and no longer
+        // builds symphonia's RIFF reader.
+        let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds_loaders/riff-named-flac");
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("x.flac");
+        std::fs::write(&p, &std::fs::read(seed).unwrap()[1..]).unwrap();
+        assert!(load(&p, None).unwrap_err().contains("x.flac"));
     }
 
     #[test]
