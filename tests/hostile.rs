@@ -105,7 +105,10 @@ fn device_files_folders_and_binary_files_are_refused_by_name() {
             "never shows another file's lines: {all}"
         );
     }
-    // gc reads every recipe of the workspace, and stops on this one.
+    // gc reads every recipe of the workspace (the FIFO `fifo.lotto`
+    // among them), and stops on this one.
+    ws.write("r.lotto", "corpus all = manifest(\"data/manifest.tsv\")\n");
+    ws.run(&["run", "r.lotto"]).success();
     ws.write("r.lotto", "import \"/dev/zero\"\n");
     let out = ws.run(&["gc", "--dry-run"]);
     assert!(
