@@ -297,7 +297,8 @@ mod tests {
         // Found by the loader fuzzer: symphonia's RIFF reader panicked on a
         // zero sample rate; lotto decodes WAV with hound and no longer
         // builds symphonia's RIFF reader.
-        let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds_loaders/riff-named-flac");
+        let seed =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds_loaders/riff-named-flac");
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("x.flac");
         std::fs::write(&p, &std::fs::read(seed).unwrap()[1..]).unwrap();

@@ -6,12 +6,14 @@
 //! error is still recorded (without arguments) so later references to it do
 //! not cascade into "unknown name" noise. The passes, in order:
 //! `load` (files and imports), `collect` (names, sweeps, steps), `resolve`
-//! (calls and argument types, with `literal` values), the cycle check in
+//! (calls, with `convert` for each argument's type and `literal` for
+//! values), the cycle check in
 //! [`crate::graph`], then `across` (checks that span steps). `messages`
 //! words every diagnostic.
 
 mod across;
 mod collect;
+mod convert;
 mod driver;
 mod literal;
 mod load;

@@ -1,50 +1,39 @@
 //! Pass 2: resolves each statement's call against the registry. Arguments
 //! are bound to parameters (positional, named, variadic, defaults) and each
-//! is converted to its parameter's type: literals through `literal`, names
-//! through the scopes, nested calls into config values (`adamw(lr: 3e-4)`)
-//! or anonymous steps (`imp.round(3)`), which are numbered after the
-//! statement steps in the order they appear. Every error is collected; a
-//! statement with an error keeps no arguments.
+//! is converted to its parameter's type (`convert.rs`); anonymous steps
+//! (`imp.round(3)`) are numbered after the statement steps in the order
+//! they appear. Every error is collected; a statement with an error keeps
+//! no arguments.
 
 use super::collect::Pending;
-use super::literal::{self, Conv};
 use super::messages;
-use super::scope::{Binding, Scopes};
+use super::scope::Scopes;
 use crate::ast::{Arg, Expr, ExprKind, Ident};
 use crate::diag::Diagnostic;
 use crate::program::Step;
 use crate::registry::Registry;
-use crate::signature::{Output, Param};
+use crate::signature::Output;
 use crate::source::{Sources, Span};
 use crate::types::{ConfigKind, PType};
-use crate::value::{Args, StepRef, Value};
+use crate::value::Args;
 use std::borrow::Cow;
 
-/// What an argument expression is converted to: its parameter (for
-/// messages), the type wanted (the parameter's or one alternative of it),
-/// the scope names resolve in, and whether a mismatch is reported.
-#[derive(Clone, Copy)]
-struct Target<'p> {
-    ty: &'p PType,
-    p: &'p Param,
-    scope: usize,
-    report: bool,
-}
-
 /// Where each given argument was written, by parameter.
-type ArgSpans = std::collections::BTreeMap<&'static str, Span>;
+pub(super) type ArgSpans = std::collections::BTreeMap<&'static str, Span>;
 
 /// Each parameter's argument expression and its span, by position.
 type Given<'e> = Vec<Option<(Cow<'e, Expr>, Span)>>;
 
-struct Resolver<'a> {
-    reg: &'a Registry,
-    scopes: &'a Scopes,
-    sources: &'a Sources,
+/// Pass 2's state: the anonymous steps made so far and the errors found
+/// (its argument conversion is in `convert.rs`).
+pub(super) struct Resolver<'a> {
+    pub(super) reg: &'a Registry,
+    pub(super) scopes: &'a Scopes,
+    pub(super) sources: &'a Sources,
     /// Anonymous steps, numbered from `base`.
-    anon: Vec<Step>,
-    base: usize,
-    diags: Vec<Diagnostic>,
+    pub(super) anon: Vec<Step>,
+    pub(super) base: usize,
+    pub(super) diags: Vec<Diagnostic>,
 }
 
 /// Resolves every pending statement into `steps` (anonymous steps are
@@ -151,13 +140,13 @@ impl Resolver<'_> {
         })
     }
 
-    fn unknown_op(&mut self, op: &Ident) {
+    pub(super) fn unknown_op(&mut self, op: &Ident) {
         self.diags
             .push(messages::unknown_op(op.span, &op.name, self.reg.names()));
     }
 
     /// Binds call arguments to the op's parameters and converts each.
-    fn call(
+    pub(super) fn call(
         &mut self,
         op_name: &str,
         op_ident: &Ident,
@@ -170,7 +159,7 @@ impl Resolver<'_> {
     }
 
     /// [`Self::call`], with where each given argument was written.
-    fn call_spanned(
+    pub(super) fn call_spanned(
         &mut self,
         op_name: &str,
         op_ident: &Ident,
@@ -306,256 +295,6 @@ impl Resolver<'_> {
             given[vp] = Some((Cow::Owned(e), span));
         }
         (given, ok)
-    }
-
-    /// Converts one argument expression to a value of the parameter's
-    /// type, reporting what is wrong, then checks its range.
-    fn convert(&mut self, e: &Expr, ty: &PType, p: &Param, scope: usize) -> Option<Value> {
-        let t = Target {
-            ty,
-            p,
-            scope,
-            report: true,
-        };
-        let v = self.convert_as(e, t)?;
-        if let Some(d) = literal::range_error(e, &v, ty, p) {
-            self.diags.push(d);
-            return None;
-        }
-        Some(v)
-    }
-
-    /// [`Resolver::convert`] without the range check; with `report` off,
-    /// a mismatch is only `None` (trying the alternatives of a `OneOf`).
-    fn convert_as(&mut self, e: &Expr, t: Target) -> Option<Value> {
-        if let PType::OneOf(options) = t.ty {
-            let before = self.diags.len();
-            for alt in options {
-                let quiet = Target {
-                    ty: alt,
-                    report: false,
-                    ..t
-                };
-                if let Some(v) = self.convert_as(e, quiet) {
-                    return Some(v);
-                }
-            }
-            // An alternative that matched in kind reported what is wrong
-            // inside it; otherwise say what was expected.
-            if t.report && self.diags.len() == before {
-                let found = self.describe(e, t.scope);
-                self.diags.push(messages::type_error(e.span, t.p, &found));
-            }
-            return None;
-        }
-        match (&e.kind, t.ty) {
-            (ExprKind::Name(n), _) => match self.scopes.lookup(t.scope, n).cloned() {
-                Some(b) => self.convert_binding(e, n, b, t),
-                None => self.convert_word(e, n, t),
-            },
-            (ExprKind::Sym(n), _) => self.convert_word(e, n, t),
-            (ExprKind::List(items), PType::List(inner)) => {
-                let mut out = vec![];
-                for it in items {
-                    // Names bound in a `for` are lists: splice them in.
-                    let spliced = match it.kind {
-                        ExprKind::Name(_) => self.convert_as(it, Target { report: false, ..t }),
-                        _ => None,
-                    };
-                    match spliced {
-                        Some(Value::List(vs)) => out.extend(vs),
-                        _ => out.push(self.convert_as(it, Target { ty: inner, ..t })?),
-                    }
-                }
-                Some(Value::List(out))
-            }
-            // A single value where a list is expected is a list of one.
-            (_, PType::List(inner)) => Some(Value::List(vec![
-                self.convert_as(e, Target { ty: inner, ..t })?
-            ])),
-            (ExprKind::Call { op, args }, _) => self.convert_call(e, op, args, t),
-            _ => match literal::convert(e, t.ty, t.p) {
-                Conv::Ok(v) => Some(v),
-                Conv::Error(d) => {
-                    if t.report {
-                        self.diags.push(d);
-                    }
-                    None
-                }
-                Conv::Mismatch(found) => self.fail(e, t, &found),
-                Conv::NotLiteral => {
-                    let found = self.describe(e, t.scope);
-                    self.fail(e, t, &found)
-                }
-            },
-        }
-    }
-
-    fn fail(&mut self, e: &Expr, t: Target, found: &str) -> Option<Value> {
-        if t.report {
-            self.diags.push(messages::type_error(e.span, t.p, found));
-        }
-        None
-    }
-
-    /// A name bound to a param or loop value, a step, or a sweep's steps.
-    fn convert_binding(&mut self, e: &Expr, n: &str, b: Binding, t: Target) -> Option<Value> {
-        match b {
-            Binding::Expr(inner) => self.convert_as(&inner, t),
-            Binding::Step { r, ty: st, .. } => match t.ty {
-                PType::Step(allowed) if allowed.contains(&st) => Some(Value::Ref(r)),
-                PType::List(inner) if matches!(**inner, PType::Step(a) if a.contains(&st)) => {
-                    Some(Value::List(vec![Value::Ref(r)]))
-                }
-                _ => self.fail(e, t, &format!("`{n}`, {}", st.a())),
-            },
-            Binding::Multi { refs, .. } => {
-                let first = refs.first().map(|r| r.1.as_str()).unwrap_or("?");
-                match t.ty {
-                    PType::List(inner) => match &**inner {
-                        PType::Step(allowed) if refs.iter().all(|(_, ty)| allowed.contains(ty)) => {
-                            Some(Value::List(
-                                refs.iter().map(|(r, _)| Value::Ref(*r)).collect(),
-                            ))
-                        }
-                        _ => self.fail(e, t, &format!("`{n}`, a list of {first} steps")),
-                    },
-                    _ => self.fail(
-                        e,
-                        t,
-                        &format!(
-                            "`{n}`, a list of {first} steps bound in a `for` (one per iteration)"
-                        ),
-                    ),
-                }
-            }
-        }
-    }
-
-    /// A bare word bound to nothing: an enumeration symbol, a config op
-    /// without arguments (`rewind: init`), or an unknown name.
-    fn convert_word(&mut self, e: &Expr, n: &str, t: Target) -> Option<Value> {
-        if let PType::Enum(opts) = t.ty {
-            if opts.contains(&n) {
-                return Some(Value::Sym(n.to_string()));
-            }
-        }
-        if let PType::Config(kind) = t.ty {
-            if let Some(op) = self.reg.get(n) {
-                if op.sig().output == Output::Config(kind) {
-                    let ident = Ident {
-                        name: n.to_string(),
-                        span: e.span,
-                    };
-                    let args = self.call(n, &ident, &[], e.span, t.scope)?;
-                    return Some(op.config(&args));
-                }
-            }
-        }
-        if t.report {
-            let mut cands = self.scopes.visible_names(t.scope);
-            if let PType::Enum(opts) = t.ty {
-                cands.extend(opts.iter().map(|s| s.to_string()));
-            }
-            self.diags
-                .push(messages::unknown_name(e.span, n, t.p, &cands));
-        }
-        None
-    }
-
-    /// A call inside an argument: a config value, or an anonymous step.
-    fn convert_call(&mut self, e: &Expr, op: &Ident, args: &[Arg], t: Target) -> Option<Value> {
-        let reg = self.reg;
-        let Some(o) = reg.get(&op.name) else {
-            if t.report {
-                self.unknown_op(op);
-            }
-            return None;
-        };
-        let sig = o.sig();
-        match (&sig.output, t.ty) {
-            (Output::Config(kind), PType::Config(want)) if kind == want => {
-                let args = self.call(&op.name, op, args, e.span, t.scope)?;
-                Some(o.config(&args))
-            }
-            (Output::One(ty), PType::Step(allowed)) if allowed.contains(ty) => {
-                let (args, spans) = self.call_spanned(&op.name, op, args, e.span, t.scope)?;
-                Some(Value::Ref(self.anonymous(
-                    e,
-                    sig.name,
-                    (args, spans),
-                    *ty,
-                    t.scope,
-                )))
-            }
-            _ => {
-                let found = match &sig.output {
-                    Output::Config(k) => format!(
-                        "{} {} setting from `{}`",
-                        crate::types::article(k.name),
-                        k.name,
-                        op.name
-                    ),
-                    Output::One(ty) | Output::PerItem { ty, .. } => {
-                        format!("{} from `{}`", ty.a(), op.name)
-                    }
-                };
-                self.fail(e, t, &found)
-            }
-        }
-    }
-
-    /// The step of an anonymous call (`imp.round(3)`), named by its text;
-    /// the same call written twice is one step.
-    fn anonymous(
-        &mut self,
-        e: &Expr,
-        op: &'static str,
-        (args, arg_spans): (Args, ArgSpans),
-        ty: crate::types::StepType,
-        scope: usize,
-    ) -> StepRef {
-        let text: Vec<&str> = self.sources.slice(e.span).split_whitespace().collect();
-        let name = format!("{}{}", text.join(" "), self.scopes.suffix(scope));
-        let i = match self
-            .anon
-            .iter()
-            .position(|s| s.name == name && s.op == op && s.args == args)
-        {
-            Some(i) => i,
-            None => {
-                self.anon.push(Step {
-                    name: name.clone(),
-                    op,
-                    args,
-                    span: e.span,
-                    arg_spans,
-                    outputs: vec![(name, ty)],
-                });
-                self.anon.len() - 1
-            }
-        };
-        StepRef {
-            step: self.base + i,
-            port: 0,
-        }
-    }
-
-    /// How an expression reads in "found ...".
-    fn describe(&self, e: &Expr, scope: usize) -> String {
-        if let Some(d) = literal::describe(e) {
-            return d;
-        }
-        match &e.kind {
-            ExprKind::Name(n) => match self.scopes.lookup(scope, n) {
-                Some(Binding::Step { ty, .. }) => format!("`{n}`, {}", ty.a()),
-                Some(Binding::Expr(inner)) => self.describe(inner, scope),
-                Some(Binding::Multi { .. }) => format!("`{n}`, a list of steps"),
-                None => format!("`{n}`"),
-            },
-            ExprKind::Call { op, .. } => format!("a call of `{}`", op.name),
-            _ => String::new(),
-        }
     }
 }
 
