@@ -3,9 +3,9 @@
 //! size (and, for small files or a full check, its digest). A damaged
 //! entry is never reused: it is reported and computed again.
 
+use crate::digest::hash_file;
 use crate::record::{FileDigest, Record, RECORD, RECORD_DIGEST};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 /// Files up to this size are re-hashed on every reuse (records, tables,
@@ -31,21 +31,6 @@ pub enum Health {
     Unverified,
     /// What is wrong, naming the file.
     Damaged(String),
-}
-
-/// The BLAKE3 digest of a file, read in blocks.
-pub fn digest_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().to_hex().to_string())
 }
 
 /// Size and digest of every file under `dir` but the record and its
@@ -80,7 +65,7 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, FileDigest>) -> std:
             rel,
             FileDigest {
                 size,
-                blake3: digest_file(&p)?,
+                blake3: hash_file(&p)?,
             },
         );
     }
@@ -125,7 +110,7 @@ pub fn check(dir: &Path, depth: Depth) -> Health {
             ));
         }
         if depth == Depth::Full || size <= REHASH_BELOW {
-            match digest_file(&p) {
+            match hash_file(&p) {
                 Ok(d) if d == want.blake3 => {}
                 Ok(_) => return Health::Damaged(format!("`{name}` changed after publishing")),
                 Err(e) => return Health::Damaged(format!("`{name}` cannot be read: {e}")),
