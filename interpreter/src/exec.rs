@@ -40,6 +40,9 @@ pub struct RunOpts {
 pub struct RunSummary {
     pub ran: Vec<String>,
     pub cached: Vec<String>,
+    /// Steps whose result was an earlier entry's, computed from equal
+    /// input results under another key.
+    pub reused: Vec<String>,
     /// Step name, its `file:line:col`, and the error.
     pub failed: Vec<(String, String, String)>,
     /// Steps not run because an input failed.
@@ -49,6 +52,7 @@ pub struct RunSummary {
 enum Outcome {
     Ran(f64),
     Cached,
+    Reused,
     Failed(String),
 }
 
@@ -183,6 +187,9 @@ pub fn run(
                 Outcome::Cached => {
                     summary.cached.push(s.name.clone());
                 }
+                Outcome::Reused => {
+                    summary.reused.push(s.name.clone());
+                }
                 Outcome::Failed(e) => {
                     progress.println(&format!("  FAILED  {} ({})", s.name, s.op));
                     summary
@@ -214,6 +221,8 @@ pub enum OneOutcome {
     Ran(f64),
     /// Already published (by another job or process).
     Cached,
+    /// Published from an earlier entry computed from equal input results.
+    Reused,
 }
 
 /// Runs step `i` alone, as a Slurm job does: its inputs must already be
@@ -245,6 +254,7 @@ pub fn run_one(
     match runner.run_step(i) {
         Outcome::Ran(secs) => Ok(OneOutcome::Ran(secs)),
         Outcome::Cached => Ok(OneOutcome::Cached),
+        Outcome::Reused => Ok(OneOutcome::Reused),
         Outcome::Failed(e) => Err(e),
     }
 }
@@ -282,10 +292,37 @@ impl Runner<'_> {
             }
             _ => {}
         }
+        // Its inputs are published now: the same work on the same results
+        // may have been done under another key (another route to equal
+        // inputs, or an upstream step that re-ran to the same result).
+        let content = self.parts[i].content_key(&|k| self.store.identity(k));
+        let earlier = content
+            .as_deref()
+            .and_then(|c| self.store.content_alias(c))
+            .filter(|k| k != key && !forced && self.store.is_intact(k));
+        if let Some(earlier) = earlier {
+            let reused = self.reuse(i, &earlier);
+            if let (Ok(()), Some(c)) = (&reused, &content) {
+                // The newest entry with this result: it outlives the
+                // older one when gc removes what recipes no longer reach.
+                let _ = self.store.set_content_alias(c, key);
+            }
+            drop(lock);
+            return match reused.map(|()| self.cached(i)) {
+                Ok(Outcome::Cached) => Outcome::Reused,
+                Ok(other) => other,
+                Err(e) => Outcome::Failed(e),
+            };
+        }
         let result = self.execute(i).and_then(|record| {
             self.store
                 .publish(key, &record, forced)
                 .map_err(|e| format!("cannot publish the result: {e}"))?;
+            if let Some(c) = &content {
+                // Only an optimisation for later runs: failing to write it
+                // loses nothing.
+                let _ = self.store.set_content_alias(c, key);
+            }
             Ok(record.seconds)
         });
         drop(lock);
@@ -299,6 +336,56 @@ impl Runner<'_> {
             }
             Err(e) => Outcome::Failed(e),
         }
+    }
+
+    /// Publishes step `i` (the caller holds its lock) with the files of the
+    /// entry `earlier`, which holds the result of the same work on the
+    /// same input results.
+    fn reuse(&self, i: usize, earlier: &str) -> Result<(), String> {
+        let (s, key) = (&self.checked.steps[i], &self.keys[i]);
+        let from = self
+            .store
+            .record(earlier)
+            .ok_or_else(|| format!("the entry {earlier} vanished while it was reused"))?;
+        let staging = self
+            .store
+            .prepare_staging(key)
+            .map_err(|e| format!("cannot prepare staging directory: {e}"))?;
+        let src = self.store.object(earlier);
+        for rel in from.artifacts.keys() {
+            let (a, b) = (src.join(rel), staging.join(rel));
+            if let Some(d) = b.parent() {
+                std::fs::create_dir_all(d).map_err(|e| format!("cannot reuse {earlier}: {e}"))?;
+            }
+            // A hard link shares the sealed, read-only file; a copy where
+            // the store spans file systems.
+            std::fs::hard_link(&a, &b)
+                .or_else(|_| std::fs::copy(&a, &b).map(|_| ()))
+                .map_err(|e| format!("cannot reuse `{rel}` of {earlier}: {e}"))?;
+        }
+        self.progress.println(&format!(
+            "  reused  {} ({}): its inputs' results equal those entry {earlier} was computed from",
+            s.name, s.op
+        ));
+        let p = &self.parts[i];
+        let record = Record {
+            step: s.name.clone(),
+            recipe: self.opts.recipe.clone(),
+            key: key.clone(),
+            args: p.args.clone(),
+            inputs: p.inputs.clone(),
+            job: self.opts.job.clone(),
+            started: now_rfc3339(),
+            finished: now_rfc3339(),
+            seconds: 0.0,
+            reused_from: Some(earlier.to_string()),
+            artifacts: Default::default(),
+            ..from
+        };
+        self.store
+            .publish(key, &record, false)
+            .map(|_| ())
+            .map_err(|e| format!("cannot publish the result: {e}"))
     }
 
     /// A published step (by this run or another process) is a hit: record
@@ -397,6 +484,7 @@ impl Runner<'_> {
             outputs: s.outputs.iter().map(|o| o.0.clone()).collect(),
             job: self.opts.job.clone(),
             artifacts: Default::default(),
+            reused_from: None,
         };
         Ok(record)
     }

@@ -25,6 +25,19 @@ pub struct KeyParts {
     pub files: BTreeMap<String, String>,
     /// `flex/f32`, `vulkan/f32`, ... for numeric ops.
     pub device: Option<String>,
+    /// Whether the op writes its inputs' step names into its results
+    /// (`wer` tables, reports): then the names enter the key, so renaming
+    /// a step relabels them instead of reusing the old labels.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub named: bool,
+    /// `op@version` of every step upstream that computes (pass-through
+    /// ops such as `round` and `best` only choose): the code behind the
+    /// inputs, which their published files alone do not show (a features
+    /// step publishes settings that `fbank`'s code turns into features
+    /// inside `fit`). Already in the key through the input keys; it enters
+    /// the content key, so a new version upstream is never cut off.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub code: std::collections::BTreeSet<String>,
 }
 
 impl KeyParts {
@@ -39,11 +52,7 @@ impl KeyParts {
                 .as_bytes(),
         );
         h.update(b"\0inputs");
-        for k in self.inputs.values() {
-            // Input keys also appear inside `args`; hashing them sorted here
-            // guards ops that read inputs not named in args.
-            h.update(k.as_bytes());
-        }
+        self.hash_inputs(&mut h, &self.inputs);
         h.update(b"\0files");
         for (n, d) in &self.files {
             h.update(n.as_bytes());
@@ -54,6 +63,85 @@ impl KeyParts {
         h.update(self.device.as_deref().unwrap_or("-").as_bytes());
         h.finalize().to_hex()[..32].to_string()
     }
+
+    fn hash_inputs(&self, h: &mut blake3::Hasher, inputs: &BTreeMap<String, String>) {
+        for (name, k) in inputs {
+            // Input keys also appear inside `args`; hashing them sorted here
+            // guards ops that read inputs not named in args.
+            if self.named {
+                h.update(name.as_bytes());
+                h.update(b"=");
+            }
+            h.update(k.as_bytes());
+        }
+    }
+
+    /// The key of the same work on the same input *results*: every input
+    /// key (in `inputs` and in `@key` references) replaced by the identity
+    /// of what that input published (`identity`, `None` where it is not
+    /// published or predates identities). Two steps reaching equal results
+    /// by different routes (`best(t)` and `t.round(1)`), or one whose
+    /// upstream re-ran and published the same result again, share it.
+    pub fn content_key(&self, identity: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+        let inputs: BTreeMap<String, String> = self
+            .inputs
+            .iter()
+            .map(|(n, k)| Some((n.clone(), identity(k)?)))
+            .collect::<Option<_>>()?;
+        let args: BTreeMap<String, serde_json::Value> = self
+            .args
+            .iter()
+            .map(|(n, v)| Some((n.clone(), with_identities(v, identity)?)))
+            .collect::<Option<_>>()?;
+        let mut h = blake3::Hasher::new();
+        h.update(b"lotto-content-v1\0");
+        h.update(self.op.as_bytes());
+        h.update(&self.op_version.to_le_bytes());
+        h.update(serde_json::to_string(&args).unwrap_or_default().as_bytes());
+        h.update(b"\0inputs");
+        self.hash_inputs(&mut h, &inputs);
+        h.update(b"\0files");
+        for (n, d) in &self.files {
+            h.update(n.as_bytes());
+            h.update(b"=");
+            h.update(d.as_bytes());
+        }
+        h.update(b"\0device");
+        h.update(self.device.as_deref().unwrap_or("-").as_bytes());
+        h.update(b"\0code");
+        for c in &self.code {
+            h.update(c.as_bytes());
+            h.update(b"\0");
+        }
+        Some(format!("c-{}", &h.finalize().to_hex()[..32]))
+    }
+}
+
+/// `v` with every `@key` reference replaced by `@` and the identity of
+/// what that key published.
+fn with_identities(
+    v: &serde_json::Value,
+    identity: &dyn Fn(&str) -> Option<String>,
+) -> Option<serde_json::Value> {
+    use serde_json::Value as J;
+    Some(match v {
+        J::String(s) => match s.strip_prefix('@') {
+            Some(k) => J::String(format!("@{}", identity(k)?)),
+            None => v.clone(),
+        },
+        J::Array(items) => J::Array(
+            items
+                .iter()
+                .map(|x| with_identities(x, identity))
+                .collect::<Option<_>>()?,
+        ),
+        J::Object(m) => J::Object(
+            m.iter()
+                .map(|(k, x)| Some((k.clone(), with_identities(x, identity)?)))
+                .collect::<Option<_>>()?,
+        ),
+        other => other.clone(),
+    })
 }
 
 /// The store key of a sub-step (an IMP round, the features of a corpus):
@@ -164,6 +252,8 @@ mod tests {
                 .into_iter()
                 .collect(),
             device: Some("flex/f32".into()),
+            named: false,
+            code: ["fit@1".to_string()].into_iter().collect(),
         }
     }
 
@@ -203,7 +293,8 @@ mod tests {
         for p in changed {
             assert_ne!(p.key(), base, "{p:?}");
         }
-        // The name an input is bound to is for messages only.
+        // The name an input is bound to is for messages only, unless the
+        // op writes names into its results.
         let renamed = KeyParts {
             inputs: [("other".to_string(), "k1".to_string())]
                 .into_iter()
@@ -212,6 +303,44 @@ mod tests {
         };
         assert_eq!(renamed.key(), base);
         assert_eq!(base.len(), 32);
+        let named = |p: KeyParts| KeyParts { named: true, ..p };
+        assert_ne!(named(renamed.clone()).key(), named(parts()).key());
+    }
+
+    #[test]
+    fn content_keys_follow_what_inputs_published_not_how_they_were_reached() {
+        // Inputs `k1` and `k9` published the same result `r1`; `k2` another.
+        let identity = |k: &str| match k {
+            "k1" | "k9" => Some("r1".to_string()),
+            "k2" => Some("r2".to_string()),
+            _ => None,
+        };
+        let with_input = |k: &str| KeyParts {
+            args: [("trained".to_string(), json!(format!("@{k}")))]
+                .into_iter()
+                .collect(),
+            inputs: [("dense".to_string(), k.to_string())].into_iter().collect(),
+            ..parts()
+        };
+        let (a, b, c) = (with_input("k1"), with_input("k9"), with_input("k2"));
+        assert_ne!(a.key(), b.key());
+        assert_eq!(a.content_key(&identity), b.content_key(&identity));
+        assert_ne!(a.content_key(&identity), c.content_key(&identity));
+        // Not known until every input has published.
+        assert_eq!(with_input("k5").content_key(&identity), None);
+        // Nor shared when the code upstream changed.
+        let newer = KeyParts {
+            code: ["fit@2".to_string()].into_iter().collect(),
+            ..with_input("k9")
+        };
+        assert_ne!(a.content_key(&identity), newer.content_key(&identity));
+        assert_eq!(
+            newer.key(),
+            with_input("k9").key(),
+            "the key has it through its inputs"
+        );
+        // Content keys never collide with step keys.
+        assert!(a.content_key(&identity).unwrap().starts_with("c-"));
     }
 
     #[test]

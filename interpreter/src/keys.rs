@@ -121,6 +121,16 @@ pub fn compute_partial(
         }
         let sig = reg.get(s.op).unwrap().sig();
         let keyf = |r: StepRef| port_key(&keys[r.step], r.port);
+        let code = deps
+            .iter()
+            .flat_map(|r| {
+                let up = &checked.steps[r.step];
+                let own = (!reg.get(up.op).unwrap().sig().pass_through)
+                    .then(|| format!("{}@{}", up.op, reg.version(up.op)));
+                let inherited = parts[r.step].as_ref().map(|p| p.code.clone());
+                own.into_iter().chain(inherited.into_iter().flatten())
+            })
+            .collect();
         let args = canonical_args(&key_args(sig, &s.args), &keyf, reg.versions());
         let inputs = deps
             .into_iter()
@@ -133,6 +143,8 @@ pub fn compute_partial(
             inputs,
             files,
             device: sig.numeric.then(|| format!("{device}/f32")),
+            named: sig.names_inputs,
+            code,
         };
         keys[i] = p.key();
         parts[i] = Some(p);

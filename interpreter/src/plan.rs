@@ -149,7 +149,9 @@ fn plan_with<'p>(
                 "its store entry is damaged ({damage}): it runs again"
             ));
         } else if !cached {
-            why = explain(p, store.last(recipe, &s.name).map(|x| x.1).as_ref());
+            let last = store.last(recipe, &s.name).map(|x| x.1);
+            why = explain(p, last.as_ref());
+            why.extend(content_note(p, &key, store, last.is_some()));
             if store
                 .staging(&key)
                 .join("checkpoints")
@@ -192,6 +194,44 @@ fn short(v: &serde_json::Value) -> String {
                 s
             }
         }
+    }
+}
+
+/// What the step's content key says before it runs: that it will reuse an
+/// entry computed from equal input results, or, for a step that ran
+/// before, that its key waits on an input's result still to come.
+fn content_note(p: &KeyParts, key: &str, store: &Store, ran_before: bool) -> Option<String> {
+    match p.content_key(&|k| store.identity(k)) {
+        Some(c) => {
+            let earlier = store
+                .content_alias(&c)
+                .filter(|k| k != key && store.is_intact(k))?;
+            Some(format!(
+                "its inputs' results equal those entry {} was computed from: reused, not recomputed",
+                &earlier[..12.min(earlier.len())]
+            ))
+        }
+        None if ran_before => {
+            let waits: Vec<String> = p
+                .inputs
+                .iter()
+                .filter(|(_, k)| !store.is_published(k.split('.').next().unwrap_or(k)))
+                .map(|(name, _)| format!("`{name}`"))
+                .collect();
+            let (s, it) = if waits.len() == 1 {
+                ("", "it comes out")
+            } else {
+                ("s", "they come out")
+            };
+            (!waits.is_empty()).then(|| {
+                format!(
+                    "its key waits on the result{s} of {}: reused if {} as before",
+                    waits.join(", "),
+                    it
+                )
+            })
+        }
+        None => None,
     }
 }
 
@@ -311,6 +351,8 @@ mod tests {
                 .into_iter()
                 .collect(),
             device: Some("flex/f32".into()),
+            named: false,
+            code: Default::default(),
         }
     }
 

@@ -118,6 +118,13 @@ pub struct OpSig {
     /// The string parameter naming a workspace folder that the step's
     /// `export/` artifact is copied to after every run (reports).
     pub exports_to: Option<&'static str>,
+    /// It writes its inputs' step names into its results (see
+    /// [`crate::key_parts::KeyParts::named`]).
+    pub names_inputs: bool,
+    /// It only chooses among its inputs' results (`round`, `best`): its
+    /// version is no code behind what it publishes (see
+    /// [`crate::key_parts::KeyParts::code`]).
+    pub pass_through: bool,
 }
 
 impl OpSig {
@@ -142,6 +149,8 @@ impl OpSig {
             },
             group,
             exports_to: None,
+            names_inputs: false,
+            pass_through: false,
         }
     }
     /// The position of the parameter called `name`.

@@ -35,7 +35,7 @@ pub struct KeyLock {
 
 impl Store {
     pub fn open(root: &Path) -> std::io::Result<Store> {
-        for d in ["objects", "staging", "locks", "names"] {
+        for d in ["objects", "staging", "locks", "names", "content"] {
             fs::create_dir_all(root.join(d))?;
         }
         Ok(Store {
@@ -48,6 +48,45 @@ impl Store {
         Store {
             root: root.to_path_buf(),
         }
+    }
+    /// The entry published for a content key (see
+    /// [`crate::key_parts::KeyParts::content_key`]), if one was.
+    pub fn content_alias(&self, content_key: &str) -> Option<String> {
+        let k = fs::read_to_string(self.root.join("content").join(content_key)).ok()?;
+        let k = k.trim().to_string();
+        (!k.is_empty()).then_some(k)
+    }
+    /// Remembers that `key` holds the result for `content_key`.
+    pub fn set_content_alias(&self, content_key: &str, key: &str) -> std::io::Result<()> {
+        let dir = self.root.join("content");
+        fs::create_dir_all(&dir)?;
+        let tmp = dir.join(format!("{content_key}.tmp.{}", std::process::id()));
+        fs::write(&tmp, key)?;
+        fs::rename(tmp, dir.join(content_key))
+    }
+    /// Forgets content keys whose entry is gone (after `gc`); returns how
+    /// many.
+    pub fn prune_content_aliases(&self) -> usize {
+        let Ok(dir) = fs::read_dir(self.root.join("content")) else {
+            return 0;
+        };
+        dir.flatten()
+            .filter(|e| {
+                let stale = fs::read_to_string(e.path())
+                    .map(|k| !self.is_published(k.trim()))
+                    .unwrap_or(true);
+                stale && fs::remove_file(e.path()).is_ok()
+            })
+            .count()
+    }
+    /// The identity of what the entry behind `key` (`KEY` or `KEY.PORT`)
+    /// published, if it is published.
+    pub fn identity(&self, key: &str) -> Option<String> {
+        let (k, port) = match key.split_once('.') {
+            Some((k, p)) => (k, p.parse().ok()?),
+            None => (key, 0),
+        };
+        self.record(k)?.identity(port)
     }
     pub fn object(&self, key: &str) -> PathBuf {
         self.root.join("objects").join(key)

@@ -41,6 +41,13 @@ pub fn run(app: &App, r: &RecipeArgs, key: &str, force: bool) -> CmdResult {
             println!("{} ({}) was already published", s.name, s.op);
             Ok(())
         }
+        Ok(OneOutcome::Reused) => {
+            println!(
+                "published {} ({}) from an entry computed from equal inputs",
+                s.name, s.op
+            );
+            Ok(())
+        }
         Err(e) => Err(Fail::failed(format!(
             "step `{}` ({}) failed:\n  {e}",
             s.name,

@@ -85,6 +85,9 @@ pub fn run(app: &App, dry_run: bool, force: bool) -> CmdResult {
             }
         }
     }
+    if !dry_run {
+        store.prune_content_aliases();
+    }
     println!(
         "{} entr{} {:.1} MB, {} kept ({} recipe(s) scanned)",
         dead.len(),

@@ -63,8 +63,12 @@ pub fn run(app: &App, a: &RunArgs) -> CmdResult {
     if !s.skipped.is_empty() {
         eprintln!("not run because an input failed: {}", s.skipped.join(", "));
     }
+    let reused = match s.reused.len() {
+        0 => String::new(),
+        n => format!("{n} reused, "),
+    };
     println!(
-        "{} ran, {} cached, {} failed in {:.1}s",
+        "{} ran, {reused}{} cached, {} failed in {:.1}s",
         s.ran.len(),
         s.cached.len(),
         s.failed.len(),

@@ -79,6 +79,18 @@ impl<A> TypedOp<A> {
         self.across = Some(f);
         self
     }
+    /// It writes its inputs' step names into its results (table rows,
+    /// report labels): the names enter its key.
+    pub fn names_inputs(mut self) -> Self {
+        self.sig.names_inputs = true;
+        self
+    }
+    /// It only chooses among its inputs' results, publishing one of them
+    /// as it is (`round`, `best`): see `OpSig::pass_through`.
+    pub fn pass_through(mut self) -> Self {
+        self.sig.pass_through = true;
+        self
+    }
     /// Its results depend on the device kind (part of its key).
     pub fn numeric(mut self) -> Self {
         self.sig.numeric = true;

@@ -164,6 +164,7 @@ pub fn register(r: &mut Registry) {
         op::<WerArgs>("wer", "Evaluation", 1, Output::One(EVAL), "Word and character error rates (greedy CTC or transducer decoding, or CTC beam search) of every model, and every round of every ticket, on every corpus.")
             .run(run)
             .numeric()
+            .names_inputs()
             .resources(model_resources(4 * 60)),
     );
 }

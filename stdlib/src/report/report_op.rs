@@ -154,7 +154,8 @@ pub fn register(r: &mut Registry) {
         op::<ReportArgs>("report", "Reports", 3, Output::One(REPORT), "Written by `report \"DIR\" = part, part...`: the parts' files land in DIR inside the workspace.")
             .run(run)
             .validate(distinct_files)
-            .exports_to("path"),
+            .exports_to("path")
+            .names_inputs(),
     );
     r.set_report_op("report");
 }

@@ -108,7 +108,8 @@ pub fn register(r: &mut Registry) {
             "One round of a ticket as a trained model (`imp.round(3)`).",
         )
         .run(run_round)
-        .validate_inputs(round_exists),
+        .validate_inputs(round_exists)
+        .pass_through(),
     );
     r.add(
         op::<BestArgs>(
@@ -118,7 +119,8 @@ pub fn register(r: &mut Registry) {
             Output::One(TRAINED),
             "The round with the lowest dev WER (ties: sparsest).",
         )
-        .run(run_best),
+        .run(run_best)
+        .pass_through(),
     );
     r.add(
         op::<ExtremeArgs>(
@@ -128,6 +130,7 @@ pub fn register(r: &mut Registry) {
             Output::One(TRAINED),
             "The sparsest round whose dev WER is no worse than the dense model's.",
         )
-        .run(run_extreme),
+        .run(run_extreme)
+        .pass_through(),
     );
 }
