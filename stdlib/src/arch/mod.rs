@@ -128,9 +128,10 @@ impl Arch {
         }
     }
 
-    /// Training loss of a batch: per-utterance loss over its target length,
-    /// averaged. Forward statistics (batch norm) go to `cx.stat_updates`.
-    pub fn loss(
+    /// Training losses of a batch, one per utterance (summed over its
+    /// labels); the training loop reduces them (`LossNorm`). Forward
+    /// statistics (batch norm) go to `cx.stat_updates`.
+    pub fn utterance_losses(
         &self,
         cx: &mut Ctx,
         x: Tensor<3>,
@@ -140,20 +141,18 @@ impl Arch {
         let lp = match self {
             Arch::CnnLstm(c) => c.forward(cx, x, lens),
             Arch::Conformer(c) => c.forward(cx, x, lens),
-            Arch::Rnnt(c) => return c.loss(cx, x, lens, targets),
+            Arch::Rnnt(c) => return c.utterance_losses(cx, x, lens, targets),
         };
         self.ctc(lp, lens, targets)
     }
 
-    /// CTC loss of log-probabilities [T', B, V].
+    /// Per-utterance CTC losses of log-probabilities [T', B, V].
     fn ctc(&self, lp: Tensor<3>, lens: &[usize], targets: &[Vec<usize>]) -> Tensor<1> {
         let device = lp.device();
         let [tt, _, _] = lp.dims();
         let out: Vec<usize> = lens.iter().map(|&l| self.out_len(l).min(tt)).collect();
         let l = Labels::new(targets, &out, &device);
-        let per =
-            burn::tensor::module::ctc_loss(lp, l.targets, l.input_lens, l.target_lens, text::BLANK);
-        per_label_mean(per, targets, &device)
+        burn::tensor::module::ctc_loss(lp, l.targets, l.input_lens, l.target_lens, text::BLANK)
     }
 
     /// Eval-mode log-probabilities [T', B, V] of a CTC model; `None` for
@@ -257,14 +256,6 @@ impl Labels {
     }
 }
 
-/// Per-utterance losses divided by their label counts, averaged over the
-/// batch: long and short utterances weigh the same.
-pub(crate) fn per_label_mean(per: Tensor<1>, targets: &[Vec<usize>], device: &Device) -> Tensor<1> {
-    let counts: Vec<f32> = targets.iter().map(|t| t.len().max(1) as f32).collect();
-    let n = counts.len();
-    (per / Tensor::<1>::from_data(TensorData::new(counts, [n]), device)).mean()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,7 +275,7 @@ mod tests {
             let mut cx = Ctx::new(&p, true);
             cx.host = host;
             let xt = Tensor::<3>::from_data(TensorData::new(x.clone(), [b, t, bins]), &device);
-            let loss = arch.loss(&mut cx, xt, &lens, &targets);
+            let loss = arch.utterance_losses(&mut cx, xt, &lens, &targets).sum();
             let value = loss.clone().inner().into_scalar::<f32>();
             let tape = std::mem::take(&mut cx.tape);
             assert_eq!(tape.len(), if host { stages } else { 0 });
@@ -477,7 +468,7 @@ mod tests {
                 joint: 32,
                 vocab: text::VOCAB,
             }),
-            300,
+            400,
         );
     }
 

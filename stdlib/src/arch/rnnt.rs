@@ -3,7 +3,7 @@
 //! (tanh of the summed projections, then a linear layer to the characters
 //! and blank), trained with burn-nn's RNN-T loss and decoded greedily.
 
-use super::{per_label_mean, Labels};
+use super::Labels;
 use crate::nn::{bilstm, linear_params, lstm_params, param, unilstm, Ctx, Kind, ParamInfo, Params};
 use crate::tensor_io::TensorMap;
 use crate::text;
@@ -140,9 +140,9 @@ impl RnntConfig {
             .select(0, idx.to_device(device))
     }
 
-    /// Per-utterance RNN-T loss divided by the target length, averaged over
-    /// the batch (as the CTC models' loss).
-    pub fn loss(
+    /// Per-utterance RNN-T losses (the training loop reduces them, as the
+    /// CTC models' losses).
+    pub fn utterance_losses(
         &self,
         cx: &mut Ctx,
         x: Tensor<3>,
@@ -180,11 +180,10 @@ impl RnntConfig {
             .reshape([b, tt, maxu + 1, self.vocab]);
         let out: Vec<usize> = lens.iter().map(|&l| self.out_len(l).min(tt)).collect();
         let l = Labels::new(targets, &out, &device);
-        let per = RNNTLossConfig::new()
+        RNNTLossConfig::new()
             .with_blank(text::BLANK)
             .init()
-            .forward(logits, l.targets, l.input_lens, l.target_lens);
-        per_label_mean(per, targets, &device)
+            .forward(logits, l.targets, l.input_lens, l.target_lens)
     }
 
     fn predictor_hidden_or_embedding(&self) -> usize {

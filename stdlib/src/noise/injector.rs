@@ -1,7 +1,7 @@
 //! Training-time noise injection (`fit(..., noise: bank, noise_level: 0.2)`):
 //! the same mixing as `mix`, applied to training utterances batch by batch.
 
-use super::mixing::mix_random;
+use super::mixing::{mix_random, Drawn};
 use crate::corpus::utt::{load_audio, read_utts, Utt};
 use crate::features::spec::{extract, Feats, FeatureSpec};
 use crate::rng::Rng;
@@ -14,7 +14,11 @@ use std::path::{Path, PathBuf};
 pub struct NoiseSettings {
     /// The noise bank's artifact (relative to the store's objects).
     pub bank: String,
+    /// The amplitude factor a, or the low end of its range ...
     pub level: Option<f64>,
+    /// ... whose high end this is: a ~ U(level, level_high) per utterance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level_high: Option<f64>,
     /// SNR in dB, or a (low, high) range drawn per utterance.
     pub snr: Option<(f64, Option<f64>)>,
     /// Probability that an utterance of a batch gets noise.
@@ -83,13 +87,13 @@ impl NoiseInjector {
                     )
                 })?;
                 let mut x = load_audio(u, &self.ws, &self.objects)?;
-                mix_random(
-                    &mut x,
-                    &self.noises,
-                    self.settings.level,
-                    self.settings.snr,
-                    &mut rng,
-                );
+                let st = &self.settings;
+                let level = st.level.map(|low| Drawn {
+                    low,
+                    high: st.level_high,
+                });
+                let snr = st.snr.map(Drawn::from_pair);
+                mix_random(&mut x, &self.noises, level, snr, &mut rng);
                 let (frames, data) = extract(&x, &self.spec);
                 if frames != f.frames {
                     return Err(format!(

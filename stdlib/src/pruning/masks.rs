@@ -28,16 +28,30 @@ pub fn remaining(m: &Masks) -> f64 {
     100.0 * kept / total.max(1) as f64
 }
 
-/// Normalised Hamming distance: the share of mask entries that differ.
-pub fn mask_distance(a: &Masks, b: &Masks) -> f64 {
-    let (mut diff, mut total) = (0usize, 0usize);
-    for (name, m) in a {
-        if let Some(o) = b.get(name) {
-            total += m.data.len();
-            diff += m.data.iter().zip(&o.data).filter(|(x, y)| x != y).count();
+/// The distance between two candidate next masks `a` and `b` drawn from
+/// the round's mask `round`: the share of the weights they prune in this
+/// round on which they disagree, |A Δ B| / (|A| + |B|) over the sets A, B
+/// of weights the round's mask keeps and the candidate prunes (0: the same
+/// weights; 1: disjoint). Early-bird's normalised Hamming distance, over
+/// the weights at stake in this round: over all prunable weights, the
+/// already-pruned ones (equal in every candidate) would shrink it as RW
+/// falls and loosen the threshold round after round.
+pub fn round_mask_distance(round: &Masks, a: &Masks, b: &Masks) -> f64 {
+    let (mut differ, mut pruned) = (0usize, 0usize);
+    for (name, r) in round {
+        let (Some(x), Some(y)) = (a.get(name), b.get(name)) else {
+            continue;
+        };
+        for ((&keep, &xa), &yb) in r.data.iter().zip(&x.data).zip(&y.data) {
+            if keep == 0.0 {
+                continue;
+            }
+            let (pa, pb) = (xa == 0.0, yb == 0.0);
+            pruned += pa as usize + pb as usize;
+            differ += (pa != pb) as usize;
         }
     }
-    diff as f64 / total.max(1) as f64
+    differ as f64 / pruned.max(1) as f64
 }
 
 #[cfg(test)]
@@ -58,18 +72,18 @@ mod tests {
     }
 
     #[test]
-    fn mask_distance_is_the_share_of_flipped_entries() {
-        assert_eq!(
-            mask_distance(
-                &one(vec![1.0, 0.0, 1.0, 1.0]),
-                &one(vec![1.0, 1.0, 1.0, 0.0])
-            ),
-            0.5
-        );
-        assert_eq!(
-            mask_distance(&one(vec![1.0, 0.0]), &one(vec![1.0, 0.0])),
-            0.0
-        );
+    fn round_distance_counts_only_the_weights_this_round_prunes() {
+        // Six weights, two pruned before this round; each candidate prunes
+        // two of the four survivors and they share one: |A Δ B| = 2 of
+        // |A| + |B| = 4.
+        let round = one(vec![0.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
+        let a = one(vec![0.0, 0.0, 0.0, 0.0, 1.0, 1.0]);
+        let b = one(vec![0.0, 0.0, 0.0, 1.0, 0.0, 1.0]);
+        assert_eq!(round_mask_distance(&round, &a, &b), 0.5);
+        assert_eq!(round_mask_distance(&round, &a, &a), 0.0);
+        let c = one(vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(round_mask_distance(&round, &a, &c), 1.0);
+        // The old denominator (all six entries) would have said 2/6.
     }
 
     #[test]

@@ -1,6 +1,16 @@
 //! One pruning step: removes a share of the remaining prunable units with
 //! the lowest score (mean |w| of a 1x1 or RxC block, or a random draw),
 //! globally or per tensor; or N:M sparsity in one step.
+//!
+//! Blocks and N:M groups lie along a weight's input axis. For a linear or
+//! LSTM weight [out, in] that is the row. A convolution [co, ci, kh, kw]
+//! is read as the paper's code reads it (OHWI): each output channel's row
+//! runs over kernel positions with the input channels innermost, so a 1x4
+//! block is four input channels at one kernel position, and with fewer
+//! than four input channels (DS2's first layer has one) a block runs on
+//! along the kernel row and across rows. A row whose length is not a
+//! multiple of the block (or group) width ends in a partial block: a unit
+//! of its own, scored by the mean magnitude of the weights it has.
 
 use super::masks::Masks;
 use crate::rng::Rng;
@@ -19,8 +29,23 @@ pub struct PruneSpec {
     pub nm: Option<(usize, usize)>,
 }
 
-/// N:M pruning: in every group of M consecutive weights of a row (along
-/// the input dimension), keep the N surviving ones with the highest score.
+/// The flat column of each position along a row's input axis: the
+/// identity for [out, in]; for a convolution [co, ci, kh, kw], positions
+/// (y, x, i) in that order, i innermost (OHWI).
+fn input_axis(shape: &[usize]) -> Vec<usize> {
+    match *shape {
+        [_, ci, kh, kw] => (0..kh * kw)
+            .flat_map(|pos| (0..ci).map(move |i| i * kh * kw + pos))
+            .collect(),
+        _ => {
+            let cols: usize = shape.iter().skip(1).product();
+            (0..cols).collect()
+        }
+    }
+}
+
+/// N:M pruning: in every group of M consecutive weights along a row's
+/// input axis, keep the N surviving ones with the highest score.
 fn prune_nm(
     weights: &TensorMap,
     masks: &Masks,
@@ -34,10 +59,11 @@ fn prune_nm(
         let w = &weights[name];
         let rows = mask.shape[0];
         let cols = mask.data.len() / rows.max(1);
+        let axis = input_axis(&mask.shape);
         for r in 0..rows {
             for c0 in (0..cols).step_by(m) {
                 let mut alive: Vec<(f64, usize)> = (c0..(c0 + m).min(cols))
-                    .map(|c| r * cols + c)
+                    .map(|c| r * cols + axis[c])
                     .filter(|&i| mask.data[i] > 0.0)
                     .map(|i| {
                         (
@@ -80,10 +106,14 @@ pub fn prune(weights: &TensorMap, masks: &Masks, spec: &PruneSpec, rng: &mut Rng
         let rows = m.shape[0];
         let cols = m.data.len() / rows.max(1);
         let (br, bc) = spec.block;
+        let axis = input_axis(&m.shape);
         for r0 in (0..rows).step_by(br) {
             for c0 in (0..cols).step_by(bc) {
                 let idx: Vec<usize> = (r0..(r0 + br).min(rows))
-                    .flat_map(|r| (c0..(c0 + bc).min(cols)).map(move |c| r * cols + c))
+                    .flat_map(|r| {
+                        let axis = &axis;
+                        (c0..(c0 + bc).min(cols)).map(move |c| r * cols + axis[c])
+                    })
                     .collect();
                 if idx.iter().all(|&i| m.data[i] > 0.0) {
                     let score = if spec.random {
@@ -182,6 +212,47 @@ mod tests {
             );
         }
         assert!(remaining(&m) < 100.0);
+    }
+
+    #[test]
+    fn conv_blocks_run_over_input_channels_at_one_kernel_position() {
+        // [co 1, ci 4, kh 1, kw 2]: flat index i*2 + x. Input channels at
+        // x = 0 are small, at x = 1 large: the block of the four channels
+        // at x = 0 (flat 0, 2, 4, 6) goes, not a run of kw.
+        let w = map(
+            vec![0.1, 5.0, 0.2, 6.0, 0.3, 7.0, 0.4, 8.0],
+            vec![1, 4, 1, 2],
+        );
+        let m = map(vec![1.0; 8], vec![1, 4, 1, 2]);
+        let spec = PruneSpec {
+            rate: 0.5,
+            global: true,
+            block: (1, 4),
+            random: false,
+            nm: None,
+        };
+        let out = prune(&w, &m, &spec, &mut Rng::new(0));
+        assert_eq!(out["w"].data, vec![0., 1., 0., 1., 0., 1., 0., 1.]);
+        // One input channel: the row runs along kw, then the next kernel row.
+        assert_eq!(input_axis(&[2, 1, 2, 3]), vec![0, 1, 2, 3, 4, 5]);
+        assert_eq!(input_axis(&[2, 2, 1, 2]), vec![0, 2, 1, 3]);
+    }
+
+    #[test]
+    fn a_partial_last_block_is_scored_by_the_weights_it_has() {
+        // Row of 6 with 1x4 blocks: [0..4] and the partial [4..6]. The
+        // partial block's mean (0.5) is below the full block's (1.0).
+        let w = map(vec![1.0, 1.0, 1.0, 1.0, 0.5, 0.5], vec![1, 6]);
+        let m = map(vec![1.0; 6], vec![1, 6]);
+        let spec = PruneSpec {
+            rate: 0.5,
+            global: true,
+            block: (1, 4),
+            random: false,
+            nm: None,
+        };
+        let out = prune(&w, &m, &spec, &mut Rng::new(0));
+        assert_eq!(out["w"].data, vec![1., 1., 1., 1., 0., 0.]);
     }
 
     #[test]

@@ -14,6 +14,11 @@ lotto_interpreter::sym_enum! {
     pub enum Scope { Global = "global", Layer = "layer" }
 }
 
+lotto_interpreter::sym_enum! {
+    /// Which weights of a round the next mask is drawn from.
+    pub enum PruneFrom { Last = "last", Best = "best" }
+}
+
 /// What a round's survivors are rewound to before retraining.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Rewind {
@@ -21,9 +26,10 @@ pub enum Rewind {
     Init,
     /// The trained weights (pruning with fine-tuning).
     Trained,
-    /// The dense weights after epoch k (late rewinding).
+    /// The dense run after epoch k: its weights, optimizer state and the
+    /// rest of its schedule (late rewinding).
     Epoch(usize),
-    /// The dense weights after optimizer step k.
+    /// The dense run after optimizer step k.
     Step(usize),
 }
 
@@ -67,8 +73,8 @@ impl Rewind {
 
 lotto_interpreter::op_args! {
     pub struct EarlyBirdArgs {
-        distance: f64 = opt(PType::Fraction, 0.1, "largest normalised Hamming distance between successive masks that counts as settled").range(0.0, 1.0),
-        window: usize = opt(PType::Int, 3, "successive settled epochs needed").range(1.0, 100.0),
+        distance: f64 = opt(PType::Fraction, 0.1, "largest distance between successive epochs' candidate masks that counts as settled: the share of the weights this round prunes on which they disagree (You et al.: 0.1)").range(0.0, 1.0),
+        window: usize = opt(PType::Int, 5, "successive settled epochs needed (You et al.: a queue of 5)").range(1.0, 100.0),
     }
 }
 
@@ -84,10 +90,11 @@ lotto_interpreter::op_args! {
     pub struct Schedule {
         rounds: usize = opt(PType::Int, 10, "pruning rounds").range(1.0, 100.0),
         rate: f64 = opt(PType::Fraction, 0.2, "share of the remaining weights pruned per round").range(0.01, 0.99),
-        rewind: Rewind = opt(PType::OneOf(vec![PType::Enum(&["init", "trained"]), PType::Config(&REWIND)]), Value::sym("init"), "`init`: rewind survivors to θ0 (LTH); `epoch(k)` / `step(k)`: to the dense weights after epoch / optimizer step k (late rewinding); `trained`: keep trained weights (fine-tuning)"),
+        rewind: Rewind = opt(PType::OneOf(vec![PType::Enum(&["init", "trained"]), PType::Config(&REWIND)]), Value::sym("init"), "`init`: rewind survivors to θ0 (LTH); `epoch(k)` / `step(k)`: to the dense run after epoch / optimizer step k, continuing its optimizer state and lr schedule to the end (late rewinding); `trained`: keep trained weights (fine-tuning)"),
         sparsities: Option<Vec<f64>> = optional(PType::List(Box::new(PType::Fraction)), "explicit schedule: each round's target sparsity (share of prunable weights removed), increasing; replaces `rounds` and `rate`").range(0.0, 0.999),
         until: Option<f64> = optional(PType::Fraction, "geometric schedule until RW is at most this (e.g. `5%`); replaces `rounds`").range(0.001, 0.999),
         epochs: usize = opt(PType::Int, 0, "retraining epochs per round (0: as the dense fit)").range(0.0, 1000.0),
+        prune_from: PruneFrom = opt(PType::Enum(PruneFrom::NAMES), PruneFrom::Last, "which weights of the dense model and of each round the next mask is drawn from: `last`, the weights at the end of training (as the paper's code and OpenLTH), or `best`, the dev-best epoch's"),
     }
 }
 

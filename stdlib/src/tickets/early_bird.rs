@@ -2,8 +2,15 @@
 //! each epoch, the mask the next round would draw from the current
 //! weights; training stops when the last `window` epoch-to-epoch distances
 //! are all below `distance`.
+//!
+//! The adaptation to IMP: You et al. prune channels from scratch to one
+//! target ratio and compare masks over all channels; here each round prunes
+//! `rate` of the survivors of the round's mask, so the distance is measured
+//! over the weights this round prunes (`round_mask_distance`), and the
+//! search runs inside every round but the last, whose stopping point also
+//! decides the weights the next mask is drawn from.
 
-use crate::pruning::masks::{mask_distance, Masks};
+use crate::pruning::masks::{round_mask_distance, Masks};
 use crate::pruning::prune::{prune, PruneSpec};
 use crate::rng::Rng;
 use crate::tensor_io::TensorMap;
@@ -32,7 +39,8 @@ impl EpochHook for EarlyBird<'_> {
     fn after_epoch(&mut self, _epoch: usize, weights: &TensorMap) -> bool {
         let cand = self.candidate(weights);
         if let Some(prev) = &self.prev {
-            self.distances.push(mask_distance(prev, &cand));
+            self.distances
+                .push(round_mask_distance(self.masks, prev, &cand));
         }
         self.prev = Some(cand);
         let n = self.distances.len();

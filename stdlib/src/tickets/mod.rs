@@ -1,12 +1,14 @@
 //! Lottery tickets: iterative magnitude pruning with rewinding, the random
 //! pruning and random ticket baselines, one-shot pruning, early-bird
-//! rounds, late rewinding, transfer, and picking rounds.
+//! rounds, late rewinding, transfer, retraining every round under new
+//! settings, and picking rounds.
 
 pub mod args;
 pub mod early_bird;
 pub mod ops;
 pub mod picks;
 pub mod random_ticket;
+pub mod retrain;
 pub mod rewind;
 pub mod rounds;
 pub mod schedule;

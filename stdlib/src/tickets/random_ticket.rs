@@ -50,6 +50,8 @@ pub fn run(ctx: &mut RunCtx, a: &RandomTicketArgs) -> Result<(), String> {
                 out,
                 ckpt,
                 label: &label,
+                from_point: None,
+                keep_optimizer: false,
             };
             let info = j.run(&run, None)?;
             let mut m = Metrics::new();

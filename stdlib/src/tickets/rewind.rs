@@ -1,5 +1,8 @@
 //! Late rewinding points (`rewind: epoch(k)` or `step(k)`): the dense
-//! weights after epoch k (or optimizer step k), recomputed by training the
+//! weights and optimizer state after epoch k (or optimizer step k), from
+//! which each round trains on to the end of the dense schedule (Frankle et
+//! al. 2020: rewinding to iteration k, not restarting); recomputed by
+//! training the
 //! dense model again from θ0 for that long, as a cached sub-step owned by
 //! `fit` (it is `fit`'s computation, cut short). Training is deterministic
 //! and no step depends on the total number of epochs, so these are the
@@ -8,17 +11,24 @@
 
 use super::args::Rewind;
 use crate::tensor_io::{self, TensorMap};
-use crate::training::job::{Run, TrainJob, TrainedInfo};
+use crate::training::job::{load_optimizer, Run, TrainJob, TrainedInfo};
 use lotto_interpreter::run_ctx::{Metrics, RunCtx, SubStep};
 
-/// The weights of a late rewinding point, or `None` for `init` and
-/// `trained`. `job` retrains the dense model (its settings are restored).
+/// Where a late-rewound round starts: the dense run's weights there, and
+/// its optimizer moments and step count.
+pub struct RewindPoint {
+    pub weights: TensorMap,
+    pub optimizer: (TensorMap, u64),
+}
+
+/// The late rewinding point, or `None` for `init` and `trained`. `job`
+/// retrains the dense model (its settings are restored).
 pub fn rewind_point(
     ctx: &mut RunCtx,
     job: &mut TrainJob,
     dense: (&str, &TrainedInfo, &TensorMap),
     rewind: Rewind,
-) -> Result<Option<TensorMap>, String> {
+) -> Result<Option<RewindPoint>, String> {
     let (dense_id, info, dense_init) = dense;
     let (point, k) = match rewind {
         Rewind::Init | Rewind::Trained => return Ok(None),
@@ -43,7 +53,7 @@ pub fn rewind_point(
     let sub = SubStep {
         owner: Some("fit"),
         kind: "rewind point",
-        deps: serde_json::json!({ "dense": dense_id, "point": point, "k": k }),
+        deps: serde_json::json!({ "dense": dense_id, "point": point, "k": k, "optimizer": true }),
         label: format!("dense at {point} {k}"),
     };
     let label = format!("{} rewind point ({point} {k})", ctx.step_name);
@@ -55,6 +65,8 @@ pub fn rewind_point(
             out,
             ckpt,
             label: &label,
+            from_point: None,
+            keep_optimizer: true,
         };
         early
             .run(&run, None)
@@ -62,5 +74,9 @@ pub fn rewind_point(
         Ok(Metrics::new())
     });
     job.settings = saved;
-    Ok(Some(tensor_io::load(&dir?.join("last.safetensors"))?))
+    let dir = dir?;
+    Ok(Some(RewindPoint {
+        weights: tensor_io::load(&dir.join("last.safetensors"))?,
+        optimizer: load_optimizer(&dir)?,
+    }))
 }

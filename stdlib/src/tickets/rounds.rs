@@ -2,9 +2,9 @@
 //! pruning), each round a cached sub-step, so a run killed in round 6
 //! resumes at round 6 and raising `rounds` only runs the new rounds.
 
-use super::args::{EarlyBirdArgs, Rewind, Schedule, Scope, Structure};
+use super::args::{EarlyBirdArgs, PruneFrom, Rewind, Schedule, Scope, Structure};
 use super::early_bird::EarlyBird;
-use super::rewind::rewind_point;
+use super::rewind::{rewind_point, RewindPoint};
 use super::schedule::{rate_to_reach, rounds};
 use super::ticket::{RoundInfo, TicketInfo};
 use crate::artifacts::write_yaml;
@@ -35,8 +35,8 @@ struct Rounds<'j, 'a> {
     job: &'j TrainJob<'a>,
     spec: PruneSpec,
     dense_init: TensorMap,
-    /// The late-rewinding point's weights, if the rewind is one.
-    rewind_to: Option<TensorMap>,
+    /// The late-rewinding point, if the rewind is one.
+    rewind_to: Option<RewindPoint>,
     rewind: Rewind,
     seed: u64,
     early_bird: Option<EarlyBirdArgs>,
@@ -98,7 +98,11 @@ pub fn prune_rounds(ctx: &mut RunCtx, plan: &Plan) -> Result<(), String> {
             )
         })
         .collect();
-    let mut weights = dense_best;
+    // The first mask comes from the dense model's weights, last or best.
+    let mut weights = match sch.prune_from {
+        PruneFrom::Best => dense_best,
+        PruneFrom::Last => tensor_io::load(&dense_dir.join("last.safetensors"))?,
+    };
     let mut infos = vec![RoundInfo {
         round: 0,
         rw: 100.0,
@@ -111,8 +115,11 @@ pub fn prune_rounds(ctx: &mut RunCtx, plan: &Plan) -> Result<(), String> {
         let rinfo = read_trained(&dir)?;
         // An early-bird round's next mask comes from the weights at which
         // its mask settled (where training stopped), as in the early-bird
-        // method; otherwise from the round's best (dev) weights.
-        let from = if all.stops_early(r) { "last" } else { "best" };
+        // method; otherwise from the weights `prune_from` names.
+        let from = match sch.prune_from {
+            PruneFrom::Best if !all.stops_early(r) => "best",
+            _ => "last",
+        };
         weights = tensor_io::load(&dir.join(format!("{from}.safetensors")))?;
         masks = tensor_io::load(&dir.join("masks.safetensors"))?;
         ctx.progress.println(&format!(
@@ -149,6 +156,7 @@ fn round_deps(
         "block": [spec.block.0, spec.block.1],
         "nm": spec.nm.map(|(n, m)| [n, m]),
         "rewind": plan.schedule.rewind.key(),
+        "prune_from": plan.schedule.prune_from.as_str(),
         "epochs": epochs,
         "prune": selectors.iter().map(Selector::key).collect::<Vec<_>>(),
         "seed": plan.structure.seed,
@@ -220,10 +228,10 @@ impl Rounds<'_, '_> {
         ctx.sub_step(sub, |out, ckpt| {
             let mut rng = Rng::derive(self.seed, &format!("round{r}"));
             let new_masks = prune(weights, masks, &spec, &mut rng);
-            let start = match (self.rewind, &self.rewind_to) {
-                (Rewind::Init, _) => &self.dense_init,
-                (Rewind::Trained, _) => weights,
-                (_, Some(w)) => w,
+            let (start, from_point) = match (self.rewind, &self.rewind_to) {
+                (Rewind::Init, _) => (&self.dense_init, None),
+                (Rewind::Trained, _) => (weights, None),
+                (_, Some(p)) => (&p.weights, Some(&p.optimizer)),
                 (_, None) => return Err("the rewinding point was not computed".into()),
             };
             let mut hook = self
@@ -253,6 +261,8 @@ impl Rounds<'_, '_> {
                 out,
                 ckpt,
                 label: &label,
+                from_point,
+                keep_optimizer: false,
             };
             let info = self
                 .job

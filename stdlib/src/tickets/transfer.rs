@@ -21,7 +21,7 @@ lotto_interpreter::op_args! {
 
 /// `epochs`: the source's (`source`, the default) or a number.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Epochs(Option<usize>);
+pub struct Epochs(pub Option<usize>);
 
 impl FromValue for Epochs {
     fn from_value(v: &Value) -> Result<Self, String> {

@@ -49,20 +49,45 @@ pub fn resume(dir: &Path, p: &mut Params, opt: &mut Opt) -> Result<Option<Resume
     let state: State = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
     let all = tensor_io::load(&dir.join(&state.file))?;
     p.load_map(&all)?;
-    // Moments live on the device without autodiff, as `Opt::new` makes them.
+    load_moments(opt, p, &all).map_err(bad)?;
+    opt.step = state.step;
+    let best = tensor_io::load(&dir.join(&state.best_file))?;
+    Ok(Some(Resumed { state, best }))
+}
+
+/// Loads the moments `moments` holds (`adam.m.NAME`, `adam.v.NAME`) into
+/// `opt`, on the device without autodiff, as `Opt::new` makes them.
+pub fn load_moments(opt: &mut Opt, p: &Params, moments: &TensorMap) -> Result<(), String> {
     let inner = p.device.clone().inner();
     for (i, pi) in p.info.iter().enumerate() {
         let get = |k: String| {
-            all.get(&k)
+            moments
+                .get(&k)
+                .filter(|h| h.data.len() == pi.numel())
                 .map(|h| Tensor::from_data(TensorData::new(h.data.clone(), [h.data.len()]), &inner))
-                .ok_or_else(|| bad("it lacks optimizer state".into()))
+                .ok_or_else(|| format!("it lacks the optimizer state `{k}`"))
         };
         opt.m[i] = get(format!("adam.m.{}", pi.name))?;
         opt.v[i] = get(format!("adam.v.{}", pi.name))?;
     }
-    opt.step = state.step;
-    let best = tensor_io::load(&dir.join(&state.best_file))?;
-    Ok(Some(Resumed { state, best }))
+    Ok(())
+}
+
+/// The optimizer's moments, named as `load_moments` reads them.
+pub fn moments(p: &Params, opt: &Opt) -> TensorMap {
+    let mut all = TensorMap::new();
+    for (i, pi) in p.info.iter().enumerate() {
+        for (name, moment) in [("m", &opt.m[i]), ("v", &opt.v[i])] {
+            all.insert(
+                format!("adam.{name}.{}", pi.name),
+                HostTensor {
+                    shape: vec![pi.numel()],
+                    data: to_host(moment),
+                },
+            );
+        }
+    }
+    all
 }
 
 /// Saves the best weights of `epoch` (when it is the new best).
@@ -77,17 +102,7 @@ pub fn save_best(dir: &Path, epoch: usize, best: &TensorMap) -> Result<String, S
 pub fn save(dir: &Path, p: &Params, opt: &Opt, mut state: State) -> Result<(), String> {
     let epoch = state.history.len();
     let mut all = p.to_map();
-    for (i, pi) in p.info.iter().enumerate() {
-        for (name, moment) in [("m", &opt.m[i]), ("v", &opt.v[i])] {
-            all.insert(
-                format!("adam.{name}.{}", pi.name),
-                HostTensor {
-                    shape: vec![pi.numel()],
-                    data: to_host(moment),
-                },
-            );
-        }
-    }
+    all.extend(moments(p, opt));
     state.file = format!("ckpt_e{epoch}.safetensors");
     tensor_io::save(&dir.join(&state.file), &all)?;
     let tmp = dir.join(format!("{STATE}.tmp"));

@@ -14,6 +14,9 @@ lotto_interpreter::op_args! {
     pub struct AdamWArgs {
         lr: f64 = opt(PType::Float, 3e-4, "learning rate").range(0.0, 10.0),
         weight_decay: f64 = opt(PType::Float, 1e-5, "weight decay").range(0.0, 1.0),
+        beta1: f64 = opt(PType::Float, 0.9, "decay of the first moment").range(0.0, 0.99999).additive(),
+        beta2: f64 = opt(PType::Float, 0.999, "decay of the second moment (the official Conformer: 0.98)").range(0.0, 0.99999999).additive(),
+        eps: f64 = opt(PType::Float, 1e-8, "term added to the denominator (the official Conformer: 1e-9)").range(0.0, 1.0).additive(),
     }
 }
 
@@ -21,6 +24,9 @@ lotto_interpreter::op_args! {
     pub struct AdamArgs {
         lr: f64 = opt(PType::Float, 3e-4, "learning rate").range(0.0, 10.0),
         weight_decay: f64 = opt(PType::Float, 0.0, "weight decay").range(0.0, 1.0),
+        beta1: f64 = opt(PType::Float, 0.9, "decay of the first moment").range(0.0, 0.99999).additive(),
+        beta2: f64 = opt(PType::Float, 0.999, "decay of the second moment (the official Conformer: 0.98)").range(0.0, 0.99999999).additive(),
+        eps: f64 = opt(PType::Float, 1e-8, "term added to the denominator (the official Conformer: 1e-9)").range(0.0, 1.0).additive(),
     }
 }
 
@@ -54,6 +60,9 @@ pub struct Optimizer {
     pub lr: f64,
     pub weight_decay: f64,
     pub momentum: f64,
+    /// Adam's (β1, β2) and ε; unused by SGD.
+    pub betas: (f64, f64),
+    pub eps: f64,
 }
 
 impl FromValue for Optimizer {
@@ -67,6 +76,8 @@ impl FromValue for Optimizer {
                     lr: a.lr,
                     weight_decay: a.weight_decay,
                     momentum: 0.0,
+                    betas: (a.beta1, a.beta2),
+                    eps: a.eps,
                 }
             }
             "adam" => {
@@ -76,6 +87,8 @@ impl FromValue for Optimizer {
                     lr: a.lr,
                     weight_decay: a.weight_decay,
                     momentum: 0.0,
+                    betas: (a.beta1, a.beta2),
+                    eps: a.eps,
                 }
             }
             "sgd" => {
@@ -85,6 +98,8 @@ impl FromValue for Optimizer {
                     lr: a.lr,
                     weight_decay: a.weight_decay,
                     momentum: a.momentum,
+                    betas: (0.9, 0.999),
+                    eps: 1e-8,
                 }
             }
             other => return Err(format!("`{other}` is not an optimizer")),

@@ -3,13 +3,14 @@
 
 use super::configs::{default_optimizer, Init, Optimizer};
 use super::job::{fresh_init, TrainJob};
+use super::loss_norm::LossNorm;
 use super::settings::{FitSettings, SpecAugment};
 use crate::arch::Arch;
 use crate::artifacts::read_yaml;
 use crate::features::ops::{read_spec, spec_of};
 use crate::models::arch_of;
 use crate::noise::injector::NoiseSettings;
-use crate::noise::mixing::Snr;
+use crate::noise::mixing::{check_injection, Drawn};
 use crate::op::{model_resources, op};
 use crate::rng::SEED_MAX;
 use crate::tensor_io;
@@ -38,40 +39,18 @@ lotto_interpreter::op_args! {
         warmup: usize = opt(PType::Int, 0, "Transformer warm-up: lr rises linearly to its value over this many optimizer steps, then decays as 1/√step (times `anneal` per epoch; set `anneal: 1` for the pure schedule); 0: off").range(0.0, 1e9).additive(),
         augment: Option<SpecAugment> = optional(PType::Config(&AUGMENT), "`specaugment(...)` on training batches, or none"),
         noise: Option<StepRef> = optional(PType::Step(&[NOISE_BANK]), "a noise bank mixed into training utterances (as `mix` does), or none"),
-        noise_level: Option<f64> = optional(PType::Float, "with `noise`: amplitude factor a (clean + a·noise)").range(0.0, 10.0),
-        noise_snr: Option<Snr> = optional(PType::OneOf(vec![PType::Decibel, PType::List(Box::new(PType::Decibel))]), "with `noise`: SNR, or a [low, high] range drawn per utterance").range(-30.0, 60.0),
+        noise_level: Option<Drawn> = optional(PType::OneOf(vec![PType::Float, PType::List(Box::new(PType::Float))]), "with `noise`: amplitude factor a (clean + a·noise), or a [low, high] range drawn per utterance (the paper's RQ4: `[0, 0.5]`)").range(0.0, 10.0),
+        noise_snr: Option<Drawn> = optional(PType::OneOf(vec![PType::Decibel, PType::List(Box::new(PType::Decibel))]), "with `noise`: SNR, or a [low, high] range drawn per utterance").range(-30.0, 60.0),
         noise_prob: f64 = opt(PType::Fraction, 0.5, "with `noise`: share of training utterances that get noise, drawn per batch").range(0.0, 1.0),
         clip: f64 = opt(PType::Float, 400.0, "global gradient-norm clip (0: off)").range(0.0, 1e9),
         seed: u64 = opt(PType::Int, 0, "initialisation and batch order").range(0.0, SEED_MAX),
         init: Init = opt(PType::Config(&INIT), Value::sym("random"), "initial weights: random from the seed, or `pretrained(step)`"),
+        loss: LossNorm = opt(PType::Enum(LossNorm::NAMES), LossNorm::Batch, "how per-utterance losses are reduced over a batch: `batch`, their mean (the paper's code for all three models, for which its clip of 400 is tuned), or `labels`, each divided by its label count first"),
     }
 }
 
 fn validate(a: &FitArgs) -> Result<(), Invalid> {
-    let (noise, level, snr) = (
-        a.noise.is_some(),
-        a.noise_level.is_some(),
-        a.noise_snr.is_some(),
-    );
-    match (noise, level, snr) {
-        (true, true, true) => Err(Invalid::at(
-            "noise_snr",
-            "give `noise_level` or `noise_snr`, not both",
-        )),
-        (true, false, false) => Err(Invalid::at(
-            "noise",
-            "noise injection needs `noise_level: 0.2` or `noise_snr: 10dB`",
-        )),
-        (false, true, _) => Err(Invalid::at(
-            "noise_level",
-            "`noise_level` needs a noise bank: `noise: bank`",
-        )),
-        (false, _, true) => Err(Invalid::at(
-            "noise_snr",
-            "`noise_snr` needs a noise bank: `noise: bank`",
-        )),
-        _ => Ok(()),
-    }
+    check_injection(a.noise.is_some(), a.noise_level, a.noise_snr)
 }
 
 /// The model's sizes at the features' bins (kernels that fit the
@@ -101,13 +80,17 @@ fn settings(a: &FitArgs, bank: Option<String>) -> FitSettings {
         augment: a.augment.clone(),
         noise: bank.map(|bank| NoiseSettings {
             bank,
-            level: a.noise_level,
-            snr: a.noise_snr.map(Snr::pair),
+            level: a.noise_level.map(|d| d.low),
+            level_high: a.noise_level.and_then(|d| d.high),
+            snr: a.noise_snr.map(Drawn::pair),
             prob: a.noise_prob,
         }),
         stop_after_steps: None,
         steps: (a.steps > 0).then_some(a.steps),
         warmup: a.warmup,
+        betas: a.optimizer.betas,
+        eps: a.optimizer.eps,
+        loss: a.loss,
     }
 }
 
@@ -138,7 +121,7 @@ fn run(ctx: &mut RunCtx, a: &FitArgs) -> Result<(), String> {
 
 pub fn register(r: &mut Registry) {
     r.add(
-        op::<FitArgs>("fit", "Training", 1, Output::One(TRAINED), "Trains a model (CTC, or the transducer loss for `rnnt`) on `train`, selecting the best epoch on `dev` (never the test set). Checkpoints every epoch; a killed run resumes from its last epoch.")
+        op::<FitArgs>("fit", "Training", 2, Output::One(TRAINED), "Trains a model (CTC, or the transducer loss for `rnnt`) on `train`, selecting the best epoch on `dev` (never the test set). Checkpoints every epoch; a killed run resumes from its last epoch.")
             .run(run)
             .validate(validate)
             .validate_inputs(model_fits_features)

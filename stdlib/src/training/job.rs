@@ -80,6 +80,25 @@ pub struct Run<'r> {
     pub out: &'r Path,
     pub ckpt: &'r Path,
     pub label: &'r str,
+    /// Late rewinding: continue from this optimizer state and step (the
+    /// rest of the schedule) instead of starting one.
+    pub from_point: Option<&'r (TensorMap, u64)>,
+    /// Also write the final optimizer state (`optimizer.safetensors`,
+    /// `optimizer.json`): a rewinding point's, for the rounds to continue.
+    pub keep_optimizer: bool,
+}
+
+/// The optimizer state a `keep_optimizer` run wrote in `dir`.
+pub fn load_optimizer(dir: &Path) -> Result<(TensorMap, u64), String> {
+    let moments = tensor_io::load(&dir.join("optimizer.safetensors"))?;
+    let f = dir.join("optimizer.json");
+    let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+    let step = v["step"]
+        .as_u64()
+        .ok_or_else(|| format!("{}: no `step`", f.display()))?;
+    Ok((moments, step))
 }
 
 impl<'a> TrainJob<'a> {
@@ -141,6 +160,8 @@ impl<'a> TrainJob<'a> {
             out: &out,
             ckpt: &ckpt,
             label: ctx.step_name,
+            from_point: None,
+            keep_optimizer: false,
         };
         let info = self.run(&run, None)?;
         ctx.metric("best_epoch", info.best_epoch as u64);
@@ -174,7 +195,12 @@ impl<'a> TrainJob<'a> {
             progress: self.progress,
             label: run.label,
         };
-        let r = training.run(run.init, run.masks, run.ckpt, hook)?;
+        let r = training.run(run.init, run.masks, run.ckpt, hook, run.from_point)?;
+        if run.keep_optimizer {
+            tensor_io::save(&run.out.join("optimizer.safetensors"), &r.optimizer.0)?;
+            let json = serde_json::json!({ "step": r.optimizer.1 }).to_string();
+            std::fs::write(run.out.join("optimizer.json"), json).map_err(|e| e.to_string())?;
+        }
         let mut init_m = run.init.clone();
         if let Some(m) = run.masks {
             apply_masks(&mut init_m, m);

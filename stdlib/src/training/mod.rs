@@ -8,6 +8,7 @@ pub mod configs;
 pub mod epoch_log;
 pub mod fit;
 pub mod job;
+pub mod loss_norm;
 pub mod optimizer;
 pub mod settings;
 pub mod train_loop;

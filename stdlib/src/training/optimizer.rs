@@ -1,6 +1,11 @@
-//! One optimizer step: forward, loss, backward, global gradient-norm
-//! clipping, the Adam/AdamW/SGD update on flat parameters, masks re-applied
-//! so pruned weights are exactly zero after every step.
+//! One optimizer step: forward, loss, backward, masked gradients, global
+//! gradient-norm clipping, the Adam/AdamW/SGD update on flat parameters,
+//! masks re-applied so pruned weights are exactly zero after every step.
+//!
+//! Pruned entries get a zero gradient before clipping and before the
+//! optimizer, as with `torch.nn.utils.prune` (whose mask multiplies the
+//! weight inside the graph): they neither count in the clipping norm nor
+//! build up Adam moments.
 
 use super::batch::Batch;
 use super::settings::FitSettings;
@@ -31,6 +36,19 @@ impl Opt {
     }
 }
 
+impl Opt {
+    /// Zeroes the moments of pruned weights (a late-rewound round starts
+    /// from the dense run's moments, in which they were trained).
+    pub fn mask_moments(&mut self, masks: &[Option<Tensor<1>>]) {
+        for (i, m) in masks.iter().enumerate() {
+            if let Some(m) = m {
+                self.m[i] = self.m[i].clone() * m.clone();
+                self.v[i] = self.v[i].clone() * m.clone();
+            }
+        }
+    }
+}
+
 /// What every step of one training run shares.
 pub struct Stepper<'a> {
     pub cfg: &'a Arch,
@@ -53,6 +71,36 @@ fn squared_norm(g: &Tensor<1>, device: &Device) -> f64 {
     }
 }
 
+/// Each gradient times its parameter's mask: pruned weights get none.
+fn mask_gradients(gs: Vec<Tensor<1>>, masks: &[Option<Tensor<1>>]) -> Vec<Tensor<1>> {
+    gs.into_iter()
+        .zip(masks)
+        .map(|(g, m)| match m {
+            Some(m) => g * m.clone(),
+            None => g,
+        })
+        .collect()
+}
+
+/// The factor global gradient-norm clipping scales every gradient by, as
+/// torch's `clip_grad_norm_`: clip / (norm + 1e-6) when the norm exceeds
+/// `clip` (0: off), else 1.
+fn clip_scale(gs: &[Tensor<1>], clip: f64, device: &Device) -> f64 {
+    if clip <= 0.0 {
+        return 1.0;
+    }
+    let norm = gs
+        .iter()
+        .map(|g| squared_norm(g, device))
+        .sum::<f64>()
+        .sqrt();
+    if norm > clip {
+        clip / (norm + 1e-6)
+    } else {
+        1.0
+    }
+}
+
 impl Stepper<'_> {
     /// One optimizer step on one batch at learning rate `lr`. Returns the
     /// loss (a non-finite loss leaves the weights untouched).
@@ -63,23 +111,16 @@ impl Stepper<'_> {
             self.device,
         );
         let mut cx = Ctx::new(p, true);
-        let loss = self.cfg.loss(&mut cx, x, &bt.lens, &bt.targets);
+        let per = self.cfg.utterance_losses(&mut cx, x, &bt.lens, &bt.targets);
+        let loss = s.loss.reduce(per, &bt.targets, self.device);
         let updates = std::mem::take(&mut cx.stat_updates);
         let tape = std::mem::take(&mut cx.tape);
         let lv = loss.clone().inner().into_scalar::<f32>() as f64;
         if !lv.is_finite() {
             return Ok(lv);
         }
-        let gs = crate::nn::gradients(loss, p, tape);
-        // Global gradient-norm clipping, as torch's clip_grad_norm_.
-        let mut scale = 1.0f64;
-        if s.clip > 0.0 {
-            let norm2: f64 = gs.iter().map(|g| squared_norm(g, self.device)).sum();
-            let norm = norm2.sqrt();
-            if norm > s.clip {
-                scale = s.clip / (norm + 1e-6);
-            }
-        }
+        let gs = mask_gradients(crate::nn::gradients(loss, p, tape), &self.masks);
+        let scale = clip_scale(&gs, s.clip, self.device);
         opt.step += 1;
         for (i, g) in gs.into_iter().enumerate() {
             let w = p.values[i].clone().inner();
@@ -102,7 +143,7 @@ impl Stepper<'_> {
     /// The updated value of parameter `i` (weights `w`, gradient `g`).
     fn update(&self, opt: &mut Opt, i: usize, w: Tensor<1>, g: Tensor<1>, lr: f64) -> Tensor<1> {
         let s = self.settings;
-        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+        let ((b1, b2), eps) = (s.betas, s.eps);
         match s.optimizer.as_str() {
             "sgd" => {
                 opt.m[i] = opt.m[i].clone() * s.momentum + g;
@@ -125,6 +166,99 @@ impl Stepper<'_> {
                 };
                 w - mh / (vh.sqrt() + eps) * lr - decay
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::cnn_lstm::CnnLstmConfig;
+    use crate::features::spec::Feats;
+    use crate::nn::params::host_to_tensor;
+    use crate::text;
+    use crate::training::batch::make_batch;
+
+    #[test]
+    fn masked_entries_get_no_gradient_and_do_not_count_in_the_clip() {
+        let device = crate::device::open("flex").unwrap();
+        let inner = device.clone().inner();
+        let t = |v: &[f32]| host_to_tensor(v, &device).inner();
+        // Unmasked: [3, 4] (norm 5); the masked 12 would make it 13.
+        let gs = vec![t(&[3.0, 4.0, 12.0]), t(&[0.0])];
+        let masks = vec![
+            Some(Tensor::<1>::from_data(
+                TensorData::new(vec![1.0f32, 1.0, 0.0], [3]),
+                &inner,
+            )),
+            None,
+        ];
+        let gs = mask_gradients(gs, &masks);
+        assert_eq!(to_host(&gs[0]), vec![3.0, 4.0, 0.0]);
+        let s = clip_scale(&gs, 1.0, &device);
+        assert!((s - 1.0 / (5.0 + 1e-6)).abs() < 1e-12, "{s}");
+        assert_eq!(clip_scale(&gs, 10.0, &device), 1.0);
+        assert_eq!(clip_scale(&gs, 0.0, &device), 1.0);
+    }
+
+    #[test]
+    fn adam_moments_stay_zero_at_pruned_weights() {
+        let cfg = Arch::CnnLstm(CnnLstmConfig {
+            input_bins: 8,
+            channels: 2,
+            kernels: vec![(3, 3)],
+            strides: vec![(2, 2)],
+            lstm_layers: 1,
+            hidden: 6,
+            bidirectional: false,
+            vocab: text::VOCAB,
+        });
+        let device = crate::device::open("flex").unwrap();
+        let mut p = cfg.init(1, &device);
+        let bins = 8;
+        let data: Vec<Feats> = ["go", "up no"]
+            .iter()
+            .enumerate()
+            .map(|(i, &txt)| Feats {
+                id: txt.into(),
+                text: txt.into(),
+                frames: 40,
+                data: (0..40 * bins)
+                    .map(|k| ((k * 7 + i) % 11) as f32 / 11.0)
+                    .collect(),
+            })
+            .collect();
+        let bt = make_batch(&data.iter().collect::<Vec<_>>(), bins);
+        // Prune every other entry of every parameter.
+        let masks: Vec<Option<Tensor<1>>> = p
+            .values
+            .iter()
+            .map(|v| {
+                let n = v.dims()[0];
+                let m: Vec<f32> = (0..n).map(|k| (k % 2) as f32).collect();
+                Some(host_to_tensor(&m, &device).inner())
+            })
+            .collect();
+        let mut s = FitSettings::plain_adam(1, 2, 0.01);
+        s.clip = 0.5;
+        let stepper = Stepper {
+            cfg: &cfg,
+            settings: &s,
+            masks,
+            bins,
+            device: &device,
+        };
+        let mut opt = Opt::new(&p);
+        for _ in 0..3 {
+            stepper.step(&mut p, &mut opt, &bt, s.lr).unwrap();
+        }
+        for (i, (m, v)) in opt.m.iter().zip(&opt.v).enumerate() {
+            let (m, v, w) = (to_host(m), to_host(v), to_host(&p.values[i]));
+            for k in (0..m.len()).step_by(2) {
+                assert_eq!((m[k], v[k], w[k]), (0.0, 0.0, 0.0), "param {i} entry {k}");
+            }
+            // The surviving entries did learn.
+            assert!(v.iter().skip(1).step_by(2).any(|&x| x > 0.0), "param {i}");
         }
     }
 }

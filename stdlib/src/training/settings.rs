@@ -4,6 +4,7 @@
 //! rounds and transfers retrain with the same settings.
 
 use super::batch::Batch;
+use super::loss_norm::LossNorm;
 use crate::noise::injector::NoiseSettings;
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,27 @@ pub struct FitSettings {
     /// Transformer warm-up over this many steps (0: off).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub warmup: usize,
+    /// Adam/AdamW moment decay rates and denominator term.
+    #[serde(default = "default_betas")]
+    pub betas: (f64, f64),
+    #[serde(default = "default_eps")]
+    pub eps: f64,
+    /// How per-utterance losses are reduced over a batch. Records written
+    /// before the setting existed were trained with `labels`.
+    #[serde(default = "labels_norm")]
+    pub loss: LossNorm,
+}
+
+fn default_betas() -> (f64, f64) {
+    (0.9, 0.999)
+}
+
+fn default_eps() -> f64 {
+    1e-8
+}
+
+fn labels_norm() -> LossNorm {
+    LossNorm::Labels
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -64,6 +86,9 @@ impl FitSettings {
             stop_after_steps: None,
             steps: None,
             warmup: 0,
+            betas: default_betas(),
+            eps: default_eps(),
+            loss: LossNorm::Batch,
         }
     }
 

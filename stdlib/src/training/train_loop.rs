@@ -26,6 +26,10 @@ use std::path::Path;
 pub struct TrainResult {
     pub best: TensorMap,
     pub last: TensorMap,
+    /// The optimizer's state at the end: its moments (`adam.m.NAME`,
+    /// `adam.v.NAME`) and steps taken, from which a late-rewound round
+    /// continues.
+    pub optimizer: (TensorMap, u64),
     pub best_epoch: usize,
     pub best_dev_wer: f64,
     pub history: Vec<EpochLog>,
@@ -80,13 +84,16 @@ struct State<'h> {
 
 impl Training<'_> {
     /// Trains from `init` under `masks`, checkpointing each epoch in
-    /// `ckpt_dir` and resuming from the last checkpoint there.
+    /// `ckpt_dir` and resuming from the last checkpoint there. With
+    /// `from_point` (late rewinding), training continues from that optimizer
+    /// state and step: the rest of the schedule, not a new one.
     pub fn run(
         &self,
         init: &TensorMap,
         masks: Option<&Masks>,
         ckpt_dir: &Path,
         hook: Option<&mut dyn EpochHook>,
+        from_point: Option<&(TensorMap, u64)>,
     ) -> Result<TrainResult, String> {
         let s = self.settings;
         let mut p = self.cfg.init(s.seed, self.device);
@@ -118,13 +125,28 @@ impl Training<'_> {
             stopped: false,
             epochs,
         };
-        self.resume(&mut st, ckpt_dir)?;
+        if !self.resume(&mut st, ckpt_dir)? {
+            if let Some((moments, step)) = from_point {
+                checkpoint::load_moments(&mut st.opt, &st.p, moments)?;
+                st.opt.mask_moments(&stepper.masks);
+                st.opt.step = *step;
+            }
+        }
+        // Every optimizer step is one batch: the steps taken say where
+        // training stands, whether it starts, resumes or continues from a
+        // late-rewinding point.
+        let mut steps_done = st.opt.step as usize;
         let first_epoch = if st.stopped {
             epochs + 1
         } else {
-            st.history.len() + 1
+            steps_done / batches.len() + 1
         };
-        let mut steps_done = (first_epoch - 1) * batches.len();
+        if from_point.is_some() && first_epoch > epochs {
+            return Err(format!(
+                "the rewinding point (step {steps_done}) is at or past the end of training ({epochs} epochs of {} batches)",
+                batches.len()
+            ));
+        }
         for epoch in first_epoch..=epochs {
             let t0 = std::time::Instant::now();
             let loss = self.epoch(&stepper, &mut st, &batches, epoch, &mut steps_done)?;
@@ -147,16 +169,18 @@ impl Training<'_> {
         Ok(TrainResult {
             best: st.best.weights,
             last: st.p.to_map(),
+            optimizer: (checkpoint::moments(&st.p, &st.opt), st.opt.step),
             best_epoch: st.best.epoch,
             best_dev_wer: st.best.wer,
             history: st.history,
         })
     }
 
-    /// Picks up where a killed run's last checkpoint left off, if any.
-    fn resume(&self, st: &mut State, ckpt_dir: &Path) -> Result<(), String> {
+    /// Picks up where a killed run's last checkpoint left off, if any
+    /// (true then).
+    fn resume(&self, st: &mut State, ckpt_dir: &Path) -> Result<bool, String> {
         let Some(r) = checkpoint::resume(ckpt_dir, &mut st.p, &mut st.opt)? else {
-            return Ok(());
+            return Ok(false);
         };
         if let Some(h) = st.hook.as_deref_mut() {
             let saved = r.state.hook.as_ref().unwrap_or(&serde_json::Value::Null);
@@ -173,9 +197,9 @@ impl Training<'_> {
         self.progress.println(&format!(
             "  {}: resuming after epoch {}",
             self.label,
-            st.history.len()
+            st.opt.step as usize / self.batches()?.len()
         ));
-        Ok(())
+        Ok(true)
     }
 
     /// After an epoch's steps: dev decoding, the best weights so far, the
@@ -264,7 +288,11 @@ impl Training<'_> {
             batches.len() as u64,
         );
         let (mut loss_sum, mut done) = (0.0, 0usize);
-        for (bi, &o) in order.iter().enumerate() {
+        // A run continuing from step k mid-epoch takes the rest of that
+        // epoch's batches, in the same order.
+        let skip = *steps_done % batches.len();
+        bar.inc(skip as u64);
+        for (bi, &o) in order.iter().enumerate().skip(skip) {
             let noisy = match self.inject {
                 Some(inj) => inj.apply(&batches[o], s.seed, &format!("noise{epoch}/{bi}"))?,
                 None => vec![],
@@ -286,7 +314,7 @@ impl Training<'_> {
             }
             loss_sum += lv;
             done += 1;
-            bar.set_message(format!("loss {:.3}", loss_sum / (bi + 1) as f64));
+            bar.set_message(format!("loss {:.3}", loss_sum / done as f64));
             bar.inc(1);
             *steps_done += 1;
             if s.stop_after_steps == Some(*steps_done) || s.steps == Some(*steps_done) {
@@ -309,4 +337,83 @@ fn mask_tensors(p: &Params, masks: Option<&Masks>) -> Vec<Option<Tensor<1>>> {
                 .map(|m| Tensor::from_data(TensorData::new(m.data.clone(), [m.data.len()]), &inner))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::cnn_lstm::CnnLstmConfig;
+    use crate::text;
+    use crate::training::settings::FitSettings;
+
+    fn data(n: usize, bins: usize) -> Vec<Feats> {
+        let words = ["go", "up no", "yes", "no go", "sir"];
+        (0..n)
+            .map(|i| Feats {
+                id: format!("u{i}"),
+                text: words[i % words.len()].into(),
+                frames: 30 + 2 * i,
+                data: (0..(30 + 2 * i) * bins)
+                    .map(|k| ((k * 7 + i * 3) % 13) as f32 / 13.0)
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// A run that continues from step k with the optimizer state saved
+    /// there takes the same steps, at the same learning rates, as the
+    /// uninterrupted run: with nothing pruned, it ends on the same weights,
+    /// bit for bit, and evaluates only the epochs after k.
+    #[test]
+    fn continuing_from_step_k_finishes_the_schedule_of_the_full_run() {
+        let bins = 8;
+        let cfg = Arch::CnnLstm(CnnLstmConfig {
+            input_bins: bins,
+            channels: 2,
+            kernels: vec![(3, 3)],
+            strides: vec![(2, 2)],
+            lstm_layers: 1,
+            hidden: 6,
+            bidirectional: false,
+            vocab: text::VOCAB,
+        });
+        let device = crate::device::open("flex").unwrap();
+        let (train, dev) = (data(6, bins), data(2, bins));
+        let progress = Progress::hidden();
+        // 3 batches per epoch, 3 epochs, an lr that anneals per epoch.
+        let mut full = FitSettings::plain_adam(3, 2, 0.01);
+        full.anneal = 2.0;
+        let init = cfg.init(0, &device).to_map();
+        let go = |s: &FitSettings, init: &TensorMap, from: Option<&(TensorMap, u64)>| {
+            let t = Training {
+                cfg: &cfg,
+                settings: s,
+                train: &train,
+                dev: &dev,
+                bins,
+                device: &device,
+                inject: None,
+                progress: &progress,
+                label: "t",
+            };
+            let dir = tempfile::tempdir().unwrap();
+            t.run(init, None, dir.path(), None, from).unwrap()
+        };
+        let whole = go(&full, &init, None);
+        // Step 4: one step into epoch 2.
+        let mut early = full.clone();
+        early.stop_after_steps = Some(4);
+        let point = go(&early, &init, None);
+        assert_eq!(point.optimizer.1, 4);
+        let rest = go(&full, &point.last, Some(&point.optimizer));
+        assert_eq!(rest.last, whole.last);
+        assert_eq!(rest.optimizer.1, 9);
+        let epochs: Vec<usize> = rest.history.iter().map(|h| h.epoch).collect();
+        assert_eq!(epochs, [2, 3]);
+        assert_eq!(rest.history[0].lr, 0.005);
+        // Restarting the schedule from those weights (the former meaning)
+        // does not reach them.
+        let fresh = go(&full, &point.last, None);
+        assert_ne!(fresh.last, whole.last);
+    }
 }
