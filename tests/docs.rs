@@ -96,7 +96,10 @@ fn every_pipeline_checks_and_plans_and_its_lock_is_current() {
                     "{recipe} does not plan:\n{text}\n{}",
                     out.stderr()
                 );
-                if recipe.contains("/paper/") {
+                // A paper experiment waits for its corpora (the shared
+                // settings and model files it imports declare none).
+                let name = p.file_name().unwrap().to_string_lossy();
+                if recipe.contains("/paper/") && name.starts_with("rq") {
                     assert!(text.contains("no data "), "{text}");
                 }
                 // A committed lock must match the recipe's inputs as they

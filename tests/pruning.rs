@@ -1,6 +1,6 @@
 //! The pruning ops end to end through the CLI: N:M and block sparsity,
 //! one-shot pruning, explicit and `until` schedules, selection by path
-//! pattern, late rewinding, early-bird rounds and transfer.
+//! pattern, late rewinding, θpre tickets, early-bird rounds and transfer.
 
 mod common;
 use common::*;
@@ -236,6 +236,18 @@ train e1 = early.round(1)
         differs_from_theta0 |= theta0.get(name).is_some_and(|t| t != &after1[name]);
     }
     assert!(differs_from_theta0, "epoch-1 weights must differ from θ0");
+    // The round continues the dense schedule from epoch 1: it trains and
+    // evaluates epoch 2 only (Frankle et al.'s k → T).
+    let r1: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(dir("r1").join("trained.yaml")).unwrap())
+            .unwrap();
+    let epochs: Vec<u64> = r1["history"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|h| h["epoch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(epochs, [2]);
     ws.edit("r.lotto", &[("epoch(1)", "epoch(2)")]);
     let out = ws.run(&["run", "r.lotto"]);
     out.failure();
@@ -253,11 +265,44 @@ train e1 = early.round(1)
     out.failure();
     assert!(
         out.stderr().contains(
-            "rewind: step(7): step 7 is past the end of training (6 steps: 2 epochs of 3 batches)"
+            "rewind: step(7): step 7 is past the end of training (6 steps: 2 epochs of 3 steps)"
         ),
         "{}",
         out.stderr()
     );
+}
+
+#[test]
+fn a_theta_pre_ticket_rewinds_to_the_pretrained_weights() {
+    let ws = Ws::with_data(4, 6);
+    ws.write(
+        "r.lotto",
+        r#"
+corpus all = manifest("data/manifest.tsv")
+split a, b = all.split(0.5, 0.5, seed: 1)
+split atrain, adev = a.split(0.5, 0.5)
+split btrain, bdev = b.split(0.5, 0.5)
+features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
+model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
+train source = fit(m, atrain, adev, features: mel, epochs: 1, batch: 4, seed: 1)
+train pre = fit(m, btrain, bdev, features: mel, epochs: 1, batch: 4, seed: 1, init: pretrained(source))
+ticket pre_lth = imp(pre, rounds: 1, rate: 50%, rewind: init)
+train r1 = pre_lth.round(1)
+"#,
+    );
+    ws.run(&["run", "r.lotto"]).success();
+    let dir = |step: &str| ws.artifacts(&[], "r.lotto", step);
+    // θpre: the source's best weights, which `pre` started from.
+    let theta_pre = lotto_safetensors(&dir("source").join("best.safetensors"));
+    let init = lotto_safetensors(&dir("r1").join("init.safetensors"));
+    let masks = lotto_safetensors(&dir("r1").join("masks.safetensors"));
+    for (name, w) in &init {
+        let want: Vec<f32> = match masks.get(name) {
+            Some(m) => theta_pre[name].iter().zip(m).map(|(a, b)| a * b).collect(),
+            None => theta_pre[name].clone(),
+        };
+        assert_eq!(w, &want, "{name}: round 1 must start from θpre (masked)");
+    }
 }
 
 #[test]

@@ -18,7 +18,8 @@ ticket lth = imp(dense, rounds: 2, rate: 50%)
 "#;
 
 fn ticket_rounds(ws: &Ws, step: &str) -> Vec<(u64, f64)> {
-    let t = std::fs::read_to_string(ws.artifacts(&[], "r.lotto", step).join("ticket.yaml")).unwrap();
+    let t =
+        std::fs::read_to_string(ws.artifacts(&[], "r.lotto", step).join("ticket.yaml")).unwrap();
     let v: serde_yaml::Value = serde_yaml::from_str(&t).unwrap();
     v["rounds"]
         .as_sequence()
@@ -53,7 +54,8 @@ fn every_round_retrains_with_noise_and_moves_to_another_corpus() {
     // trained on `btrain`.
     let noisy = ws.run(&["show", "r.lotto", "noisy"]).success().stdout();
     assert!(noisy.contains("op: retrain"), "{noisy}");
-    let snr = std::fs::read_to_string(ws.artifacts(&[], "r.lotto", "bnoisy").join("snr.tsv")).unwrap();
+    let snr =
+        std::fs::read_to_string(ws.artifacts(&[], "r.lotto", "bnoisy").join("snr.tsv")).unwrap();
     let values: Vec<f64> = snr
         .lines()
         .skip(1)
@@ -61,7 +63,10 @@ fn every_round_retrains_with_noise_and_moves_to_another_corpus() {
         .collect();
     assert!(!values.is_empty());
     // Levels drawn from U(0, 0.5) give different SNRs per utterance.
-    assert!(values.iter().any(|v| (v - values[0]).abs() > 0.5), "{values:?}");
+    assert!(
+        values.iter().any(|v| (v - values[0]).abs() > 0.5),
+        "{values:?}"
+    );
     let show = ws.run(&["show", "r.lotto", "bnoisy"]).success().stdout();
     assert!(show.contains("snr_db_mean"), "{show}");
 }
@@ -69,15 +74,26 @@ fn every_round_retrains_with_noise_and_moves_to_another_corpus() {
 #[test]
 fn retrain_needs_to_and_dev_together_and_a_level_range_low_to_high() {
     let ws = Ws::with_data(2, 2);
-    ws.write("r.lotto", &format!("{BASE}ticket t = retrain(lth, to: btrain)\n"));
+    ws.write(
+        "r.lotto",
+        &format!("{BASE}ticket t = retrain(lth, to: btrain)\n"),
+    );
     let out = ws.run(&["check", "r.lotto"]);
     out.failure();
-    assert!(out.stderr().contains("give `to` and `dev` together"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("give `to` and `dev` together"),
+        "{}",
+        out.stderr()
+    );
     ws.write(
         "r.lotto",
         &format!("{BASE}ticket t = retrain(lth, noise: bank, noise_level: [0.5, 0])\n"),
     );
     let out = ws.run(&["check", "r.lotto"]);
     out.failure();
-    assert!(out.stderr().contains("write the range low to high"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("write the range low to high"),
+        "{}",
+        out.stderr()
+    );
 }

@@ -45,6 +45,7 @@ lotto_interpreter::op_args! {
         clip: f64 = opt(PType::Float, 400.0, "global gradient-norm clip (0: off)").range(0.0, 1e9),
         seed: u64 = opt(PType::Int, 0, "initialisation and batch order").range(0.0, SEED_MAX),
         init: Init = opt(PType::Config(&INIT), Value::sym("random"), "initial weights: random from the seed, or `pretrained(step)`"),
+        accumulate: usize = opt(PType::Int, 1, "gradient accumulation: batches averaged into one optimizer step, for an effective batch of `batch` × this (the official Conformer: 256 utterances); `steps`, `step(k)` and `warmup` count optimizer steps").range(1.0, 4096.0).additive(),
         loss: LossNorm = opt(PType::Enum(LossNorm::NAMES), LossNorm::Batch, "how per-utterance losses are reduced over a batch: `batch`, their mean (the paper's code for all three models, for which its clip of 400 is tuned), or `labels`, each divided by its label count first"),
     }
 }
@@ -91,6 +92,7 @@ fn settings(a: &FitArgs, bank: Option<String>) -> FitSettings {
         betas: a.optimizer.betas,
         eps: a.optimizer.eps,
         loss: a.loss,
+        accumulate: a.accumulate,
     }
 }
 

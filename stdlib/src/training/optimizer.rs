@@ -105,22 +105,41 @@ impl Stepper<'_> {
     /// One optimizer step on one batch at learning rate `lr`. Returns the
     /// loss (a non-finite loss leaves the weights untouched).
     pub fn step(&self, p: &mut Params, opt: &mut Opt, bt: &Batch, lr: f64) -> Result<f64, String> {
-        let s = self.settings;
-        let x: Tensor<3> = Tensor::from_data(
-            TensorData::new(bt.x.clone(), [bt.b, bt.t, self.bins]),
-            self.device,
-        );
-        let mut cx = Ctx::new(p, true);
-        let per = self.cfg.utterance_losses(&mut cx, x, &bt.lens, &bt.targets);
-        let loss = s.loss.reduce(per, &bt.targets, self.device);
-        let updates = std::mem::take(&mut cx.stat_updates);
-        let tape = std::mem::take(&mut cx.tape);
-        let lv = loss.clone().inner().into_scalar::<f32>() as f64;
-        if !lv.is_finite() {
-            return Ok(lv);
+        self.step_group(p, opt, &[bt], lr)
+    }
+
+    /// One optimizer step on the mean gradient of a group of batches
+    /// (gradient accumulation: the effective batch is all of them). Returns
+    /// their mean loss; a non-finite loss leaves the weights untouched and
+    /// is returned at once.
+    pub fn step_group(
+        &self,
+        p: &mut Params,
+        opt: &mut Opt,
+        group: &[&Batch],
+        lr: f64,
+    ) -> Result<f64, String> {
+        let mut sum: Option<Vec<Tensor<1>>> = None;
+        let mut loss = 0.0;
+        for bt in group {
+            let (lv, gs) = self.gradients(p, bt);
+            let Some(gs) = gs else {
+                return Ok(lv);
+            };
+            loss += lv;
+            sum = Some(match sum {
+                None => gs,
+                Some(acc) => acc.into_iter().zip(gs).map(|(a, b)| a + b).collect(),
+            });
         }
-        let gs = mask_gradients(crate::nn::gradients(loss, p, tape), &self.masks);
-        let scale = clip_scale(&gs, s.clip, self.device);
+        let Some(mut gs) = sum else {
+            return Ok(0.0);
+        };
+        let n = group.len();
+        if n > 1 {
+            gs = gs.into_iter().map(|g| g / n as f64).collect();
+        }
+        let scale = clip_scale(&gs, self.settings.clip, self.device);
         opt.step += 1;
         for (i, g) in gs.into_iter().enumerate() {
             let w = p.values[i].clone().inner();
@@ -132,12 +151,32 @@ impl Stepper<'_> {
             };
             p.values[i] = Tensor::from_inner(neww).require_grad();
         }
+        Ok(loss / n as f64)
+    }
+
+    /// One batch's loss and its masked gradients (none for a non-finite
+    /// loss); the forward pass's running statistics (batch norm) are kept.
+    fn gradients(&self, p: &mut Params, bt: &Batch) -> (f64, Option<Vec<Tensor<1>>>) {
+        let x: Tensor<3> = Tensor::from_data(
+            TensorData::new(bt.x.clone(), [bt.b, bt.t, self.bins]),
+            self.device,
+        );
+        let mut cx = Ctx::new(p, true);
+        let per = self.cfg.utterance_losses(&mut cx, x, &bt.lens, &bt.targets);
+        let loss = self.settings.loss.reduce(per, &bt.targets, self.device);
+        let updates = std::mem::take(&mut cx.stat_updates);
+        let tape = std::mem::take(&mut cx.tape);
+        let lv = loss.clone().inner().into_scalar::<f32>() as f64;
+        if !lv.is_finite() {
+            return (lv, None);
+        }
+        let gs = mask_gradients(crate::nn::gradients(loss, p, tape), &self.masks);
         for (k, v) in updates {
             if let Some(b) = p.buffers.get_mut(&k) {
                 b.data = v;
             }
         }
-        Ok(lv)
+        (lv, Some(gs))
     }
 
     /// The updated value of parameter `i` (weights `w`, gradient `g`).
@@ -201,9 +240,8 @@ mod tests {
         assert_eq!(clip_scale(&gs, 0.0, &device), 1.0);
     }
 
-    #[test]
-    fn adam_moments_stay_zero_at_pruned_weights() {
-        let cfg = Arch::CnnLstm(CnnLstmConfig {
+    fn tiny() -> Arch {
+        Arch::CnnLstm(CnnLstmConfig {
             input_bins: 8,
             channels: 2,
             kernels: vec![(3, 3)],
@@ -212,11 +250,11 @@ mod tests {
             hidden: 6,
             bidirectional: false,
             vocab: text::VOCAB,
-        });
-        let device = crate::device::open("flex").unwrap();
-        let mut p = cfg.init(1, &device);
-        let bins = 8;
-        let data: Vec<Feats> = ["go", "up no"]
+        })
+    }
+
+    fn two_utterances(bins: usize) -> Vec<Feats> {
+        ["go", "up no"]
             .iter()
             .enumerate()
             .map(|(i, &txt)| Feats {
@@ -227,7 +265,47 @@ mod tests {
                     .map(|k| ((k * 7 + i) % 11) as f32 / 11.0)
                     .collect(),
             })
-            .collect();
+            .collect()
+    }
+
+    /// The mean of equal gradients is that gradient exactly ((g + g) / 2 =
+    /// g in floating point), so a group of one batch twice takes the step
+    /// the batch alone takes, and counts as one optimizer step.
+    #[test]
+    fn an_accumulated_step_averages_its_batches_gradients() {
+        let cfg = tiny();
+        let device = crate::device::open("flex").unwrap();
+        let bins = 8;
+        let data = two_utterances(bins);
+        let bt = make_batch(&data.iter().collect::<Vec<_>>(), bins);
+        let s = FitSettings::plain_adam(1, 2, 0.01);
+        let stepper = Stepper {
+            cfg: &cfg,
+            settings: &s,
+            masks: vec![None; cfg.init(1, &device).values.len()],
+            bins,
+            device: &device,
+        };
+        let (mut p1, mut p2) = (cfg.init(1, &device), cfg.init(1, &device));
+        let (mut o1, mut o2) = (Opt::new(&p1), Opt::new(&p2));
+        let l1 = stepper.step(&mut p1, &mut o1, &bt, s.lr).unwrap();
+        let l2 = stepper
+            .step_group(&mut p2, &mut o2, &[&bt, &bt], s.lr)
+            .unwrap();
+        assert_eq!(l1, l2);
+        assert_eq!((o1.step, o2.step), (1, 1));
+        for (a, b) in p1.values.iter().zip(&p2.values) {
+            assert_eq!(to_host(a), to_host(b));
+        }
+    }
+
+    #[test]
+    fn adam_moments_stay_zero_at_pruned_weights() {
+        let cfg = tiny();
+        let device = crate::device::open("flex").unwrap();
+        let mut p = cfg.init(1, &device);
+        let bins = 8;
+        let data = two_utterances(bins);
         let bt = make_batch(&data.iter().collect::<Vec<_>>(), bins);
         // Prune every other entry of every parameter.
         let masks: Vec<Option<Tensor<1>>> = p

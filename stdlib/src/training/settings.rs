@@ -49,6 +49,19 @@ pub struct FitSettings {
     /// before the setting existed were trained with `labels`.
     #[serde(default = "labels_norm")]
     pub loss: LossNorm,
+    /// Batches whose gradients are averaged into one optimizer step
+    /// (gradient accumulation); `steps`, `step(k)`, warm-up and the
+    /// optimizer count optimizer steps.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub accumulate: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 fn default_betas() -> (f64, f64) {
@@ -89,13 +102,20 @@ impl FitSettings {
             betas: default_betas(),
             eps: default_eps(),
             loss: LossNorm::Batch,
+            accumulate: 1,
         }
+    }
+
+    /// Optimizer steps per epoch of `batches` batches: one per group of
+    /// `accumulate` (the last group of an epoch may be smaller).
+    pub fn steps_per_epoch(&self, batches: usize) -> usize {
+        batches.div_ceil(self.accumulate.max(1)).max(1)
     }
 
     /// Epochs the run takes: `epochs`, or enough to make `steps` steps.
     pub fn total_epochs(&self, batches: usize) -> usize {
         match self.steps {
-            Some(n) => n.div_ceil(batches.max(1)),
+            Some(n) => n.div_ceil(self.steps_per_epoch(batches)),
             None => self.epochs,
         }
     }

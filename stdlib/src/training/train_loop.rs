@@ -5,7 +5,7 @@
 //! checkpoint after every epoch from which a killed run resumes
 //! bit-identically.
 
-use super::batch::{make_batch, usable};
+use super::batch::{make_batch, usable, Batch};
 use super::checkpoint;
 use super::epoch_log::EpochLog;
 use super::optimizer::{Opt, Stepper};
@@ -135,16 +135,16 @@ impl Training<'_> {
         // Every optimizer step is one batch: the steps taken say where
         // training stands, whether it starts, resumes or continues from a
         // late-rewinding point.
+        let per_epoch = s.steps_per_epoch(batches.len());
         let mut steps_done = st.opt.step as usize;
         let first_epoch = if st.stopped {
             epochs + 1
         } else {
-            steps_done / batches.len() + 1
+            steps_done / per_epoch + 1
         };
         if from_point.is_some() && first_epoch > epochs {
             return Err(format!(
-                "the rewinding point (step {steps_done}) is at or past the end of training ({epochs} epochs of {} batches)",
-                batches.len()
+                "the rewinding point (step {steps_done}) is at or past the end of training ({epochs} epochs of {per_epoch} steps)"
             ));
         }
         for epoch in first_epoch..=epochs {
@@ -161,8 +161,7 @@ impl Training<'_> {
         if let Some(k) = s.stop_after_steps {
             if steps_done < k {
                 return Err(format!(
-                    "step {k} is past the end of training ({steps_done} steps: {epochs} epochs of {} batches)",
-                    batches.len()
+                    "step {k} is past the end of training ({steps_done} steps: {epochs} epochs of {per_epoch} steps)"
                 ));
             }
         }
@@ -182,6 +181,7 @@ impl Training<'_> {
         let Some(r) = checkpoint::resume(ckpt_dir, &mut st.p, &mut st.opt)? else {
             return Ok(false);
         };
+        let s_per_epoch = self.settings.steps_per_epoch(self.batches()?.len());
         if let Some(h) = st.hook.as_deref_mut() {
             let saved = r.state.hook.as_ref().unwrap_or(&serde_json::Value::Null);
             h.load(saved, &st.p.to_map())?;
@@ -197,7 +197,7 @@ impl Training<'_> {
         self.progress.println(&format!(
             "  {}: resuming after epoch {}",
             self.label,
-            st.opt.step as usize / self.batches()?.len()
+            st.opt.step as usize / s_per_epoch
         ));
         Ok(true)
     }
@@ -268,9 +268,10 @@ impl Training<'_> {
             .collect())
     }
 
-    /// One epoch's optimizer steps over the batches in this epoch's order;
-    /// returns the mean loss. Stops early at the step count the settings
-    /// name (`steps`, or a `step(k)` rewind point).
+    /// One epoch's optimizer steps over the batches in this epoch's order,
+    /// each on a group of `accumulate` batches; returns the mean loss.
+    /// Stops early at the step count the settings name (`steps`, or a
+    /// `step(k)` rewind point).
     fn epoch(
         &self,
         stepper: &Stepper,
@@ -288,34 +289,27 @@ impl Training<'_> {
             batches.len() as u64,
         );
         let (mut loss_sum, mut done) = (0.0, 0usize);
-        // A run continuing from step k mid-epoch takes the rest of that
+        let k = s.accumulate.max(1);
+        // A run continuing from step n mid-epoch takes the rest of that
         // epoch's batches, in the same order.
-        let skip = *steps_done % batches.len();
-        bar.inc(skip as u64);
-        for (bi, &o) in order.iter().enumerate().skip(skip) {
-            let noisy = match self.inject {
-                Some(inj) => inj.apply(&batches[o], s.seed, &format!("noise{epoch}/{bi}"))?,
-                None => vec![],
-            };
-            let items: Vec<&Feats> = batches[o]
-                .iter()
-                .enumerate()
-                .map(|(k, f)| noisy.get(k).and_then(|n| n.as_ref()).unwrap_or(*f))
-                .collect();
-            let mut bt = make_batch(&items, self.bins);
-            if let Some(a) = &s.augment {
-                let mut rng = Rng::derive(s.seed, &format!("specaugment{epoch}/{bi}"));
-                a.apply(&mut bt, self.bins, &mut rng);
+        let skip = *steps_done % s.steps_per_epoch(batches.len());
+        bar.inc((skip * k) as u64);
+        let indexed: Vec<(usize, usize)> = order.into_iter().enumerate().collect();
+        for group in indexed.chunks(k).skip(skip) {
+            let mut bts = Vec::with_capacity(group.len());
+            for &(bi, o) in group {
+                bts.push(self.batch(&batches[o], epoch, bi)?);
             }
+            let refs: Vec<&Batch> = bts.iter().collect();
             let lr = s.lr_at(epoch, st.opt.step + 1);
-            let lv = stepper.step(&mut st.p, &mut st.opt, &bt, lr)?;
+            let lv = stepper.step_group(&mut st.p, &mut st.opt, &refs, lr)?;
             if !lv.is_finite() {
                 return Err(format!("{label}: loss became {lv} in epoch {epoch}; lower the learning rate or check the data"));
             }
             loss_sum += lv;
             done += 1;
             bar.set_message(format!("loss {:.3}", loss_sum / done as f64));
-            bar.inc(1);
+            bar.inc(group.len() as u64);
             *steps_done += 1;
             if s.stop_after_steps == Some(*steps_done) || s.steps == Some(*steps_done) {
                 break;
@@ -323,6 +317,27 @@ impl Training<'_> {
         }
         bar.finish();
         Ok(loss_sum / done.max(1) as f64)
+    }
+
+    /// Batch `bi` of `epoch`'s order as the model reads it: noise injected
+    /// and SpecAugment applied, drawn from the seed, the epoch and `bi`.
+    fn batch(&self, items: &[&Feats], epoch: usize, bi: usize) -> Result<Batch, String> {
+        let s = self.settings;
+        let noisy = match self.inject {
+            Some(inj) => inj.apply(items, s.seed, &format!("noise{epoch}/{bi}"))?,
+            None => vec![],
+        };
+        let items: Vec<&Feats> = items
+            .iter()
+            .enumerate()
+            .map(|(k, f)| noisy.get(k).and_then(|n| n.as_ref()).unwrap_or(*f))
+            .collect();
+        let mut bt = make_batch(&items, self.bins);
+        if let Some(a) = &s.augment {
+            let mut rng = Rng::derive(s.seed, &format!("specaugment{epoch}/{bi}"));
+            a.apply(&mut bt, self.bins, &mut rng);
+        }
+        Ok(bt)
     }
 }
 
@@ -415,5 +430,18 @@ mod tests {
         // does not reach them.
         let fresh = go(&full, &point.last, None);
         assert_ne!(fresh.last, whole.last);
+        // Accumulating 2 batches per step: 3 batches make 2 steps an epoch
+        // (the last group is one batch), and a run continued from step 3
+        // (mid-epoch 2) still ends where the whole run does.
+        let mut acc = full.clone();
+        acc.accumulate = 2;
+        let whole2 = go(&acc, &init, None);
+        assert_eq!(whole2.optimizer.1, 6);
+        let mut early2 = acc.clone();
+        early2.stop_after_steps = Some(3);
+        let point2 = go(&early2, &init, None);
+        let rest2 = go(&acc, &point2.last, Some(&point2.optimizer));
+        assert_eq!(rest2.last, whole2.last);
+        assert_ne!(whole2.last, whole.last);
     }
 }
