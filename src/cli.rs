@@ -150,8 +150,9 @@ pub enum Cmd {
         #[arg(long)]
         markdown: bool,
     },
-    /// Print benchmark figures: check, resume, audio, train (or all), and
-    /// early-bird (not in all: it trains two toy tickets, minutes).
+    /// Print benchmark figures: check, resume, audio, train (or all);
+    /// early-bird (not in all: it trains two toy tickets, minutes) and
+    /// prune (not in all: paper-size models, several GB).
     Bench {
         #[arg(value_enum, default_value = "all")]
         what: BenchWhat,
@@ -169,6 +170,7 @@ pub enum BenchWhat {
     Train,
     Audio,
     EarlyBird,
+    Prune,
 }
 
 #[derive(clap::Args)]

@@ -6,10 +6,13 @@
 //! - `train`: one DS2-small train step, beside PyTorch (bench/ds2_torch.py).
 //! - `audio`: decode + spectrogram of the bundled WAVs, beside librosa.
 //! - `early-bird`: early-bird tickets against plain IMP on the toy recipe.
+//! - `prune`: one pruning round at the paper's model sizes, time and peak
+//!   memory, beside pruning by sorting every unit.
 
 pub mod audio;
 pub mod check;
 pub mod early_bird;
+pub mod prune;
 pub mod resume;
 pub mod torch;
 pub mod train;

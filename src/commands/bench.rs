@@ -11,7 +11,10 @@ fn failed(name: &'static str) -> impl Fn(String) -> Fail {
 
 pub fn run(app: &App, what: BenchWhat, iters: usize) -> CmdResult {
     let exe = std::env::current_exe().map_err(|e| Fail::usage(e.to_string()))?;
-    let is = |w: BenchWhat| what == w || (what == BenchWhat::All && w != BenchWhat::EarlyBird);
+    let is = |w: BenchWhat| {
+        what == w
+            || (what == BenchWhat::All && !matches!(w, BenchWhat::EarlyBird | BenchWhat::Prune))
+    };
     if is(BenchWhat::Check) {
         bench::check::run(&exe, &app.ws, &app.reg).map_err(failed("check"))?;
     }
@@ -20,6 +23,9 @@ pub fn run(app: &App, what: BenchWhat, iters: usize) -> CmdResult {
     }
     if is(BenchWhat::Audio) {
         bench::audio::run(&app.ws, 3).map_err(failed("audio"))?;
+    }
+    if is(BenchWhat::Prune) {
+        bench::prune::run(&exe).map_err(failed("prune"))?;
     }
     if is(BenchWhat::EarlyBird) {
         bench::early_bird::run(&exe, &app.ws).map_err(failed("early-bird"))?;

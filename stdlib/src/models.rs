@@ -102,6 +102,24 @@ fn rnnt_arch(a: &RnntArgs) -> Arch {
     })
 }
 
+/// The paper's three models at their default (paper) sizes, as
+/// `cnn_lstm()`, `conformer()` and `rnnt()` build them.
+pub fn paper_models() -> Result<Vec<(&'static str, Arch)>, String> {
+    use lotto_interpreter::typed::OpArgs;
+    fn defaults<A: OpArgs>() -> Result<A, String> {
+        let args: lotto_interpreter::value::Args = A::params()
+            .into_iter()
+            .filter_map(|p| Some((p.name.to_string(), p.default?)))
+            .collect();
+        A::from_args(&args)
+    }
+    Ok(vec![
+        ("cnn_lstm", cnn_lstm_arch(&defaults()?)),
+        ("conformer", conformer_arch(&defaults()?)),
+        ("rnnt", rnnt_arch(&defaults()?)),
+    ])
+}
+
 /// The architecture the model step `r` will publish, known at check time.
 pub fn arch_of(up: &Upstream, r: StepRef) -> Option<Arch> {
     upstream(up, r, "cnn_lstm")

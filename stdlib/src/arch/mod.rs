@@ -256,6 +256,22 @@ impl Labels {
     }
 }
 
+/// A CNN-LSTM small enough for unit tests of training to take
+/// milliseconds: one 3x3 conv of 2 channels, one LSTM of 6.
+#[cfg(test)]
+pub(crate) fn tiny_cnn_lstm(bins: usize) -> Arch {
+    Arch::CnnLstm(CnnLstmConfig {
+        input_bins: bins,
+        channels: 2,
+        kernels: vec![(3, 3)],
+        strides: vec![(2, 2)],
+        lstm_layers: 1,
+        hidden: 6,
+        bidirectional: false,
+        vocab: text::VOCAB,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

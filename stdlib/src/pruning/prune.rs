@@ -1,18 +1,12 @@
 //! One pruning step: removes a share of the remaining prunable units with
 //! the lowest score (mean |w| of a 1x1 or RxC block, or a random draw),
-//! globally or per tensor; or N:M sparsity in one step.
-//!
-//! Blocks and N:M groups lie along a weight's input axis. For a linear or
-//! LSTM weight [out, in] that is the row. A convolution [co, ci, kh, kw]
-//! is read as the paper's code reads it (OHWI): each output channel's row
-//! runs over kernel positions with the input channels innermost, so a 1x4
-//! block is four input channels at one kernel position, and with fewer
-//! than four input channels (DS2's first layer has one) a block runs on
-//! along the kernel row and across rows. A row whose length is not a
-//! multiple of the block (or group) width ends in a partial block: a unit
-//! of its own, scored by the mean magnitude of the weights it has.
+//! globally or per tensor; or N:M sparsity in one step. Blocks and N:M
+//! groups lie along a weight's input axis (`blocks.rs`).
 
+use super::blocks::Blocks;
 use super::masks::Masks;
+use super::nm::prune_nm;
+use super::selection::{contains, random_subset, Cut, Keys};
 use crate::rng::Rng;
 use crate::tensor_io::TensorMap;
 
@@ -29,129 +23,132 @@ pub struct PruneSpec {
     pub nm: Option<(usize, usize)>,
 }
 
-/// The flat column of each position along a row's input axis: the
-/// identity for [out, in]; for a convolution [co, ci, kh, kw], positions
-/// (y, x, i) in that order, i innermost (OHWI).
-fn input_axis(shape: &[usize]) -> Vec<usize> {
-    match *shape {
-        [_, ci, kh, kw] => (0..kh * kw)
-            .flat_map(|pos| (0..ci).map(move |i| i * kh * kw + pos))
-            .collect(),
-        _ => {
-            let cols: usize = shape.iter().skip(1).product();
-            (0..cols).collect()
-        }
-    }
-}
-
-/// N:M pruning: in every group of M consecutive weights along a row's
-/// input axis, keep the N surviving ones with the highest score.
-fn prune_nm(
-    weights: &TensorMap,
-    masks: &Masks,
-    n: usize,
-    m: usize,
-    random: bool,
-    rng: &mut Rng,
-) -> Masks {
-    let mut out = masks.clone();
-    for (name, mask) in out.iter_mut() {
-        let w = &weights[name];
-        let rows = mask.shape[0];
-        let cols = mask.data.len() / rows.max(1);
-        let axis = input_axis(&mask.shape);
-        for r in 0..rows {
-            for c0 in (0..cols).step_by(m) {
-                let mut alive: Vec<(f64, usize)> = (c0..(c0 + m).min(cols))
-                    .map(|c| r * cols + axis[c])
-                    .filter(|&i| mask.data[i] > 0.0)
-                    .map(|i| {
-                        (
-                            if random {
-                                rng.f64()
-                            } else {
-                                w.data[i].abs() as f64
-                            },
-                            i,
-                        )
-                    })
-                    .collect();
-                alive.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-                for &(_, i) in alive.iter().skip(n) {
-                    mask.data[i] = 0.0;
-                }
-            }
-        }
-    }
-    out
-}
-
 /// Removes `rate` of the remaining prunable units (blocks) with the lowest
-/// score (mean |w|, or a random draw), globally or per tensor.
+/// score (mean |w|), or chosen uniformly at random, globally or per tensor.
+/// Ties at the cut go to the units that come first (tensors by name, then
+/// rows of blocks, then along the input axis). Time linear in the number of
+/// weights; memory beyond the new masks: a 64K-entry histogram, or one bit
+/// per unit for random choices.
 pub fn prune(weights: &TensorMap, masks: &Masks, spec: &PruneSpec, rng: &mut Rng) -> Masks {
+    use rayon::prelude::*;
     if let Some((n, m)) = spec.nm {
         return prune_nm(weights, masks, n, m, spec.random, rng);
     }
-    // Units: (tensor, element indices), scored.
-    struct Unit {
-        t: usize,
-        idx: Vec<usize>,
-        score: f64,
-    }
     let names: Vec<&String> = masks.keys().collect();
-    let mut units: Vec<Unit> = vec![];
-    for (ti, name) in names.iter().enumerate() {
-        let m = &masks[*name];
-        let w = &weights[*name];
-        let rows = m.shape[0];
-        let cols = m.data.len() / rows.max(1);
-        let (br, bc) = spec.block;
-        let axis = input_axis(&m.shape);
-        for r0 in (0..rows).step_by(br) {
-            for c0 in (0..cols).step_by(bc) {
-                let idx: Vec<usize> = (r0..(r0 + br).min(rows))
-                    .flat_map(|r| {
-                        let axis = &axis;
-                        (c0..(c0 + bc).min(cols)).map(move |c| r * cols + axis[c])
-                    })
-                    .collect();
-                if idx.iter().all(|&i| m.data[i] > 0.0) {
-                    let score = if spec.random {
-                        rng.f64()
-                    } else {
-                        idx.iter().map(|&i| w.data[i].abs() as f64).sum::<f64>() / idx.len() as f64
-                    };
-                    units.push(Unit { t: ti, idx, score });
-                }
-            }
-        }
-    }
+    let blocks: Vec<Blocks> = names
+        .iter()
+        .map(|n| Blocks::new(&weights[*n], &masks[*n], spec.block))
+        .collect();
     let mut out = masks.clone();
-    let mut drop = |group: &mut Vec<&Unit>| {
-        let k = (spec.rate * group.len() as f64).round() as usize;
-        group.sort_by(|a, b| {
-            a.score
-                .total_cmp(&b.score)
-                .then(a.t.cmp(&b.t))
-                .then(a.idx[0].cmp(&b.idx[0]))
-        });
-        for u in group.iter().take(k) {
-            let m = out.get_mut(names[u.t]).unwrap();
-            for &i in &u.idx {
-                m.data[i] = 0.0;
-            }
-        }
-    };
-    if spec.global {
-        let mut all: Vec<&Unit> = units.iter().collect();
-        drop(&mut all);
+    // The new masks in name order, as `blocks`.
+    let mut outs: Vec<&mut Vec<f32>> = out.values_mut().map(|t| &mut t.data).collect();
+    let groups: Vec<Vec<usize>> = if spec.global {
+        vec![(0..names.len()).collect()]
     } else {
-        for t in 0..names.len() {
-            let mut g: Vec<&Unit> = units.iter().filter(|u| u.t == t).collect();
-            drop(&mut g);
-        }
+        (0..names.len()).map(|t| vec![t]).collect()
+    };
+    for group in groups {
+        let choice = choose(&blocks, &group, spec, rng);
+        let first = group[0];
+        // Each tensor of the group rewrites its own mask, in parallel.
+        outs[first..first + group.len()]
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(p, data)| {
+                let b = &blocks[first + p];
+                let mut visit = choice.visit(p);
+                b.for_each_alive(|unit, key| {
+                    if visit.prunes(key) {
+                        b.zero(unit, data);
+                    }
+                });
+            });
     }
     out
+}
+
+/// Which of a group's units go.
+enum Choice {
+    None,
+    Smallest(Cut),
+    /// Chosen units by rank in the group, and where each part's ranks
+    /// start.
+    Random(Vec<u64>, Vec<usize>),
+}
+
+/// The units of `group` (consecutive tensor indices) the step removes.
+fn choose(blocks: &[Blocks], group: &[usize], spec: &PruneSpec, rng: &mut Rng) -> Choice {
+    let keys = Keys {
+        parts: group.len(),
+        // Every block of a pruning run has the same shape, so one key width.
+        bits: blocks[group[0]].key_bits(),
+        keys: |p: usize, sink: &mut dyn FnMut(u64)| {
+            blocks[group[p]].for_each_alive(|_, key| sink(key));
+        },
+    };
+    let top = keys.top();
+    let counts: Vec<usize> = top.iter().map(|h| h.iter().sum()).collect();
+    let n: usize = counts.iter().sum();
+    let k = (spec.rate * n as f64).round() as usize;
+    if k == 0 {
+        Choice::None
+    } else if spec.random {
+        let starts = counts
+            .iter()
+            .scan(0, |acc, c| {
+                let start = *acc;
+                *acc += c;
+                Some(start)
+            })
+            .collect();
+        Choice::Random(random_subset(n, k, rng), starts)
+    } else {
+        Choice::Smallest(keys.smallest(k, top))
+    }
+}
+
+impl Choice {
+    /// The walk over part `p`'s alive units.
+    fn visit(&self, p: usize) -> Visit<'_> {
+        Visit {
+            choice: self,
+            seen: match self {
+                Choice::Random(_, starts) => starts[p],
+                _ => 0,
+            },
+            ties: match self {
+                Choice::Smallest(c) => c.ties[p],
+                _ => 0,
+            },
+        }
+    }
+}
+
+/// Walks one tensor's alive units in order, saying which the choice
+/// removes.
+struct Visit<'c> {
+    choice: &'c Choice,
+    /// The group rank of the next unit (for a random choice).
+    seen: usize,
+    /// This tensor's ties at the cut still to take.
+    ties: usize,
+}
+
+impl Visit<'_> {
+    fn prunes(&mut self, key: u64) -> bool {
+        let i = self.seen;
+        self.seen += 1;
+        match self.choice {
+            Choice::None => false,
+            Choice::Random(bits, _) => contains(bits, i),
+            Choice::Smallest(c) if key < c.threshold => true,
+            Choice::Smallest(c) if key == c.threshold && self.ties > 0 => {
+                self.ties -= 1;
+                true
+            }
+            Choice::Smallest(_) => false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +156,17 @@ mod tests {
     use super::*;
     use crate::pruning::masks::remaining;
     use crate::tensor_io::HostTensor;
+
+    /// Magnitude pruning of `rate` in `block`s.
+    fn spec(rate: f64, global: bool, block: (usize, usize)) -> PruneSpec {
+        PruneSpec {
+            rate,
+            global,
+            block,
+            random: false,
+            nm: None,
+        }
+    }
 
     fn map(vals: Vec<f32>, shape: Vec<usize>) -> TensorMap {
         [("w".to_string(), HostTensor { shape, data: vals })]
@@ -170,13 +178,7 @@ mod tests {
     fn global_magnitude_prunes_smallest_and_rw_is_measured() {
         let w = map((1..=10).map(|v| v as f32).collect(), vec![2, 5]);
         let m = map(vec![1.0; 10], vec![2, 5]);
-        let spec = PruneSpec {
-            rate: 0.2,
-            global: true,
-            block: (1, 1),
-            random: false,
-            nm: None,
-        };
+        let spec = spec(0.2, true, (1, 1));
         let m1 = prune(&w, &m, &spec, &mut Rng::new(0));
         assert_eq!(m1["w"].data, vec![0., 0., 1., 1., 1., 1., 1., 1., 1., 1.]);
         assert!((remaining(&m1) - 80.0).abs() < 1e-9);
@@ -195,13 +197,7 @@ mod tests {
             vec![4, 16],
         );
         let mut m = map(vec![1.0; 64], vec![4, 16]);
-        let spec = PruneSpec {
-            rate: 0.5,
-            global: true,
-            block: (1, 4),
-            random: false,
-            nm: None,
-        };
+        let spec = spec(0.5, true, (1, 4));
         for _ in 0..2 {
             m = prune(&w, &m, &spec, &mut rng);
         }
@@ -224,18 +220,9 @@ mod tests {
             vec![1, 4, 1, 2],
         );
         let m = map(vec![1.0; 8], vec![1, 4, 1, 2]);
-        let spec = PruneSpec {
-            rate: 0.5,
-            global: true,
-            block: (1, 4),
-            random: false,
-            nm: None,
-        };
+        let spec = spec(0.5, true, (1, 4));
         let out = prune(&w, &m, &spec, &mut Rng::new(0));
         assert_eq!(out["w"].data, vec![0., 1., 0., 1., 0., 1., 0., 1.]);
-        // One input channel: the row runs along kw, then the next kernel row.
-        assert_eq!(input_axis(&[2, 1, 2, 3]), vec![0, 1, 2, 3, 4, 5]);
-        assert_eq!(input_axis(&[2, 2, 1, 2]), vec![0, 2, 1, 3]);
     }
 
     #[test]
@@ -244,13 +231,7 @@ mod tests {
         // partial block's mean (0.5) is below the full block's (1.0).
         let w = map(vec![1.0, 1.0, 1.0, 1.0, 0.5, 0.5], vec![1, 6]);
         let m = map(vec![1.0; 6], vec![1, 6]);
-        let spec = PruneSpec {
-            rate: 0.5,
-            global: true,
-            block: (1, 4),
-            random: false,
-            nm: None,
-        };
+        let spec = spec(0.5, true, (1, 4));
         let out = prune(&w, &m, &spec, &mut Rng::new(0));
         assert_eq!(out["w"].data, vec![1., 1., 1., 1., 0., 0.]);
     }
@@ -293,5 +274,87 @@ mod tests {
             assert!(kept_min >= dropped_max, "group {g} kept a smaller weight");
         }
         assert!((remaining(&out) - 50.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn linear_time_selection_equals_sorting_every_unit() {
+        let mut rng = Rng::new(11);
+        // A conv, an LSTM-like and a linear weight; quantised values give
+        // many ties; some weights already pruned.
+        let shapes = [vec![4, 3, 3, 5], vec![16, 12], vec![7, 10]];
+        let mut weights = TensorMap::new();
+        let mut masks = TensorMap::new();
+        for (i, sh) in shapes.iter().enumerate() {
+            let n: usize = sh.iter().product();
+            let w: Vec<f32> = (0..n)
+                .map(|_| (rng.below(40) as f32 - 20.0) / 8.0)
+                .collect();
+            let m: Vec<f32> = (0..n)
+                .map(|_| if rng.f64() < 0.2 { 0.0 } else { 1.0 })
+                .collect();
+            weights.insert(
+                format!("t{i}"),
+                HostTensor {
+                    shape: sh.clone(),
+                    data: w,
+                },
+            );
+            masks.insert(
+                format!("t{i}"),
+                HostTensor {
+                    shape: sh.clone(),
+                    data: m,
+                },
+            );
+        }
+        for block in [(1, 1), (1, 4), (2, 2), (3, 1)] {
+            for global in [true, false] {
+                for rate in [0.05, 0.2, 0.5, 0.9] {
+                    let spec = PruneSpec {
+                        rate,
+                        global,
+                        block,
+                        random: false,
+                        nm: None,
+                    };
+                    assert_eq!(
+                        prune(&weights, &masks, &spec, &mut Rng::new(0)),
+                        crate::pruning::reference::prune_by_sorting(&weights, &masks, &spec),
+                        "{block:?} global {global} rate {rate}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn random_pruning_removes_exactly_its_share_of_surviving_units() {
+        let mut m = map(vec![1.0; 400], vec![20, 20]);
+        for i in (0..400).step_by(3) {
+            m.get_mut("w").unwrap().data[i] = 0.0;
+        }
+        let w = map(vec![1.0; 400], vec![20, 20]);
+        let spec = PruneSpec {
+            rate: 0.25,
+            global: true,
+            block: (1, 1),
+            random: true,
+            nm: None,
+        };
+        let before = m["w"].data.iter().filter(|v| **v > 0.0).count();
+        let out = prune(&w, &m, &spec, &mut Rng::new(3));
+        let after = out["w"].data.iter().filter(|v| **v > 0.0).count();
+        assert_eq!(before - after, (0.25 * before as f64).round() as usize);
+        // Nothing pruned before comes back.
+        assert!(m["w"]
+            .data
+            .iter()
+            .zip(&out["w"].data)
+            .all(|(a, b)| *b <= *a));
+        assert_ne!(
+            out,
+            prune(&w, &m, &spec, &mut Rng::new(4)),
+            "another seed, other units"
+        );
     }
 }

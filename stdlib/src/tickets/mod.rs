@@ -10,6 +10,7 @@ pub mod picks;
 pub mod random_ticket;
 pub mod retrain;
 pub mod rewind;
+pub mod round_training;
 pub mod rounds;
 pub mod schedule;
 pub mod ticket;

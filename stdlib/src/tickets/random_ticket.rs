@@ -1,13 +1,14 @@
 //! The random-ticket baseline: each round's mask of a ticket, trained from
 //! a fresh random initialisation instead of θ0.
 
-use super::ticket::{read_ticket, RoundInfo, TicketInfo};
+use super::round_training::{train_round, RoundStart};
+use super::ticket::{read_ticket, TicketInfo};
 use crate::artifacts::write_yaml;
 use crate::rng::SEED_MAX;
 use crate::tensor_io;
-use crate::training::job::{fresh_init, read_trained, Run, TrainJob};
+use crate::training::job::{fresh_init, read_trained, TrainJob};
 use crate::vocabulary::TICKET;
-use lotto_interpreter::run_ctx::{Metrics, RunCtx, SubStep};
+use lotto_interpreter::run_ctx::RunCtx;
 use lotto_interpreter::types::PType;
 use lotto_interpreter::value::StepRef;
 
@@ -36,36 +37,13 @@ pub fn run(ctx: &mut RunCtx, a: &RandomTicketArgs) -> Result<(), String> {
         };
         let masks = tensor_io::load(&rdir.join("masks.safetensors"))?;
         let init = fresh_init(&info.model, a.seed.wrapping_add(0x5eed));
-        let sub = SubStep {
-            owner: None,
-            kind: "round",
-            deps: serde_json::json!({ "ticket_round": ri.dir, "seed": a.seed }),
-            label: format!("round {}", ri.round),
-        };
-        let label = format!("{} round {}", ctx.step_name, ri.round);
-        let dir = ctx.sub_step(sub, |out, ckpt| {
-            let run = Run {
-                init: &init,
-                masks: Some(&masks),
-                out,
-                ckpt,
-                label: &label,
-                from_point: None,
-                keep_optimizer: false,
-            };
-            let info = j.run(&run, None)?;
-            let mut m = Metrics::new();
-            m.insert("rw".into(), info.rw.into());
-            m.insert("dev_wer".into(), info.best_dev_wer.into());
-            Ok(m)
-        })?;
-        let rinfo = read_trained(&dir)?;
-        rounds.push(RoundInfo {
+        let start = RoundStart {
             round: ri.round,
-            rw: rinfo.rw,
-            dev_wer: rinfo.best_dev_wer,
-            dir: ctx.artifact_id(&dir),
-        });
+            init: &init,
+            masks: Some(&masks),
+            deps: serde_json::json!({ "ticket_round": ri.dir, "seed": a.seed }),
+        };
+        rounds.push(train_round(ctx, j, start)?);
     }
     write_yaml(
         &ctx.out.join("ticket.yaml"),

@@ -6,17 +6,18 @@
 //! dense model, from θ0) is retrained the same way: the dense baseline
 //! under the same settings.
 
-use super::ticket::{read_ticket, RoundInfo, TicketInfo};
+use super::round_training::{train_round, RoundStart};
+use super::ticket::{read_ticket, TicketInfo};
 use super::transfer::Epochs;
 use crate::artifacts::write_yaml;
 use crate::noise::injector::NoiseSettings;
 use crate::noise::mixing::{check_injection, Drawn};
 use crate::tensor_io;
-use crate::training::job::{read_trained, Run, TrainJob};
+use crate::training::job::{read_trained, TrainJob};
 use crate::training::settings::{FitSettings, SpecAugment};
 use crate::vocabulary::{AUGMENT, CORPUS, NOISE_BANK, TICKET};
 use lotto_interpreter::registry::Invalid;
-use lotto_interpreter::run_ctx::{Metrics, RunCtx, SubStep};
+use lotto_interpreter::run_ctx::RunCtx;
 use lotto_interpreter::types::PType;
 use lotto_interpreter::value::{StepRef, Value};
 
@@ -108,45 +109,18 @@ pub fn run(ctx: &mut RunCtx, a: &RetrainArgs) -> Result<(), String> {
             None
         };
         let init = tensor_io::load(&rdir.join("init.safetensors"))?;
-        let sub = SubStep {
-            owner: None,
-            kind: "round",
+        let start = RoundStart {
+            round: ri.round,
+            init: &init,
+            masks: masks.as_ref(),
             deps: serde_json::json!({
                 "ticket_round": ri.dir,
                 "settings": serde_json::to_value(&j.settings).map_err(|e| e.to_string())?,
                 "train": j.train_id,
                 "dev": j.dev_id,
             }),
-            label: format!("round {}", ri.round),
         };
-        let label = format!("{} round {}", ctx.step_name, ri.round);
-        let dir = ctx.sub_step(sub, |out, ckpt| {
-            let run = Run {
-                init: &init,
-                masks: masks.as_ref(),
-                out,
-                ckpt,
-                label: &label,
-                from_point: None,
-                keep_optimizer: false,
-            };
-            let info = j.run(&run, None)?;
-            let mut m = Metrics::new();
-            m.insert("rw".into(), info.rw.into());
-            m.insert("dev_wer".into(), info.best_dev_wer.into());
-            Ok(m)
-        })?;
-        let rinfo = read_trained(&dir)?;
-        ctx.progress.println(&format!(
-            "  {} round {}: RW {:.1}%, dev WER {:.2}%",
-            ctx.step_name, ri.round, rinfo.rw, rinfo.best_dev_wer
-        ));
-        rounds.push(RoundInfo {
-            round: ri.round,
-            rw: rinfo.rw,
-            dev_wer: rinfo.best_dev_wer,
-            dir: ctx.artifact_id(&dir),
-        });
+        rounds.push(train_round(ctx, j, start)?);
     }
     write_yaml(
         &ctx.out.join("ticket.yaml"),

@@ -212,10 +212,8 @@ impl Stepper<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arch::cnn_lstm::CnnLstmConfig;
     use crate::features::spec::Feats;
     use crate::nn::params::host_to_tensor;
-    use crate::text;
     use crate::training::batch::make_batch;
 
     #[test]
@@ -241,16 +239,7 @@ mod tests {
     }
 
     fn tiny() -> Arch {
-        Arch::CnnLstm(CnnLstmConfig {
-            input_bins: 8,
-            channels: 2,
-            kernels: vec![(3, 3)],
-            strides: vec![(2, 2)],
-            lstm_layers: 1,
-            hidden: 6,
-            bidirectional: false,
-            vocab: text::VOCAB,
-        })
+        crate::arch::tiny_cnn_lstm(8)
     }
 
     fn two_utterances(bins: usize) -> Vec<Feats> {

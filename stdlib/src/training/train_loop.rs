@@ -357,8 +357,6 @@ fn mask_tensors(p: &Params, masks: Option<&Masks>) -> Vec<Option<Tensor<1>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arch::cnn_lstm::CnnLstmConfig;
-    use crate::text;
     use crate::training::settings::FitSettings;
 
     fn data(n: usize, bins: usize) -> Vec<Feats> {
@@ -382,16 +380,7 @@ mod tests {
     #[test]
     fn continuing_from_step_k_finishes_the_schedule_of_the_full_run() {
         let bins = 8;
-        let cfg = Arch::CnnLstm(CnnLstmConfig {
-            input_bins: bins,
-            channels: 2,
-            kernels: vec![(3, 3)],
-            strides: vec![(2, 2)],
-            lstm_layers: 1,
-            hidden: 6,
-            bidirectional: false,
-            vocab: text::VOCAB,
-        });
+        let cfg = crate::arch::tiny_cnn_lstm(bins);
         let device = crate::device::open("flex").unwrap();
         let (train, dev) = (data(6, bins), data(2, bins));
         let progress = Progress::hidden();

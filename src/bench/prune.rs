@@ -1,0 +1,202 @@
+//! One pruning round at the paper's model sizes: time and peak memory
+//! beyond the model (weights and masks already in memory), per model and
+//! pruning kind; and, at a size the peer can afford, beside pruning by
+//! sorting every unit (`pruning::reference`, the definition `prune` is
+//! tested against). Goal at 132M parameters: ≤ 2 s and ≤ 1 GB per round.
+
+use lotto_stdlib::pruning::prune::{prune, PruneSpec};
+use lotto_stdlib::pruning::reference::prune_by_sorting;
+use lotto_stdlib::pruning::select::{prunable_names, Selection};
+use lotto_stdlib::rng::Rng;
+use lotto_stdlib::tensor_io::{HostTensor, TensorMap};
+use std::time::Instant;
+
+/// Peak and current resident memory (VmHWM, VmRSS) in bytes.
+fn rss() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// Resets the peak (Linux: `5` to clear_refs) so the next reading is the
+/// peak of what follows.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Times `f` and the memory it took beyond what was resident before: run
+/// in a process of its own (`case`), where nothing freed earlier is kept
+/// for reuse by the allocator.
+fn measure<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
+    reset_peak();
+    let before = rss().1;
+    let t0 = Instant::now();
+    let out = f();
+    let secs = t0.elapsed().as_secs_f64();
+    let peak = rss().0.saturating_sub(before) as f64 / (1u64 << 20) as f64;
+    (out, secs, peak)
+}
+
+/// The environment variable that makes `lotto bench prune` run one case
+/// (`MODEL/KIND` or `peer/KIND/WHO`) and print its figures.
+const CASE: &str = "LOTTO_BENCH_PRUNE_CASE";
+
+fn spec(rate: f64, global: bool, block: (usize, usize)) -> PruneSpec {
+    PruneSpec {
+        rate,
+        global,
+        block,
+        random: false,
+        nm: None,
+    }
+}
+
+/// Random weights and full masks for `arch`'s prunable tensors.
+fn model(arch: &lotto_stdlib::arch::Arch) -> Result<(TensorMap, TensorMap, usize), String> {
+    let names = prunable_names(arch, &Selection::Paper.selectors(arch))?;
+    let mut rng = Rng::new(1);
+    let (mut w, mut m, mut n) = (TensorMap::new(), TensorMap::new(), 0);
+    for (name, shape) in names {
+        let len: usize = shape.iter().product();
+        n += len;
+        let data = (0..len).map(|_| rng.uniform(-0.1, 0.1)).collect();
+        w.insert(
+            name.clone(),
+            HostTensor {
+                shape: shape.clone(),
+                data,
+            },
+        );
+        m.insert(
+            name,
+            HostTensor {
+                shape,
+                data: vec![1.0; len],
+            },
+        );
+    }
+    Ok((w, m, n))
+}
+
+fn kinds() -> Vec<(&'static str, PruneSpec)> {
+    vec![
+        ("global", spec(0.2, true, (1, 1))),
+        ("layer-wise", spec(0.2, false, (1, 1))),
+        ("global 1x4 blocks", spec(0.2, true, (1, 4))),
+        (
+            "2:4",
+            PruneSpec {
+                nm: Some((2, 4)),
+                ..spec(0.2, true, (1, 1))
+            },
+        ),
+        (
+            "random",
+            PruneSpec {
+                random: true,
+                ..spec(0.2, true, (1, 1))
+            },
+        ),
+    ]
+}
+
+/// The peer's model: a DS2 with 5 BiLSTM-512 (24.5M prunable weights),
+/// a size whose per-unit objects fit in memory here.
+fn peer_model() -> lotto_stdlib::arch::Arch {
+    lotto_stdlib::arch::Arch::CnnLstm(lotto_stdlib::arch::CnnLstmConfig::ds2(5, 512))
+}
+
+/// Runs one case in this process and prints `seconds MiB` pairs.
+fn run_case(case: &str) -> Result<(), String> {
+    let parts: Vec<&str> = case.split('/').collect();
+    let kinds = kinds();
+    let find = |k: &str| {
+        kinds
+            .iter()
+            .find(|(l, _)| *l == k)
+            .map(|(_, s)| s.clone())
+            .ok_or_else(|| format!("no pruning kind `{k}`"))
+    };
+    match parts.as_slice() {
+        ["peer", kind, who] => {
+            let s = find(kind)?;
+            let (w, m, _) = model(&peer_model())?;
+            let (_, t, p) = if *who == "sorting" {
+                measure(|| prune_by_sorting(&w, &m, &s))
+            } else {
+                measure(|| prune(&w, &m, &s, &mut Rng::new(0)))
+            };
+            println!("{t} {p}");
+        }
+        [name, kind] => {
+            let s = find(kind)?;
+            let arch = lotto_stdlib::models::paper_models()?
+                .into_iter()
+                .find(|(n, _)| n == name)
+                .ok_or_else(|| format!("no model `{name}`"))?
+                .1;
+            let (w, m, _) = model(&arch)?;
+            let (first, t1, p1) = measure(|| prune(&w, &m, &s, &mut Rng::new(0)));
+            // The second round starts from the first's masks.
+            let (_, t2, p2) = measure(|| prune(&w, &first, &s, &mut Rng::new(1)));
+            println!("{t1} {p1} {t2} {p2}");
+        }
+        _ => return Err(format!("bad case `{case}`")),
+    }
+    Ok(())
+}
+
+/// The figures a case printed.
+fn figures(exe: &std::path::Path, case: &str) -> Result<Vec<f64>, String> {
+    let out = std::process::Command::new(exe)
+        .args(["bench", "prune"])
+        .env(CASE, case)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("{case}: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|x| x.parse::<f64>().map_err(|e| format!("{case}: {e}")))
+        .collect()
+}
+
+pub fn run(exe: &std::path::Path) -> Result<(), String> {
+    if let Ok(case) = std::env::var(CASE) {
+        return run_case(&case);
+    }
+    println!("One pruning round (20% of the surviving prunable weights), each case in a process of its own; memory: peak beyond the model and its masks");
+    for (name, arch) in lotto_stdlib::models::paper_models()? {
+        let (_, _, n) = model(&arch)?;
+        println!("{name}: {n} prunable weights");
+        for (label, _) in kinds() {
+            let f = figures(exe, &format!("{name}/{label}"))?;
+            println!(
+                "  {label:<18} round 1 {:6.2} s {:6.0} MiB   round 2 {:6.2} s {:6.0} MiB",
+                f[0], f[1], f[2], f[3]
+            );
+        }
+    }
+    let (w, m, n) = model(&peer_model())?;
+    println!("beside pruning by sorting every unit ({n} prunable weights, DS2 with 5 BiLSTM-512):");
+    for (label, s) in kinds().iter().take(3) {
+        if prune(&w, &m, s, &mut Rng::new(0)) != prune_by_sorting(&w, &m, s) {
+            return Err(format!("{label}: prune and the sorting reference disagree"));
+        }
+        let ours = figures(exe, &format!("peer/{label}/lotto"))?;
+        let peer = figures(exe, &format!("peer/{label}/sorting"))?;
+        println!(
+            "  {label:<18} lotto {:6.2} s {:6.0} MiB   sorting {:6.2} s {:6.0} MiB   same masks",
+            ours[0], ours[1], peer[0], peer[1]
+        );
+    }
+    Ok(())
+}
