@@ -2,20 +2,35 @@
 
 use crate::text;
 
+/// One utterance's counts: word errors, reference words, character
+/// errors, reference characters. Kept per utterance so that two models
+/// scored on the same utterances can be compared pair by pair.
+pub type UttErrors = [u32; 4];
+
+/// Each utterance's error counts, in order.
+pub fn score_each(refs: &[&str], hyps: &[String]) -> Vec<UttErrors> {
+    refs.iter()
+        .zip(hyps)
+        .map(|(r, h)| {
+            let (a, b, c, d) = text::errors(r, h);
+            [a as u32, b as u32, c as u32, d as u32]
+        })
+        .collect()
+}
+
+/// Corpus WER and CER (percent) from per-utterance counts: errors pooled
+/// over utterances, not a mean of per-utterance rates.
+pub fn rates(each: &[UttErrors]) -> (f64, f64) {
+    let sum = |k: usize| each.iter().map(|e| e[k] as u64).sum::<u64>();
+    (
+        100.0 * sum(0) as f64 / sum(1).max(1) as f64,
+        100.0 * sum(2) as f64 / sum(3).max(1) as f64,
+    )
+}
+
 /// Corpus WER and CER (percent) of hypotheses against references.
 pub fn score(refs: &[&str], hyps: &[String]) -> (f64, f64) {
-    let (mut we, mut wn, mut ce, mut cn) = (0, 0, 0, 0);
-    for (r, h) in refs.iter().zip(hyps) {
-        let (a, b, c, d) = text::errors(r, h);
-        we += a;
-        wn += b;
-        ce += c;
-        cn += d;
-    }
-    (
-        100.0 * we as f64 / wn.max(1) as f64,
-        100.0 * ce as f64 / cn.max(1) as f64,
-    )
+    rates(&score_each(refs, hyps))
 }
 
 #[cfg(test)]

@@ -16,6 +16,13 @@ pub struct Row {
     pub cer: f64,
     pub utterances: usize,
     pub dev_wer: f64,
+    /// Per utterance, in the corpus's order (the same for every model
+    /// scored on it): word errors, words, character errors, characters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_utterance: Vec<crate::scoring::UttErrors>,
+    /// The model's training warning (its kept epoch is a weak choice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, Default)]

@@ -10,7 +10,7 @@ use crate::features::corpus_features::corpus_features;
 use crate::lm::NgramLm;
 use crate::op::{config_op, model_resources, op};
 use crate::pruning::masks::remaining;
-use crate::scoring::score;
+use crate::scoring::{rates, score_each};
 use crate::tickets::ticket::read_ticket;
 use crate::training::job::load_trained;
 use crate::vocabulary::{CORPUS, DECODER, EVAL, LANGUAGE_MODEL, TICKET, TRAINED};
@@ -133,7 +133,8 @@ fn run(ctx: &mut RunCtx, a: &WerArgs) -> Result<(), String> {
                 None => decode(&info.model, &p, &feats, bins, 32),
             };
             let refs: Vec<&str> = feats.iter().map(|f| f.text.as_str()).collect();
-            let (wer, cer) = score(&refs, &hyps);
+            let each = score_each(&refs, &hyps);
+            let (wer, cer) = rates(&each);
             table.rows.push(Row {
                 model: e.model.clone(),
                 method: method.clone(),
@@ -144,6 +145,8 @@ fn run(ctx: &mut RunCtx, a: &WerArgs) -> Result<(), String> {
                 cer,
                 utterances: feats.len(),
                 dev_wer: info.best_dev_wer,
+                per_utterance: each,
+                warning: info.warning.clone(),
             });
             bar.inc(1);
         }
@@ -161,7 +164,7 @@ fn run(ctx: &mut RunCtx, a: &WerArgs) -> Result<(), String> {
 pub fn register(r: &mut Registry) {
     r.add(config_op::<BeamArgs>("beam", "Evaluation", 1, &DECODER, "CTC prefix beam search over characters for `wer(..., decoder: beam(...))`, with an optional word n-gram model applied as each word ends: ln P_ctc + α·ln P_lm + β·words. The paper: width 1024 with a 3-gram. Transducer models decode greedily."));
     r.add(
-        op::<WerArgs>("wer", "Evaluation", 1, Output::One(EVAL), "Word and character error rates (greedy CTC or transducer decoding, or CTC beam search) of every model, and every round of every ticket, on every corpus.")
+        op::<WerArgs>("wer", "Evaluation", 2, Output::One(EVAL), "Word and character error rates (greedy CTC or transducer decoding, or CTC beam search) of every model, and every round of every ticket, on every corpus, with each utterance's error counts so that comparisons can be paired.")
             .run(run)
             .numeric()
             .names_inputs()

@@ -3,6 +3,7 @@
 //! number, plots (SVG and PNG), and exported weights and masks.
 
 pub mod export;
+pub mod paired;
 pub mod plot;
 pub mod report_op;
 pub mod summary;

@@ -326,6 +326,8 @@ mod tests {
             cer: wer / 2.0,
             utterances: 10,
             dev_wer: wer,
+            per_utterance: vec![],
+            warning: None,
         }
     }
 

@@ -147,11 +147,11 @@ fn run(ctx: &mut RunCtx, a: &ReportArgs) -> Result<(), String> {
 pub fn register(r: &mut Registry) {
     // summary version 2: a tie on dev WER marks the sparsest round ★ (as
     // `best` picks), not the first.
-    r.add(config_op::<SummaryArgs>("summary", "Reports", 2, &REPORT_PART, "Markdown table per test corpus (method, round, RW, WER, CER; best ★ (ties: the sparsest, as `best` picks) and extreme ◆ marked) and a CSV of every number."));
+    r.add(config_op::<SummaryArgs>("summary", "Reports", 3, &REPORT_PART, "Markdown table per test corpus (method, round, RW, WER, CER; best ★ (ties: the sparsest, as `best` picks) and extreme ◆ marked), paired comparisons (each ticket round against its dense model, IMP against random pruning at equal RW: WER difference, 95% interval and p from a paired bootstrap over utterances), and a CSV of every number."));
     r.add(config_op::<PlotArgs>("plot", "Reports", 3, &REPORT_PART, "Plot as `Y_vs_X.svg` and `.png`. `x: rw`: WER (or CER) against remaining weights on a log axis, one line per model and test set, dense baseline dashed. `x: noise`: WER per test set in table order (clean, then noisy), one line per model and round, dense dashed."));
     r.add(config_op::<ExportArgs>("export", "Reports", 1, &REPORT_PART, "A model's or every ticket round's weights (`weights.safetensors`, best epoch, PyTorch parameter names and layout) and masks (`masks.safetensors`, 1 kept / 0 pruned) with `model.yaml`: architecture, features, RW, dev WER and every parameter's shape, kind and kept count. Written under DIR/NAME/ (a ticket: DIR/NAME/round_K/)."));
     r.add(
-        op::<ReportArgs>("report", "Reports", 3, Output::One(REPORT), "Written by `report \"DIR\" = part, part...`: the parts' files land in DIR inside the workspace.")
+        op::<ReportArgs>("report", "Reports", 4, Output::One(REPORT), "Written by `report \"DIR\" = part, part...`: the parts' files land in DIR inside the workspace.")
             .run(run)
             .validate(distinct_files)
             .exports_to("path")

@@ -31,6 +31,10 @@ pub struct TrainedInfo {
     /// Remaining weights, % of prunable, measured from the masks.
     pub rw: f64,
     pub history: Vec<EpochLog>,
+    /// Why the kept epoch is a weak choice, if it is: shown in the run and
+    /// in reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 pub fn read_trained(dir: &Path) -> Result<TrainedInfo, String> {
@@ -219,6 +223,7 @@ impl<'a> TrainJob<'a> {
             best_dev_wer: r.best_dev_wer,
             rw: run.masks.map(remaining).unwrap_or(100.0),
             history: r.history,
+            warning: r.warning,
         };
         write_yaml(&run.out.join("trained.yaml"), &info)?;
         Ok(info)

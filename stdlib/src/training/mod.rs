@@ -10,6 +10,7 @@ pub mod fit;
 pub mod job;
 pub mod loss_norm;
 pub mod optimizer;
+pub mod selection;
 pub mod settings;
 pub mod train_loop;
 

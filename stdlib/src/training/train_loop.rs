@@ -9,6 +9,7 @@ use super::batch::{make_batch, usable, Batch};
 use super::checkpoint;
 use super::epoch_log::EpochLog;
 use super::optimizer::{Opt, Stepper};
+use super::selection;
 use super::settings::FitSettings;
 use crate::arch::Arch;
 use crate::decoding::decode;
@@ -33,6 +34,8 @@ pub struct TrainResult {
     pub best_epoch: usize,
     pub best_dev_wer: f64,
     pub history: Vec<EpochLog>,
+    /// Why the kept epoch is a weak choice, if it is (`selection::warning`).
+    pub warning: Option<String>,
 }
 
 /// Looks at the weights after each epoch and may end training early (the
@@ -165,7 +168,13 @@ impl Training<'_> {
                 ));
             }
         }
+        let warning = selection::warning(&st.history);
+        if let Some(w) = &warning {
+            self.progress
+                .println(&format!("  warning: {}: {w}", self.label));
+        }
         Ok(TrainResult {
+            warning,
             best: st.best.weights,
             last: st.p.to_map(),
             optimizer: (checkpoint::moments(&st.p, &st.opt), st.opt.step),
@@ -229,7 +238,9 @@ impl Training<'_> {
             "  {} epoch {epoch}/{}: loss {loss:.3}, dev WER {wer:.2}%, CER {cer:.2}% ({seconds:.1}s)",
             self.label, st.epochs
         ));
-        if wer < st.best.wer {
+        let new = st.history.last().expect("just pushed");
+        let best = st.history.iter().find(|e| e.epoch == st.best.epoch);
+        if st.best.epoch == 0 || selection::beats(new, best) {
             st.best.weights = st.p.to_map();
             st.best.file = checkpoint::save_best(ckpt_dir, epoch, &st.best.weights)?;
             st.best.wer = wer;
