@@ -322,3 +322,66 @@ fn early_bird_rounds_stop_once_the_next_mask_settles_and_the_last_round_trains_f
     let never = ws.run(&["show", "r.lotto", "never"]).success().stdout();
     assert!(never.contains("train_epochs: 6"), "{never}");
 }
+
+/// The mask of round 1: the `rate` smallest-magnitude prunable weights of
+/// `weights`, globally, ties to the earlier tensor and position.
+fn global_magnitude_mask(
+    weights: &std::collections::BTreeMap<String, Vec<f32>>,
+    masks: &std::collections::BTreeMap<String, Vec<f32>>,
+    rate: f64,
+) -> std::collections::BTreeMap<String, Vec<f32>> {
+    let mut all: Vec<(f32, usize, usize, String)> = vec![];
+    for (t, name) in masks.keys().enumerate() {
+        for (i, w) in weights[name].iter().enumerate() {
+            all.push((w.abs(), t, i, name.clone()));
+        }
+    }
+    let k = (rate * all.len() as f64).round() as usize;
+    all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut out: std::collections::BTreeMap<String, Vec<f32>> = masks
+        .iter()
+        .map(|(n, m)| (n.clone(), vec![1.0; m.len()]))
+        .collect();
+    for (_, _, i, name) in all.into_iter().take(k) {
+        out.get_mut(&name).unwrap()[i] = 0.0;
+    }
+    out
+}
+
+#[test]
+fn masks_are_drawn_from_the_final_weights_unless_asked_for_the_best() {
+    let ws = Ws::with_data(4, 6);
+    ws.write(
+        "r.lotto",
+        r#"
+corpus all = manifest("data/manifest.tsv")
+split train, dev = all.split(0.5, 0.5, seed: 1)
+features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
+model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
+train dense = fit(m, train, dev, features: mel, epochs: 3, batch: 4, seed: 1)
+"#,
+    );
+    let base = std::fs::read_to_string(ws.path().join("r.lotto")).unwrap();
+    ws.write(
+        "r.lotto",
+        &format!(
+            "{base}ticket from_last = imp(dense, rounds: 1, rate: 50%, prune: [lstm_ih, lstm_hh, linear])\n\
+             train l1 = from_last.round(1)\n\
+             ticket from_best = imp(dense, rounds: 1, rate: 50%, prune: [lstm_ih, lstm_hh, linear], prune_from: best)\n\
+             train b1 = from_best.round(1)\n"
+        ),
+    );
+    ws.run(&["run", "r.lotto"]).success();
+    let dir = |step: &str| ws.artifacts(&[], "r.lotto", step);
+    let load = |step: &str, f: &str| lotto_safetensors(&dir(step).join(f));
+    let masks = load("l1", "masks.safetensors");
+    let last = load("dense", "last.safetensors");
+    let best = load("dense", "best.safetensors");
+    assert_ne!(last, best, "the dev-best epoch must not be the last here");
+    assert_eq!(masks, global_magnitude_mask(&last, &masks, 0.5));
+    assert_ne!(masks, load("b1", "masks.safetensors"));
+    assert_eq!(
+        load("b1", "masks.safetensors"),
+        global_magnitude_mask(&best, &masks, 0.5)
+    );
+}

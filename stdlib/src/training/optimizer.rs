@@ -328,4 +328,48 @@ mod tests {
             assert!(v.iter().skip(1).step_by(2).any(|&x| x > 0.0), "param {i}");
         }
     }
+
+    /// Two Adam steps on one weight, gradients 1 then 2, against the
+    /// formulas by hand: with β2 0.98 and ε 1e-9 (the official Conformer)
+    /// the second step differs from the defaults' in the third digit.
+    #[test]
+    fn adam_uses_the_settings_betas_and_eps() {
+        let cfg = tiny();
+        let device = crate::device::open("flex").unwrap();
+        let t = |x: f32| host_to_tensor(&[x], &device).inner();
+        let run = |b1: f64, b2: f64, eps: f64| {
+            let mut s = FitSettings::plain_adam(1, 1, 0.1);
+            s.betas = (b1, b2);
+            s.eps = eps;
+            let stepper = Stepper {
+                cfg: &cfg,
+                settings: &s,
+                masks: vec![None],
+                bins: 8,
+                device: &device,
+            };
+            let mut opt = Opt {
+                m: vec![t(0.0)],
+                v: vec![t(0.0)],
+                step: 0,
+            };
+            let mut w = t(1.0);
+            for g in [1.0f32, 2.0] {
+                opt.step += 1;
+                w = stepper.update(&mut opt, 0, w, t(g), 0.1);
+            }
+            to_host(&w)[0] as f64
+        };
+        let by_hand = |b1: f64, b2: f64, eps: f64| {
+            let (m1, v1) = ((1.0 - b1) * 1.0, (1.0 - b2) * 1.0);
+            let w1 = 1.0 - 0.1 * (m1 / (1.0 - b1)) / ((v1 / (1.0 - b2)).sqrt() + eps);
+            let (m2, v2) = (b1 * m1 + (1.0 - b1) * 2.0, b2 * v1 + (1.0 - b2) * 4.0);
+            w1 - 0.1 * (m2 / (1.0 - b1 * b1)) / ((v2 / (1.0 - b2 * b2)).sqrt() + eps)
+        };
+        for (b1, b2, eps) in [(0.9, 0.98, 1e-9), (0.9, 0.999, 1e-8)] {
+            let (got, want) = (run(b1, b2, eps), by_hand(b1, b2, eps));
+            assert!((got - want).abs() < 1e-6, "β2 {b2}: {got} vs {want}");
+        }
+        assert!((by_hand(0.9, 0.98, 1e-9) - by_hand(0.9, 0.999, 1e-8)).abs() > 1e-4);
+    }
 }
