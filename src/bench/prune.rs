@@ -49,13 +49,7 @@ fn measure<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
 const CASE: &str = "LOTTO_BENCH_PRUNE_CASE";
 
 fn spec(rate: f64, global: bool, block: (usize, usize)) -> PruneSpec {
-    PruneSpec {
-        rate,
-        global,
-        block,
-        random: false,
-        nm: None,
-    }
+    PruneSpec::magnitude(rate, global, block)
 }
 
 /// Random weights and full masks for `arch`'s prunable tensors.

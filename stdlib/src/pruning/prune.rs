@@ -23,6 +23,19 @@ pub struct PruneSpec {
     pub nm: Option<(usize, usize)>,
 }
 
+impl PruneSpec {
+    /// Magnitude pruning of `rate` of the surviving units, in `block`s.
+    pub fn magnitude(rate: f64, global: bool, block: (usize, usize)) -> PruneSpec {
+        PruneSpec {
+            rate,
+            global,
+            block,
+            random: false,
+            nm: None,
+        }
+    }
+}
+
 /// Removes `rate` of the remaining prunable units (blocks) with the lowest
 /// score (mean |w|), or chosen uniformly at random, globally or per tensor.
 /// Ties at the cut go to the units that come first (tensors by name, then
@@ -157,15 +170,8 @@ mod tests {
     use crate::pruning::masks::remaining;
     use crate::tensor_io::HostTensor;
 
-    /// Magnitude pruning of `rate` in `block`s.
     fn spec(rate: f64, global: bool, block: (usize, usize)) -> PruneSpec {
-        PruneSpec {
-            rate,
-            global,
-            block,
-            random: false,
-            nm: None,
-        }
+        PruneSpec::magnitude(rate, global, block)
     }
 
     fn map(vals: Vec<f32>, shape: Vec<usize>) -> TensorMap {
