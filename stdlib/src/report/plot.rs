@@ -7,19 +7,38 @@
 //! noisy test set), one line per ticket round.
 
 use crate::eval::table::Row;
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::{Arc, OnceLock};
 
 const COLORS: &[&str] = &[
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+    "#bcbd22", "#7f7f7f",
 ];
+
+/// Line patterns that tell apart lines past the tenth, which reuse the
+/// colours: solid, then long dashes, then dots (dense baselines dash 5,4).
+const PATTERNS: &[Option<&str>] = &[None, Some("10,3"), Some("2,3")];
+
+/// The colour and pattern of line `i`: no two lines share both.
+fn style(i: usize) -> (&'static str, Option<&'static str>) {
+    (
+        COLORS[i % COLORS.len()],
+        PATTERNS[(i / COLORS.len()) % PATTERNS.len()],
+    )
+}
+
+/// The width a label takes at the plots' 12-pixel font (DejaVu Sans
+/// averages a little over 7 pixels a character).
+fn text_width(text: &str) -> f64 {
+    7.2 * text.chars().count() as f64
+}
 
 /// The font every plot names; bundled so PNGs never depend on the machine.
 const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 const FAMILY: &str = "DejaVu Sans";
 
-/// Canvas and margins shared by both plots: room on the right for a legend.
+/// Canvas and margins: a plot area of fixed size, with room on the right
+/// for the legend's longest entry and below for the x labels.
 struct Frame {
     w: f64,
     h: f64,
@@ -29,16 +48,25 @@ struct Frame {
     mb: f64,
 }
 
-const FRAME: Frame = Frame {
-    w: 760.0,
-    h: 460.0,
-    ml: 70.0,
-    mr: 250.0,
-    mt: 50.0,
-    mb: 60.0,
-};
-
 impl Frame {
+    /// A frame whose legend fits `legend` entries and whose x labels need
+    /// `below` pixels under the axis (beyond the usual 60).
+    fn new(legend: &[String], below: f64) -> Frame {
+        let widest = legend.iter().map(|l| text_width(l)).fold(0.0, f64::max);
+        let mr = (widest + 60.0).max(250.0);
+        let (mt, mb) = (50.0, 60.0 + below);
+        // 20 pixels a legend entry.
+        let h = (mt + mb + 350.0).max(mt + 20.0 + 20.0 * legend.len() as f64 + 10.0);
+        Frame {
+            w: 70.0 + 440.0 + mr,
+            h,
+            ml: 70.0,
+            mr,
+            mt,
+            mb,
+        }
+    }
+
     fn plot_right(&self) -> f64 {
         self.w - self.mr
     }
@@ -88,14 +116,13 @@ impl Frame {
         self.mt + (1.0 - v / ymax) * (self.h - self.mt - self.mb)
     }
 
-    /// One legend entry (line sample and text), `i`-th from the top.
-    fn legend(&self, s: &mut String, i: usize, color: &str, dashed: bool, text: &str) {
+    /// One legend entry (line sample in the line's colour and pattern, and
+    /// text), `i`-th from the top.
+    fn legend(&self, s: &mut String, i: usize, color: &str, pattern: Option<&str>, text: &str) {
         let ly = self.mt + 10.0 + i as f64 * 20.0;
-        let dash = if dashed {
-            " stroke-dasharray=\"5,4\""
-        } else {
-            ""
-        };
+        let dash = pattern
+            .map(|p| format!(" stroke-dasharray=\"{p}\""))
+            .unwrap_or_default();
         let _ = writeln!(s, "<line x1=\"{0}\" y1=\"{ly}\" x2=\"{1}\" y2=\"{ly}\" stroke=\"{color}\" stroke-width=\"2\"{dash}/><text x=\"{2}\" y=\"{3}\">{4}</text>", self.plot_right() + 12.0, self.plot_right() + 36.0, self.plot_right() + 42.0, ly + 4.0, esc(text));
     }
 }
@@ -119,40 +146,74 @@ fn y_max(rows: &[Row], metric: &str) -> f64 {
     ((rows.iter().map(|r| value(r, metric)).fold(1.0f64, f64::max) * 1.05) / 10.0).ceil() * 10.0
 }
 
-/// A line through the points (when there are two or more) with a dot at each.
-fn polyline(s: &mut String, color: &str, pts: &[(f64, f64)]) {
+/// Line `i` through the points (when there are two or more) with a dot at
+/// each. Later lines' dots are smaller and ringed in white, so points that
+/// coincide with an earlier line's stay visible as rings.
+fn polyline(s: &mut String, i: usize, pts: &[(f64, f64)]) {
+    let (color, pattern) = style(i);
     let path: Vec<String> = pts.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
+    let dash = pattern
+        .map(|p| format!(" stroke-dasharray=\"{p}\""))
+        .unwrap_or_default();
     if pts.len() > 1 {
         let _ = writeln!(
             s,
-            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash} points=\"{}\"/>",
             path.join(" ")
         );
     }
+    let r = 5.0 - 0.3 * (i % 8) as f64;
     for (a, b) in pts {
         let _ = writeln!(
             s,
-            "<circle cx=\"{a:.1}\" cy=\"{b:.1}\" r=\"3.5\" fill=\"{color}\"/>"
+            "<circle cx=\"{a:.1}\" cy=\"{b:.1}\" r=\"{r:.1}\" fill=\"{color}\" stroke=\"white\" stroke-width=\"1\"/>"
         );
     }
 }
 
-/// Rows grouped by (model, test set), in table order within each group.
-pub fn series(rows: &[Row]) -> BTreeMap<(String, String), Vec<&Row>> {
-    let mut m: BTreeMap<(String, String), Vec<&Row>> = BTreeMap::new();
+/// Rows grouped by (model, test set): models evaluated only densely first,
+/// then the others, each in the order the evaluation lists them (the
+/// recipe's order); rows in table order within each group.
+pub fn series(rows: &[Row]) -> Vec<((String, String), Vec<&Row>)> {
+    let mut m: Vec<((String, String), Vec<&Row>)> = vec![];
     for r in rows {
-        m.entry((r.model.clone(), r.corpus.clone()))
-            .or_default()
-            .push(r);
+        let key = (r.model.clone(), r.corpus.clone());
+        match m.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, rs)) => rs.push(r),
+            None => m.push((key, vec![r])),
+        }
     }
+    let only_dense = |rs: &[&Row]| rs.iter().all(|r| r.method == "dense" && r.round == 0);
+    // A stable sort: dense models first, recipe order otherwise.
+    m.sort_by_key(|(_, rs)| !only_dense(rs));
     m
 }
 
 /// WER (or CER) against RW on a log axis, one line per model and test set,
-/// each dense model as a dashed line.
+/// each dense model as a dashed line; a tick at every RW a point sits at.
 pub fn rw_svg(rows: &[Row], metric: &str) -> String {
-    let f = &FRAME;
     let m = metric.to_uppercase();
+    // A model evaluated only densely (one point per test set) is drawn as a
+    // dashed baseline in the colour of the ticket line it belongs to: the
+    // one on the same test set whose round 0 (the dense model itself) has
+    // the same value; else the first line on that test set.
+    let is_dense = |rs: &[&Row]| rs.iter().all(|r| r.method == "dense" && r.round == 0);
+    let groups = series(rows);
+    let lines: Vec<_> = groups.iter().filter(|(_, rs)| !is_dense(rs)).collect();
+    let dense: Vec<_> = groups.iter().filter(|(_, rs)| is_dense(rs)).collect();
+    let dense_models: std::collections::BTreeSet<&str> =
+        dense.iter().map(|((m, _), _)| m.as_str()).collect();
+    let baseline = if dense_models.len() > 1 {
+        "dense, each in its ticket's colour"
+    } else {
+        "dense, same test set"
+    };
+    let mut legend: Vec<String> = lines
+        .iter()
+        .map(|((model, corpus), _)| format!("{model} on {corpus}"))
+        .collect();
+    legend.push(baseline.to_string());
+    let f = Frame::new(&legend, 0.0);
     let min_rw = rows.iter().map(|r| r.rw).fold(100.0f64, f64::min).max(0.1);
     let (lx0, lx1) = ((min_rw * 0.8).log10(), 100f64.log10() + 0.02);
     let ymax = y_max(rows, metric);
@@ -162,19 +223,21 @@ pub fn rw_svg(rows: &[Row], metric: &str) -> String {
         "remaining weights, % of prunable (log scale; sparser to the right)",
         &format!("{m} (%)"),
     );
-    for rw in [100.0, 50.0, 25.0, 12.5, 5.0, 2.0, 1.0] {
-        if rw >= min_rw * 0.8 {
-            let _ = writeln!(s, "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#ddd\"/><text x=\"{0}\" y=\"{3}\" text-anchor=\"middle\">{rw}</text>", x(rw), f.mt, f.plot_bottom(), f.plot_bottom() + 16.0);
+    // A tick at each RW plotted (to 0.1), unless it would overlap the last.
+    let mut ticks: Vec<f64> = rows.iter().map(|r| (r.rw * 10.0).round() / 10.0).collect();
+    ticks.sort_by(|a, b| b.total_cmp(a));
+    ticks.dedup();
+    let mut last_x = f64::NEG_INFINITY;
+    for rw in ticks {
+        let label = format!("{rw}");
+        let at = x(rw);
+        if at - last_x < text_width(&label) + 6.0 {
+            continue;
         }
+        last_x = at;
+        let _ = writeln!(s, "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#ddd\"/><text x=\"{0}\" y=\"{3}\" text-anchor=\"middle\">{label}</text>", at, f.mt, f.plot_bottom(), f.plot_bottom() + 16.0);
     }
     f.y_grid(&mut s, ymax);
-    // A model evaluated only densely (one point per test set) is drawn as a
-    // dashed baseline in the colour of the ticket line it belongs to: the
-    // one on the same test set whose round 0 (the dense model itself) has
-    // the same value; else the first line on that test set.
-    let is_dense = |rs: &[&Row]| rs.iter().all(|r| r.method == "dense" && r.round == 0);
-    let groups = series(rows);
-    let lines: Vec<_> = groups.iter().filter(|(_, rs)| !is_dense(rs)).collect();
     let color_of = |corpus: &str, v: f64, fallback: usize| {
         let own = lines.iter().position(|((_, c), rs)| {
             c == corpus && rs.iter().any(|r| r.round == 0 && value(r, metric) == v)
@@ -182,31 +245,23 @@ pub fn rw_svg(rows: &[Row], metric: &str) -> String {
         let i = own
             .or_else(|| lines.iter().position(|((_, c), _)| c == corpus))
             .unwrap_or(fallback);
-        COLORS[i % COLORS.len()]
+        style(i).0
     };
-    let dense: Vec<_> = groups.iter().filter(|(_, rs)| is_dense(rs)).collect();
     for (i, ((_, corpus), rs)) in dense.iter().enumerate() {
         let v = value(rs[0], metric);
         let c = color_of(corpus, v, lines.len() + i);
         let y = f.y(v, ymax);
         let _ = writeln!(s, "<line x1=\"{}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"{c}\" stroke-width=\"1.5\" stroke-dasharray=\"5,4\"/>", f.ml, f.plot_right());
     }
-    for (i, ((model, corpus), rs)) in lines.iter().enumerate() {
-        let c = COLORS[i % COLORS.len()];
+    for (i, (_, rs)) in lines.iter().enumerate() {
         let mut pts: Vec<(f64, f64)> = rs.iter().map(|r| (r.rw, value(r, metric))).collect();
         pts.sort_by(|a, b| b.0.total_cmp(&a.0));
         let pts: Vec<(f64, f64)> = pts.iter().map(|(a, b)| (x(*a), f.y(*b, ymax))).collect();
-        polyline(&mut s, c, &pts);
-        f.legend(&mut s, i, c, false, &format!("{model} on {corpus}"));
+        polyline(&mut s, i, &pts);
+        let (c, pattern) = style(i);
+        f.legend(&mut s, i, c, pattern, &legend[i]);
     }
-    let dense_models: std::collections::BTreeSet<&str> =
-        dense.iter().map(|((m, _), _)| m.as_str()).collect();
-    let baseline = if dense_models.len() > 1 {
-        "dense, each in its ticket's colour"
-    } else {
-        "dense, same test set"
-    };
-    f.legend(&mut s, lines.len(), "gray", true, baseline);
+    f.legend(&mut s, lines.len(), "gray", Some("5,4"), baseline);
     s.push_str("</svg>\n");
     s
 }
@@ -216,10 +271,11 @@ type RoundKey<'a> = (&'a str, &'a str, usize, f64);
 
 /// WER (or CER) across the test sets in table order (clean first, then the
 /// noisy ones as the recipe lists them), one line per model and round; the
-/// dense models dashed. The paper's robustness question in one picture:
-/// does a ticket degrade faster than the dense model as noise grows?
+/// dense models dashed. A ticket's round 0 that is a dense model already
+/// drawn (the same values everywhere) is not drawn again. The paper's
+/// robustness question in one picture: does a ticket degrade faster than
+/// the dense model as noise grows?
 pub fn noise_svg(rows: &[Row], metric: &str) -> String {
-    let f = &FRAME;
     let m = metric.to_uppercase();
     let mut sets: Vec<&str> = vec![];
     for r in rows {
@@ -227,18 +283,6 @@ pub fn noise_svg(rows: &[Row], metric: &str) -> String {
             sets.push(&r.corpus);
         }
     }
-    let ymax = y_max(rows, metric);
-    let step = (f.plot_right() - f.ml) / sets.len().max(1) as f64;
-    let x = |i: usize| f.ml + step * (i as f64 + 0.5);
-    let mut s = f.open(
-        &format!("{m} per test condition (lower is better)"),
-        "test set (clean, then with added noise, as listed in the recipe)",
-        &format!("{m} (%)"),
-    );
-    for (i, name) in sets.iter().enumerate() {
-        let _ = writeln!(s, "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#ddd\"/><text x=\"{0}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>", x(i), f.mt, f.plot_bottom(), f.plot_bottom() + 16.0, esc(name));
-    }
-    f.y_grid(&mut s, ymax);
     // One line per (model, method, round), in table order.
     let mut lines: Vec<(RoundKey, Vec<(usize, f64)>)> = vec![];
     for r in rows {
@@ -252,28 +296,73 @@ pub fn noise_svg(rows: &[Row], metric: &str) -> String {
             None => lines.push((key, vec![(at, value(r, metric))])),
         }
     }
-    // Dense lines last, so their dashes stay visible over a ticket's round 0
-    // (the same weights).
+    let repeats_dense = |(k, pts): &(RoundKey, Vec<(usize, f64)>)| {
+        k.2 == 0 && k.1 != "dense" && lines.iter().any(|(d, dpts)| d.1 == "dense" && dpts == pts)
+    };
+    let lines: Vec<(RoundKey, Vec<(usize, f64)>)> = lines
+        .iter()
+        .filter(|l| !repeats_dense(l))
+        .cloned()
+        .collect();
+    let legend: Vec<String> = lines
+        .iter()
+        .map(|((model, method, round, rw), _)| {
+            if *method == "dense" {
+                format!("{model} (dense, 100% RW)")
+            } else {
+                format!("{model}: {method} round {round} ({rw:.1}% RW)")
+            }
+        })
+        .collect();
+    // Condition names slant when they would not fit side by side.
+    let step = 440.0 / sets.len().max(1) as f64;
+    let widest = sets.iter().map(|c| text_width(c)).fold(0.0, f64::max);
+    let slant = widest + 8.0 > step;
+    let f = Frame::new(&legend, if slant { widest * 0.5 } else { 0.0 });
+    let ymax = y_max(rows, metric);
+    let x = |i: usize| f.ml + step * (i as f64 + 0.5);
+    let mut s = f.open(
+        &format!("{m} per test condition (lower is better)"),
+        "test set (clean, then with added noise, as listed in the recipe)",
+        &format!("{m} (%)"),
+    );
+    for (i, name) in sets.iter().enumerate() {
+        let (ty, at) = (f.plot_bottom() + 16.0, x(i));
+        let label = if slant {
+            format!("<text x=\"{at}\" y=\"{ty}\" text-anchor=\"end\" transform=\"rotate(-30 {at} {ty})\">{}</text>", esc(name))
+        } else {
+            format!(
+                "<text x=\"{at}\" y=\"{ty}\" text-anchor=\"middle\">{}</text>",
+                esc(name)
+            )
+        };
+        let _ = writeln!(
+            s,
+            "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#ddd\"/>{label}",
+            at,
+            f.mt,
+            f.plot_bottom()
+        );
+    }
+    f.y_grid(&mut s, ymax);
+    // Dense lines last, so their dashes stay visible over any ticket line
+    // that runs along them.
     let mut order: Vec<usize> = (0..lines.len()).collect();
     order.sort_by_key(|&i| lines[i].0 .1 == "dense");
     for i in order {
-        let ((model, method, round, rw), mut pts) = lines[i].clone();
-        let c = COLORS[i % COLORS.len()];
+        let ((_, method, _, _), mut pts) = lines[i].clone();
         pts.sort_by_key(|p| p.0);
         let dense = method == "dense";
         let pts: Vec<(f64, f64)> = pts.iter().map(|(a, b)| (x(*a), f.y(*b, ymax))).collect();
+        let (c, pattern) = style(i);
         if dense {
             let path: Vec<String> = pts.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
             let _ = writeln!(s, "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" stroke-dasharray=\"5,4\" points=\"{}\"/>", path.join(" "));
+            f.legend(&mut s, i, c, Some("5,4"), &legend[i]);
         } else {
-            polyline(&mut s, c, &pts);
+            polyline(&mut s, i, &pts);
+            f.legend(&mut s, i, c, pattern, &legend[i]);
         }
-        let label = if dense {
-            format!("{model} (dense, 100% RW)")
-        } else {
-            format!("{model}: {method} round {round} ({rw:.1}% RW)")
-        };
-        f.legend(&mut s, i, c, dense, &label);
     }
     s.push_str("</svg>\n");
     s
@@ -363,7 +452,7 @@ mod tests {
             .filter(|l| l.contains("stroke-dasharray=\"5,4\"") && !l.contains("gray"))
             .collect();
         assert_eq!(dashed.len(), 2, "{svg}");
-        // Series are drawn in name order: lth_a first, lth_b second.
+        // Series are drawn in recipe order: lth_a first, lth_b second.
         assert!(
             dashed.iter().any(|l| l.contains(COLORS[0]))
                 && dashed.iter().any(|l| l.contains(COLORS[1])),
@@ -398,5 +487,81 @@ mod tests {
         assert!(dark_in_title > 500, "title pixels: {dark_in_title}");
         let no_text = png(&svg.replace("font-size=\"16\"", "font-size=\"0\"")).unwrap();
         assert_ne!(no_text, bytes);
+    }
+
+    /// Readable with many lines and long names: the legend fits the
+    /// canvas, no two lines share colour and pattern, a ticket's round 0
+    /// that repeats the dense model is not drawn twice, every plotted RW
+    /// has a tick, and long condition names slant instead of overlapping.
+    #[test]
+    fn plots_stay_readable_with_many_lines_and_long_names() {
+        let mut rows = vec![];
+        let conditions = [
+            "test",
+            "noisy[level=0.1]",
+            "noisy[level=0.3]",
+            "noisy[level=0.5]",
+            "noisy[level=0.7]",
+        ];
+        for (k, c) in conditions.iter().enumerate() {
+            rows.push(Row {
+                model: "dense".into(),
+                ..row("dense", 0, 100.0, c, 30.0 + k as f64)
+            });
+            for t in 0..3 {
+                for r in 0..5 {
+                    let rw = 100.0 * 0.6f64.powi(r as i32);
+                    // Round 0 of every ticket is the dense model.
+                    let wer = if r == 0 {
+                        30.0 + k as f64
+                    } else {
+                        20.0 + (t * 5 + r + k) as f64
+                    };
+                    rows.push(Row {
+                        model: format!("a_rather_long_ticket_name_{t}"),
+                        ..row("imp", r, rw, c, wer)
+                    });
+                }
+            }
+        }
+        let svg = noise_svg(&rows, "wer");
+        let width: f64 = svg
+            .split("width=\"")
+            .nth(1)
+            .and_then(|w| w.split('"').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        // Legend texts start 42 px right of the plot area; each must fit.
+        for l in svg.lines().filter(|l| l.contains("% RW)")) {
+            let x: f64 = l
+                .split("<text x=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let text = l.rsplit('>').nth(1).unwrap().trim_end_matches("</text");
+            assert!(
+                x + text_width(text) <= width,
+                "clipped: {text} at {x} of {width}"
+            );
+        }
+        // 1 dense + 3 tickets × 4 rounds drawn: round 0 repeats dense.
+        assert_eq!(svg.matches("<polyline").count(), 13, "{svg}");
+        assert!(!svg.contains("round 0 (100.0% RW)"));
+        let styles: Vec<_> = (0..13).map(style).collect();
+        for i in 0..styles.len() {
+            for j in 0..i {
+                assert_ne!(styles[i], styles[j], "lines {i} and {j}");
+            }
+        }
+        assert!(svg.contains("rotate(-30"), "long names slant");
+        let rw = rw_svg(&rows, "wer");
+        for tick in [">100<", ">60<", ">36<", ">21.6<", ">13<"] {
+            assert!(rw.contains(tick), "no tick {tick}");
+        }
     }
 }

@@ -268,4 +268,20 @@ mod tests {
         assert!(md.contains("## Warnings"));
         assert!(!summary_md(&[row(0, 100.0, 40.0)]).contains("Warnings"));
     }
+
+    #[test]
+    fn dense_models_come_first_then_the_recipes_order() {
+        let named = |model: &str, method: &str, round: usize| Row {
+            model: model.into(),
+            method: method.into(),
+            ..row(round, 100.0, 10.0)
+        };
+        let md = summary_md(&[
+            named("zeta", "imp", 1),
+            named("alpha", "random_prune", 1),
+            named("dense", "dense", 0),
+        ]);
+        let at = |m: &str| md.find(&format!("| {m} |")).unwrap();
+        assert!(at("dense") < at("zeta") && at("zeta") < at("alpha"), "{md}");
+    }
 }
