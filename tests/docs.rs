@@ -101,6 +101,13 @@ fn every_pipeline_checks_and_plans_and_its_lock_is_current() {
                 let name = p.file_name().unwrap().to_string_lossy();
                 if recipe.contains("/paper/") && name.starts_with("rq") {
                     assert!(text.contains("no data "), "{text}");
+                    // The cost of the paper's models shows before any data.
+                    assert!(
+                        ["86.6M parameters", "128.7M parameters", "68.0M parameters"]
+                            .iter()
+                            .any(|p| text.contains(p)),
+                        "{text}"
+                    );
                 }
                 // A committed lock must match the recipe's inputs as they
                 // are now (op versions, params, bundled data).

@@ -55,6 +55,12 @@ pub trait Op: Send + Sync {
     fn validate_inputs(&self, _args: &Args, _upstream: &Upstream) -> Result<(), Invalid> {
         Ok(())
     }
+    /// What the step costs, for `lotto plan` to show before anything runs
+    /// (a model's parameters and the memory they take in training); `None`
+    /// where the op has nothing to say.
+    fn cost(&self, _args: &Args, _upstream: &Upstream) -> Option<String> {
+        None
+    }
     /// Whether checked arguments fill the op's typed arguments: what the
     /// test that declarations and structs agree calls for every op.
     fn parse(&self, _args: &Args) -> Result<(), String> {

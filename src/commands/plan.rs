@@ -8,6 +8,7 @@ use crate::error::{CmdResult, Fail};
 use crate::output::{print_diags, print_plan};
 use lotto_interpreter::diag::Diagnostics;
 use lotto_interpreter::plan::{self, NoKey};
+use lotto_interpreter::program::Upstream;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub fn run(app: &App, r: &RecipeArgs, format: Format) -> CmdResult {
@@ -35,7 +36,7 @@ pub fn run(app: &App, r: &RecipeArgs, format: Format) -> CmdResult {
             broken.push(d);
         }
     }
-    let planned = plan::plan_partial(
+    let mut planned = plan::plan_partial(
         &c,
         &parts,
         &missing,
@@ -43,6 +44,14 @@ pub fn run(app: &App, r: &RecipeArgs, format: Format) -> CmdResult {
         &app.recipe_rel(&r.file),
         &BTreeSet::new(),
     );
+    // What each training step costs, known from the recipe alone.
+    let up = Upstream::new(&c.steps);
+    for p in &mut planned {
+        let s = &c.steps[p.index];
+        if let Some(cost) = app.reg.get(s.op).and_then(|op| op.cost(&s.args, &up)) {
+            p.why.push(cost);
+        }
+    }
     print_plan(&planned, format);
     if broken.is_empty() {
         return Ok(());

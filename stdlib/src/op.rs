@@ -16,6 +16,7 @@ type RunFn<A> = fn(&mut RunCtx, &A) -> Result<(), String>;
 type ReadsFn<A> = fn(&A, &Path) -> Result<Vec<(PathBuf, String)>, String>;
 type ValidateFn<A> = fn(&A) -> Result<(), Invalid>;
 type AcrossFn<A> = fn(&A, &Upstream) -> Result<(), Invalid>;
+type CostFn<A> = fn(&A, &Upstream) -> Option<String>;
 
 /// An op whose arguments are the struct `A`.
 pub struct TypedOp<A> {
@@ -24,6 +25,7 @@ pub struct TypedOp<A> {
     reads: Option<ReadsFn<A>>,
     validate: Option<ValidateFn<A>>,
     across: Option<AcrossFn<A>>,
+    cost: Option<CostFn<A>>,
     args: PhantomData<fn() -> A>,
 }
 
@@ -42,6 +44,7 @@ pub fn op<A: OpArgs>(
         reads: None,
         validate: None,
         across: None,
+        cost: None,
         args: PhantomData,
     }
 }
@@ -77,6 +80,11 @@ impl<A> TypedOp<A> {
     /// [`Op::validate_inputs`]); [`upstream`] reads their arguments.
     pub fn validate_inputs(mut self, f: AcrossFn<A>) -> Self {
         self.across = Some(f);
+        self
+    }
+    /// What a step costs, shown by `lotto plan`.
+    pub fn cost(mut self, f: CostFn<A>) -> Self {
+        self.cost = Some(f);
         self
     }
     /// It writes its inputs' step names into its results (table rows,
@@ -135,6 +143,9 @@ impl<A: OpArgs + 'static> Op for TypedOp<A> {
             Some(f) => f(&typed(args).map_err(Invalid::call)?, up),
             None => Ok(()),
         }
+    }
+    fn cost(&self, args: &Args, up: &Upstream) -> Option<String> {
+        (self.cost?)(&typed(args).ok()?, up)
     }
     fn parse(&self, args: &Args) -> Result<(), String> {
         A::from_args(args).map(|_| ())

@@ -79,6 +79,11 @@ where
         .run(|ctx, a| prune_rounds(ctx, &a.into()))
         .validate(validate)
         .validate_inputs(|a, up| rewind_fits(&a.into(), up))
+        .cost(|a, up| {
+            let plan: Plan = a.into();
+            crate::training::cost::trained_arch(up, plan.trained)
+                .map(|arch| crate::training::cost::describe(&arch))
+        })
         .numeric()
         .resources(model_resources(7 * 24 * 60))
 }

@@ -127,6 +127,7 @@ pub fn register(r: &mut Registry) {
             .run(run)
             .validate(validate)
             .validate_inputs(model_fits_features)
+            .cost(|a, up| super::cost::fit_arch(a, up).map(|arch| super::cost::describe(&arch)))
             .numeric()
             .resources(model_resources(24 * 60)),
     );

@@ -5,6 +5,7 @@
 pub mod batch;
 pub mod checkpoint;
 pub mod configs;
+pub mod cost;
 pub mod epoch_log;
 pub mod fit;
 pub mod job;
