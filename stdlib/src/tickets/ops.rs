@@ -81,7 +81,7 @@ where
         .validate_inputs(|a, up| rewind_fits(&a.into(), up))
         .cost(|a, up| {
             let plan: Plan = a.into();
-            crate::training::cost::trained_arch(up, plan.trained)
+            crate::training::fit::trained_arch(up, plan.trained)
                 .map(|arch| crate::training::cost::describe(&arch))
         })
         .numeric()

@@ -5,30 +5,10 @@
 //! copies, 28 bytes). Activations, which grow with batch size and
 //! utterance length, are not counted.
 
-use super::fit::FitArgs;
 use crate::arch::Arch;
-use crate::features::ops::spec_of;
-use crate::models::arch_of;
-use crate::op::upstream;
-use lotto_interpreter::program::Upstream;
-use lotto_interpreter::value::StepRef;
 
 /// Bytes per parameter in training (see the module's doc).
 const TRAINING_BYTES: usize = 7 * 4;
-
-/// The model `fit` trains, at its features' bins.
-pub fn fit_arch(a: &FitArgs, up: &Upstream) -> Option<Arch> {
-    let arch = arch_of(up, a.model)?;
-    Some(match spec_of(up, a.features) {
-        Some(spec) => arch.with_input_bins(spec.bins()),
-        None => arch,
-    })
-}
-
-/// The model the `fit` step `r` trains.
-pub fn trained_arch(up: &Upstream, r: StepRef) -> Option<Arch> {
-    fit_arch(&upstream::<FitArgs>(up, r, "fit")?, up)
-}
 
 /// `86.6M parameters; 2.4 GB for parameters in training (activations not
 /// counted)`.

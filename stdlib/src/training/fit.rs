@@ -2,6 +2,7 @@
 //! development corpus.
 
 use super::configs::{default_optimizer, Init, Optimizer};
+use super::cost::describe;
 use super::job::{fresh_init, TrainJob};
 use super::loss_norm::LossNorm;
 use super::settings::{FitSettings, SpecAugment};
@@ -66,6 +67,20 @@ fn model_fits_features(a: &FitArgs, up: &Upstream) -> Result<(), Invalid> {
     }
 }
 
+/// The model `fit` trains, at its features' bins, known at check time.
+pub fn fit_arch(a: &FitArgs, up: &Upstream) -> Option<Arch> {
+    let arch = arch_of(up, a.model)?;
+    Some(match spec_of(up, a.features) {
+        Some(spec) => arch.with_input_bins(spec.bins()),
+        None => arch,
+    })
+}
+
+/// The model the `fit` step `r` trains.
+pub fn trained_arch(up: &Upstream, r: StepRef) -> Option<Arch> {
+    fit_arch(&crate::op::upstream::<FitArgs>(up, r, "fit")?, up)
+}
+
 /// The settings `fit` trains with; `bank` is the noise bank's artifact.
 fn settings(a: &FitArgs, bank: Option<String>) -> FitSettings {
     FitSettings {
@@ -127,7 +142,7 @@ pub fn register(r: &mut Registry) {
             .run(run)
             .validate(validate)
             .validate_inputs(model_fits_features)
-            .cost(|a, up| super::cost::fit_arch(a, up).map(|arch| super::cost::describe(&arch)))
+            .cost(|a, up| fit_arch(a, up).map(|arch| describe(&arch)))
             .numeric()
             .resources(model_resources(24 * 60)),
     );
