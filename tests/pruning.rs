@@ -10,18 +10,13 @@ fn transfer_trains_a_rounds_mask_on_another_corpus() {
     let ws = Ws::with_data(4, 6);
     ws.write(
         "r.lotto",
-        r#"
-corpus all = manifest("data/manifest.tsv")
-split a, b = all.split(0.5, 0.5, seed: 1)
-split atrain, adev = a.split(0.5, 0.5)
-split btrain, bdev = b.split(0.5, 0.5)
-features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
-model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
-train dense = fit(m, atrain, adev, features: mel, epochs: 1, batch: 4, seed: 1)
+        &format!(
+            "{TWO_CORPORA}train dense = fit(m, atrain, adev, features: mel, epochs: 1, batch: 4, seed: 1)
 ticket lth = imp(dense, rounds: 1, rate: 50%)
 train moved = transfer(lth.round(1), to: btrain, dev: bdev)
 eval results = wer([moved], on: [bdev])
-"#,
+"
+        ),
     );
     ws.run(&["run", "r.lotto"]).success();
     let dir = |step: &str| ws.artifacts(&[], "r.lotto", step);
@@ -277,18 +272,13 @@ fn a_theta_pre_ticket_rewinds_to_the_pretrained_weights() {
     let ws = Ws::with_data(4, 6);
     ws.write(
         "r.lotto",
-        r#"
-corpus all = manifest("data/manifest.tsv")
-split a, b = all.split(0.5, 0.5, seed: 1)
-split atrain, adev = a.split(0.5, 0.5)
-split btrain, bdev = b.split(0.5, 0.5)
-features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
-model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
-train source = fit(m, atrain, adev, features: mel, epochs: 1, batch: 4, seed: 1)
+        &format!(
+            "{TWO_CORPORA}train source = fit(m, atrain, adev, features: mel, epochs: 1, batch: 4, seed: 1)
 train pre = fit(m, btrain, bdev, features: mel, epochs: 1, batch: 4, seed: 1, init: pretrained(source))
 ticket pre_lth = imp(pre, rounds: 1, rate: 50%, rewind: init)
 train r1 = pre_lth.round(1)
-"#,
+"
+        ),
     );
     ws.run(&["run", "r.lotto"]).success();
     let dir = |step: &str| ws.artifacts(&[], "r.lotto", step);
@@ -351,17 +341,8 @@ fn global_magnitude_mask(
 #[test]
 fn masks_are_drawn_from_the_final_weights_unless_asked_for_the_best() {
     let ws = Ws::with_data(4, 6);
-    ws.write(
-        "r.lotto",
-        r#"
-corpus all = manifest("data/manifest.tsv")
-split train, dev = all.split(0.5, 0.5, seed: 1)
-features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
-model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
-train dense = fit(m, train, dev, features: mel, epochs: 3, batch: 4, seed: 1)
-"#,
-    );
-    let base = std::fs::read_to_string(ws.path().join("r.lotto")).unwrap();
+    // Three epochs, so that the dev-best epoch is not the last.
+    let base = SMALL.replace("epochs: 1", "epochs: 3");
     ws.write(
         "r.lotto",
         &format!(

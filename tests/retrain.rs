@@ -5,17 +5,15 @@
 mod common;
 use common::*;
 
-const BASE: &str = r#"
-corpus all = manifest("data/manifest.tsv")
-split a, b = all.split(0.5, 0.5, seed: 1)
-split atrain, adev = a.split(0.5, 0.5)
-split btrain, bdev = b.split(0.5, 0.5)
-noise bank = noise_dir("data/noise")
-features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
-model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
+/// Two corpora, a noise bank, and a 2-round ticket found on A.
+fn base() -> String {
+    format!(
+        "{TWO_CORPORA}noise bank = noise_dir(\"data/noise\")
 train dense = fit(m, atrain, adev, features: mel, epochs: 1, batch: 4, seed: 1)
 ticket lth = imp(dense, rounds: 2, rate: 50%)
-"#;
+"
+    )
+}
 
 fn ticket_rounds(ws: &Ws, step: &str) -> Vec<(u64, f64)> {
     let t =
@@ -33,11 +31,12 @@ fn ticket_rounds(ws: &Ws, step: &str) -> Vec<(u64, f64)> {
 fn every_round_retrains_with_noise_and_moves_to_another_corpus() {
     let ws = Ws::with_data(4, 6);
     let recipe = format!(
-        "{BASE}ticket noisy = retrain(lth, noise: bank, noise_level: [0, 0.5])\n\
+        "{}ticket noisy = retrain(lth, noise: bank, noise_level: [0, 0.5])\n\
          ticket moved = retrain(lth, to: btrain, dev: bdev)\n\
          train sparse = extreme(moved, than: dense)\n\
          corpus bnoisy = mix(bdev, bank, level: [0, 0.5], seed: 2)\n\
-         eval results = wer([noisy, moved], on: [bdev, bnoisy])\n"
+         eval results = wer([noisy, moved], on: [bdev, bnoisy])\n",
+        base()
     );
     ws.write("r.lotto", &recipe);
     let out = ws.run(&["run", "r.lotto"]);
@@ -76,7 +75,7 @@ fn retrain_needs_to_and_dev_together_and_a_level_range_low_to_high() {
     let ws = Ws::with_data(2, 2);
     ws.write(
         "r.lotto",
-        &format!("{BASE}ticket t = retrain(lth, to: btrain)\n"),
+        &format!("{}ticket t = retrain(lth, to: btrain)\n", base()),
     );
     let out = ws.run(&["check", "r.lotto"]);
     out.failure();
@@ -87,7 +86,10 @@ fn retrain_needs_to_and_dev_together_and_a_level_range_low_to_high() {
     );
     ws.write(
         "r.lotto",
-        &format!("{BASE}ticket t = retrain(lth, noise: bank, noise_level: [0.5, 0])\n"),
+        &format!(
+            "{}ticket t = retrain(lth, noise: bank, noise_level: [0.5, 0])\n",
+            base()
+        ),
     );
     let out = ws.run(&["check", "r.lotto"]);
     out.failure();

@@ -298,8 +298,8 @@ impl Runner<'_> {
         let content = self.parts[i].content_key(&|k| self.store.identity(k));
         let earlier = content
             .as_deref()
-            .and_then(|c| self.store.content_alias(c))
-            .filter(|k| k != key && !forced && self.store.is_intact(k));
+            .filter(|_| !forced)
+            .and_then(|c| self.store.reusable(c, key));
         if let Some(earlier) = earlier {
             let reused = self.reuse(i, &earlier);
             if let (Ok(()), Some(c)) = (&reused, &content) {

@@ -44,15 +44,22 @@ impl KeyParts {
     pub fn key(&self) -> String {
         let mut h = blake3::Hasher::new();
         h.update(b"lotto-key-v1\0");
+        self.hash_work(
+            &mut h,
+            &serde_json::to_string(&self.args).unwrap_or_default(),
+            &self.inputs,
+        );
+        h.finalize().to_hex()[..32].to_string()
+    }
+
+    /// What both keys hash after their domain tag: the op and its version,
+    /// the arguments (as given), the inputs, the files read and the device.
+    fn hash_work(&self, h: &mut blake3::Hasher, args: &str, inputs: &BTreeMap<String, String>) {
         h.update(self.op.as_bytes());
         h.update(&self.op_version.to_le_bytes());
-        h.update(
-            serde_json::to_string(&self.args)
-                .unwrap_or_default()
-                .as_bytes(),
-        );
+        h.update(args.as_bytes());
         h.update(b"\0inputs");
-        self.hash_inputs(&mut h, &self.inputs);
+        self.hash_inputs(h, inputs);
         h.update(b"\0files");
         for (n, d) in &self.files {
             h.update(n.as_bytes());
@@ -61,7 +68,6 @@ impl KeyParts {
         }
         h.update(b"\0device");
         h.update(self.device.as_deref().unwrap_or("-").as_bytes());
-        h.finalize().to_hex()[..32].to_string()
     }
 
     fn hash_inputs(&self, h: &mut blake3::Hasher, inputs: &BTreeMap<String, String>) {
@@ -95,19 +101,11 @@ impl KeyParts {
             .collect::<Option<_>>()?;
         let mut h = blake3::Hasher::new();
         h.update(b"lotto-content-v1\0");
-        h.update(self.op.as_bytes());
-        h.update(&self.op_version.to_le_bytes());
-        h.update(serde_json::to_string(&args).unwrap_or_default().as_bytes());
-        h.update(b"\0inputs");
-        self.hash_inputs(&mut h, &inputs);
-        h.update(b"\0files");
-        for (n, d) in &self.files {
-            h.update(n.as_bytes());
-            h.update(b"=");
-            h.update(d.as_bytes());
-        }
-        h.update(b"\0device");
-        h.update(self.device.as_deref().unwrap_or("-").as_bytes());
+        self.hash_work(
+            &mut h,
+            &serde_json::to_string(&args).unwrap_or_default(),
+            &inputs,
+        );
         h.update(b"\0code");
         for c in &self.code {
             h.update(c.as_bytes());

@@ -32,10 +32,6 @@ pub fn compute(
 /// be read), with the read errors by step.
 pub type PartialKeys = (Vec<Option<KeyParts>>, Vec<(usize, Diagnostic)>);
 
-/// Like [`compute`], but a step whose files cannot be read (data not on this
-/// machine) gets `None`, as does everything downstream of it; the other
-/// steps get their keys. `lotto plan` uses this to plan a paper-scale recipe
-/// on a machine without the corpora.
 /// Whether every data path the step names (its path-typed arguments) is
 /// there, so a read error is about a file inside them.
 fn paths_exist(s: &crate::program::Step, reg: &Registry, workspace: &Path) -> bool {
@@ -47,6 +43,10 @@ fn paths_exist(s: &crate::program::Step, reg: &Registry, workspace: &Path) -> bo
         .all(|p| crate::paths::resolve(workspace, p).exists())
 }
 
+/// Like [`compute`], but a step whose files cannot be read (data not on this
+/// machine) gets `None`, as does everything downstream of it; the other
+/// steps get their keys. `lotto plan` uses this to plan a paper-scale recipe
+/// on a machine without the corpora.
 pub fn compute_partial(
     checked: &Checked,
     reg: &Registry,

@@ -203,9 +203,7 @@ fn short(v: &serde_json::Value) -> String {
 fn content_note(p: &KeyParts, key: &str, store: &Store, ran_before: bool) -> Option<String> {
     match p.content_key(&|k| store.identity(k)) {
         Some(c) => {
-            let earlier = store
-                .content_alias(&c)
-                .filter(|k| k != key && store.is_intact(k))?;
+            let earlier = store.reusable(&c, key)?;
             Some(format!(
                 "its inputs' results equal those entry {} was computed from: reused, not recomputed",
                 &earlier[..12.min(earlier.len())]

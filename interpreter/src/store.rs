@@ -56,6 +56,12 @@ impl Store {
         let k = k.trim().to_string();
         (!k.is_empty()).then_some(k)
     }
+    /// An intact entry other than `key` that holds the result for
+    /// `content_key`: what a step under `key` may reuse instead of running.
+    pub fn reusable(&self, content_key: &str, key: &str) -> Option<String> {
+        self.content_alias(content_key)
+            .filter(|k| k != key && self.is_intact(k))
+    }
     /// Remembers that `key` holds the result for `content_key`.
     pub fn set_content_alias(&self, content_key: &str, key: &str) -> std::io::Result<()> {
         let dir = self.root.join("content");

@@ -132,6 +132,18 @@ model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden:
 train dense = fit(m, train, dev, features: mel, epochs: 1, batch: 4, seed: 1)
 "#;
 
+/// The start of transfer tests: the test corpus split into two groups of
+/// speakers, A and B, each split into training and dev halves, with the
+/// small features and model of [`SMALL`].
+pub const TWO_CORPORA: &str = r#"
+corpus all = manifest("data/manifest.tsv")
+split a, b = all.split(0.5, 0.5, seed: 1)
+split atrain, adev = a.split(0.5, 0.5)
+split btrain, bdev = b.split(0.5, 0.5)
+features mel = fbank(mels: 24, window: 25ms, hop: 10ms)
+model m = cnn_lstm(kernels: [5x5], strides: [2x2], channels: 4, lstm: 1, hidden: 24)
+"#;
+
 pub struct Out(pub Output);
 
 impl Out {

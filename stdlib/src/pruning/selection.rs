@@ -100,10 +100,9 @@ impl<F: Fn(usize, &mut dyn FnMut(u64)) + Sync> Keys<F> {
 /// (Floyd's algorithm), as a bitset.
 pub fn random_subset(n: usize, k: usize, rng: &mut Rng) -> Vec<u64> {
     let mut bits = vec![0u64; n.div_ceil(64)];
-    let has = |b: &[u64], i: usize| b[i / 64] >> (i % 64) & 1 == 1;
     for j in n - k.min(n)..n {
         let t = rng.below(j + 1);
-        let pick = if has(&bits, t) { j } else { t };
+        let pick = if contains(&bits, t) { j } else { t };
         bits[pick / 64] |= 1 << (pick % 64);
     }
     bits

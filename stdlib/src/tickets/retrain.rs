@@ -13,7 +13,7 @@ use crate::artifacts::write_yaml;
 use crate::noise::injector::NoiseSettings;
 use crate::noise::mixing::{check_injection, Drawn};
 use crate::tensor_io;
-use crate::training::job::{read_trained, TrainJob};
+use crate::training::job::{load_masks, read_trained, TrainJob};
 use crate::training::settings::{FitSettings, SpecAugment};
 use crate::vocabulary::{AUGMENT, CORPUS, NOISE_BANK, TICKET};
 use lotto_interpreter::registry::Invalid;
@@ -102,12 +102,7 @@ pub fn run(ctx: &mut RunCtx, a: &RetrainArgs) -> Result<(), String> {
                 &job.insert((info.settings.clone(), j)).1
             }
         };
-        let masks_file = rdir.join("masks.safetensors");
-        let masks = if masks_file.is_file() {
-            Some(tensor_io::load(&masks_file)?)
-        } else {
-            None
-        };
+        let masks = load_masks(&rdir)?;
         let init = tensor_io::load(&rdir.join("init.safetensors"))?;
         let start = RoundStart {
             round: ri.round,

@@ -45,13 +45,17 @@ pub fn read_trained(dir: &Path) -> Result<TrainedInfo, String> {
 pub fn load_trained(dir: &Path) -> Result<(TrainedInfo, TensorMap, Option<Masks>), String> {
     let info = read_trained(dir)?;
     let best = tensor_io::load(&dir.join("best.safetensors"))?;
+    Ok((info, best, load_masks(dir)?))
+}
+
+/// A Trained artifact's masks, if it is a pruned model.
+pub fn load_masks(dir: &Path) -> Result<Option<Masks>, String> {
     let mp: PathBuf = dir.join("masks.safetensors");
-    let masks = if mp.is_file() {
-        Some(tensor_io::load(&mp)?)
+    if mp.is_file() {
+        tensor_io::load(&mp).map(Some)
     } else {
-        None
-    };
-    Ok((info, best, masks))
+        Ok(None)
+    }
 }
 
 /// θ0 for a model: our seeded initialisation.

@@ -190,7 +190,6 @@ impl Training<'_> {
         let Some(r) = checkpoint::resume(ckpt_dir, &mut st.p, &mut st.opt)? else {
             return Ok(false);
         };
-        let s_per_epoch = self.settings.steps_per_epoch(self.batches()?.len());
         if let Some(h) = st.hook.as_deref_mut() {
             let saved = r.state.hook.as_ref().unwrap_or(&serde_json::Value::Null);
             h.load(saved, &st.p.to_map())?;
@@ -206,7 +205,7 @@ impl Training<'_> {
         self.progress.println(&format!(
             "  {}: resuming after epoch {}",
             self.label,
-            st.opt.step as usize / s_per_epoch
+            st.history.last().map_or(0, |h| h.epoch)
         ));
         Ok(true)
     }
