@@ -79,3 +79,69 @@ fn toy_rq1_tickets_for_the_three_architectures_run_end_to_end() {
     }
     assert!(ws.path().join("results/toy/rq1/wer_vs_rw.svg").is_file());
 }
+
+#[test]
+fn toy_seeds_aggregate_over_seeds_with_intervals_and_paired_marks() {
+    let ws = toy_workspace();
+    let args = [
+        "run",
+        "pipelines/toy/seeds.lotto",
+        "--set",
+        "seeds=[1, 2]",
+        "--set",
+        "epochs=2",
+        "--set",
+        "rounds=1",
+    ];
+    let out = lotto_in(ws.path(), &args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The split and features are shared: one step each; training, pruning
+    // and evaluation run once per seed.
+    for (step, times) in [
+        ("ran     train,dev,test (split)", 1),
+        ("ran     dense[seed=1] (fit)", 1),
+        ("ran     dense[seed=2] (fit)", 1),
+        ("ran     lth[seed=2] (imp)", 1),
+        ("ran     results[seed=1] (wer)", 1),
+        ("(fit) in ", 2),
+    ] {
+        assert_eq!(stderr.matches(step).count(), times, "{step}\n{stderr}");
+    }
+    let summary = std::fs::read_to_string(ws.path().join("results/toy/seeds/summary.md")).unwrap();
+    // One row per model and round over both seeds: mean ± sd, its interval
+    // and the number of seeds.
+    let row = |prefix: &str| {
+        summary
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` in\n{summary}"))
+            .to_string()
+    };
+    for prefix in [
+        "| dense | dense | 0 | 100.0 |",
+        "| lth | imp | 1 | 50.0 |",
+        "| rnd | random_prune | 1 | 50.0 |",
+    ] {
+        let r = row(prefix);
+        let cells: Vec<&str> = r.split('|').map(str::trim).collect();
+        assert!(cells[5].contains(" ± "), "{r}");
+        assert!(cells[6].starts_with('[') && cells[6].ends_with(']'), "{r}");
+        assert_eq!(cells[9], "2", "{r}");
+    }
+    let table_rows = summary.lines().filter(|l| l.starts_with("| "));
+    assert!(
+        table_rows.clone().count() > 5 && table_rows.clone().all(|l| !l.contains("seed=")),
+        "{summary}"
+    );
+    assert!(summary.contains("mean over 2 training seeds"), "{summary}");
+    // Paired comparisons over seeds, each with a verdict.
+    assert!(summary.contains("over the 2 seeds"), "{summary}");
+    let verdicts = ["| better |", "| worse |", "| no detectable difference |"];
+    for pair in ["| lth round 1 − dense |", "| lth round 1 − rnd round 1 |"] {
+        let r = row(pair);
+        assert!(verdicts.iter().any(|v| r.ends_with(v)), "{r}");
+    }
+    let svg = std::fs::read_to_string(ws.path().join("results/toy/seeds/wer_vs_rw.svg")).unwrap();
+    assert!(!svg.contains("seed="), "one line per model, not per seed");
+}

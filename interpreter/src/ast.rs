@@ -58,6 +58,10 @@ pub enum ExprKind {
     /// was defined (an enumeration value like `global`). Never looked up
     /// again, so a param cannot refer to itself.
     Sym(String),
+    /// The name `seed` in a recipe that declares `param seeds`: each seed
+    /// of the run in turn (see `check/seeds.rs`). Only a whole integer
+    /// argument may be it.
+    RunSeed,
     List(Vec<Expr>),
     /// `op(args)`, or `recv.op(args)` with the receiver as first positional.
     Call {

@@ -22,6 +22,10 @@ pub struct Step {
     pub arg_spans: BTreeMap<&'static str, Span>,
     /// Binding name and type of each output port.
     pub outputs: Vec<(String, StepType)>,
+    /// Parameters holding the run seed (`seed: seed`, or a left-out
+    /// [`crate::signature::Param::run_seed`]): set per seed when the recipe
+    /// runs over several.
+    pub seeded: Vec<&'static str>,
 }
 
 impl Step {
@@ -43,6 +47,8 @@ pub struct Checked {
     pub steps: Vec<Step>,
     /// Each `param` with its resolved value, for records and lock files.
     pub params: BTreeMap<String, Value>,
+    /// The run's seeds (`param seeds`); empty when the recipe declares none.
+    pub seeds: Vec<i64>,
     pub sources: Sources,
     /// The recipe files read (the main file first, then imports).
     pub files: Vec<PathBuf>,
@@ -97,6 +103,7 @@ mod tests {
             args,
             span: Span::default(),
             arg_spans: BTreeMap::new(),
+            seeded: vec![],
             outputs: outputs
                 .iter()
                 .map(|o| (o.to_string(), StepType("Corpus")))

@@ -22,6 +22,10 @@ pub struct Param {
     /// the old behaviour: while it has that default it stays out of the
     /// cache key, so adding an option never invalidates existing results.
     pub additive: bool,
+    /// In a recipe that declares `param seeds`, left out it takes the run
+    /// seed (training and pruning draws); data preparation keeps its own
+    /// default so splits and test mixes stay fixed unless told otherwise.
+    pub run_seed: bool,
 }
 
 impl Param {
@@ -35,6 +39,7 @@ impl Param {
             doc,
             variadic: false,
             additive: false,
+            run_seed: false,
         }
     }
     /// A parameter with a default value.
@@ -60,6 +65,11 @@ impl Param {
     }
     pub fn variadic(mut self) -> Param {
         self.variadic = true;
+        self
+    }
+    /// Marks a seed that follows the run seed (see [`Param::run_seed`]).
+    pub fn run_seed(mut self) -> Param {
+        self.run_seed = true;
         self
     }
     /// Marks a parameter added to a published op (see [`Param::additive`]).

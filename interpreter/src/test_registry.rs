@@ -71,6 +71,7 @@ pub fn registry() -> Registry {
             Param::req("data", PType::Step(&[DATA]), "the data"),
             Param::opt("n", PType::Int, 10, "how many").range(1.0, 100.0),
             Param::opt("hop", PType::Duration, 0.01, "a duration"),
+            Param::opt("seed", PType::Int, 0, "which ones"),
         ],
     );
     add(
@@ -108,6 +109,7 @@ pub fn registry() -> Registry {
                 "a setting",
             ),
             Param::opt("extra", PType::Int, 0, "added later").additive(),
+            Param::opt("seed", PType::Int, 0, "initial weights").run_seed(),
         ],
     );
     add(

@@ -123,6 +123,25 @@ impl From<Shape> for Value {
     }
 }
 
+/// A step a report part reads: the step, or, in a recipe run over several
+/// seeds, every seed's copy of it (see `check/seeds.rs`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EachSeed(pub Vec<StepRef>);
+
+impl FromValue for EachSeed {
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Ref(r) => Ok(EachSeed(vec![*r])),
+            Value::List(items) if !items.is_empty() => items
+                .iter()
+                .map(StepRef::from_value)
+                .collect::<Result<_, _>>()
+                .map(EachSeed),
+            _ => expected("a step", v),
+        }
+    }
+}
+
 impl<T: FromValue> FromValue for Vec<T> {
     fn from_value(v: &Value) -> Result<Self, String> {
         match v {

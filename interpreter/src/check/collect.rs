@@ -35,6 +35,8 @@ pub struct Collected {
     pub pending: Vec<Pending>,
     /// Each param with its value expression.
     pub params: Vec<(String, Expr)>,
+    /// The run's seeds, when the recipe declares `param seeds`.
+    pub seeds: Option<Vec<i64>>,
     pub diags: Vec<Diagnostic>,
 }
 
@@ -42,6 +44,13 @@ pub struct Collected {
 /// benchmark recipe 10,000; a loop over a million values would take
 /// gigabytes before anything ran.
 pub const MAX_STEPS: usize = 100_000;
+
+/// The param that lists the run's seeds.
+pub const SEEDS: &str = "seeds";
+/// The name of the run seed inside a recipe that declares [`SEEDS`].
+pub const RUN_SEED: &str = "seed";
+/// Most seeds one run may have: each copies every step that draws from it.
+pub const MAX_SEEDS: usize = 100;
 
 /// The step type a binding gets when neither its op nor its kind says
 /// (both unknown: errors are reported; later uses should not cascade).
@@ -73,6 +82,7 @@ pub fn collect(
             steps: Vec::with_capacity(stmts.len()),
             pending: Vec::with_capacity(stmts.len()),
             params: vec![],
+            seeds: None,
             diags: vec![],
         },
         capped: false,
@@ -107,6 +117,9 @@ impl Collector<'_> {
                         // report it again.
                         self.out.diags.push(d);
                         value.kind = ExprKind::Sym(name.name.clone());
+                    }
+                    if name.name == SEEDS {
+                        self.run_seeds(&name, &value);
                     }
                     self.bind(scope, &name, Binding::Expr(value.clone()));
                     self.out.params.push((name.name, value));
@@ -146,6 +159,45 @@ impl Collector<'_> {
                 } => self.binding(scope, kind, &targets, value, span),
             }
         }
+    }
+
+    /// `param seeds = [...]`: the run's seeds, and the name `seed` bound
+    /// to the run seed.
+    fn run_seeds(&mut self, name: &Ident, value: &Expr) {
+        let items = match &value.kind {
+            ExprKind::List(items) => items.as_slice(),
+            _ => std::slice::from_ref(value),
+        };
+        let mut seeds = vec![];
+        for it in items {
+            match it.kind {
+                ExprKind::Int(i) if i >= 0 => {
+                    if seeds.contains(&i) {
+                        let d = messages::bad_seeds(it.span, &format!("lists {i} twice"));
+                        return self.out.diags.push(d);
+                    }
+                    seeds.push(i)
+                }
+                _ => {
+                    let d = messages::bad_seeds(it.span, "holds whole numbers from 0 up");
+                    return self.out.diags.push(d);
+                }
+            }
+        }
+        if seeds.is_empty() || seeds.len() > MAX_SEEDS {
+            let why = format!("needs 1 to {MAX_SEEDS} seeds, not {}", seeds.len());
+            return self.out.diags.push(messages::bad_seeds(value.span, &why));
+        }
+        self.out.seeds = Some(seeds);
+        let seed = Ident {
+            name: RUN_SEED.into(),
+            span: name.span,
+        };
+        let run_seed = Expr {
+            kind: ExprKind::RunSeed,
+            span: name.span,
+        };
+        self.bind(0, &seed, Binding::Expr(run_seed));
     }
 
     /// `report "DIR" = parts` is a call of the registered report op with
@@ -255,6 +307,7 @@ impl Collector<'_> {
             span,
             arg_spans: Default::default(),
             outputs,
+            seeded: vec![],
         });
     }
 

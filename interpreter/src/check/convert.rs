@@ -6,13 +6,13 @@
 
 use super::literal::{self, Conv};
 use super::messages;
-use super::resolve::{ArgSpans, Resolver};
+use super::resolve::{Called, Resolver};
 use super::scope::Binding;
 use crate::ast::{Arg, Expr, ExprKind, Ident};
 use crate::program::Step;
 use crate::signature::{Output, Param};
 use crate::types::PType;
-use crate::value::{Args, StepRef, Value};
+use crate::value::{StepRef, Value};
 
 /// What an argument expression is converted to: its parameter (for
 /// messages), the type wanted (the parameter's or one alternative of it),
@@ -78,6 +78,14 @@ impl Resolver<'_> {
                 None => self.convert_word(e, n, t),
             },
             (ExprKind::Sym(n), _) => self.convert_word(e, n, t),
+            // A whole argument that is the run seed never gets here.
+            (ExprKind::RunSeed, _) => {
+                if t.report {
+                    self.diags
+                        .push(messages::run_seed_misplaced(e.span, t.p.name));
+                }
+                None
+            }
             (ExprKind::List(items), PType::List(inner)) => {
                 let mut out = vec![];
                 for it in items {
@@ -203,14 +211,10 @@ impl Resolver<'_> {
                 Some(o.config(&args))
             }
             (Output::One(ty), PType::Step(allowed)) if allowed.contains(ty) => {
-                let (args, spans) = self.call_spanned(&op.name, op, args, e.span, t.scope)?;
-                Some(Value::Ref(self.anonymous(
-                    e,
-                    sig.name,
-                    (args, spans),
-                    *ty,
-                    t.scope,
-                )))
+                let called = self.call_spanned(&op.name, op, args, e.span, t.scope)?;
+                Some(Value::Ref(
+                    self.anonymous(e, sig.name, called, *ty, t.scope),
+                ))
             }
             _ => {
                 let found = match &sig.output {
@@ -235,10 +239,15 @@ impl Resolver<'_> {
         &mut self,
         e: &Expr,
         op: &'static str,
-        (args, arg_spans): (Args, ArgSpans),
+        called: Called,
         ty: crate::types::StepType,
         scope: usize,
     ) -> StepRef {
+        let Called {
+            args,
+            spans: arg_spans,
+            seeded,
+        } = called;
         let text: Vec<&str> = self.sources.slice(e.span).split_whitespace().collect();
         let name = format!("{}{}", text.join(" "), self.scopes.suffix(scope));
         let i = match self
@@ -255,6 +264,7 @@ impl Resolver<'_> {
                     span: e.span,
                     arg_spans,
                     outputs: vec![(name, ty)],
+                    seeded,
                 });
                 self.anon.len() - 1
             }

@@ -1,6 +1,7 @@
 //! The checker's passes in order: load the recipe and its imports, bind
 //! names and expand sweeps, resolve every call, refuse dependency cycles,
-//! check calls against the steps they read.
+//! copy the steps that draw from the run seed once per seed, check calls
+//! against the steps they read.
 //! Every error found is reported at once; a recipe with none becomes the
 //! [`Checked`] program.
 
@@ -10,6 +11,7 @@ use super::load::{load_file, load_source, Loaded};
 use super::options::CheckOpts;
 use super::params::literal_values;
 use super::resolve::resolve;
+use super::seeds::expand;
 use crate::diag::Diagnostics;
 use crate::program::Checked;
 use crate::registry::Registry;
@@ -59,14 +61,21 @@ fn check_loaded(
         &collected.scopes,
         reg,
         &sources,
+        collected.seeds.as_deref(),
     ));
     match crate::graph::find_cycle(&steps, &sources) {
         Err(d) => diags.push(d),
-        Ok(()) => diags.0.extend(validate_inputs(&steps, reg)),
+        Ok(()) => {
+            if let (true, Some(seeds)) = (diags.is_empty(), &collected.seeds) {
+                steps = expand(steps, seeds, reg.report_op());
+            }
+            diags.0.extend(validate_inputs(&steps, reg))
+        }
     }
     if diags.is_empty() {
         Ok(Checked {
             steps,
+            seeds: collected.seeds.unwrap_or_default(),
             params,
             sources,
             files,

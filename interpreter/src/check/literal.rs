@@ -25,9 +25,14 @@ pub enum Conv {
 /// alternatives).
 pub fn convert(e: &Expr, ty: &PType, p: &Param) -> Conv {
     match (&e.kind, ty) {
-        (ExprKind::Name(_) | ExprKind::Sym(_) | ExprKind::List(_) | ExprKind::Call { .. }, _) => {
-            Conv::NotLiteral
-        }
+        (
+            ExprKind::Name(_)
+            | ExprKind::Sym(_)
+            | ExprKind::RunSeed
+            | ExprKind::List(_)
+            | ExprKind::Call { .. },
+            _,
+        ) => Conv::NotLiteral,
         (ExprKind::Int(i), PType::Int) => Conv::Ok(Value::Int(*i)),
         (ExprKind::Int(i), PType::Float | PType::Fraction) => Conv::Ok(Value::Float(*i as f64)),
         (ExprKind::Number(n), PType::Int) if n.fract() == 0.0 && n.abs() < 9e15 => {
@@ -73,6 +78,7 @@ pub fn describe(e: &Expr) -> Option<String> {
         ExprKind::Bool(_) => "a boolean".into(),
         ExprKind::List(_) => "a list".into(),
         ExprKind::Sym(n) => format!("`{n}`"),
+        ExprKind::RunSeed => "the run seed".into(),
         ExprKind::Name(_) | ExprKind::Call { .. } => return None,
     })
 }

@@ -178,6 +178,22 @@ pub fn param_not_literal(span: Span) -> Diagnostic {
         .help("params hold numbers, quantities, strings, booleans or lists; bind steps with a statement instead")
 }
 
+pub fn bad_seeds(span: Span, why: &str) -> Diagnostic {
+    Diagnostic::new(Code::BadParam, span, format!("`seeds` {why}"))
+        .label("the run's seeds")
+        .help("write the seeds to run as a list of distinct whole numbers, `param seeds = [1, 2, 3]`, or one, `param seeds = 7`")
+}
+
+pub fn run_seed_misplaced(span: Span, param: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::TypeMismatch,
+        span,
+        format!("`seed` is the run seed, a whole number, and `{param}` cannot take it here"),
+    )
+    .label("the run seed")
+    .help("give it as a whole integer argument, `seed: seed`, or write a number to keep this step fixed across seeds")
+}
+
 pub fn not_a_call(span: Span) -> Diagnostic {
     Diagnostic::new(
         Code::TypeMismatch,

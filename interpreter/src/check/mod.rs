@@ -22,8 +22,10 @@ mod options;
 mod params;
 mod resolve;
 mod scope;
+mod seeds;
 
 pub use driver::{check_file, check_source};
 pub use options::CheckOpts;
 pub use params::fmt_num;
 pub use scope::KEYWORDS;
+pub use seeds::{with_seed, without_seed};

@@ -102,6 +102,7 @@ fn literal_value(e: &Expr, diags: &mut Vec<Diagnostic>) -> Option<Value> {
                 .collect(),
         ),
         ExprKind::Name(n) | ExprKind::Sym(n) => Value::Sym(n.clone()),
+        ExprKind::RunSeed => Value::sym("seed"),
         ExprKind::Call { .. } => {
             diags.push(messages::param_not_literal(e.span));
             return None;

@@ -7,6 +7,7 @@
 
 use super::collect::Pending;
 use super::messages;
+use super::scope::Binding;
 use super::scope::Scopes;
 use crate::ast::{Arg, Expr, ExprKind, Ident};
 use crate::diag::Diagnostic;
@@ -15,11 +16,19 @@ use crate::registry::Registry;
 use crate::signature::Output;
 use crate::source::{Sources, Span};
 use crate::types::{ConfigKind, PType};
-use crate::value::Args;
+use crate::value::{Args, Value};
 use std::borrow::Cow;
 
 /// Where each given argument was written, by parameter.
 pub(super) type ArgSpans = std::collections::BTreeMap<&'static str, Span>;
+
+/// A resolved call: its arguments, where each given one was written, and
+/// the parameters that hold the run seed.
+pub(super) struct Called {
+    pub args: Args,
+    pub spans: ArgSpans,
+    pub seeded: Vec<&'static str>,
+}
 
 /// Each parameter's argument expression and its span, by position.
 type Given<'e> = Vec<Option<(Cow<'e, Expr>, Span)>>;
@@ -33,6 +42,9 @@ pub(super) struct Resolver<'a> {
     /// Anonymous steps, numbered from `base`.
     pub(super) anon: Vec<Step>,
     pub(super) base: usize,
+    /// The run's seeds (`param seeds`); the first stands for all of them
+    /// until `seeds.rs` copies the steps that draw from it.
+    pub(super) seeds: Option<&'a [i64]>,
     pub(super) diags: Vec<Diagnostic>,
 }
 
@@ -44,6 +56,7 @@ pub fn resolve(
     scopes: &Scopes,
     reg: &Registry,
     sources: &Sources,
+    seeds: Option<&[i64]>,
 ) -> Vec<Diagnostic> {
     let mut r = Resolver {
         reg,
@@ -51,14 +64,16 @@ pub fn resolve(
         sources,
         anon: vec![],
         base: steps.len(),
+        seeds,
         diags: vec![],
     };
     for p in pending {
         let s = &steps[p.step];
-        if let Some((op, args, spans)) = r.statement(p, s.outputs.len(), s.span) {
+        if let Some((op, called)) = r.statement(p, s.outputs.len(), s.span) {
             steps[p.step].op = op;
-            steps[p.step].args = args;
-            steps[p.step].arg_spans = spans;
+            steps[p.step].args = called.args;
+            steps[p.step].arg_spans = called.spans;
+            steps[p.step].seeded = called.seeded;
         }
     }
     steps.extend(r.anon);
@@ -73,7 +88,7 @@ impl Resolver<'_> {
         p: &Pending,
         targets: usize,
         span: Span,
-    ) -> Option<(&'static str, Args, ArgSpans)> {
+    ) -> Option<(&'static str, Called)> {
         let ExprKind::Call { op: op_ident, args } = &p.value.kind else {
             self.diags.push(messages::not_a_call(p.value.span));
             return None;
@@ -106,10 +121,10 @@ impl Resolver<'_> {
                 }
             }
         }
-        let (resolved, spans) =
-            self.call_spanned(&op_ident.name, op_ident, args, p.value.span, p.scope)?;
+        let called = self.call_spanned(&op_ident.name, op_ident, args, p.value.span, p.scope)?;
         let expected = match &sig.output {
-            Output::PerItem { param, .. } => resolved
+            Output::PerItem { param, .. } => called
+                .args
                 .get(*param)
                 .and_then(|v| v.as_list())
                 .map(|l| l.len())
@@ -120,7 +135,7 @@ impl Resolver<'_> {
             self.diags
                 .push(messages::binding_count(span, sig.name, expected, targets));
         }
-        Some((sig.name, resolved, spans))
+        Some((sig.name, called))
     }
 
     /// An op and parameter that take settings of `kind`, for a hint.
@@ -155,7 +170,7 @@ impl Resolver<'_> {
         scope: usize,
     ) -> Option<Args> {
         self.call_spanned(op_name, op_ident, args, call_span, scope)
-            .map(|(a, _)| a)
+            .map(|c| c.args)
     }
 
     /// [`Self::call`], with where each given argument was written.
@@ -166,7 +181,7 @@ impl Resolver<'_> {
         args: &[Arg],
         call_span: Span,
         scope: usize,
-    ) -> Option<(Args, ArgSpans)> {
+    ) -> Option<Called> {
         let reg = self.reg;
         let op = reg.get(op_name)?;
         let sig = op.sig();
@@ -176,7 +191,24 @@ impl Resolver<'_> {
         // the others (with these at their defaults), so all errors of a
         // call show at once.
         let mut failed: Vec<&str> = vec![];
+        let mut seeded = vec![];
         for (p, g) in sig.params.iter().zip(&given) {
+            let run_seed = match g {
+                Some((e, _)) => self.is_run_seed(e, scope),
+                None => p.run_seed,
+            };
+            if let (true, Some(seeds)) = (run_seed, self.seeds) {
+                if p.ty == PType::Int {
+                    out.insert(p.name.to_string(), Value::Int(seeds[0]));
+                    seeded.push(p.name);
+                } else {
+                    let span = g.as_ref().map_or(call_span, |(_, s)| *s);
+                    self.diags.push(messages::run_seed_misplaced(span, p.name));
+                    ok = false;
+                    failed.push(p.name);
+                }
+                continue;
+            }
             match (g, &p.default) {
                 (Some((e, _)), default) => match self.convert(e, &p.ty, p, scope) {
                     Some(v) => {
@@ -224,7 +256,24 @@ impl Resolver<'_> {
             .zip(&given)
             .filter_map(|(p, g)| Some((p.name, g.as_ref()?.1)))
             .collect();
-        Some((out, spans))
+        Some(Called {
+            args: out,
+            spans,
+            seeded,
+        })
+    }
+
+    /// Whether an argument is the run seed: the name `seed` where the
+    /// recipe declares `param seeds` (directly or through a param).
+    fn is_run_seed(&self, e: &Expr, scope: usize) -> bool {
+        match &e.kind {
+            ExprKind::RunSeed => true,
+            ExprKind::Name(n) => matches!(
+                self.scopes.lookup(scope, n),
+                Some(Binding::Expr(inner)) if matches!(inner.kind, ExprKind::RunSeed)
+            ),
+            _ => false,
+        }
     }
 
     /// Each parameter's argument expression and span, by position, and
@@ -342,7 +391,7 @@ mod tests {
     #[test]
     fn every_argument_error_is_reported_with_its_code() {
         let errs = check(
-            "data a = source(\"f\")\ndata b = take(a, m: 1)\ndata c = take(a, n: 2, n: 3)\ndata d = take(a, 1, 2s, 4)\ndata e = take()\ndata f = take(a, n: 13)\n",
+            "data a = source(\"f\")\ndata b = take(a, m: 1)\ndata c = take(a, n: 2, n: 3)\ndata d = take(a, 1, 2s, 4, 5)\ndata e = take()\ndata f = take(a, n: 13)\n",
         )
         .unwrap_err();
         let codes: Vec<Code> = errs.iter().map(|e| e.0).collect();

@@ -2,21 +2,18 @@
 //! difference of their corpus WERs with a 95% confidence interval and a
 //! p-value from a paired bootstrap over utterances (Bisani & Ney 2004:
 //! resample utterances with replacement, keeping each utterance's two
-//! error counts together, and recompute both pooled WERs). One seed's
-//! utterance-level uncertainty only: the spread over training seeds is not
-//! in it.
+//! error counts together, and recompute both pooled WERs), and over
+//! training seeds when the recipe ran several (`bootstrap.rs`).
 
-use crate::rng::Rng;
+use super::bootstrap::{quantile, resample, wer_at};
 use crate::scoring::UttErrors;
 
-/// Bootstrap resamples per comparison: the 2.5% and 97.5% points rest on
-/// 250 resamples each, and p-values down to 2/B = 0.0002 are resolved.
-pub const RESAMPLES: usize = 10_000;
+pub use super::bootstrap::RESAMPLES;
 
 /// What a comparison found.
 #[derive(Debug, PartialEq)]
 pub struct Paired {
-    /// WER of `a` minus WER of `b`, points.
+    /// WER of `a` minus WER of `b`, points (mean over seeds).
     pub delta: f64,
     pub low: f64,
     pub high: f64,
@@ -39,38 +36,40 @@ impl Paired {
     }
 }
 
-fn wer_of(counts: &[UttErrors], pick: impl Iterator<Item = usize>) -> (u64, u64) {
-    pick.fold((0, 0), |(e, n), i| {
-        (e + counts[i][0] as u64, n + counts[i][1] as u64)
-    })
-}
-
 /// `a` against `b`, utterance by utterance (the same utterances in the
 /// same order), resampled from `seed`. `None` when they were not scored on
 /// the same number of utterances.
 pub fn compare(a: &[UttErrors], b: &[UttErrors], seed: &str) -> Option<Paired> {
-    let n = a.len();
-    if n == 0 || n != b.len() {
+    compare_seeds(&[(a, b)], seed)
+}
+
+/// [`compare`] over several training seeds: each pair is one seed's two
+/// models on that seed's test utterances. The difference is the mean over
+/// seeds; the bootstrap draws seeds, then utterances within each, keeping
+/// each utterance's two counts together.
+pub fn compare_seeds(runs: &[(&[UttErrors], &[UttErrors])], seed: &str) -> Option<Paired> {
+    if runs.is_empty() || runs.iter().any(|(a, b)| a.is_empty() || a.len() != b.len()) {
         return None;
     }
-    let rate = |(e, w): (u64, u64)| 100.0 * e as f64 / w.max(1) as f64;
-    let delta = rate(wer_of(a, 0..n)) - rate(wer_of(b, 0..n));
-    let mut rng = Rng::derive(0, seed);
-    let mut idx = vec![0usize; n];
-    let mut deltas: Vec<f64> = (0..RESAMPLES)
-        .map(|_| {
-            idx.iter_mut().for_each(|i| *i = rng.below(n));
-            rate(wer_of(a, idx.iter().copied())) - rate(wer_of(b, idx.iter().copied()))
-        })
-        .collect();
-    deltas.sort_by(f64::total_cmp);
-    let at = |q: f64| deltas[((q * RESAMPLES as f64) as usize).min(RESAMPLES - 1)];
-    let below = deltas.iter().filter(|d| **d <= 0.0).count() as f64 / RESAMPLES as f64;
-    let above = deltas.iter().filter(|d| **d >= 0.0).count() as f64 / RESAMPLES as f64;
+    let diff = |s: usize, idx: &[usize]| {
+        let (a, b) = runs[s];
+        wer_at(a, idx.iter().copied()) - wer_at(b, idx.iter().copied())
+    };
+    let delta = runs
+        .iter()
+        .enumerate()
+        .map(|(s, (a, _))| diff(s, &(0..a.len()).collect::<Vec<_>>()))
+        .sum::<f64>()
+        / runs.len() as f64;
+    let sizes: Vec<usize> = runs.iter().map(|(a, _)| a.len()).collect();
+    let deltas = resample(&sizes, seed, diff);
+    let n = deltas.len() as f64;
+    let below = deltas.iter().filter(|d| **d <= 0.0).count() as f64 / n;
+    let above = deltas.iter().filter(|d| **d >= 0.0).count() as f64 / n;
     Some(Paired {
         delta,
-        low: at(0.025),
-        high: at(0.975),
+        low: quantile(&deltas, 0.025),
+        high: quantile(&deltas, 0.975),
         p: (2.0 * below.min(above)).min(1.0),
     })
 }
@@ -119,5 +118,26 @@ mod tests {
         assert!(c.p > 0.5, "{c:?}");
         assert_eq!(c.verdict(), "no detectable difference");
         assert!(compare(&a, &b[..49], "x").is_none());
+    }
+
+    #[test]
+    fn over_seeds_the_difference_is_the_mean_and_a_split_verdict_is_no_finding() {
+        // Seed 0: a is 20 points worse; seed 1: a is 20 points better. The
+        // mean difference is 0, and half the resamples draw one seed twice.
+        let bad = utts(&[1; 40]);
+        let good = utts(&[0; 40]);
+        let c = compare_seeds(&[(&bad, &good), (&good, &bad)], "x").unwrap();
+        assert_eq!(c.delta, 0.0);
+        assert_eq!((c.low, c.high), (-20.0, 20.0));
+        assert_eq!(c.verdict(), "no detectable difference");
+        // Worse on both seeds: worse.
+        let c = compare_seeds(&[(&bad, &good), (&bad, &good)], "x").unwrap();
+        assert_eq!((c.delta, c.low, c.high), (20.0, 20.0, 20.0));
+        assert_eq!(c.verdict(), "worse");
+        // One seed is the plain utterance bootstrap.
+        assert_eq!(
+            compare_seeds(&[(&bad, &good)], "x"),
+            compare(&bad, &good, "x")
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! per model and test set; and WER across test conditions (clean, then each
 //! noisy test set), one line per ticket round.
 
+use super::aggregate::aggregate;
 use crate::eval::table::Row;
 use std::fmt::Write;
 use std::sync::{Arc, OnceLock};
@@ -149,7 +150,9 @@ fn y_max(rows: &[Row], metric: &str) -> f64 {
 /// Line `i` through the points (when there are two or more) with a dot at
 /// each. Later lines' dots are smaller and ringed in white, so points that
 /// coincide with an earlier line's stay visible as rings.
-fn polyline(s: &mut String, i: usize, pts: &[(f64, f64)]) {
+/// `bars` holds each point's error bar, its half height in pixels (0:
+/// none).
+fn polyline(s: &mut String, i: usize, pts: &[(f64, f64)], bars: &[f64]) {
     let (color, pattern) = style(i);
     let path: Vec<String> = pts.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
     let dash = pattern
@@ -163,6 +166,17 @@ fn polyline(s: &mut String, i: usize, pts: &[(f64, f64)]) {
         );
     }
     let r = 5.0 - 0.3 * (i % 8) as f64;
+    for ((a, b), h) in pts.iter().zip(bars) {
+        if *h > 0.0 {
+            let (top, bottom) = (b - h, b + h);
+            let _ = writeln!(
+                s,
+                "<path d=\"M{a:.1},{top:.1}V{bottom:.1}M{:.1},{top:.1}h8M{:.1},{bottom:.1}h8\" stroke=\"{color}\" stroke-width=\"1.5\" fill=\"none\"/>",
+                a - 4.0,
+                a - 4.0
+            );
+        }
+    }
     for (a, b) in pts {
         let _ = writeln!(
             s,
@@ -175,15 +189,25 @@ fn polyline(s: &mut String, i: usize, pts: &[(f64, f64)]) {
 /// then the others, each in the order the evaluation lists them (the
 /// recipe's order); rows in table order within each group.
 pub fn series(rows: &[Row]) -> Vec<((String, String), Vec<&Row>)> {
-    let mut m: Vec<((String, String), Vec<&Row>)> = vec![];
-    for r in rows {
+    series_by(rows, |r| r)
+}
+
+/// [`series`] of items that each carry a row (a row over seeds).
+pub fn series_by<T>(items: &[T], row: impl Fn(&T) -> &Row) -> Vec<((String, String), Vec<&T>)> {
+    let mut m: Vec<((String, String), Vec<&T>)> = vec![];
+    for it in items {
+        let r = row(it);
         let key = (r.model.clone(), r.corpus.clone());
         match m.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, rs)) => rs.push(r),
-            None => m.push((key, vec![r])),
+            Some((_, rs)) => rs.push(it),
+            None => m.push((key, vec![it])),
         }
     }
-    let only_dense = |rs: &[&Row]| rs.iter().all(|r| r.method == "dense" && r.round == 0);
+    let only_dense = |rs: &[&T]| {
+        rs.iter()
+            .map(|t| row(t))
+            .all(|r| r.method == "dense" && r.round == 0)
+    };
     // A stable sort: dense models first, recipe order otherwise.
     m.sort_by_key(|(_, rs)| !only_dense(rs));
     m
@@ -191,7 +215,12 @@ pub fn series(rows: &[Row]) -> Vec<((String, String), Vec<&Row>)> {
 
 /// WER (or CER) against RW on a log axis, one line per model and test set,
 /// each dense model as a dashed line; a tick at every RW a point sits at.
+///
+/// Rows of several seeds are drawn at their mean with a bar of ± one
+/// standard deviation over seeds.
 pub fn rw_svg(rows: &[Row], metric: &str) -> String {
+    let (means, sds) = over_seeds(rows, metric);
+    let rows = means.as_slice();
     let m = metric.to_uppercase();
     // A model evaluated only densely (one point per test set) is drawn as a
     // dashed baseline in the colour of the ticket line it belongs to: the
@@ -253,17 +282,44 @@ pub fn rw_svg(rows: &[Row], metric: &str) -> String {
         let y = f.y(v, ymax);
         let _ = writeln!(s, "<line x1=\"{}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"{c}\" stroke-width=\"1.5\" stroke-dasharray=\"5,4\"/>", f.ml, f.plot_right());
     }
+    let px = f.y(0.0, ymax) - f.y(1.0, ymax);
     for (i, (_, rs)) in lines.iter().enumerate() {
-        let mut pts: Vec<(f64, f64)> = rs.iter().map(|r| (r.rw, value(r, metric))).collect();
+        let mut pts: Vec<(f64, f64, f64)> = rs
+            .iter()
+            .map(|r| (r.rw, value(r, metric), sd_of(rows, &sds, r)))
+            .collect();
         pts.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let pts: Vec<(f64, f64)> = pts.iter().map(|(a, b)| (x(*a), f.y(*b, ymax))).collect();
-        polyline(&mut s, i, &pts);
+        let bars: Vec<f64> = pts.iter().map(|p| p.2 * px).collect();
+        let pts: Vec<(f64, f64)> = pts.iter().map(|(a, b, _)| (x(*a), f.y(*b, ymax))).collect();
+        polyline(&mut s, i, &pts, &bars);
         let (c, pattern) = style(i);
         f.legend(&mut s, i, c, pattern, &legend[i]);
     }
     f.legend(&mut s, lines.len(), "gray", Some("5,4"), baseline);
     s.push_str("</svg>\n");
     s
+}
+
+/// A point of the noise plot: condition, value, standard deviation over
+/// seeds.
+type Point = (usize, f64, f64);
+
+/// The mean rows over seeds and each one's standard deviation of `metric`.
+fn over_seeds(rows: &[Row], metric: &str) -> (Vec<Row>, Vec<f64>) {
+    aggregate(rows)
+        .into_iter()
+        .map(|a| {
+            let sd = a.sd(metric);
+            (a.mean, sd)
+        })
+        .unzip()
+}
+
+/// The spread of `r`, one of `rows` (by identity).
+fn sd_of(rows: &[Row], sds: &[f64], r: &Row) -> f64 {
+    rows.iter()
+        .position(|x| std::ptr::eq(x, r))
+        .map_or(0.0, |i| sds[i])
 }
 
 /// One ticket round: model, method, round and its RW.
@@ -276,6 +332,8 @@ type RoundKey<'a> = (&'a str, &'a str, usize, f64);
 /// robustness question in one picture: does a ticket degrade faster than
 /// the dense model as noise grows?
 pub fn noise_svg(rows: &[Row], metric: &str) -> String {
+    let (means, sds) = over_seeds(rows, metric);
+    let rows = means.as_slice();
     let m = metric.to_uppercase();
     let mut sets: Vec<&str> = vec![];
     for r in rows {
@@ -283,23 +341,25 @@ pub fn noise_svg(rows: &[Row], metric: &str) -> String {
             sets.push(&r.corpus);
         }
     }
-    // One line per (model, method, round), in table order.
-    let mut lines: Vec<(RoundKey, Vec<(usize, f64)>)> = vec![];
+    // One line per (model, method, round), in table order: each point's
+    // condition, value and spread.
+    let mut lines: Vec<(RoundKey, Vec<Point>)> = vec![];
     for r in rows {
         let key = (r.model.as_str(), r.method.as_str(), r.round, r.rw);
         let at = sets.iter().position(|c| *c == r.corpus).unwrap_or(0);
+        let p = (at, value(r, metric), sd_of(rows, &sds, r));
         match lines
             .iter_mut()
             .find(|(k, _)| (k.0, k.1, k.2) == (key.0, key.1, key.2))
         {
-            Some((_, pts)) => pts.push((at, value(r, metric))),
-            None => lines.push((key, vec![(at, value(r, metric))])),
+            Some((_, pts)) => pts.push(p),
+            None => lines.push((key, vec![p])),
         }
     }
-    let repeats_dense = |(k, pts): &(RoundKey, Vec<(usize, f64)>)| {
+    let repeats_dense = |(k, pts): &(RoundKey, Vec<Point>)| {
         k.2 == 0 && k.1 != "dense" && lines.iter().any(|(d, dpts)| d.1 == "dense" && dpts == pts)
     };
-    let lines: Vec<(RoundKey, Vec<(usize, f64)>)> = lines
+    let lines: Vec<(RoundKey, Vec<Point>)> = lines
         .iter()
         .filter(|l| !repeats_dense(l))
         .cloned()
@@ -349,18 +409,20 @@ pub fn noise_svg(rows: &[Row], metric: &str) -> String {
     // that runs along them.
     let mut order: Vec<usize> = (0..lines.len()).collect();
     order.sort_by_key(|&i| lines[i].0 .1 == "dense");
+    let px = f.y(0.0, ymax) - f.y(1.0, ymax);
     for i in order {
         let ((_, method, _, _), mut pts) = lines[i].clone();
         pts.sort_by_key(|p| p.0);
         let dense = method == "dense";
-        let pts: Vec<(f64, f64)> = pts.iter().map(|(a, b)| (x(*a), f.y(*b, ymax))).collect();
+        let bars: Vec<f64> = pts.iter().map(|p| p.2 * px).collect();
+        let pts: Vec<(f64, f64)> = pts.iter().map(|(a, b, _)| (x(*a), f.y(*b, ymax))).collect();
         let (c, pattern) = style(i);
         if dense {
             let path: Vec<String> = pts.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
             let _ = writeln!(s, "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" stroke-dasharray=\"5,4\" points=\"{}\"/>", path.join(" "));
             f.legend(&mut s, i, c, Some("5,4"), &legend[i]);
         } else {
-            polyline(&mut s, i, &pts);
+            polyline(&mut s, i, &pts, &bars);
             f.legend(&mut s, i, c, pattern, &legend[i]);
         }
     }
@@ -493,6 +555,30 @@ mod tests {
     /// canvas, no two lines share colour and pattern, a ticket's round 0
     /// that repeats the dense model is not drawn twice, every plotted RW
     /// has a tick, and long condition names slant instead of overlapping.
+    #[test]
+    fn rows_of_several_seeds_are_one_line_with_error_bars() {
+        let seeded = |seed: u32, round: usize, rw: f64, wer: f64| Row {
+            model: format!("lth[seed={seed}]"),
+            ..row("imp", round, rw, "test", wer)
+        };
+        let rows = vec![
+            seeded(1, 0, 100.0, 30.0),
+            seeded(1, 1, 50.0, 40.0),
+            seeded(2, 0, 100.0, 50.0),
+            seeded(2, 1, 50.0, 40.0),
+        ];
+        let svg = rw_svg(&rows, "wer");
+        assert!(
+            svg.contains(">lth on test<") && !svg.contains("seed="),
+            "{svg}"
+        );
+        // Round 0: mean 40, sd 14.1 → one bar; round 1 has no spread.
+        assert_eq!(svg.matches("<path d=\"M").count(), 1, "{svg}");
+        assert_eq!(svg.matches("<circle").count(), 2, "{svg}");
+        let noise = noise_svg(&rows, "wer");
+        assert_eq!(noise.matches("<path d=\"M").count(), 1, "{noise}");
+    }
+
     #[test]
     fn plots_stay_readable_with_many_lines_and_long_names() {
         let mut rows = vec![];

@@ -11,9 +11,9 @@ use crate::vocabulary::{EVAL, REPORT, REPORT_PART, TICKET, TRAINED};
 use lotto_interpreter::registry::Invalid;
 use lotto_interpreter::run_ctx::RunCtx;
 use lotto_interpreter::signature::Output;
-use lotto_interpreter::typed::{config, FromValue, OpArgs};
+use lotto_interpreter::typed::{config, EachSeed, FromValue, OpArgs};
 use lotto_interpreter::types::PType;
-use lotto_interpreter::value::{StepRef, Value};
+use lotto_interpreter::value::Value;
 use lotto_interpreter::Registry;
 
 lotto_interpreter::sym_enum! {
@@ -26,13 +26,13 @@ lotto_interpreter::sym_enum! {
 
 lotto_interpreter::op_args! {
     pub struct SummaryArgs {
-        eval: StepRef = req(PType::Step(&[EVAL]), "an evaluation table"),
+        eval: EachSeed = req(PType::Step(&[EVAL]), "an evaluation table"),
     }
 }
 
 lotto_interpreter::op_args! {
     pub struct PlotArgs {
-        eval: StepRef = req(PType::Step(&[EVAL]), "an evaluation table"),
+        eval: EachSeed = req(PType::Step(&[EVAL]), "an evaluation table"),
         x: PlotX = opt(PType::Enum(PlotX::NAMES), PlotX::Rw, "x axis: remaining weights, or the test sets"),
         y: PlotY = opt(PType::Enum(PlotY::NAMES), PlotY::Wer, "y axis"),
     }
@@ -40,7 +40,7 @@ lotto_interpreter::op_args! {
 
 lotto_interpreter::op_args! {
     pub struct ExportArgs {
-        model: StepRef = req(PType::Step(&[TRAINED, TICKET]), "a trained model, a round (`lth.round(3)`, `best(lth)`) or a whole ticket"),
+        model: EachSeed = req(PType::Step(&[TRAINED, TICKET]), "a trained model, a round (`lth.round(3)`, `best(lth)`) or a whole ticket"),
     }
 }
 
@@ -107,6 +107,15 @@ fn write(path: std::path::PathBuf, bytes: impl AsRef<[u8]>) -> Result<(), String
     std::fs::write(&path, bytes).map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
+/// The rows of an evaluation table, or of every seed's copy of it.
+fn read_tables(ctx: &RunCtx, evals: &EachSeed) -> Result<Vec<crate::eval::table::Row>, String> {
+    let mut rows = vec![];
+    for &e in &evals.0 {
+        rows.extend(read_table(ctx.input(e))?.rows);
+    }
+    Ok(rows)
+}
+
 fn run(ctx: &mut RunCtx, a: &ReportArgs) -> Result<(), String> {
     let export = ctx.out.join("export");
     std::fs::create_dir_all(&export).map_err(|e| e.to_string())?;
@@ -114,21 +123,23 @@ fn run(ctx: &mut RunCtx, a: &ReportArgs) -> Result<(), String> {
     for part in &a.parts {
         match part {
             Part::Export(e) => {
-                let name = crate::report::export::folder_name(ctx.input_name(e.model));
-                crate::report::export::export(
-                    ctx.input(e.model),
-                    &ctx.store.root.join("objects"),
-                    &export.join(name),
-                )?;
+                for &model in &e.model.0 {
+                    let name = crate::report::export::folder_name(ctx.input_name(model));
+                    crate::report::export::export(
+                        ctx.input(model),
+                        &ctx.store.root.join("objects"),
+                        &export.join(name),
+                    )?;
+                }
             }
             Part::Summary(s) => {
-                let table = read_table(ctx.input(s.eval))?.rows;
+                let table = read_tables(ctx, &s.eval)?;
                 write(export.join(SUMMARY_FILE), summary_md(&table))?;
                 write(export.join("results.csv"), csv(&table))?;
                 rows += table.len();
             }
             Part::Plot(p) => {
-                let table = read_table(ctx.input(p.eval))?.rows;
+                let table = read_tables(ctx, &p.eval)?;
                 let svg = match p.x {
                     PlotX::Noise => plot::noise_svg(&table, p.y.as_str()),
                     PlotX::Rw => plot::rw_svg(&table, p.y.as_str()),
@@ -163,6 +174,7 @@ pub fn register(r: &mut Registry) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lotto_interpreter::value::StepRef;
 
     fn part(op: &str, kv: &[(&str, &str)]) -> Value {
         let mut args: lotto_interpreter::value::Args = kv

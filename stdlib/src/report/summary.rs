@@ -2,69 +2,136 @@
 //! like the paper's tables (best and extreme rounds marked), and a CSV of
 //! every number.
 
-use super::paired::{compare, Paired};
-use super::plot::series;
+use super::aggregate::{aggregate, same_seeds, Agg};
+use super::paired::{compare_seeds, Paired};
+use super::plot::series_by;
 use crate::eval::table::Row;
 use crate::tickets::ticket::better_round;
 use std::fmt::Write;
 
-/// Markdown table per corpus: method, round, RW, WER, CER; the best round
-/// (lowest dev WER, ties to the sparsest: what `best` picks) and the
-/// extreme ticket (sparsest with dev WER no worse than dense) are marked.
+/// Markdown table per corpus: method, round, RW, WER with its 95%
+/// interval, CER, dev WER; rows of several seeds as their mean (± the
+/// standard deviation over seeds). The best round (lowest mean dev WER,
+/// ties to the sparsest: what `best` picks) and the extreme ticket
+/// (sparsest with mean dev WER no worse than dense) are marked.
 pub fn summary_md(rows: &[Row]) -> String {
-    let mut s = String::from("# Results\n\nRW = remaining weights (% of prunable weights, measured from the masks). WER/CER in %, greedy decoding (CTC; transducer for RNN-T models). ★ best round (lowest dev WER; ties: the sparsest); ◆ extreme ticket (sparsest round whose dev WER is no worse than the dense model's). Model selection used the dev set only.\n");
-    let corpora: Vec<String> = rows
-        .iter()
-        .map(|r| r.corpus.clone())
-        .fold(vec![], |mut v, c| {
-            if !v.contains(&c) {
-                v.push(c)
-            }
-            v
-        });
+    let aggs = aggregate(rows);
+    let seeds = aggs.iter().map(Agg::seeds).max().unwrap_or(1);
+    let spread = if seeds > 1 {
+        format!("Each row is the mean over {seeds} training seeds ± the standard deviation over seeds; its 95% interval comes from a bootstrap over seeds and then utterances (with so few seeds the seed level is coarse: read the ± beside it).")
+    } else {
+        "One training seed: the 95% interval is a bootstrap over the test utterances only, and says nothing about how another seed would do.".to_string()
+    };
+    let mut s = format!("# Results\n\nRW = remaining weights (% of prunable weights, measured from the masks). WER/CER in %, greedy decoding (CTC; transducer for RNN-T models). {spread} ★ best round (lowest mean dev WER; ties: the sparsest); ◆ extreme ticket (sparsest round whose mean dev WER is no worse than the dense model's). Model selection used the dev set only.\n");
+    let mut corpora: Vec<&str> = vec![];
+    for a in &aggs {
+        if !corpora.contains(&a.mean.corpus.as_str()) {
+            corpora.push(&a.mean.corpus);
+        }
+    }
+    let groups = series_by(&aggs, |a| &a.mean);
     for c in corpora {
-        let _ = write!(s, "\n## {c}\n\n| model | method | round | RW % | WER % | CER % | dev WER % | |\n|---|---|---:|---:|---:|---:|---:|---|\n");
-        for ((model, corpus), rs) in series(rows) {
+        let _ = write!(s, "\n## {c}\n\n| model | method | round | RW % | WER % | 95% interval | CER % | dev WER % | seeds | |\n|---|---|---:|---:|---:|---|---:|---:|---:|---|\n");
+        let mut notes = vec![];
+        for ((model, corpus), rs) in &groups {
             if corpus != c {
                 continue;
             }
-            let dense = rs.iter().find(|r| r.round == 0).map(|r| r.dev_wer);
-            let best = rs
-                .iter()
-                .min_by(|a, b| better_round((a.dev_wer, a.rw), (b.dev_wer, b.rw)))
-                .map(|r| r.round);
-            let extreme = dense.and_then(|d| {
-                rs.iter()
-                    .filter(|r| r.dev_wer <= d)
-                    .min_by(|a, b| a.rw.total_cmp(&b.rw))
-                    .map(|r| r.round)
-            });
-            for r in rs.iter() {
+            let marks = Marks::of(rs);
+            if let Some(n) = &marks.within_noise {
+                notes.push(format!("`{model}`: {n}"));
+            }
+            for a in rs.iter() {
+                let r = &a.mean;
                 let mut mark = String::new();
-                if rs.len() > 1 && Some(r.round) == best {
+                if rs.len() > 1 && Some(r.round) == marks.best {
                     mark.push('★');
                 }
-                if rs.len() > 1 && Some(r.round) == extreme && r.round > 0 {
+                if rs.len() > 1 && Some(r.round) == marks.extreme && r.round > 0 {
                     mark.push('◆');
                 }
+                let interval = a
+                    .interval
+                    .map_or("".into(), |(lo, hi)| format!("[{lo:.2}, {hi:.2}]"));
                 let _ = writeln!(
                     s,
-                    "| {model} | {} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {mark} |",
-                    r.method, r.round, r.rw, r.wer, r.cer, r.dev_wer
+                    "| {model} | {} | {} | {:.1} | {} | {interval} | {:.2} | {} | {} | {mark} |",
+                    r.method,
+                    r.round,
+                    r.rw,
+                    with_sd(r.wer, a.wer_sd, a.seeds()),
+                    r.cer,
+                    with_sd(r.dev_wer, a.dev_wer_sd, a.seeds()),
+                    a.seeds()
                 );
             }
         }
-        paired_section(&mut s, rows, &c);
+        for n in notes {
+            let _ = writeln!(s, "\n★ {n}");
+        }
+        paired_section(&mut s, &aggs, c);
     }
-    warnings_section(&mut s, rows);
+    warnings_section(&mut s, &aggs);
     s
+}
+
+/// `40.00`, or `40.00 ± 3.10` over several seeds.
+fn with_sd(mean: f64, sd: f64, seeds: usize) -> String {
+    if seeds > 1 {
+        format!("{mean:.2} ± {sd:.2}")
+    } else {
+        format!("{mean:.2}")
+    }
+}
+
+/// The ★ and ◆ rounds of one model's series, and whether the ★ choice is
+/// within the noise of the seeds.
+struct Marks {
+    best: Option<usize>,
+    extreme: Option<usize>,
+    within_noise: Option<String>,
+}
+
+impl Marks {
+    fn of(rs: &[&Agg]) -> Marks {
+        let mut ranked: Vec<&&Agg> = rs.iter().collect();
+        ranked
+            .sort_by(|a, b| better_round((a.mean.dev_wer, a.mean.rw), (b.mean.dev_wer, b.mean.rw)));
+        let dense = rs
+            .iter()
+            .find(|a| a.mean.round == 0)
+            .map(|a| a.mean.dev_wer);
+        let extreme = dense.and_then(|d| {
+            rs.iter()
+                .filter(|a| a.mean.dev_wer <= d)
+                .min_by(|a, b| a.mean.rw.total_cmp(&b.mean.rw))
+                .map(|a| a.mean.round)
+        });
+        // Two standard errors of the difference of two means over seeds.
+        let within_noise = match ranked.as_slice() {
+            [best, next, ..] if best.seeds() > 1 && next.seeds() > 1 => {
+                let se = (best.dev_wer_sd.powi(2) / best.seeds() as f64
+                    + next.dev_wer_sd.powi(2) / next.seeds() as f64)
+                    .sqrt();
+                let gap = next.mean.dev_wer - best.mean.dev_wer;
+                (gap < 2.0 * se).then(|| format!("the best round ({}) is within noise of round {}: their mean dev WERs differ by {gap:.2} points, less than two standard errors over seeds ({:.2})", best.mean.round, next.mean.round, 2.0 * se))
+            }
+            _ => None,
+        };
+        Marks {
+            best: ranked.first().map(|a| a.mean.round),
+            extreme,
+            within_noise,
+        }
+    }
 }
 
 /// The training warnings of the models in the table, once per model and
 /// round.
-fn warnings_section(s: &mut String, rows: &[Row]) {
+fn warnings_section(s: &mut String, aggs: &[Agg]) {
     let mut seen: Vec<(&str, usize)> = vec![];
-    for r in rows {
+    for a in aggs {
+        let r = &a.mean;
         if let Some(w) = &r.warning {
             if !seen.contains(&(r.model.as_str(), r.round)) {
                 if seen.is_empty() {
@@ -80,31 +147,37 @@ fn warnings_section(s: &mut String, rows: &[Row]) {
 /// The pairs compared on one corpus: each ticket round against its dense
 /// model (round 0 of the same ticket), and each IMP round against the
 /// random-pruning round at the same RW.
-fn pairs<'r>(rows: &'r [Row], corpus: &str) -> Vec<(String, &'r Row, &'r Row)> {
-    let on: Vec<&Row> = rows.iter().filter(|r| r.corpus == corpus).collect();
+fn pairs<'a, 'r>(aggs: &'a [Agg<'r>], corpus: &str) -> Vec<(String, &'a Agg<'r>, &'a Agg<'r>)> {
+    let on: Vec<&Agg> = aggs.iter().filter(|a| a.mean.corpus == corpus).collect();
     let mut out = vec![];
-    for ((model, c), rs) in series(rows) {
+    for ((model, c), rs) in series_by(aggs, |a| &a.mean) {
         if c != corpus {
             continue;
         }
-        if let Some(dense) = rs.iter().find(|r| r.round == 0) {
-            for r in rs.iter().filter(|r| r.round > 0) {
-                out.push((format!("{model} round {} − dense", r.round), *r, *dense));
+        if let Some(dense) = rs.iter().find(|a| a.mean.round == 0) {
+            for a in rs.iter().filter(|a| a.mean.round > 0) {
+                out.push((
+                    format!("{model} round {} − dense", a.mean.round),
+                    *a,
+                    *dense,
+                ));
             }
         }
     }
-    for a in on.iter().filter(|r| r.method == "imp" && r.round > 0) {
-        for b in on
-            .iter()
-            .filter(|r| r.method == "random_prune" && r.round > 0 && (r.rw - a.rw).abs() < 0.05)
-        {
+    let rounds = |method: &'static str| {
+        on.iter()
+            .copied()
+            .filter(move |a| a.mean.method == method && a.mean.round > 0)
+    };
+    for a in rounds("imp") {
+        for b in rounds("random_prune").filter(|b| (b.mean.rw - a.mean.rw).abs() < 0.05) {
             out.push((
                 format!(
                     "{} round {} − {} round {}",
-                    a.model, a.round, b.model, b.round
+                    a.mean.model, a.mean.round, b.mean.model, b.mean.round
                 ),
-                *a,
-                *b,
+                a,
+                b,
             ));
         }
     }
@@ -112,22 +185,28 @@ fn pairs<'r>(rows: &'r [Row], corpus: &str) -> Vec<(String, &'r Row, &'r Row)> {
 }
 
 /// Paired bootstrap comparisons on corpus `c` (when its rows carry
-/// per-utterance counts).
-fn paired_section(s: &mut String, rows: &[Row], c: &str) {
-    let found: Vec<(String, f64, Paired)> = pairs(rows, c)
+/// per-utterance counts), over utterances and seeds.
+fn paired_section(s: &mut String, aggs: &[Agg], c: &str) {
+    let found: Vec<(String, f64, Paired)> = pairs(aggs, c)
         .into_iter()
         .filter_map(|(name, a, b)| {
-            let seed = format!("{name}/{c}");
-            compare(&a.per_utterance, &b.per_utterance, &seed).map(|p| (name, a.rw, p))
+            let label = format!("{name}/{c}");
+            compare_seeds(&same_seeds(a, b), &label).map(|p| (name, a.mean.rw, p))
         })
         .collect();
     if found.is_empty() {
         return;
     }
+    let first = aggs.iter().find(|a| a.mean.corpus == c);
+    let seeds = first.map_or(1, Agg::seeds);
+    let over = if seeds > 1 {
+        format!("the {seeds} seeds (each model against the other's run of the same seed) and then the {} utterances", first.map_or(0, |a| a.mean.utterances))
+    } else {
+        format!("the {} utterances; one seed, so the spread over training seeds is not in these intervals", first.map_or(0, |a| a.mean.utterances))
+    };
     let _ = write!(
         s,
-        "\n### Paired comparisons on {c}\n\nWER difference (points; negative: the first is better) with its 95% interval and two-sided p from a paired bootstrap over the {} utterances ({} resamples). One seed: the spread over training seeds is not in these intervals.\n\n| comparison | RW % | ΔWER | 95% interval | p | |\n|---|---:|---:|---|---:|---|\n",
-        rows.iter().find(|r| r.corpus == c).map_or(0, |r| r.per_utterance.len()),
+        "\n### Paired comparisons on {c}\n\nWER difference (points, mean over seeds; negative: the first is better) with its 95% interval and two-sided p from a paired bootstrap over {over} ({} resamples).\n\n| comparison | RW % | ΔWER | 95% interval | p | |\n|---|---:|---:|---|---:|---|\n",
         super::paired::RESAMPLES
     );
     for (name, rw, p) in found {
@@ -198,11 +277,11 @@ mod tests {
         ];
         let md = summary_md(&rows);
         assert!(
-            md.contains("| lth | imp | 0 | 100.0 | 50.00 | 20.00 | 53.73 |  |"),
+            md.contains("| lth | imp | 0 | 100.0 | 50.00 |  | 20.00 | 53.73 | 1 |  |"),
             "{md}"
         );
         assert!(
-            md.contains("| lth | imp | 3 | 21.6 | 50.00 | 20.00 | 53.73 | ★◆ |"),
+            md.contains("| lth | imp | 3 | 21.6 | 50.00 |  | 20.00 | 53.73 | 1 | ★◆ |"),
             "{md}"
         );
     }

@@ -105,7 +105,7 @@ lotto_interpreter::op_args! {
         block: Shape = opt(PType::Shape, Value::Shape(1, 1, 'x'), "prune blocks of RxC (rows along outputs, columns along inputs), scored by mean magnitude; `1x4` as in the paper"),
         nm: Option<Shape> = optional(PType::Shape, "N:M sparsity, e.g. `2:4`: at most N of every M consecutive input weights survive, reached in one round (use `rounds: 1`)"),
         prune: Selection = opt(PType::OneOf(vec![PType::Enum(&["paper"]), PType::List(Box::new(PType::OneOf(vec![PType::Enum(KINDS), PType::Str])))]), Value::sym("paper"), "what is prunable: `paper`, the paper's set for the architecture (conv, LSTM and linear weights; the Conformer: linear weights only), or a list of kinds (conv, lstm_ih, lstm_hh, linear) and/or parameter-path patterns like \"lstm.*.weight_hh\" (never biases or norms)"),
-        seed: u64 = opt(PType::Int, 0, "random draws").range(0.0, SEED_MAX),
+        seed: u64 = opt(PType::Int, 0, "random draws").range(0.0, SEED_MAX).run_seed(),
     }
 }
 

@@ -15,7 +15,7 @@ use lotto_interpreter::value::StepRef;
 lotto_interpreter::op_args! {
     pub struct RandomTicketArgs {
         ticket: StepRef = req(PType::Step(&[TICKET]), "the IMP ticket"),
-        seed: u64 = opt(PType::Int, 1, "re-initialisation seed").range(0.0, SEED_MAX),
+        seed: u64 = opt(PType::Int, 1, "re-initialisation seed (offset from the seed of θ0)").range(0.0, SEED_MAX).run_seed(),
     }
 }
 

@@ -44,7 +44,7 @@ lotto_interpreter::op_args! {
         noise_snr: Option<Drawn> = optional(PType::OneOf(vec![PType::Decibel, PType::List(Box::new(PType::Decibel))]), "with `noise`: SNR, or a [low, high] range drawn per utterance").range(-30.0, 60.0),
         noise_prob: f64 = opt(PType::Fraction, 0.5, "with `noise`: share of training utterances that get noise, drawn per batch").range(0.0, 1.0),
         clip: f64 = opt(PType::Float, 400.0, "global gradient-norm clip (0: off)").range(0.0, 1e9),
-        seed: u64 = opt(PType::Int, 0, "initialisation and batch order").range(0.0, SEED_MAX),
+        seed: u64 = opt(PType::Int, 0, "initialisation, batch order, noise and SpecAugment draws").range(0.0, SEED_MAX).run_seed(),
         init: Init = opt(PType::Config(&INIT), Value::sym("random"), "initial weights: random from the seed, or `pretrained(step)`"),
         accumulate: usize = opt(PType::Int, 1, "gradient accumulation: batches averaged into one optimizer step, for an effective batch of `batch` × this (the official Conformer: 256 utterances); `steps`, `step(k)` and `warmup` count optimizer steps").range(1.0, 4096.0).additive(),
         loss: LossNorm = opt(PType::Enum(LossNorm::NAMES), LossNorm::Batch, "how per-utterance losses are reduced over a batch: `batch`, their mean (the paper's code for all three models, for which its clip of 400 is tuned), or `labels`, each divided by its label count first"),
