@@ -145,3 +145,34 @@ fn toy_seeds_aggregate_over_seeds_with_intervals_and_paired_marks() {
     let svg = std::fs::read_to_string(ws.path().join("results/toy/seeds/wer_vs_rw.svg")).unwrap();
     assert!(!svg.contains("seed="), "one line per model, not per seed");
 }
+
+#[test]
+fn toy_efficient_conformer_over_subwords_runs_end_to_end() {
+    let ws = toy_workspace();
+    let summary = run_toy(
+        &ws,
+        "efficient_conformer.lotto",
+        &["epochs=1", "long_epochs=2", "rounds=1"],
+        "results/toy/efficient_conformer",
+    );
+    for row in [
+        "| dense_econf | dense | 0 | 100.0 |",
+        "| lth_econf | imp | 1 | 60.0 |",
+    ] {
+        assert!(summary.contains(row), "missing `{row}` in\n{summary}");
+    }
+    // The tokenizer learnt subwords from the training transcripts, and the
+    // trained model carries them.
+    let out = lotto_in(
+        ws.path(),
+        &[
+            "show",
+            "pipelines/toy/efficient_conformer.lotto",
+            "subwords",
+        ],
+    )
+    .output()
+    .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("merges"), "{shown}");
+}

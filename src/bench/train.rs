@@ -28,7 +28,7 @@ pub fn run(iters: usize) -> Result<f64, String> {
         })
         .collect();
     let refs: Vec<&Feats> = feats.iter().collect();
-    let bt = make_batch(&refs, 161);
+    let bt = make_batch(&refs, 161, lotto_stdlib::tokens::Tokens::Chars);
     let s = FitSettings::plain_adam(1, 8, 1e-4);
     let stepper = Stepper {
         cfg: &cfg,

@@ -1,9 +1,11 @@
-//! CTC prefix beam search (Hannun et al. 2014) over characters, with an
-//! optional word n-gram language model applied as each word ends:
+//! CTC prefix beam search (Hannun et al. 2014) over characters or BPE
+//! subwords, with an optional word n-gram language model applied as each
+//! word ends (a space, or a subword that starts the next word):
 //! score = ln P_ctc(prefix) + α·ln P_lm(words) + β·|words|.
 
 use crate::lm::{NgramLm, BOS, EOS};
 use crate::text;
+use crate::tokens::Tokens;
 use std::collections::HashMap;
 
 #[derive(Clone, Debug)]
@@ -39,9 +41,10 @@ impl Hyp {
     }
 }
 
-/// The words of a prefix (labels → text) and whether it ends inside a word.
-fn words(prefix: &[usize]) -> Vec<String> {
-    text::labels_to_text(prefix)
+/// The words of a prefix (labels → text).
+fn words(tokens: Tokens, prefix: &[usize]) -> Vec<String> {
+    tokens
+        .labels_text(prefix)
         .split(' ')
         .filter(|w| !w.is_empty())
         .map(String::from)
@@ -64,11 +67,11 @@ fn word_score(lm: Option<&NgramLm>, s: &BeamSettings, done: &[String], next: &st
 pub fn decode(
     lp: &[f32],
     frames: usize,
-    vocab: usize,
+    tokens: Tokens,
     s: &BeamSettings,
     lm: Option<&NgramLm>,
 ) -> String {
-    let space = text::encode(" ")[0];
+    let vocab = tokens.vocab();
     let mut beams: HashMap<Vec<usize>, Hyp> = HashMap::new();
     beams.insert(
         vec![],
@@ -114,8 +117,8 @@ pub fn decode(
                 let mut k = prefix.clone();
                 k.push(c);
                 let mut lm_score = h.lm;
-                if c == space && prefix.last().is_some_and(|&l| l != space) {
-                    let w = words(prefix);
+                if tokens.starts_word(c) && tokens.inside_word(prefix) {
+                    let w = words(tokens, prefix);
                     if let Some((last, done)) = w.split_last() {
                         lm_score += word_score(lm, s, done, last);
                     }
@@ -135,8 +138,8 @@ pub fn decode(
     // Close each hypothesis: score its unfinished last word and </s>.
     let finish = |prefix: &Vec<usize>, h: &Hyp| {
         let mut score = h.ctc() + h.lm;
-        let w = words(prefix);
-        if prefix.last().is_some_and(|&l| l != space) {
+        let w = words(tokens, prefix);
+        if tokens.inside_word(prefix) {
             if let Some((last, done)) = w.split_last() {
                 score += word_score(lm, s, done, last);
             }
@@ -152,7 +155,7 @@ pub fn decode(
         .iter()
         .map(|(p, h)| (finish(p, h), p))
         .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
-        .map(|(_, p)| text::labels_to_text(p))
+        .map(|(_, p)| tokens.labels_text(p))
         .unwrap_or_default()
 }
 
@@ -200,11 +203,11 @@ mod tests {
         // "a" sums three paths (a a, a _, _ a); "aa" would need a blank
         // between its labels.
         let lp = frames(&[&[('a', 0.6), ('_', 0.35)], &[('a', 0.5), ('_', 0.45)]]);
-        assert_eq!(decode(&lp, 2, text::VOCAB, &settings(8), None), "a");
+        assert_eq!(decode(&lp, 2, Tokens::Chars, &settings(8), None), "a");
         // Greedy would pick blank twice (0.4 each) and output nothing; the
         // summed paths of "b" win.
         let lp = frames(&[&[('_', 0.4), ('b', 0.35)], &[('_', 0.4), ('b', 0.35)]]);
-        assert_eq!(decode(&lp, 2, text::VOCAB, &settings(8), None), "b");
+        assert_eq!(decode(&lp, 2, Tokens::Chars, &settings(8), None), "b");
     }
 
     #[test]
@@ -217,11 +220,32 @@ mod tests {
             &[('i', 0.5), ('u', 0.45)],
             &[('p', 0.9)],
         ]);
-        assert_eq!(decode(&lp, 5, text::VOCAB, &settings(16), None), "go ip");
+        assert_eq!(decode(&lp, 5, Tokens::Chars, &settings(16), None), "go ip");
         let lm = NgramLm::estimate(&[vec!["go".into(), "up".into()], vec!["up".into()]], 2);
         assert_eq!(
-            decode(&lp, 5, text::VOCAB, &settings(16), Some(&lm)),
+            decode(&lp, 5, Tokens::Chars, &settings(16), Some(&lm)),
             "go up"
         );
+    }
+
+    /// The same close call over BPE subwords: a word ends where the next
+    /// `▁` piece starts, and at the end.
+    #[test]
+    fn over_subwords_the_model_scores_each_word_as_it_ends() {
+        let bpe = crate::bpe::Bpe::train(["go up", "go ip"], 40);
+        let t = Tokens::Bpe(&bpe);
+        let (go, up, ip) = (t.encode("go")[0], t.encode("up")[0], t.encode("ip")[0]);
+        let v = t.vocab();
+        let row = |peaks: &[(usize, f32)]| -> Vec<f32> {
+            let used: f32 = peaks.iter().map(|p| p.1).sum();
+            let rest = (1.0 - used) / (v - peaks.len()) as f32;
+            (0..v)
+                .map(|c| peaks.iter().find(|p| p.0 == c).map_or(rest, |p| p.1).ln())
+                .collect()
+        };
+        let lp: Vec<f32> = [row(&[(go, 0.9)]), row(&[(ip, 0.5), (up, 0.45)])].concat();
+        assert_eq!(decode(&lp, 2, t, &settings(16), None), "go ip");
+        let lm = NgramLm::estimate(&[vec!["go".into(), "up".into()], vec!["up".into()]], 2);
+        assert_eq!(decode(&lp, 2, t, &settings(16), Some(&lm)), "go up");
     }
 }

@@ -7,13 +7,13 @@ use crate::beam::BeamSettings;
 use crate::features::spec::Feats;
 use crate::lm::NgramLm;
 use crate::nn::Params;
-use crate::text;
 use crate::training::batch::make_batch;
 use burn::tensor::{Tensor, TensorData};
 
 /// Runs `f` on a set of utterances in duration-sorted batches with an
 /// inference copy of `p`, and returns its transcripts in `data`'s order.
 fn in_batches(
+    cfg: &Arch,
     p: &Params,
     data: &[Feats],
     bins: usize,
@@ -26,7 +26,7 @@ fn in_batches(
     let mut out = vec![String::new(); data.len()];
     for chunk in order.chunks(batch.max(1)) {
         let items: Vec<&Feats> = chunk.iter().map(|&i| &data[i]).collect();
-        let bt = make_batch(&items, bins);
+        let bt = make_batch(&items, bins, cfg.tokens());
         let x: Tensor<3> =
             Tensor::from_data(TensorData::new(bt.x, [bt.b, bt.t, bins]), &eval_p.device);
         for (&i, hyp) in chunk.iter().zip(f(&eval_p, x, &bt.lens)?) {
@@ -38,13 +38,9 @@ fn in_batches(
 
 /// Greedy-decodes a set of utterances with the weights in `p` (eval mode).
 pub fn decode(cfg: &Arch, p: &Params, data: &[Feats], bins: usize, batch: usize) -> Vec<String> {
-    in_batches(
-        p,
-        data,
-        bins,
-        batch,
-        |p, x, lens| Ok(cfg.decode(p, x, lens)),
-    )
+    in_batches(cfg, p, data, bins, batch, |p, x, lens| {
+        Ok(cfg.decode(p, x, lens))
+    })
     .expect("greedy decoding does not fail")
 }
 
@@ -60,13 +56,16 @@ pub fn decode_beam(
 ) -> Result<Vec<String>, String> {
     let (s, lm) = beam;
     use rayon::prelude::*;
-    in_batches(p, data, bins, batch, |p, x, lens| {
+    in_batches(cfg, p, data, bins, batch, |p, x, lens| {
         let lps = cfg.ctc_log_probs(p, x, lens).ok_or_else(|| {
-            format!("beam search decodes CTC models (cnn_lstm, conformer); decode `{}` models with `decoder: greedy`", cfg.name())
+            format!("beam search decodes CTC models (cnn_lstm, conformer, efficient_conformer); decode `{}` models with `decoder: greedy`", cfg.name())
         })?;
         Ok(lps
             .par_iter()
-            .map(|lp| crate::beam::decode(lp, lp.len() / text::VOCAB, text::VOCAB, s, lm))
+            .map(|lp| {
+                let tokens = cfg.tokens();
+                crate::beam::decode(lp, lp.len() / tokens.vocab(), tokens, s, lm)
+            })
             .collect())
     })
 }

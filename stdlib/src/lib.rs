@@ -9,6 +9,7 @@ pub mod arch;
 pub mod artifacts;
 pub mod audio;
 pub mod beam;
+pub mod bpe;
 pub mod corpus;
 pub mod cpu;
 pub mod data_paths;
@@ -30,6 +31,8 @@ pub mod sphere;
 pub mod tensor_io;
 pub mod text;
 pub mod tickets;
+pub mod tokenizer;
+pub mod tokens;
 pub mod training;
 pub mod vocabulary;
 
@@ -43,6 +46,7 @@ pub fn registry() -> Registry {
     corpus::register(&mut r);
     noise::register(&mut r);
     features::register(&mut r);
+    tokenizer::register(&mut r);
     models::register(&mut r);
     training::register(&mut r);
     tickets::register(&mut r);

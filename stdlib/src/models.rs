@@ -1,10 +1,12 @@
 //! The model ops: `cnn_lstm`, `conformer` and `rnnt` publish an
 //! architecture with its sizes (`model.yaml`); `fit` builds and trains it.
 
-use crate::arch::{Arch, CnnLstmConfig, ConformerConfig, RnntConfig};
+use crate::arch::{Arch, CnnLstmConfig, ConformerConfig, EfficientConformerConfig, RnntConfig};
 use crate::artifacts::write_yaml;
+use crate::bpe::Bpe;
 use crate::op::{op, upstream};
-use crate::vocabulary::MODEL_SPEC;
+use crate::tokenizer::{read_bpe, BpeArgs};
+use crate::vocabulary::{MODEL_SPEC, TOKENIZER};
 use lotto_interpreter::program::Upstream;
 use lotto_interpreter::registry::Invalid;
 use lotto_interpreter::run_ctx::RunCtx;
@@ -38,6 +40,25 @@ lotto_interpreter::op_args! {
         ff: usize = opt(PType::Int, 1024, "inner size of each feed-forward module").range(1.0, 65536.0),
         kernel: usize = opt(PType::Int, 31, "depthwise convolution kernel (odd)").range(1.0, 255.0),
         subsample_channels: usize = opt(PType::Int, 64, "channels of the two subsampling convolutions").range(1.0, 4096.0),
+    }
+}
+
+fn ints(v: &[i64]) -> Value {
+    Value::List(v.iter().map(|&i| Value::Int(i)).collect())
+}
+
+lotto_interpreter::op_args! {
+    pub struct EfficientConformerArgs {
+        tokens: StepRef = req(PType::Step(&[TOKENIZER]), "the subwords it predicts (`bpe(train)`)"),
+        blocks: usize = opt(PType::Int, 16, "Conformer blocks in all").range(1.0, 64.0),
+        dims: Vec<usize> = opt(PType::List(Box::new(PType::Int)), ints(&[256, 384, 512]), "width of each stage").range(2.0, 8192.0),
+        stage_starts: Vec<usize> = opt(PType::List(Box::new(PType::Int)), ints(&[4, 10]), "the blocks that start the next stage: stride 2 in their depthwise convolution, widened to the next width").range(0.0, 63.0),
+        groups: Vec<usize> = opt(PType::List(Box::new(PType::Int)), ints(&[3, 1, 1]), "attention group size per stage (frames attended as one)").range(1.0, 16.0),
+        heads: usize = opt(PType::Int, 8, "attention heads (must divide every width)").range(1.0, 64.0),
+        ff_ratio: usize = opt(PType::Int, 4, "feed-forward inner size, as a multiple of the width").range(1.0, 16.0),
+        kernel: usize = opt(PType::Int, 15, "depthwise convolution kernel (odd)").range(1.0, 255.0),
+        dropout: f64 = opt(PType::Fraction, 0.1, "dropout in training").range(0.0, 0.9),
+        stem_filters: usize = opt(PType::Int, 256, "filters of the stride-2 stem convolution").range(1.0, 4096.0),
     }
 }
 
@@ -84,6 +105,23 @@ fn conformer_arch(a: &ConformerArgs) -> Arch {
     })
 }
 
+fn efficient_conformer_arch(a: &EfficientConformerArgs, bpe: Bpe, vocab: usize) -> Arch {
+    Arch::EfficientConformer(EfficientConformerConfig {
+        input_bins: 80,
+        stem_filters: a.stem_filters,
+        dims: a.dims.clone(),
+        blocks: a.blocks,
+        stage_starts: a.stage_starts.clone(),
+        heads: a.heads,
+        ff_ratio: a.ff_ratio,
+        kernel: a.kernel,
+        groups: a.groups.clone(),
+        dropout: a.dropout,
+        bpe,
+        vocab,
+    })
+}
+
 fn rnnt_arch(a: &RnntArgs) -> Arch {
     Arch::Rnnt(RnntConfig {
         input_bins: 161,
@@ -102,20 +140,28 @@ fn rnnt_arch(a: &RnntArgs) -> Arch {
     })
 }
 
-/// The paper's three models at their default (paper) sizes, as
-/// `cnn_lstm()`, `conformer()` and `rnnt()` build them.
+/// The paper's models at their default (paper) sizes, as `cnn_lstm()`,
+/// `conformer()`, `efficient_conformer()` (with 256 ids) and `rnnt()`
+/// build them.
 pub fn paper_models() -> Result<Vec<(&'static str, Arch)>, String> {
     use lotto_interpreter::typed::OpArgs;
     fn defaults<A: OpArgs>() -> Result<A, String> {
-        let args: lotto_interpreter::value::Args = A::params()
+        let mut args: lotto_interpreter::value::Args = A::params()
             .into_iter()
             .filter_map(|p| Some((p.name.to_string(), p.default?)))
             .collect();
+        // The one required argument of these ops: a tokenizer step.
+        args.entry("tokens".into())
+            .or_insert(Value::Ref(StepRef { step: 0, port: 0 }));
         A::from_args(&args)
     }
     Ok(vec![
         ("cnn_lstm", cnn_lstm_arch(&defaults()?)),
         ("conformer", conformer_arch(&defaults()?)),
+        (
+            "efficient_conformer",
+            efficient_conformer_arch(&defaults()?, Bpe::default(), 256),
+        ),
         ("rnnt", rnnt_arch(&defaults()?)),
     ])
 }
@@ -126,6 +172,13 @@ pub fn arch_of(up: &Upstream, r: StepRef) -> Option<Arch> {
         .map(|a| cnn_lstm_arch(&a))
         .or_else(|| upstream(up, r, "conformer").map(|a| conformer_arch(&a)))
         .or_else(|| upstream(up, r, "rnnt").map(|a| rnnt_arch(&a)))
+        .or_else(|| {
+            // Before it runs, the tokenizer's size is the one asked for
+            // (an upper bound: transcripts may give fewer).
+            let a: EfficientConformerArgs = upstream(up, r, "efficient_conformer")?;
+            let size = upstream::<BpeArgs>(up, a.tokens, "bpe")?.size;
+            Some(efficient_conformer_arch(&a, Bpe::default(), size))
+        })
 }
 
 fn run_cnn_lstm(ctx: &mut RunCtx, a: &CnnLstmArgs) -> Result<(), String> {
@@ -134,6 +187,58 @@ fn run_cnn_lstm(ctx: &mut RunCtx, a: &CnnLstmArgs) -> Result<(), String> {
 
 fn run_conformer(ctx: &mut RunCtx, a: &ConformerArgs) -> Result<(), String> {
     publish(ctx, conformer_arch(a), 80)
+}
+
+fn run_efficient_conformer(ctx: &mut RunCtx, a: &EfficientConformerArgs) -> Result<(), String> {
+    let bpe = read_bpe(ctx.input(a.tokens))?;
+    let vocab = bpe.vocab();
+    publish(ctx, efficient_conformer_arch(a, bpe, vocab), 80)
+}
+
+fn validate_efficient_conformer(a: &EfficientConformerArgs) -> Result<(), Invalid> {
+    let stages = a.stage_starts.len() + 1;
+    if a.dims.len() != stages {
+        return Err(Invalid::at(
+            "dims",
+            format!(
+                "give one width per stage: {} stage starts make {stages} stages",
+                a.stage_starts.len()
+            ),
+        ));
+    }
+    if a.groups.len() != stages {
+        return Err(Invalid::at(
+            "groups",
+            format!("give one group size per stage ({stages})"),
+        ));
+    }
+    if a.stage_starts.windows(2).any(|w| w[0] >= w[1])
+        || a.stage_starts.iter().any(|&s| s == 0 || s >= a.blocks)
+    {
+        return Err(Invalid::at(
+            "stage_starts",
+            format!(
+                "stage starts must rise, each a block after the first and before {}",
+                a.blocks
+            ),
+        ));
+    }
+    if let Some(d) = a.dims.iter().find(|d| !d.is_multiple_of(a.heads)) {
+        return Err(Invalid::at(
+            "heads",
+            format!(
+                "`heads` must divide every width; {d} is not a multiple of {}",
+                a.heads
+            ),
+        ));
+    }
+    if a.kernel.is_multiple_of(2) {
+        return Err(Invalid::at(
+            "kernel",
+            "use an odd kernel, so frames stay centred",
+        ));
+    }
+    Ok(())
 }
 
 fn run_rnnt(ctx: &mut RunCtx, a: &RnntArgs) -> Result<(), String> {
@@ -183,9 +288,14 @@ pub fn register(r: &mut Registry) {
             }),
     );
     r.add(
-        op::<ConformerArgs>("conformer", "Models", 2, Output::One(MODEL_SPEC), "Conformer with CTC on log-mel features (`fbank`): 2 conv layers 3x3/2 subsample time and frequency by 4; each block is ½ feed-forward, multi-head self-attention, convolution module (pointwise conv, GLU, depthwise conv, BatchNorm, Swish, pointwise conv), ½ feed-forward, layer norm. Defaults: 17 blocks of 512, 8 heads, feed-forward 1024, kernel 31: 68.0M parameters at 80 bins (the paper: 65.8M). Absolute sinusoidal positions, no dropout, 29 characters (the paper: relative positions, 256 BPE tokens). Prunable by default: linear weights only, as the paper's code.")
+        op::<ConformerArgs>("conformer", "Models", 2, Output::One(MODEL_SPEC), "Conformer with CTC on log-mel features (`fbank`): 2 conv layers 3x3/2 subsample time and frequency by 4; each block is ½ feed-forward, multi-head self-attention, convolution module (pointwise conv, GLU, depthwise conv, BatchNorm, Swish, pointwise conv), ½ feed-forward, layer norm. Defaults: 17 blocks of 512, 8 heads, feed-forward 1024, kernel 31: 68.0M parameters at 80 bins (the paper: 65.8M). The vanilla Conformer (Gulati et al. 2020): absolute sinusoidal positions, no dropout, 29 characters; the paper's model is `efficient_conformer`. Prunable by default: linear weights only, as the paper's code.")
             .run(run_conformer)
             .validate(validate_conformer),
+    );
+    r.add(
+        op::<EfficientConformerArgs>("efficient_conformer", "Models", 1, Output::One(MODEL_SPEC), "The paper's Conformer as its official config has it: an Efficient Conformer (Burchi & Vielzeuf 2021) with CTC over BPE subwords (`tokens: bpe(train)`). A 3x3 stride-2 convolution stem (256 filters, batch norm, Swish) and a linear projection; 16 blocks in stages of 256/384/512 (blocks 4 and 10 start a stage: stride-2 depthwise convolution, widening convolution module, strided pointwise residual; time ÷ 8 in all); relative positional self-attention, grouped by 3 frames in the first stage; kernel 15; dropout 0.1. 65.8M parameters at 80 bins and 256 ids, the paper's 65.8M. Prunable by default: linear weights only, as the paper's code.")
+            .run(run_efficient_conformer)
+            .validate(validate_efficient_conformer),
     );
     r.add(
         op::<RnntArgs>("rnnt", "Models", 4, Output::One(MODEL_SPEC), "RNN-Transducer: LSTM encoder over stacked spectrogram frames, LSTM prediction network over the previous characters, joint network tanh(W_e·enc + W_p·pred) → 29 classes (blank included); trained with the RNN-T loss, decoded greedily. Defaults: 6 stacked 161-bin frames, 5 bidirectional LSTM-1024 encoder layers (directions concatenated), 1 LSTM-1024 prediction layer, joint 1024: 128.7M parameters at 161 bins (the paper: 132.2M).")

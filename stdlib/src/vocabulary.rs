@@ -15,6 +15,7 @@ pub const TICKET: StepType = StepType("Ticket");
 pub const EVAL: StepType = StepType("Eval");
 pub const REPORT: StepType = StepType("Report");
 pub const LANGUAGE_MODEL: StepType = StepType("LanguageModel");
+pub const TOKENIZER: StepType = StepType("Tokenizer");
 
 pub const OPTIMIZER: ConfigKind = ConfigKind {
     name: "Optimizer",
@@ -57,6 +58,7 @@ pub fn register(r: &mut Registry) {
         ("ticket", TICKET),
         ("eval", EVAL),
         ("lm", LANGUAGE_MODEL),
+        ("tokens", TOKENIZER),
     ] {
         r.add_kind(kind, ty);
     }

@@ -5,15 +5,18 @@
 
 pub mod cnn_lstm;
 pub mod conformer;
+pub mod efficient_conformer;
 pub mod rnnt;
 mod sizes;
 
 use crate::nn::{Ctx, ParamInfo, Params};
 use crate::tensor_io::TensorMap;
 use crate::text;
+use crate::tokens::Tokens;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 pub use cnn_lstm::CnnLstmConfig;
 pub use conformer::ConformerConfig;
+pub use efficient_conformer::EfficientConformerConfig;
 pub use rnnt::RnntConfig;
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +28,7 @@ pub enum Arch {
     CnnLstm(CnnLstmConfig),
     Conformer(ConformerConfig),
     Rnnt(RnntConfig),
+    EfficientConformer(EfficientConformerConfig),
 }
 
 /// Reads the tagged form, and the untagged CNN-LSTM records written before
@@ -38,6 +42,7 @@ impl<'de> Deserialize<'de> for Arch {
             CnnLstm(CnnLstmConfig),
             Conformer(ConformerConfig),
             Rnnt(RnntConfig),
+            EfficientConformer(EfficientConformerConfig),
         }
         #[derive(Deserialize)]
         struct Wrapped {
@@ -56,6 +61,7 @@ impl<'de> Deserialize<'de> for Arch {
             }
             Any::Tagged(Tagged::Conformer(c)) => Arch::Conformer(c),
             Any::Tagged(Tagged::Rnnt(c)) => Arch::Rnnt(c),
+            Any::Tagged(Tagged::EfficientConformer(c)) => Arch::EfficientConformer(c),
         })
     }
 }
@@ -66,6 +72,16 @@ impl Arch {
             Arch::CnnLstm(_) => "cnn_lstm",
             Arch::Conformer(_) => "conformer",
             Arch::Rnnt(_) => "rnnt",
+            Arch::EfficientConformer(_) => "efficient_conformer",
+        }
+    }
+
+    /// What the model's output ids are: BPE subwords for the Efficient
+    /// Conformer, characters otherwise.
+    pub fn tokens(&self) -> Tokens<'_> {
+        match self {
+            Arch::EfficientConformer(c) => Tokens::Bpe(&c.bpe),
+            _ => Tokens::Chars,
         }
     }
 
@@ -75,6 +91,7 @@ impl Arch {
             Arch::CnnLstm(c) => c.input_bins = bins,
             Arch::Conformer(c) => c.input_bins = bins,
             Arch::Rnnt(c) => c.input_bins = bins,
+            Arch::EfficientConformer(c) => c.input_bins = bins,
         }
         self
     }
@@ -85,6 +102,7 @@ impl Arch {
             Arch::CnnLstm(c) => c.layout(),
             Arch::Conformer(c) => c.layout(),
             Arch::Rnnt(c) => c.layout(),
+            Arch::EfficientConformer(c) => c.layout(),
         }
     }
 
@@ -98,6 +116,7 @@ impl Arch {
             Arch::CnnLstm(c) => c.out_len(t),
             Arch::Conformer(c) => c.out_len(t),
             Arch::Rnnt(c) => c.out_len(t),
+            Arch::EfficientConformer(c) => c.out_len(t),
         }
     }
 
@@ -106,7 +125,7 @@ impl Arch {
     /// as its code, linear weights only.
     pub fn default_prune_kinds(&self) -> &'static [&'static str] {
         match self {
-            Arch::Conformer(_) => &["linear"],
+            Arch::Conformer(_) | Arch::EfficientConformer(_) => &["linear"],
             _ => &["conv", "lstm_ih", "lstm_hh", "linear"],
         }
     }
@@ -120,7 +139,7 @@ impl Arch {
         let t = self.out_len(frames);
         match self {
             Arch::CnnLstm(_) => t >= labels.len() * 2,
-            Arch::Conformer(_) => {
+            Arch::Conformer(_) | Arch::EfficientConformer(_) => {
                 let repeats = labels.windows(2).filter(|w| w[0] == w[1]).count();
                 t >= labels.len() + repeats
             }
@@ -141,6 +160,7 @@ impl Arch {
         let lp = match self {
             Arch::CnnLstm(c) => c.forward(cx, x, lens),
             Arch::Conformer(c) => c.forward(cx, x, lens),
+            Arch::EfficientConformer(c) => c.forward(cx, x, lens),
             Arch::Rnnt(c) => return c.utterance_losses(cx, x, lens, targets),
         };
         self.ctc(lp, lens, targets)
@@ -162,6 +182,7 @@ impl Arch {
         match self {
             Arch::CnnLstm(c) => Some(c.forward(&mut cx, x, lens)),
             Arch::Conformer(c) => Some(c.forward(&mut cx, x, lens)),
+            Arch::EfficientConformer(c) => Some(c.forward(&mut cx, x, lens)),
             Arch::Rnnt(_) => None,
         }
     }
@@ -186,7 +207,7 @@ impl Arch {
             .map(|(j, &l)| {
                 let n = self.out_len(l).min(tt);
                 let seq: Vec<usize> = (0..n).map(|s| best[s * b + j] as usize).collect();
-                text::greedy_decode(&seq)
+                self.tokens().ctc_text(&seq)
             })
             .collect()
     }
@@ -405,7 +426,7 @@ mod tests {
         let data: Vec<Feats> = ["go up", "no", "yes sir", "up"]
             .iter()
             .map(|&text| {
-                let labels = text::encode(text);
+                let labels = arch.tokens().encode(text);
                 let frames = 6 * labels.len() + 4;
                 let mut data: Vec<f32> =
                     (0..frames * bins).map(|_| rng.uniform(-0.1, 0.1)).collect();
@@ -428,7 +449,7 @@ mod tests {
         let mut opt = Opt::new(&p);
         let s = FitSettings::plain_adam(1, 4, 0.01);
         let items: Vec<&Feats> = data.iter().collect();
-        let bt = make_batch(&items, bins);
+        let bt = make_batch(&items, bins, arch.tokens());
         let stepper = Stepper {
             cfg: &arch,
             settings: &s,
@@ -466,6 +487,32 @@ mod tests {
                 vocab: text::VOCAB,
             }),
             150,
+        );
+    }
+
+    /// Two stages (the second strided and wider), grouped attention in the
+    /// first, relative positions, dropout, over BPE subwords learnt from
+    /// the transcripts.
+    #[test]
+    fn a_small_efficient_conformer_learns_and_decodes_its_training_set() {
+        let bpe = crate::bpe::Bpe::train(["go up", "no", "yes sir", "up"], 40);
+        let vocab = bpe.vocab();
+        overfits(
+            Arch::EfficientConformer(EfficientConformerConfig {
+                input_bins: 12,
+                stem_filters: 4,
+                dims: vec![32, 48],
+                blocks: 2,
+                stage_starts: vec![1],
+                heads: 4,
+                ff_ratio: 2,
+                kernel: 5,
+                groups: vec![2, 1],
+                dropout: 0.1,
+                bpe,
+                vocab,
+            }),
+            200,
         );
     }
 

@@ -48,7 +48,7 @@ impl Arch {
                     ));
                 }
             }
-            Arch::Rnnt(_) => {}
+            Arch::Rnnt(_) | Arch::EfficientConformer(_) => {}
         }
         // Checked before counting: a huge kernel would make a huge layout.
         let n = self.params_f64();

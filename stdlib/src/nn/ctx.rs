@@ -24,6 +24,10 @@ pub struct Ctx<'a> {
     /// Whether convolutions and LSTM layers take the CPU paths (`conv2d`,
     /// `lstm`); set for the flex device.
     pub host: bool,
+    /// Draws dropout masks; `None` (inference, tests) drops nothing. The
+    /// training step seeds it from the run seed and the optimizer step,
+    /// so a resumed run draws the same masks.
+    pub rng: Option<crate::rng::Rng>,
 }
 
 /// One direction of an LSTM layer for `Ctx::lstm`: the prefix of its four
@@ -43,7 +47,32 @@ impl<'a> Ctx<'a> {
             stat_updates: vec![],
             tape: vec![],
             host: crate::device::is_host(&p.device),
+            rng: None,
         }
+    }
+
+    /// Inverted dropout: in training, each value zeroed with probability
+    /// `p` and the rest scaled by 1 / (1 − p).
+    pub fn dropout<const D: usize>(&mut self, x: Tensor<D>, p: f64) -> Tensor<D> {
+        if !self.train || p <= 0.0 {
+            return x;
+        }
+        let Some(rng) = self.rng.as_mut() else {
+            return x;
+        };
+        let shape = x.shape();
+        let keep = (1.0 / (1.0 - p)) as f32;
+        let m: Vec<f32> = (0..shape.num_elements())
+            .map(|_| {
+                if (rng.uniform(0.0, 1.0) as f64) < p {
+                    0.0
+                } else {
+                    keep
+                }
+            })
+            .collect();
+        let dev = x.device();
+        x * Tensor::from_data(TensorData::new(m, shape), &dev)
     }
 
     /// The LSTM directions `dirs` over `x` [B, T, D] → one [B, T, H] per

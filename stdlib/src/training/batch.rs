@@ -3,7 +3,7 @@
 
 use crate::arch::Arch;
 use crate::features::spec::Feats;
-use crate::text;
+use crate::tokens::Tokens;
 
 /// A batch of padded features and targets.
 pub struct Batch {
@@ -14,7 +14,7 @@ pub struct Batch {
     pub targets: Vec<Vec<usize>>,
 }
 
-pub fn make_batch(items: &[&Feats], bins: usize) -> Batch {
+pub fn make_batch(items: &[&Feats], bins: usize, tokens: Tokens) -> Batch {
     let t = items.iter().map(|f| f.frames).max().unwrap_or(1);
     let mut x = vec![0.0f32; items.len() * t * bins];
     for (i, f) in items.iter().enumerate() {
@@ -25,7 +25,7 @@ pub fn make_batch(items: &[&Feats], bins: usize) -> Batch {
         b: items.len(),
         t,
         lens: items.iter().map(|f| f.frames).collect(),
-        targets: items.iter().map(|f| text::encode(&f.text)).collect(),
+        targets: items.iter().map(|f| tokens.encode(&f.text)).collect(),
     }
 }
 
@@ -33,6 +33,6 @@ pub fn make_batch(items: &[&Feats], bins: usize) -> Batch {
 /// frames for it.
 pub fn usable<'a>(cfg: &Arch, data: &'a [Feats]) -> Vec<&'a Feats> {
     data.iter()
-        .filter(|f| !f.text.is_empty() && cfg.usable(f.frames, &text::encode(&f.text)))
+        .filter(|f| !f.text.is_empty() && cfg.usable(f.frames, &cfg.tokens().encode(&f.text)))
         .collect()
 }

@@ -121,8 +121,8 @@ impl Stepper<'_> {
     ) -> Result<f64, String> {
         let mut sum: Option<Vec<Tensor<1>>> = None;
         let mut loss = 0.0;
-        for bt in group {
-            let (lv, gs) = self.gradients(p, bt);
+        for (k, bt) in group.iter().enumerate() {
+            let (lv, gs) = self.gradients(p, bt, &format!("dropout{}/{k}", opt.step));
             let Some(gs) = gs else {
                 return Ok(lv);
             };
@@ -156,12 +156,13 @@ impl Stepper<'_> {
 
     /// One batch's loss and its masked gradients (none for a non-finite
     /// loss); the forward pass's running statistics (batch norm) are kept.
-    fn gradients(&self, p: &mut Params, bt: &Batch) -> (f64, Option<Vec<Tensor<1>>>) {
+    fn gradients(&self, p: &mut Params, bt: &Batch, draws: &str) -> (f64, Option<Vec<Tensor<1>>>) {
         let x: Tensor<3> = Tensor::from_data(
             TensorData::new(bt.x.clone(), [bt.b, bt.t, self.bins]),
             self.device,
         );
         let mut cx = Ctx::new(p, true);
+        cx.rng = Some(crate::rng::Rng::derive(self.settings.seed, draws));
         let per = self.cfg.utterance_losses(&mut cx, x, &bt.lens, &bt.targets);
         let loss = self.settings.loss.reduce(per, &bt.targets, self.device);
         let updates = std::mem::take(&mut cx.stat_updates);
@@ -266,7 +267,11 @@ mod tests {
         let device = crate::device::open("flex").unwrap();
         let bins = 8;
         let data = two_utterances(bins);
-        let bt = make_batch(&data.iter().collect::<Vec<_>>(), bins);
+        let bt = make_batch(
+            &data.iter().collect::<Vec<_>>(),
+            bins,
+            crate::tokens::Tokens::Chars,
+        );
         let s = FitSettings::plain_adam(1, 2, 0.01);
         let stepper = Stepper {
             cfg: &cfg,
@@ -295,7 +300,11 @@ mod tests {
         let mut p = cfg.init(1, &device);
         let bins = 8;
         let data = two_utterances(bins);
-        let bt = make_batch(&data.iter().collect::<Vec<_>>(), bins);
+        let bt = make_batch(
+            &data.iter().collect::<Vec<_>>(),
+            bins,
+            crate::tokens::Tokens::Chars,
+        );
         // Prune every other entry of every parameter.
         let masks: Vec<Option<Tensor<1>>> = p
             .values

@@ -342,7 +342,7 @@ impl Training<'_> {
             .enumerate()
             .map(|(k, f)| noisy.get(k).and_then(|n| n.as_ref()).unwrap_or(*f))
             .collect();
-        let mut bt = make_batch(&items, self.bins);
+        let mut bt = make_batch(&items, self.bins, self.cfg.tokens());
         if let Some(a) = &s.augment {
             let mut rng = Rng::derive(s.seed, &format!("specaugment{epoch}/{bi}"));
             a.apply(&mut bt, self.bins, &mut rng);
