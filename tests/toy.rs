@@ -105,6 +105,7 @@ fn toy_seeds_aggregate_over_seeds_with_intervals_and_paired_marks() {
         ("ran     lth[seed=2] (imp)", 1),
         ("ran     results[seed=1] (wer)", 1),
         ("(fit) in ", 2),
+        ("ran     best_lth[seed=2] (best)", 1),
     ] {
         assert_eq!(stderr.matches(step).count(), times, "{step}\n{stderr}");
     }
@@ -144,6 +145,25 @@ fn toy_seeds_aggregate_over_seeds_with_intervals_and_paired_marks() {
     }
     let svg = std::fs::read_to_string(ws.path().join("results/toy/seeds/wer_vs_rw.svg")).unwrap();
     assert!(!svg.contains("seed="), "one line per model, not per seed");
+    // `best` and `extreme` choose by the mean dev WER over seeds: both
+    // seeds' copies pick the same round.
+    let metric = |step: &str, key: &str| {
+        let mut show = vec!["show", "pipelines/toy/seeds.lotto", step];
+        show.extend_from_slice(&args[2..]);
+        let out = lotto_in(ws.path(), &show).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{key}: ")).map(String::from))
+            .unwrap_or_else(|| panic!("no `{key}` for {step}:\n{text}"))
+    };
+    for pick in ["best_lth", "extreme_lth"] {
+        let one = metric(&format!("{pick}[seed=1]"), "round");
+        assert_eq!(one, metric(&format!("{pick}[seed=2]"), "round"), "{pick}");
+        let mean: f64 = metric(&format!("{pick}[seed=1]"), "mean_dev_wer")
+            .parse()
+            .unwrap();
+        assert!((0.0..=200.0).contains(&mean));
+    }
 }
 
 #[test]

@@ -135,6 +135,11 @@ pub struct OpSig {
     /// version is no code behind what it publishes (see
     /// [`crate::key_parts::KeyParts::code`]).
     pub pass_through: bool,
+    /// Pairs (`from`, `into`) of parameters: in a recipe run over several
+    /// seeds, each seed's copy of the step gets in `into` every seed's
+    /// copy of the step its `from` reads, so it can choose by the mean
+    /// over seeds (`best`, `extreme`; see `check/seeds.rs`).
+    pub pools_seeds: &'static [(&'static str, &'static str)],
 }
 
 impl OpSig {
@@ -161,6 +166,7 @@ impl OpSig {
             exports_to: None,
             names_inputs: false,
             pass_through: false,
+            pools_seeds: &[],
         }
     }
     /// The position of the parameter called `name`.

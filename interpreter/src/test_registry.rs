@@ -118,6 +118,25 @@ pub fn registry() -> Registry {
         Output::Config(&SETTING),
         vec![Param::opt("lr", PType::Float, 0.1, "rate")],
     );
+    let mut pick = OpSig::new(
+        "pick",
+        "Test",
+        1,
+        Output::One(MODEL),
+        "picks a model",
+        vec![
+            Param::req("model", PType::Step(&[MODEL]), "the model"),
+            Param::opt(
+                "all",
+                PType::List(Box::new(PType::Step(&[MODEL]))),
+                Value::List(vec![]),
+                "every seed's",
+            )
+            .additive(),
+        ],
+    );
+    pick.pools_seeds = &[("model", "all")];
+    r.add(TestOp { sig: pick });
     let mut report = OpSig::new(
         "report",
         "Test",

@@ -99,6 +99,12 @@ impl<A> TypedOp<A> {
         self.sig.pass_through = true;
         self
     }
+    /// Over several seeds, it reads every seed's copy of some inputs: see
+    /// `OpSig::pools_seeds`.
+    pub fn pools_seeds(mut self, pairs: &'static [(&'static str, &'static str)]) -> Self {
+        self.sig.pools_seeds = pairs;
+        self
+    }
     /// Its results depend on the device kind (part of its key).
     pub fn numeric(mut self) -> Self {
         self.sig.numeric = true;

@@ -67,7 +67,7 @@ fn check_loaded(
         Err(d) => diags.push(d),
         Ok(()) => {
             if let (true, Some(seeds)) = (diags.is_empty(), &collected.seeds) {
-                steps = expand(steps, seeds, reg.report_op());
+                steps = expand(steps, seeds, reg);
             }
             diags.0.extend(validate_inputs(&steps, reg))
         }

@@ -9,14 +9,17 @@
 //! one-seed recipe keeps its step names and cache keys.
 
 use crate::program::Step;
+use crate::registry::Registry;
 use crate::value::{StepRef, Value};
 
-/// The steps of a recipe run over `seeds`; `report_op` names the op whose
-/// steps read every copy instead of being copied.
-pub fn expand(steps: Vec<Step>, seeds: &[i64], report_op: Option<&str>) -> Vec<Step> {
+/// The steps of a recipe run over `seeds`. The registry's report op's
+/// steps read every copy instead of being copied; an op that pools seeds
+/// (`OpSig::pools_seeds`) gets every seed's copy of what it reads.
+pub fn expand(steps: Vec<Step>, seeds: &[i64], reg: &Registry) -> Vec<Step> {
     if seeds.len() < 2 {
         return steps;
     }
+    let report_op = reg.report_op();
     let is_report = |s: &Step| Some(s.op) == report_op;
     let copied = draws_from_seed(&steps, &is_report);
     // New index of each original step, per seed (one entry: shared).
@@ -57,6 +60,15 @@ pub fn expand(steps: Vec<Step>, seeds: &[i64], report_op: Option<&str>) -> Vec<S
             }
             for p in &c.seeded {
                 c.args.insert(p.to_string(), Value::Int(seed));
+            }
+            let pools = reg.get(s.op).map_or(&[][..], |o| o.sig().pools_seeds);
+            for (from, into) in pools {
+                if let Some(Value::Ref(r)) = s.args.get(*from) {
+                    let all = at[r.step]
+                        .iter()
+                        .map(|&step| Value::Ref(StepRef { step, ..*r }));
+                    c.args.insert(into.to_string(), Value::List(all.collect()));
+                }
             }
             c.name = with_seed(&c.name, seed);
             for (name, _) in &mut c.outputs {
@@ -256,6 +268,36 @@ mod tests {
         .map(r)
         .collect();
         assert_eq!(parts, Value::List(want));
+    }
+
+    #[test]
+    fn an_op_that_pools_seeds_reads_every_seeds_copy() {
+        let text =
+            "param seeds = [1, 2]\ndata a = source(\"f\")\nmodel m = train(a)\nmodel p = pick(m)\n";
+        let c = check(text, &[]).unwrap();
+        let r = |s: &str| {
+            Value::Ref(StepRef {
+                step: c.find(s).unwrap(),
+                port: 0,
+            })
+        };
+        for p in ["p[seed=1]", "p[seed=2]"] {
+            let s = &c.steps[c.find(p).unwrap()];
+            assert_eq!(
+                s.args["all"],
+                Value::List(vec![r("m[seed=1]"), r("m[seed=2]")])
+            );
+        }
+        assert_eq!(
+            c.steps[c.find("p[seed=2]").unwrap()].args["model"],
+            r("m[seed=2]")
+        );
+        // One seed: nothing pooled, the default stays.
+        let one = check(text, &[("seeds", "[4]")]).unwrap();
+        assert_eq!(
+            one.steps[one.find("p").unwrap()].args["all"],
+            Value::List(vec![])
+        );
     }
 
     #[test]

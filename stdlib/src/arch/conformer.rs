@@ -302,17 +302,7 @@ impl ConformerConfig {
 
 /// Sinusoidal positions [t, d], row-major (Vaswani et al. 2017).
 fn positions(t: usize, d: usize) -> Vec<f32> {
-    let mut pe = vec![0.0f32; t * d];
-    for pos in 0..t {
-        for i in (0..d).step_by(2) {
-            let angle = pos as f64 / 10000f64.powf(i as f64 / d as f64);
-            pe[pos * d + i] = angle.sin() as f32;
-            if i + 1 < d {
-                pe[pos * d + i + 1] = angle.cos() as f32;
-            }
-        }
-    }
-    pe
+    crate::nn::positions::sinusoids((0..t).map(|p| p as f64), d)
 }
 
 #[cfg(test)]

@@ -472,19 +472,8 @@ fn rel_index(b: usize, h: usize, l: usize, dev: &Device) -> Tensor<4, Int> {
 
 /// Sinusoidal encodings of the offsets L−1 down to −(L−1): [2L−1, d].
 fn offsets(l: usize, d: usize) -> Vec<f32> {
-    let n = 2 * l - 1;
-    let mut pe = vec![0.0f32; n * d];
-    for r in 0..n {
-        let pos = (l as f64 - 1.0) - r as f64;
-        for i in (0..d).step_by(2) {
-            let angle = pos / 10000f64.powf(i as f64 / d as f64);
-            pe[r * d + i] = angle.sin() as f32;
-            if i + 1 < d {
-                pe[r * d + i + 1] = angle.cos() as f32;
-            }
-        }
-    }
-    pe
+    let top = l as f64 - 1.0;
+    crate::nn::positions::sinusoids((0..2 * l - 1).map(|r| top - r as f64), d)
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! Parameters and layers, written on burn tensors directly: named flat
 //! parameters (`params`), their layouts (`layout`), burn-op layers
-//! (`layers`), the forward context with the CPU paths (`ctx`) and the
-//! backward pass across host stages (`tape`).
+//! (`layers`), the forward context with the CPU paths (`ctx`), the
+//! backward pass across host stages (`tape`) and position encodings
+//! (`positions`).
 
 pub mod ctx;
 pub mod layers;
 pub mod layout;
 pub mod params;
+pub mod positions;
 pub mod tape;
 
 pub use ctx::{bilstm, unilstm, Ctx, Direction};

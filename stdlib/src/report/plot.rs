@@ -228,7 +228,13 @@ pub fn rw_svg(rows: &[Row], metric: &str) -> String {
     // the same value; else the first line on that test set.
     let is_dense = |rs: &[&Row]| rs.iter().all(|r| r.method == "dense" && r.round == 0);
     let groups = series(rows);
-    let lines: Vec<_> = groups.iter().filter(|(_, rs)| !is_dense(rs)).collect();
+    let lines = sweeps_as_curves(
+        groups
+            .iter()
+            .filter(|(_, rs)| !is_dense(rs))
+            .cloned()
+            .collect(),
+    );
     let dense: Vec<_> = groups.iter().filter(|(_, rs)| is_dense(rs)).collect();
     let dense_models: std::collections::BTreeSet<&str> =
         dense.iter().map(|((m, _), _)| m.as_str()).collect();
@@ -298,6 +304,76 @@ pub fn rw_svg(rows: &[Row], metric: &str) -> String {
     f.legend(&mut s, lines.len(), "gray", Some("5,4"), baseline);
     s.push_str("</svg>\n");
     s
+}
+
+/// The lines of one sweep along the RW axis as one curve: models named
+/// alike but for their sweep values (`std[sparsity=0.5]`,
+/// `std[sparsity=0.8]`) on one test set, whose pruned rounds sit at RWs no
+/// other member has, become `std[sparsity=*]` with every member's points
+/// (a point two members share, their common dense round, once). Sweeps
+/// whose members share RWs (a learning-rate sweep) stay one line each.
+fn sweeps_as_curves(
+    lines: Vec<((String, String), Vec<&Row>)>,
+) -> Vec<((String, String), Vec<&Row>)> {
+    let mut out: Vec<((String, String), Vec<&Row>)> = vec![];
+    let mut members: Vec<Vec<usize>> = vec![];
+    let mut keys: Vec<(String, String)> = vec![];
+    for (i, ((model, corpus), _)) in lines.iter().enumerate() {
+        let key = (
+            swept(model).unwrap_or_else(|| model.clone()),
+            corpus.clone(),
+        );
+        match keys.iter().position(|k| *k == key) {
+            Some(g) if swept(model).is_some() => members[g].push(i),
+            _ => {
+                keys.push(key);
+                members.push(vec![i]);
+            }
+        }
+    }
+    for (key, group) in keys.into_iter().zip(members) {
+        let rws = |i: usize| -> Vec<i64> {
+            lines[i]
+                .1
+                .iter()
+                .filter(|r| r.round > 0)
+                .map(|r| (r.rw * 10.0).round() as i64)
+                .collect()
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        let along_rw = group.len() > 1
+            && group
+                .iter()
+                .all(|&i| rws(i).into_iter().all(|rw| seen.insert(rw)));
+        if !along_rw {
+            out.extend(group.iter().map(|&i| lines[i].clone()));
+            continue;
+        }
+        let mut rows: Vec<&Row> = vec![];
+        for &i in &group {
+            for r in &lines[i].1 {
+                if !rows
+                    .iter()
+                    .any(|o| o.rw == r.rw && o.wer == r.wer && o.cer == r.cer)
+                {
+                    rows.push(r);
+                }
+            }
+        }
+        out.push((key, rows));
+    }
+    out
+}
+
+/// `std[sparsity=0.5]` → `std[sparsity=*]`: a sweep member's name with its
+/// values starred; `None` for a name without a sweep suffix.
+fn swept(model: &str) -> Option<String> {
+    let (base, inner) = model.strip_suffix(']')?.rsplit_once('[')?;
+    let vars: Option<Vec<String>> = inner
+        .split(',')
+        .map(|kv| kv.split_once('=').map(|(k, _)| format!("{k}=*")))
+        .collect();
+    Some(format!("{base}[{}]", vars?.join(",")))
 }
 
 /// A point of the noise plot: condition, value, standard deviation over
@@ -555,6 +631,37 @@ mod tests {
     /// canvas, no two lines share colour and pattern, a ticket's round 0
     /// that repeats the dense model is not drawn twice, every plotted RW
     /// has a tick, and long condition names slant instead of overlapping.
+    #[test]
+    fn a_sweep_along_rw_is_one_curve_and_other_sweeps_stay_apart() {
+        let member = |name: &str, round: usize, rw: f64, wer: f64| Row {
+            model: name.into(),
+            ..row("oneshot", round, rw, "test", wer)
+        };
+        let rows = vec![
+            member("std[s=0.5]", 0, 100.0, 30.0),
+            member("std[s=0.5]", 1, 50.0, 32.0),
+            member("std[s=0.8]", 0, 100.0, 30.0),
+            member("std[s=0.8]", 1, 20.0, 45.0),
+        ];
+        let svg = rw_svg(&rows, "wer");
+        assert!(svg.contains(">std[s=*] on test<"), "{svg}");
+        assert_eq!(svg.matches("<polyline").count(), 1, "{svg}");
+        // The shared dense point is drawn once: three points in all.
+        assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
+        // Members at the same RW (a learning-rate sweep) stay apart.
+        let rows = vec![
+            member("t[lr=1]", 0, 100.0, 30.0),
+            member("t[lr=1]", 1, 50.0, 32.0),
+            member("t[lr=2]", 0, 100.0, 35.0),
+            member("t[lr=2]", 1, 50.0, 36.0),
+        ];
+        let svg = rw_svg(&rows, "wer");
+        assert!(
+            svg.contains(">t[lr=1] on test<") && svg.contains(">t[lr=2] on test<"),
+            "{svg}"
+        );
+    }
+
     #[test]
     fn rows_of_several_seeds_are_one_line_with_error_bars() {
         let seeded = |seed: u32, round: usize, rw: f64, wer: f64| Row {

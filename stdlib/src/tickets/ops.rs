@@ -131,9 +131,10 @@ pub fn register(r: &mut Registry) {
             "Tickets",
             1,
             Output::One(TRAINED),
-            "The round with the lowest dev WER (ties: sparsest).",
+            "The round with the lowest dev WER (ties: sparsest). Over several seeds (`param seeds`): the round with the lowest mean dev WER over seeds, each seed's copy of it, and a note (metric `within_noise`) when the next round's mean is within two standard errors.",
         )
         .run(run_best)
+        .pools_seeds(&[("ticket", "over_seeds")])
         .pass_through(),
     );
     r.add(
@@ -142,9 +143,10 @@ pub fn register(r: &mut Registry) {
             "Tickets",
             1,
             Output::One(TRAINED),
-            "The sparsest round whose dev WER is no worse than the dense model's.",
+            "The sparsest round whose dev WER is no worse than the dense model's. Over several seeds (`param seeds`): the sparsest round whose mean dev WER over seeds is no worse than the dense models' mean, and a note (metric `within_noise`) when the two are within two standard errors.",
         )
         .run(run_extreme)
+        .pools_seeds(&[("ticket", "over_seeds"), ("than", "than_over_seeds")])
         .pass_through(),
     );
 }
