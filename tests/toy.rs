@@ -156,6 +156,11 @@ fn toy_seeds_aggregate_over_seeds_with_intervals_and_paired_marks() {
             .find_map(|l| l.trim().strip_prefix(&format!("{key}: ")).map(String::from))
             .unwrap_or_else(|| panic!("no `{key}` for {step}:\n{text}"))
     };
+    let mut plan = vec!["plan", "pipelines/toy/seeds.lotto"];
+    plan.extend_from_slice(&args[2..]);
+    let out = lotto_in(ws.path(), &plan).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("over 2 seeds (1, 2): "), "{text}");
     for pick in ["best_lth", "extreme_lth"] {
         let one = metric(&format!("{pick}[seed=1]"), "round");
         assert_eq!(one, metric(&format!("{pick}[seed=2]"), "round"), "{pick}");

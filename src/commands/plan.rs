@@ -53,6 +53,14 @@ pub fn run(app: &App, r: &RecipeArgs, format: Format) -> CmdResult {
         }
     }
     print_plan(&planned, format);
+    if c.seeds.len() > 1 && matches!(format, Format::Text) {
+        let seeds: Vec<String> = c.seeds.iter().map(|s| s.to_string()).collect();
+        println!(
+            "over {} seeds ({}): a step that draws from the run seed, or reads one that does, is made once per seed; the others are shared",
+            seeds.len(),
+            seeds.join(", ")
+        );
+    }
     if broken.is_empty() {
         return Ok(());
     }

@@ -302,3 +302,53 @@ pub fn register(r: &mut Registry) {
             .run(run_rnnt),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lotto_interpreter::typed::OpArgs;
+
+    fn ec(edit: impl FnOnce(&mut EfficientConformerArgs)) -> Result<(), Invalid> {
+        let mut args: lotto_interpreter::value::Args = EfficientConformerArgs::params()
+            .into_iter()
+            .filter_map(|p| Some((p.name.to_string(), p.default?)))
+            .collect();
+        args.insert("tokens".into(), Value::Ref(StepRef { step: 0, port: 0 }));
+        let mut a = EfficientConformerArgs::from_args(&args).unwrap();
+        edit(&mut a);
+        validate_efficient_conformer(&a)
+    }
+
+    /// The defaults are the official config; sizes that cannot build a
+    /// model are named with what to change.
+    #[test]
+    fn efficient_conformer_sizes_are_checked() {
+        ec(|_| {}).unwrap();
+        let e = ec(|a| a.dims = vec![256, 384]).unwrap_err();
+        assert_eq!(e.param, Some("dims"));
+        assert!(
+            e.message.contains("2 stage starts make 3 stages"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            ec(|a| a.groups = vec![3]).unwrap_err().param,
+            Some("groups")
+        );
+        assert_eq!(
+            ec(|a| a.stage_starts = vec![10, 4]).unwrap_err().param,
+            Some("stage_starts")
+        );
+        assert_eq!(
+            ec(|a| a.stage_starts = vec![4, 16]).unwrap_err().param,
+            Some("stage_starts")
+        );
+        let e = ec(|a| a.heads = 7).unwrap_err();
+        assert!(
+            e.message.contains("256 is not a multiple of 7"),
+            "{}",
+            e.message
+        );
+        assert_eq!(ec(|a| a.kernel = 14).unwrap_err().param, Some("kernel"));
+    }
+}
