@@ -146,7 +146,7 @@ fn warnings_section(s: &mut String, aggs: &[Agg]) {
 
 /// The pairs compared on one corpus: each ticket round against its dense
 /// model (round 0 of the same ticket), and each IMP round against the
-/// random-pruning round at the same RW.
+/// random-pruning and random-ticket rounds at the same RW.
 fn pairs<'a, 'r>(aggs: &'a [Agg<'r>], corpus: &str) -> Vec<(String, &'a Agg<'r>, &'a Agg<'r>)> {
     let on: Vec<&Agg> = aggs.iter().filter(|a| a.mean.corpus == corpus).collect();
     let mut out = vec![];
@@ -169,8 +169,9 @@ fn pairs<'a, 'r>(aggs: &'a [Agg<'r>], corpus: &str) -> Vec<(String, &'a Agg<'r>,
             .copied()
             .filter(move |a| a.mean.method == method && a.mean.round > 0)
     };
+    let baselines = || rounds("random_prune").chain(rounds("random_ticket"));
     for a in rounds("imp") {
-        for b in rounds("random_prune").filter(|b| (b.mean.rw - a.mean.rw).abs() < 0.05) {
+        for b in baselines().filter(|b| (b.mean.rw - a.mean.rw).abs() < 0.05) {
             out.push((
                 format!(
                     "{} round {} − {} round {}",
@@ -306,6 +307,7 @@ mod tests {
             with("lth", "imp", 2, 25.0, 0),
             with("rnd", "random_prune", 0, 100.0, 0),
             with("rnd", "random_prune", 1, 50.0, 0),
+            with("rt", "random_ticket", 1, 50.0, 0),
         ];
         let md = summary_md(&rows);
         assert!(md.contains("### Paired comparisons on test"), "{md}");
@@ -321,6 +323,10 @@ mod tests {
         );
         assert!(
             md.contains("| lth round 1 − rnd round 1 | 50.0 | +20.00 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| lth round 1 − rt round 1 | 50.0 | +20.00 |"),
             "{md}"
         );
         // Tables without per-utterance counts (older evaluations) get none.
