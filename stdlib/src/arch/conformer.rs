@@ -279,25 +279,39 @@ impl ConformerConfig {
             p.layer_norm(&format!("{pre}.conv.norm"), h),
             2 * d,
         );
-        let n = b * t;
-        // GLU over channels; padding frames are zeroed so the depthwise
-        // convolution never reads them into real frames.
-        let y = y.clone().slice([0..n, 0..d]) * sigmoid(y.slice([0..n, d..2 * d])) * frame_mask;
-        let k = self.kernel;
-        let w = p
-            .get1(&format!("{pre}.conv.depthwise.weight"))
-            .reshape([d, 1, k]);
-        let bias = p.get1(&format!("{pre}.conv.depthwise.bias"));
-        let y = conv1d(
-            y.reshape([b, t, d]).swap_dims(1, 2),
-            w,
-            Some(bias),
-            ConvOptions::new([1], [k / 2], [1], d),
-        );
-        let y = y.swap_dims(1, 2).reshape([n, d]);
+        let y = glu_depthwise(p, pre, y, frame_mask, (b, t), (self.kernel, 1));
         let y = silu(cx.batch_norm(&format!("{pre}.conv.bn"), y));
         pw("pointwise2", y, d)
     }
+}
+
+/// The middle of a Conformer convolution module: GLU over the channels of
+/// `y` [B·T, 2d], padding frames zeroed by `mask` [B·T, 1] so the
+/// depthwise convolution `{pre}.conv.depthwise` (kernel, stride) never
+/// reads them into real frames → [B·⌈T / stride⌉, d].
+pub(crate) fn glu_depthwise(
+    p: &Params,
+    pre: &str,
+    y: Tensor<2>,
+    mask: Tensor<2>,
+    (b, t): (usize, usize),
+    (k, stride): (usize, usize),
+) -> Tensor<2> {
+    let [n, two_d] = y.dims();
+    let d = two_d / 2;
+    let y = y.clone().slice([0..n, 0..d]) * sigmoid(y.slice([0..n, d..2 * d])) * mask;
+    let w = p
+        .get1(&format!("{pre}.conv.depthwise.weight"))
+        .reshape([d, 1, k]);
+    let bias = p.get1(&format!("{pre}.conv.depthwise.bias"));
+    let y = conv1d(
+        y.reshape([b, t, d]).swap_dims(1, 2),
+        w,
+        Some(bias),
+        ConvOptions::new([stride], [k / 2], [1], d),
+    );
+    let t2 = t.div_ceil(stride);
+    y.swap_dims(1, 2).reshape([b * t2, d])
 }
 
 /// Sinusoidal positions [t, d], row-major (Vaswani et al. 2017).

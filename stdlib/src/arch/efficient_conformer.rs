@@ -24,11 +24,12 @@
 //! vanilla `conformer`); the grouped heads take each frame's slice of a
 //! head side by side (the official code reshapes the concatenated frames).
 
+use super::conformer::glu_depthwise;
 use crate::bpe::Bpe;
 use crate::nn::{bn_params, linear_params, ln_params, param, Ctx, Kind, ParamInfo, Params};
 use crate::tensor_io::TensorMap;
-use burn::tensor::activation::{log_softmax, sigmoid, silu, softmax};
-use burn::tensor::module::{conv1d, conv2d};
+use burn::tensor::activation::{log_softmax, silu, softmax};
+use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -367,28 +368,13 @@ impl EfficientConformerConfig {
         mask: Tensor<2>,
     ) -> Tensor<2> {
         let p = cx.p;
-        let (d, n) = (dims.d_out, b * t);
+
         let y = pointwise(
             p,
             &format!("{pre}.conv.pointwise1"),
             p.layer_norm(&format!("{pre}.conv.norm"), h),
         );
-        // GLU; padding frames zeroed so the depthwise convolution never
-        // reads them into real frames.
-        let y = y.clone().slice([0..n, 0..d]) * sigmoid(y.slice([0..n, d..2 * d])) * mask;
-        let k = self.kernel;
-        let w = p
-            .get1(&format!("{pre}.conv.depthwise.weight"))
-            .reshape([d, 1, k]);
-        let bias = p.get1(&format!("{pre}.conv.depthwise.bias"));
-        let y = conv1d(
-            y.reshape([b, t, d]).swap_dims(1, 2),
-            w,
-            Some(bias),
-            ConvOptions::new([dims.stride], [k / 2], [1], d),
-        );
-        let t2 = strided(t, dims.stride);
-        let y = y.swap_dims(1, 2).reshape([b * t2, d]);
+        let y = glu_depthwise(p, pre, y, mask, (b, t), (self.kernel, dims.stride));
         let y = silu(cx.batch_norm(&format!("{pre}.conv.bn"), y));
         pointwise(cx.p, &format!("{pre}.conv.pointwise2"), y)
     }
