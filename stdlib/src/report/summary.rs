@@ -51,7 +51,7 @@ pub fn summary_md(rows: &[Row]) -> String {
                     mark.push('◆');
                 }
                 let interval = a
-                    .interval
+                    .interval()
                     .map_or("".into(), |(lo, hi)| format!("[{lo:.2}, {hi:.2}]"));
                 let _ = writeln!(
                     s,
