@@ -28,6 +28,7 @@ pub mod report;
 pub mod rng;
 pub mod scoring;
 pub mod sphere;
+pub mod stats;
 pub mod tensor_io;
 pub mod text;
 pub mod tickets;

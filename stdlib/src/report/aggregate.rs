@@ -8,6 +8,7 @@
 use super::bootstrap::wer_interval;
 use crate::eval::table::Row;
 use crate::scoring::UttErrors;
+use crate::stats::mean_sd;
 use lotto_interpreter::check::without_seed;
 
 /// One model, method, round and test set over its seeds.
@@ -86,9 +87,9 @@ pub fn aggregate(rows: &[Row]) -> Vec<Agg<'_>> {
                         })
                     }),
                 },
-                wer_sd: sd(runs.iter().map(|r| r.wer)),
-                cer_sd: sd(runs.iter().map(|r| r.cer)),
-                dev_wer_sd: sd(runs.iter().map(|r| r.dev_wer)),
+                wer_sd: sd(&runs, |r| r.wer),
+                cer_sd: sd(&runs, |r| r.cer),
+                dev_wer_sd: sd(&runs, |r| r.dev_wer),
                 runs,
             }
         })
@@ -106,14 +107,9 @@ fn key(r: &Row) -> Key {
     )
 }
 
-/// Sample standard deviation (n − 1); 0 for fewer than two values.
-pub fn sd(xs: impl Iterator<Item = f64> + Clone) -> f64 {
-    let n = xs.clone().count();
-    if n < 2 {
-        return 0.0;
-    }
-    let mean = xs.clone().sum::<f64>() / n as f64;
-    (xs.map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+/// The sample standard deviation of `f` over `runs`.
+fn sd(runs: &[&Row], f: fn(&Row) -> f64) -> f64 {
+    mean_sd(&runs.iter().map(|r| f(r)).collect::<Vec<_>>()).1
 }
 
 /// The `seed=` value in a name's sweep suffix (`lth[seed=2]` → `2`).

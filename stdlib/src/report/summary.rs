@@ -6,6 +6,7 @@ use super::aggregate::{aggregate, same_seeds, Agg};
 use super::paired::{compare_seeds, Paired};
 use super::plot::series_by;
 use crate::eval::table::Row;
+use crate::stats::within_noise;
 use crate::tickets::ticket::better_round;
 use std::fmt::Write;
 
@@ -107,14 +108,14 @@ impl Marks {
                 .min_by(|a, b| a.mean.rw.total_cmp(&b.mean.rw))
                 .map(|a| a.mean.round)
         });
-        // Two standard errors of the difference of two means over seeds.
+        // Each mean dev WER with its standard error over seeds.
+        let estimate = |a: &Agg| (a.mean.dev_wer, a.dev_wer_sd / (a.seeds() as f64).sqrt());
         let within_noise = match ranked.as_slice() {
             [best, next, ..] if best.seeds() > 1 && next.seeds() > 1 => {
-                let se = (best.dev_wer_sd.powi(2) / best.seeds() as f64
-                    + next.dev_wer_sd.powi(2) / next.seeds() as f64)
-                    .sqrt();
-                let gap = next.mean.dev_wer - best.mean.dev_wer;
-                (gap < 2.0 * se).then(|| format!("the best round ({}) is within noise of round {}: their mean dev WERs differ by {gap:.2} points, less than two standard errors over seeds ({:.2})", best.mean.round, next.mean.round, 2.0 * se))
+                within_noise(estimate(best), estimate(next)).map(|two_se| {
+                    let gap = next.mean.dev_wer - best.mean.dev_wer;
+                    format!("the best round ({}) is within noise of round {}: their mean dev WERs differ by {gap:.2} points, less than two standard errors over seeds ({two_se:.2})", best.mean.round, next.mean.round)
+                })
             }
             _ => None,
         };

@@ -6,6 +6,7 @@
 //! and say when the choice is within noise.
 
 use super::ticket::{better_round, copy_trained, read_ticket, RoundInfo};
+use crate::stats::{mean_se, within_noise};
 use crate::training::job::read_trained;
 use crate::vocabulary::{TICKET, TRAINED};
 use lotto_interpreter::run_ctx::RunCtx;
@@ -65,29 +66,19 @@ fn dev_wers(ctx: &RunCtx, own: &[RoundInfo], seeds: &[StepRef]) -> Result<Vec<(f
                         })
                 })
                 .collect::<Result<_, _>>()?;
-            Ok(mean_and_se(&per_seed))
+            Ok(mean_se(&per_seed))
         })
         .collect()
-}
-
-fn mean_and_se(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    if xs.len() < 2 {
-        return (mean, 0.0);
-    }
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, (var / n).sqrt())
 }
 
 /// Says (metric and run output) whether the picked round's mean dev WER is
 /// within two standard errors of another candidate's.
 fn note_noise(ctx: &mut RunCtx, picked: (f64, f64), next: Option<(usize, (f64, f64))>) {
-    let Some((round, (m, se))) = next else { return };
-    let two_se = 2.0 * (picked.1.powi(2) + se.powi(2)).sqrt();
-    let within = two_se > 0.0 && (m - picked.0).abs() < two_se;
-    ctx.metric("within_noise", within);
-    if within {
+    let Some((round, other)) = next else { return };
+    let noise = within_noise(picked, other);
+    ctx.metric("within_noise", noise.is_some());
+    if let Some(two_se) = noise {
+        let m = other.0;
         ctx.progress.println(&format!(
             "  note: {}: the choice is within noise of round {round} (mean dev WERs {:.2} and {m:.2}, two standard errors {two_se:.2})",
             ctx.step_name, picked.0
@@ -143,7 +134,7 @@ pub fn run_extreme(ctx: &mut RunCtx, a: &ExtremeArgs) -> Result<(), String> {
         .iter()
         .map(|&d| read_trained(ctx.input(d)).map(|m| m.best_dev_wer))
         .collect::<Result<_, _>>()?;
-    let dense = mean_and_se(&dense_wers);
+    let dense = mean_se(&dense_wers);
     let i = (0..t.rounds.len())
         .filter(|&i| dev[i].0 <= dense.0)
         .min_by(|&x, &y| t.rounds[x].rw.total_cmp(&t.rounds[y].rw))
