@@ -28,4 +28,4 @@ pub use driver::{check_file, check_source};
 pub use options::CheckOpts;
 pub use params::fmt_num;
 pub use scope::KEYWORDS;
-pub use seeds::{with_seed, without_seed};
+pub use seeds::{sweep_values, with_seed, without_seed};

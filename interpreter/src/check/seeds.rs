@@ -155,33 +155,37 @@ fn all_copies<I: Iterator<Item = StepRef>>(v: &Value, every: &dyn Fn(StepRef) ->
 /// `dense` → `dense[seed=2]`; `noisy[level=0.2]` → `noisy[level=0.2,seed=2]`.
 pub fn with_seed(name: &str, seed: i64) -> String {
     match name.strip_suffix(']') {
-        Some(head) if sweep_suffix_start(name).is_some() => format!("{head},seed={seed}]"),
+        Some(head) if sweep_values(name).is_some() => format!("{head},seed={seed}]"),
         _ => format!("{name}[seed={seed}]"),
     }
 }
 
-/// Where a name's `[var=value,...]` sweep suffix starts, if it has one.
-fn sweep_suffix_start(name: &str) -> Option<usize> {
-    let open = name.rfind('[')?;
-    let inner = &name[open + 1..name.len().checked_sub(1)?];
-    (name.ends_with(']') && !inner.is_empty() && inner.split(',').all(|kv| kv.contains('=')))
-        .then_some(open)
+/// A name's sweep suffix as the name before it and its `(var, value)`
+/// pairs (`noisy[level=0.2,seed=2]` → `noisy`, level 0.2, seed 2); `None`
+/// for a name without one.
+pub fn sweep_values(name: &str) -> Option<(&str, Vec<(&str, &str)>)> {
+    let (base, inner) = name.strip_suffix(']')?.rsplit_once('[')?;
+    if inner.is_empty() {
+        return None;
+    }
+    let pairs: Option<Vec<(&str, &str)>> = inner.split(',').map(|kv| kv.split_once('=')).collect();
+    Some((base, pairs?))
 }
 
 /// A name without its `seed=` entry: the name rows of every seed share.
 pub fn without_seed(name: &str) -> String {
-    let Some(open) = sweep_suffix_start(name) else {
+    let Some((base, pairs)) = sweep_values(name) else {
         return name.to_string();
     };
-    let inner = &name[open + 1..name.len() - 1];
-    let kept: Vec<&str> = inner
-        .split(',')
-        .filter(|kv| !kv.starts_with("seed="))
+    let kept: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| *k != "seed")
+        .map(|(k, v)| format!("{k}={v}"))
         .collect();
     if kept.is_empty() {
-        name[..open].to_string()
+        base.to_string()
     } else {
-        format!("{}[{}]", &name[..open], kept.join(","))
+        format!("{base}[{}]", kept.join(","))
     }
 }
 
@@ -357,5 +361,10 @@ mod tests {
             assert_eq!(without_seed(&with_seed(n, 7)), n);
         }
         assert_eq!(without_seed("x[1]"), "x[1]");
+        assert_eq!(
+            sweep_values("noisy[level=0.2,seed=2]"),
+            Some(("noisy", vec![("level", "0.2"), ("seed", "2")]))
+        );
+        assert_eq!(sweep_values("x[]"), None);
     }
 }

@@ -9,7 +9,7 @@ use super::bootstrap::wer_interval;
 use crate::eval::table::Row;
 use crate::scoring::UttErrors;
 use crate::stats::mean_sd;
-use lotto_interpreter::check::without_seed;
+use lotto_interpreter::check::{sweep_values, without_seed};
 
 /// One model, method, round and test set over its seeds.
 #[derive(Debug)]
@@ -114,8 +114,10 @@ fn sd(runs: &[&Row], f: fn(&Row) -> f64) -> f64 {
 
 /// The `seed=` value in a name's sweep suffix (`lth[seed=2]` → `2`).
 pub fn seed_of(name: &str) -> Option<&str> {
-    let inner = name.strip_suffix(']')?.rsplit_once('[')?.1;
-    inner.split(',').find_map(|kv| kv.strip_prefix("seed="))
+    let (_, pairs) = sweep_values(name)?;
+    pairs
+        .into_iter()
+        .find_map(|(k, v)| (k == "seed").then_some(v))
 }
 
 /// The runs of `a` and `b` from the same seeds, paired (a single run each

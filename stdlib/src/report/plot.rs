@@ -368,12 +368,9 @@ fn sweeps_as_curves(
 /// `std[sparsity=0.5]` → `std[sparsity=*]`: a sweep member's name with its
 /// values starred; `None` for a name without a sweep suffix.
 fn swept(model: &str) -> Option<String> {
-    let (base, inner) = model.strip_suffix(']')?.rsplit_once('[')?;
-    let vars: Option<Vec<String>> = inner
-        .split(',')
-        .map(|kv| kv.split_once('=').map(|(k, _)| format!("{k}=*")))
-        .collect();
-    Some(format!("{base}[{}]", vars?.join(",")))
+    let (base, pairs) = lotto_interpreter::check::sweep_values(model)?;
+    let vars: Vec<String> = pairs.iter().map(|(k, _)| format!("{k}=*")).collect();
+    Some(format!("{base}[{}]", vars.join(",")))
 }
 
 /// A point of the noise plot: condition, value, standard deviation over
