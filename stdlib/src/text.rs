@@ -52,17 +52,18 @@ pub fn encode(s: &str) -> Vec<usize> {
     s.chars().filter_map(char_id).collect()
 }
 
-/// Greedy CTC decoding: best class per frame, merge repeats, drop blanks.
-pub fn greedy_decode(best: &[usize]) -> String {
-    let mut out = String::new();
+/// Greedy CTC output (best class per frame) as labels: repeats merged,
+/// blanks dropped.
+pub fn ctc_collapse(best: &[usize]) -> Vec<usize> {
+    let mut out = vec![];
     let mut prev = BLANK;
     for &c in best {
         if c != prev && c != BLANK {
-            out.push(id_char(c));
+            out.push(c);
         }
         prev = c;
     }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    out
 }
 
 /// Label ids to text (transducer output: no repeats to merge).
@@ -114,7 +115,10 @@ mod tests {
             ("hello world it's".to_string(), 0)
         );
         assert_eq!(normalize("café").1, 1);
-        assert_eq!(greedy_decode(&[0, 8, 8, 0, 8, 1, 1, 2]), "gg a");
+        assert_eq!(
+            labels_to_text(&ctc_collapse(&[0, 8, 8, 0, 8, 1, 1, 2])),
+            "gg a"
+        );
         assert_eq!(encode("ab '").len(), 4);
     }
 

@@ -35,20 +35,7 @@ impl Tokens<'_> {
     /// Greedy CTC output (best id per frame) as text: repeats merged,
     /// blanks dropped.
     pub fn ctc_text(self, best: &[usize]) -> String {
-        match self {
-            Tokens::Chars => text::greedy_decode(best),
-            Tokens::Bpe(b) => {
-                let mut ids = vec![];
-                let mut prev = text::BLANK;
-                for &c in best {
-                    if c != prev && c != text::BLANK {
-                        ids.push(c);
-                    }
-                    prev = c;
-                }
-                b.decode(&ids)
-            }
-        }
+        self.labels_text(&text::ctc_collapse(best))
     }
 
     /// Whether label `c` begins a new word: a space, or a subword that
