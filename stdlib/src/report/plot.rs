@@ -555,6 +555,14 @@ mod tests {
         }
     }
 
+    /// A row of model `model` on the test set `test`.
+    fn named(model: &str, method: &str, round: usize, rw: f64, wer: f64) -> Row {
+        Row {
+            model: model.into(),
+            ..row(method, round, rw, "test", wer)
+        }
+    }
+
     fn table() -> Vec<Row> {
         let mut rows = vec![];
         for (c, extra) in [("test", 0.0), ("noisy[level=0.2]", 20.0)] {
@@ -569,10 +577,6 @@ mod tests {
     /// takes the colour of its own ticket's line (matched by round 0).
     #[test]
     fn each_dense_baseline_takes_its_tickets_colour() {
-        let named = |model: &str, method: &str, round: usize, rw: f64, wer: f64| Row {
-            model: model.into(),
-            ..row(method, round, rw, "test", wer)
-        };
         let rows = vec![
             named("dense_a", "dense", 0, 100.0, 30.0),
             named("dense_b", "dense", 0, 100.0, 50.0),
@@ -630,10 +634,7 @@ mod tests {
     /// has a tick, and long condition names slant instead of overlapping.
     #[test]
     fn a_sweep_along_rw_is_one_curve_and_other_sweeps_stay_apart() {
-        let member = |name: &str, round: usize, rw: f64, wer: f64| Row {
-            model: name.into(),
-            ..row("oneshot", round, rw, "test", wer)
-        };
+        let member = |name: &str, round, rw, wer| named(name, "oneshot", round, rw, wer);
         let rows = vec![
             member("std[s=0.5]", 0, 100.0, 30.0),
             member("std[s=0.5]", 1, 50.0, 32.0),
@@ -661,10 +662,8 @@ mod tests {
 
     #[test]
     fn rows_of_several_seeds_are_one_line_with_error_bars() {
-        let seeded = |seed: u32, round: usize, rw: f64, wer: f64| Row {
-            model: format!("lth[seed={seed}]"),
-            ..row("imp", round, rw, "test", wer)
-        };
+        let seeded =
+            |seed: u32, round, rw, wer| named(&format!("lth[seed={seed}]"), "imp", round, rw, wer);
         let rows = vec![
             seeded(1, 0, 100.0, 30.0),
             seeded(1, 1, 50.0, 40.0),
