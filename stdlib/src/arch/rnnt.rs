@@ -1,13 +1,15 @@
 //! The RNN-Transducer of the paper: an LSTM encoder over stacked frames,
 //! an LSTM prediction network over the previous labels, and a joint network
 //! (tanh of the summed projections, then a linear layer to the characters
-//! and blank), trained with burn-nn's RNN-T loss and decoded greedily.
+//! and blank), trained with the transducer loss (`nn::transducer_loss`)
+//! and decoded greedily.
 
-use super::Labels;
-use crate::nn::{bilstm, linear_params, lstm_params, param, unilstm, Ctx, Kind, ParamInfo, Params};
+use crate::nn::{
+    bilstm, linear_params, lstm_params, param, transducer_losses, unilstm, Ctx, Kind, ParamInfo,
+    Params,
+};
 use crate::tensor_io::TensorMap;
 use crate::text;
-use burn::nn::loss::RNNTLossConfig;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -179,11 +181,7 @@ impl RnntConfig {
             .linear("joint.out", z.reshape([b * tt * (maxu + 1), j]))
             .reshape([b, tt, maxu + 1, self.vocab]);
         let out: Vec<usize> = lens.iter().map(|&l| self.out_len(l).min(tt)).collect();
-        let l = Labels::new(targets, &out, &device);
-        RNNTLossConfig::new()
-            .with_blank(text::BLANK)
-            .init()
-            .forward(logits, l.targets, l.input_lens, l.target_lens)
+        transducer_losses(logits, targets, &out, text::BLANK)
     }
 
     fn predictor_hidden_or_embedding(&self) -> usize {
@@ -272,98 +270,6 @@ impl RnntConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The transducer NLL by the textbook forward recursion, in f64 on the
-    /// host: log-probs [T][U+1][V], labels [U].
-    fn reference_nll(lp: &[Vec<Vec<f64>>], labels: &[usize]) -> f64 {
-        let (t_n, u_n) = (lp.len(), labels.len());
-        let lse = |a: f64, b: f64| {
-            let m = a.max(b);
-            if m == f64::NEG_INFINITY {
-                m
-            } else {
-                m + ((a - m).exp() + (b - m).exp()).ln()
-            }
-        };
-        let mut alpha = vec![vec![f64::NEG_INFINITY; u_n + 1]; t_n];
-        for t in 0..t_n {
-            for u in 0..=u_n {
-                alpha[t][u] = if t == 0 && u == 0 {
-                    0.0
-                } else {
-                    let from_blank = if t > 0 {
-                        alpha[t - 1][u] + lp[t - 1][u][text::BLANK]
-                    } else {
-                        f64::NEG_INFINITY
-                    };
-                    let from_label = if u > 0 {
-                        alpha[t][u - 1] + lp[t][u - 1][labels[u - 1]]
-                    } else {
-                        f64::NEG_INFINITY
-                    };
-                    lse(from_blank, from_label)
-                };
-            }
-        }
-        -(alpha[t_n - 1][u_n] + lp[t_n - 1][u_n][text::BLANK])
-    }
-
-    #[test]
-    fn burn_rnnt_loss_matches_the_textbook_recursion() {
-        let (b, t, u1, v) = (2, 5, 4, 6);
-        let mut rng = crate::rng::Rng::new(9);
-        let logits: Vec<f32> = (0..b * t * u1 * v)
-            .map(|_| rng.uniform(-2.0, 2.0))
-            .collect();
-        let targets = [vec![3usize, 1, 3], vec![2usize, 5]];
-        let lens = [5usize, 3];
-        let dev = burn::tensor::Device::flex();
-        let mut tg = vec![0i64; b * 3];
-        for (i, l) in targets.iter().enumerate() {
-            for (k, &c) in l.iter().enumerate() {
-                tg[i * 3 + k] = c as i64;
-            }
-        }
-        let loss = RNNTLossConfig::new()
-            .with_blank(text::BLANK)
-            .init()
-            .forward(
-                Tensor::<4>::from_data(TensorData::new(logits.clone(), [b, t, u1, v]), &dev),
-                Tensor::<2, Int>::from_data(TensorData::new(tg, [b, 3]), &dev),
-                Tensor::<1, Int>::from_data(
-                    TensorData::new(lens.iter().map(|&l| l as i64).collect::<Vec<_>>(), [b]),
-                    &dev,
-                ),
-                Tensor::<1, Int>::from_data(
-                    TensorData::new(
-                        targets.iter().map(|l| l.len() as i64).collect::<Vec<_>>(),
-                        [b],
-                    ),
-                    &dev,
-                ),
-            );
-        let got = loss.into_data().try_to_vec::<f32>().unwrap();
-        for i in 0..b {
-            let lp: Vec<Vec<Vec<f64>>> = (0..lens[i])
-                .map(|tt| {
-                    (0..=targets[i].len())
-                        .map(|u| {
-                            let row = &logits[((i * t + tt) * u1 + u) * v..][..v];
-                            let m = row.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x)) as f64;
-                            let z = row.iter().map(|&x| (x as f64 - m).exp()).sum::<f64>().ln() + m;
-                            row.iter().map(|&x| x as f64 - z).collect()
-                        })
-                        .collect()
-                })
-                .collect();
-            let want = reference_nll(&lp, &targets[i]);
-            assert!(
-                (got[i] as f64 - want).abs() < 1e-3,
-                "utterance {i}: burn {} vs {want}",
-                got[i]
-            );
-        }
-    }
 
     /// Default size: 5 bidirectional LSTM-1024 encoder layers over 6
     /// stacked 161-bin frames, one LSTM-1024 prediction layer, joint 1024:
