@@ -5,8 +5,8 @@
 //! and decoded greedily.
 
 use crate::nn::{
-    bilstm, linear_params, lstm_params, param, transducer_losses, unilstm, Ctx, Kind, ParamInfo,
-    Params,
+    bilstm, linear_params, lstm_params, param, transducer_losses, unilstm, Ctx, Joint, Kind,
+    ParamInfo, Params,
 };
 use crate::tensor_io::TensorMap;
 use crate::text;
@@ -175,13 +175,15 @@ impl RnntConfig {
                 "joint.predictor",
                 g.reshape([b * (maxu + 1), self.predictor_hidden_or_embedding()]),
             )
-            .reshape([b, 1, maxu + 1, j]);
-        let z = (enc.reshape([b, tt, 1, j]) + g).tanh();
-        let logits = p
-            .linear("joint.out", z.reshape([b * tt * (maxu + 1), j]))
-            .reshape([b, tt, maxu + 1, self.vocab]);
+            .reshape([b, maxu + 1, j]);
         let out: Vec<usize> = lens.iter().map(|&l| self.out_len(l).min(tt)).collect();
-        transducer_losses(logits, targets, &out, text::BLANK)
+        let joint = Joint {
+            enc,
+            pred: g,
+            weight: p.get2("joint.out.weight"),
+            bias: Some(p.get1("joint.out.bias")),
+        };
+        transducer_losses(joint, targets, &out, text::BLANK)
     }
 
     fn predictor_hidden_or_embedding(&self) -> usize {

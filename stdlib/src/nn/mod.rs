@@ -16,4 +16,4 @@ pub use ctx::{bilstm, unilstm, Ctx, Direction};
 pub use layout::{bn_params, linear_params, ln_params, lstm_params, param};
 pub use params::{to_host, Kind, ParamInfo, Params};
 pub use tape::gradients;
-pub use transducer_loss::transducer_losses;
+pub use transducer_loss::{transducer_losses, Joint};
