@@ -171,6 +171,7 @@ pub enum BenchWhat {
     Audio,
     EarlyBird,
     Prune,
+    Scale,
 }
 
 #[derive(clap::Args)]

@@ -125,3 +125,40 @@ fn an_unquoted_word_with_hyphens_is_to_be_quoted() {
         "{err}"
     );
 }
+
+/// A fit whose largest step cannot fit in the memory lotto may use fails
+/// before its first epoch, says what the step needs and what to change;
+/// a limit that is not a size is an error, not ignored.
+#[test]
+fn a_fit_that_cannot_fit_in_memory_says_so_before_training() {
+    let ws = Ws::with_data(2, 3);
+    ws.write(
+        "r.lotto",
+        "corpus a = manifest(\"data/manifest.tsv\")\nsplit tr, dv = a.split(0.5, 0.5)\nfeatures mel = fbank(mels: 40)\nmodel m = cnn_lstm(kernels: [11x11], strides: [2x2], channels: 8, lstm: 1, hidden: 32)\ntrain t = fit(m, tr, dv, features: mel, epochs: 1, batch: 2)\n",
+    );
+    let run = |limit: &str| {
+        Out(ws
+            .cmd(&["run", "r.lotto"])
+            .env("LOTTO_MEMORY", limit)
+            .output()
+            .unwrap())
+    };
+    let out = run("1MB");
+    out.failure();
+    let err = out.stderr();
+    assert!(
+        err.contains("a training step on 2 utterances of up to")
+            && err.contains("more than the 1 MB LOTTO_MEMORY allows")
+            && err.contains("lower `batch`"),
+        "{err}"
+    );
+    assert!(!out.stdout().contains("epoch 1/1"), "{}", out.stdout());
+    let out = run("lots");
+    out.failure();
+    assert!(
+        out.stderr().contains("LOTTO_MEMORY=`lots` is not a size"),
+        "{}",
+        out.stderr()
+    );
+    run("64GB").success();
+}

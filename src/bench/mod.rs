@@ -8,12 +8,17 @@
 //! - `early-bird`: early-bird tickets against plain IMP on the toy recipe.
 //! - `prune`: one pruning round at the paper's model sizes, time and peak
 //!   memory, beside pruning by sorting every unit.
+//! - `scale`: the paper's models at full size through training steps on
+//!   15 s utterances: time per step and peak memory, beside the memory
+//!   `lotto plan` estimates.
 
 pub mod audio;
 pub mod check;
 pub mod early_bird;
 pub mod prune;
 pub mod resume;
+pub mod rss;
+pub mod scale;
 pub mod torch;
 pub mod train;
 

@@ -4,45 +4,12 @@
 //! sorting every unit (`pruning::reference`, the definition `prune` is
 //! tested against). Goal at 132M parameters: ≤ 2 s and ≤ 1 GB per round.
 
+use super::rss::measure;
 use lotto_stdlib::pruning::prune::{prune, PruneSpec};
 use lotto_stdlib::pruning::reference::prune_by_sorting;
 use lotto_stdlib::pruning::select::{prunable_names, Selection};
 use lotto_stdlib::rng::Rng;
 use lotto_stdlib::tensor_io::{HostTensor, TensorMap};
-use std::time::Instant;
-
-/// Peak and current resident memory (VmHWM, VmRSS) in bytes.
-fn rss() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-            .map_or(0, |kb| kb * 1024)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
-}
-
-/// Resets the peak (Linux: `5` to clear_refs) so the next reading is the
-/// peak of what follows.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// Times `f` and the memory it took beyond what was resident before: run
-/// in a process of its own (`case`), where nothing freed earlier is kept
-/// for reuse by the allocator.
-fn measure<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
-    reset_peak();
-    let before = rss().1;
-    let t0 = Instant::now();
-    let out = f();
-    let secs = t0.elapsed().as_secs_f64();
-    let peak = rss().0.saturating_sub(before) as f64 / (1u64 << 20) as f64;
-    (out, secs, peak)
-}
 
 /// The environment variable that makes `lotto bench prune` run one case
 /// (`MODEL/KIND` or `peer/KIND/WHO`) and print its figures.

@@ -13,7 +13,11 @@ pub fn run(app: &App, what: BenchWhat, iters: usize) -> CmdResult {
     let exe = std::env::current_exe().map_err(|e| Fail::usage(e.to_string()))?;
     let is = |w: BenchWhat| {
         what == w
-            || (what == BenchWhat::All && !matches!(w, BenchWhat::EarlyBird | BenchWhat::Prune))
+            || (what == BenchWhat::All
+                && !matches!(
+                    w,
+                    BenchWhat::EarlyBird | BenchWhat::Prune | BenchWhat::Scale
+                ))
     };
     if is(BenchWhat::Check) {
         bench::check::run(&exe, &app.ws, &app.reg).map_err(failed("check"))?;
@@ -26,6 +30,9 @@ pub fn run(app: &App, what: BenchWhat, iters: usize) -> CmdResult {
     }
     if is(BenchWhat::Prune) {
         bench::prune::run(&exe).map_err(failed("prune"))?;
+    }
+    if is(BenchWhat::Scale) {
+        bench::scale::run(&exe, &app.ws).map_err(failed("scale"))?;
     }
     if is(BenchWhat::EarlyBird) {
         bench::early_bird::run(&exe, &app.ws).map_err(failed("early-bird"))?;

@@ -104,6 +104,19 @@ impl EfficientConformerConfig {
         }
     }
 
+    /// Each block's width, frames (after its stride, for `t` input
+    /// frames) and attention group size, for memory estimates.
+    pub(crate) fn block_sizes(&self, t: usize) -> Vec<(usize, usize, usize)> {
+        let mut n = strided(t, 2);
+        (0..self.blocks)
+            .map(|i| {
+                let b = self.block(i);
+                n = strided(n, b.stride);
+                (b.d_out, n, b.group)
+            })
+            .collect()
+    }
+
     /// Output frames for `t` input frames (÷ 2 by the stem, ÷ 2 per stage).
     pub fn out_len(&self, t: usize) -> usize {
         (0..self.blocks).fold(strided(t, 2), |n, i| strided(n, self.block(i).stride))

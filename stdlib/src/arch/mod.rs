@@ -85,6 +85,16 @@ impl Arch {
         }
     }
 
+    /// Feature bins per frame the model reads.
+    pub fn input_bins(&self) -> usize {
+        match self {
+            Arch::CnnLstm(c) => c.input_bins,
+            Arch::Conformer(c) => c.input_bins,
+            Arch::Rnnt(c) => c.input_bins,
+            Arch::EfficientConformer(c) => c.input_bins,
+        }
+    }
+
     /// The same model for features of `bins` bins.
     pub fn with_input_bins(mut self, bins: usize) -> Arch {
         match &mut self {

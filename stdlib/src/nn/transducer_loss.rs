@@ -27,7 +27,7 @@ use burn::tensor::{activation::log_softmax, Tensor, TensorData};
 
 /// Joint values per chunk (16 MB of f32): one frame's row at the paper's
 /// size (250 labels × 1,024) is 256,000, so chunks of 16 frames.
-const CHUNK_ELEMENTS: usize = 1 << 22;
+pub const CHUNK_ELEMENTS: usize = 1 << 22;
 
 /// The joint network's inputs: the encoder and prediction outputs already
 /// projected into the joint space, and its output layer (tanh of their sum,

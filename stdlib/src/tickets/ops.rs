@@ -81,8 +81,7 @@ where
         .validate_inputs(|a, up| rewind_fits(&a.into(), up))
         .cost(|a, up| {
             let plan: Plan = a.into();
-            crate::training::fit::trained_arch(up, plan.trained)
-                .map(|arch| crate::training::cost::describe(&arch))
+            crate::training::fit::trained_cost(up, plan.trained)
         })
         .numeric()
         .resources(model_resources(7 * 24 * 60))

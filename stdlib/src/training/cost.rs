@@ -1,24 +1,141 @@
 //! What training a model costs, as `lotto plan` shows it before anything
-//! runs: the parameter count and the memory the parameters take during
-//! training. Per parameter, 4-byte floats: the weights, their gradients,
-//! Adam's two moments, the mask, θ0 and the best epoch's copy (seven
-//! copies, 28 bytes). Activations, which grow with batch size and
-//! utterance length, are not counted.
+//! runs and as `fit` checks it against the machine before it starts: the
+//! parameter count and the memory a training step holds (`StepMemory`:
+//! the per-parameter state and the activations of a batch of the longest
+//! utterances).
 
+use crate::arch::conformer::sub;
 use crate::arch::Arch;
+use crate::nn::transducer_loss::CHUNK_ELEMENTS;
 
-/// Bytes per parameter in training (see the module's doc).
-const TRAINING_BYTES: usize = 7 * 4;
+/// The longest utterance a plan assumes before the corpus is read: the
+/// paper's (and `filter`'s) 15 s, with LibriSpeech's 15 characters per
+/// second.
+pub const PLAN_SECONDS: f64 = 15.0;
+pub const CHARS_PER_SECOND: f64 = 15.0;
 
-/// `86.6M parameters; 2.4 GB for parameters in training (activations not
-/// counted)`.
-pub fn describe(arch: &Arch) -> String {
-    let p = arch.num_params();
+/// `86.6M parameters; a training step on 32 utterances of 15 s holds about
+/// 10.4 GB (2.1 GB parameter state, 8.4 GB activations)`: `batch` is the
+/// fit's, `frames_per_second` its features' frame rate.
+pub fn describe(arch: &Arch, batch: usize, frames_per_second: f64) -> String {
+    let frames = (PLAN_SECONDS * frames_per_second).round() as usize;
+    let labels = (PLAN_SECONDS * CHARS_PER_SECOND) as usize;
+    let m = StepMemory::of(arch, batch, frames, labels);
     format!(
-        "{}M parameters; {} for parameters in training, activations not counted",
-        fmt_millions(p),
-        fmt_bytes(p * TRAINING_BYTES)
+        "{}M parameters; a training step on {batch} utterances of {PLAN_SECONDS:.0} s holds about {} \
+         ({} parameter state, {} activations)",
+        fmt_millions(arch.num_params()),
+        fmt_bytes(m.total() as usize),
+        fmt_bytes(m.state as usize),
+        fmt_bytes(m.activations as usize),
     )
+}
+
+/// Bytes per parameter held through a training step: the weights, their
+/// gradients, Adam's two moments, the mask and θ0 (six 4-byte copies).
+const STEP_STATE_BYTES: usize = 6 * 4;
+
+/// The memory one training step holds at its peak, as computed from the
+/// architecture (not measured): the per-parameter state, and the
+/// activations the backward pass keeps for a batch of utterances of one
+/// length. Activations count, per layer, the tensors its backward pass
+/// reads (outputs of convolutions, normalisations and non-linearities;
+/// LSTM gates and states per frame; attention scores and their softmax;
+/// the output layer, its log-softmax and the loss lattice), in 4-byte
+/// floats. Workspace a kernel allocates and frees inside one operation is
+/// not counted; `lotto bench scale` prints this estimate beside the
+/// measured peak.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepMemory {
+    pub state: u64,
+    pub activations: u64,
+}
+
+impl StepMemory {
+    /// A step on `batch` utterances of `frames` feature frames and
+    /// `labels` target labels each.
+    pub fn of(arch: &Arch, batch: usize, frames: usize, labels: usize) -> StepMemory {
+        let (per_utterance, per_batch) = activation_floats(arch, frames, labels);
+        StepMemory {
+            state: (arch.num_params() * STEP_STATE_BYTES) as u64,
+            activations: ((batch * per_utterance + per_batch) * 4) as u64,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.state + self.activations
+    }
+}
+
+/// Floats one utterance's activations take, and floats the step holds once
+/// whatever the batch (the transducer's joint chunk).
+fn activation_floats(arch: &Arch, t: usize, u: usize) -> (usize, usize) {
+    let bins = arch.input_bins();
+    let input = bins * t;
+    match arch {
+        Arch::CnnLstm(c) => {
+            let convs = c.conv_sizes(t);
+            let conv: usize = convs.iter().map(|(f, n)| 3 * c.channels * f * n).sum();
+            let (f, n) = convs.last().copied().unwrap_or((bins, t));
+            let dirs = if c.bidirectional { 2 } else { 1 };
+            let lstm = lstm_floats(n, c.channels * f, c.lstm_layers, dirs, c.hidden);
+            (input + conv + lstm + head_floats(n, c.vocab, u), 0)
+        }
+        Arch::Rnnt(c) => {
+            let n = c.out_len(t);
+            let dirs = if c.bidirectional { 2 } else { 1 };
+            let encoder = lstm_floats(n, c.stack * bins, c.encoder_layers, dirs, c.encoder_hidden);
+            let u1 = u + 1;
+            let predictor = u1 * c.embedding
+                + lstm_floats(u1, c.embedding, c.predictor_layers, 1, c.predictor_hidden);
+            // Both projections and their gradients; the lattice's
+            // log-probabilities and gradients (one utterance at a time,
+            // counted per utterance as an upper bound).
+            let joint = 2 * (n + u1) * c.joint + 2 * n * u1 * c.vocab;
+            (input + encoder + predictor + joint, 6 * CHUNK_ELEMENTS)
+        }
+        Arch::Conformer(c) => {
+            let (f1, t1) = (sub(bins), sub(t));
+            let (f2, n) = (sub(f1), sub(t1));
+            let subsampling = 3 * c.subsample_channels * (f1 * t1 + f2 * n);
+            let blocks = c.blocks * n * block_floats(c.d_model, c.ff, c.heads, n);
+            (input + subsampling + blocks + head_floats(n, c.vocab, u), 0)
+        }
+        Arch::EfficientConformer(c) => {
+            let stem = 3 * c.stem_filters * bins.div_ceil(2) * t.div_ceil(2);
+            let sizes = c.block_sizes(t);
+            let blocks: usize = sizes
+                .iter()
+                .map(|&(d, n, g)| n * block_floats(d, c.ff_ratio * d, c.heads, n.div_ceil(g) / g))
+                .sum();
+            let n = sizes.last().map_or(t, |s| s.1);
+            (input + stem + blocks + head_floats(n, c.vocab, u), 0)
+        }
+    }
+}
+
+/// LSTM layers over `n` steps: each layer's input and, per direction and
+/// step, its four gates, cell, hidden state and the cell's tanh (7 × H).
+fn lstm_floats(n: usize, d_in: usize, layers: usize, dirs: usize, h: usize) -> usize {
+    (0..layers)
+        .map(|l| n * (if l == 0 { d_in } else { dirs * h } + dirs * 7 * h))
+        .sum()
+}
+
+/// One Conformer block per frame, width `d`, feed-forward `ff`, attention
+/// over `keys` positions: two feed-forward modules (norm, inner, swish,
+/// output: 2d + 2ff each), attention (norm, q/k/v, context, output: 6d;
+/// scores and softmax per head: 2 × heads × keys), the convolution module
+/// (norm, pointwise, GLU, depthwise, batch norm, swish, pointwise: 8d) and
+/// the final norm.
+fn block_floats(d: usize, ff: usize, heads: usize, keys: usize) -> usize {
+    2 * (2 * d + 2 * ff) + 6 * d + 2 * heads * keys + 8 * d + d
+}
+
+/// A CTC head over `n` frames: logits, log-softmax and their gradient;
+/// the loss's α and β over 2U + 1 states.
+fn head_floats(n: usize, vocab: usize, u: usize) -> usize {
+    3 * n * vocab + 2 * n * (2 * u + 1)
 }
 
 fn fmt_millions(n: usize) -> String {
@@ -30,7 +147,7 @@ fn fmt_millions(n: usize) -> String {
     }
 }
 
-fn fmt_bytes(b: usize) -> String {
+pub(crate) fn fmt_bytes(b: usize) -> String {
     let g = b as f64 / 1e9;
     if g >= 1.0 {
         format!("{g:.1} GB")
@@ -45,11 +162,28 @@ mod tests {
     use crate::arch::CnnLstmConfig;
 
     #[test]
-    fn the_paper_cnn_lstm_needs_2_4_gb_for_its_parameters() {
+    fn the_paper_cnn_lstm_at_batch_32_of_15_s() {
         let arch = Arch::CnnLstm(CnnLstmConfig::ds2(5, 1024));
-        let d = describe(&arch);
-        // 86.6M parameters × 28 bytes.
-        assert!(d.starts_with("86.6M parameters; 2.4 GB"), "{d}");
+        let d = describe(&arch, 32, 100.0);
+        // 86.6M parameters × 24 bytes; activations from `activation_floats`.
+        assert!(d.starts_with("86.6M parameters; a training step on 32 utterances of 15 s holds about 11.1 GB (2.1 GB parameter state, 9.0 GB activations)"), "{d}");
         assert_eq!(fmt_bytes(5_580_768 * 28), "156 MB");
+    }
+
+    /// The CNN-LSTM's activations counted by hand for a small case: 161
+    /// bins, 100 frames, 10 labels, DS2 convolutions (81 × 50 and 41 × 50
+    /// outputs of 32 channels), one BiLSTM-8 layer.
+    #[test]
+    fn cnn_lstm_activations_by_hand() {
+        let arch = Arch::CnnLstm(CnnLstmConfig::ds2(1, 8));
+        let input = 161 * 100;
+        let conv = 3 * 32 * (81 * 50 + 41 * 50);
+        let lstm = 50 * (32 * 41 + 2 * 7 * 8);
+        let head = 3 * 50 * 29 + 2 * 50 * 21;
+        let (per, once) = activation_floats(&arch, 100, 10);
+        assert_eq!((per, once), (input + conv + lstm + head, 0));
+        let m = StepMemory::of(&arch, 3, 100, 10);
+        assert_eq!(m.activations, 3 * 4 * per as u64);
+        assert_eq!(m.state, 24 * arch.num_params() as u64);
     }
 }

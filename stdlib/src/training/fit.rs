@@ -76,6 +76,19 @@ pub fn fit_arch(a: &FitArgs, up: &Upstream) -> Option<Arch> {
     })
 }
 
+/// What `lotto plan` says a fit costs (see `cost::describe`).
+fn fit_cost(a: &FitArgs, up: &Upstream) -> Option<String> {
+    let arch = fit_arch(a, up)?;
+    let fps = spec_of(up, a.features).map_or(100.0, |s| 1.0 / s.hop_s);
+    Some(describe(&arch, a.batch, fps))
+}
+
+/// What training the model of the `fit` step `r` again costs (a ticket's
+/// rounds train it with the fit's settings).
+pub fn trained_cost(up: &Upstream, r: StepRef) -> Option<String> {
+    fit_cost(&crate::op::upstream::<FitArgs>(up, r, "fit")?, up)
+}
+
 /// The model the `fit` step `r` trains.
 pub fn trained_arch(up: &Upstream, r: StepRef) -> Option<Arch> {
     fit_arch(&crate::op::upstream::<FitArgs>(up, r, "fit")?, up)
@@ -142,7 +155,7 @@ pub fn register(r: &mut Registry) {
             .run(run)
             .validate(validate)
             .validate_inputs(model_fits_features)
-            .cost(|a, up| fit_arch(a, up).map(|arch| describe(&arch)))
+            .cost(fit_cost)
             .numeric()
             .resources(model_resources(24 * 60)),
     );

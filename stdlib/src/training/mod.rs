@@ -10,6 +10,7 @@ pub mod epoch_log;
 pub mod fit;
 pub mod job;
 pub mod loss_norm;
+pub mod memory_check;
 pub mod optimizer;
 pub mod selection;
 pub mod settings;

@@ -99,6 +99,13 @@ impl Training<'_> {
         from_point: Option<&(TensorMap, u64)>,
     ) -> Result<TrainResult, String> {
         let s = self.settings;
+        let batches = self.batches()?;
+        if crate::device::is_host(self.device) {
+            if let Some(w) = super::memory_check::check(self.cfg, &batches)? {
+                self.progress
+                    .println(&format!("  warning: {}: {w}", self.label));
+            }
+        }
         let mut p = self.cfg.init(s.seed, self.device);
         let mut start = init.clone();
         if let Some(m) = masks {
@@ -112,7 +119,6 @@ impl Training<'_> {
             bins: self.bins,
             device: self.device,
         };
-        let batches = self.batches()?;
         let epochs = s.total_epochs(batches.len());
         let mut st = State {
             opt: Opt::new(&p),
@@ -352,7 +358,7 @@ impl Training<'_> {
 }
 
 /// Each parameter's mask as a tensor on the device without autodiff.
-fn mask_tensors(p: &Params, masks: Option<&Masks>) -> Vec<Option<Tensor<1>>> {
+pub fn mask_tensors(p: &Params, masks: Option<&Masks>) -> Vec<Option<Tensor<1>>> {
     let inner = p.device.clone().inner();
     p.info
         .iter()

@@ -1,0 +1,240 @@
+//! The paper's models at full size through training steps on real-length
+//! utterances: seconds per step and peak resident memory, beside the
+//! memory `lotto plan` estimates for the same step
+//! (`training::cost::StepMemory`). Each model runs in a process of its
+//! own, so one model's freed memory never hides another's peak.
+//!
+//! The utterances are real audio: bundled recordings concatenated to
+//! 15 s (the paper's longest). Their transcripts are repeated to 15
+//! characters per second, LibriSpeech's rate, so that the transducer's
+//! lattice (frames × labels) has the paper's size.
+
+use super::rss::{mib, reset_peak, rss};
+use lotto_stdlib::arch::Arch;
+use lotto_stdlib::features::spec::{extract, Feats, FeatureSpec};
+use lotto_stdlib::pruning::select::{prunable_names, Selection};
+use lotto_stdlib::tensor_io::{HostTensor, TensorMap};
+use lotto_stdlib::training::batch::make_batch;
+use lotto_stdlib::training::cost::StepMemory;
+use lotto_stdlib::training::optimizer::{Opt, Stepper};
+use lotto_stdlib::training::settings::FitSettings;
+use lotto_stdlib::training::train_loop::mask_tensors;
+use std::path::Path;
+use std::time::Instant;
+
+/// The environment variable that makes `lotto bench scale` run one case
+/// (`MODEL/BATCH`) and print its figures.
+const CASE: &str = "LOTTO_BENCH_SCALE_CASE";
+const SECONDS: f64 = 15.0;
+const CHARS_PER_SECOND: f64 = 15.0;
+/// Utterances per step on this machine, and the paper's batch.
+const BATCHES: [usize; 2] = [1, 2];
+const PAPER_BATCH: usize = 32;
+
+/// The features the paper feeds `arch`: the DS2 spectrogram (161 bins) or
+/// the Conformers' 80-band filterbank.
+fn features_for(arch: &Arch) -> FeatureSpec {
+    let bins = arch.input_bins();
+    if bins == FeatureSpec::ds2().bins() {
+        FeatureSpec::ds2()
+    } else {
+        FeatureSpec {
+            kind: "fbank".into(),
+            window_s: 0.025,
+            hop_s: 0.01,
+            n_fft: 512,
+            mels: bins,
+            window_fn: "hann".into(),
+            normalize: true,
+        }
+    }
+}
+
+/// `n` utterances of 15 s from the bundled corpus (see the module's doc).
+fn utterances(repo: &Path, spec: &FeatureSpec, n: usize) -> Result<Vec<Feats>, String> {
+    let dir = repo.join("data/tiny");
+    let manifest = std::fs::read_to_string(dir.join("manifest.tsv"))
+        .map_err(|e| format!("{}: {e} (run from the repository root)", dir.display()))?;
+    let rows: Vec<(&str, &str)> = manifest
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            Some((f.next()?, f.next()?))
+        })
+        .collect();
+    if rows.is_empty() {
+        return Err(format!("{}: no utterances", dir.display()));
+    }
+    let want = (SECONDS * lotto_stdlib::audio::RATE as f64) as usize;
+    let chars = (SECONDS * CHARS_PER_SECOND) as usize;
+    (0..n)
+        .map(|i| {
+            let (mut audio, mut words) = (Vec::with_capacity(want), vec![]);
+            let mut k = i * 11;
+            while audio.len() < want {
+                let (path, text) = rows[k % rows.len()];
+                audio.extend(lotto_stdlib::audio::load(&dir.join(path), None)?);
+                words.push(text);
+                k += 1;
+            }
+            audio.truncate(want);
+            let once = words.join(" ");
+            let mut text = once.clone();
+            while text.len() < chars {
+                text = format!("{text} {once}");
+            }
+            text.truncate(chars);
+            let (frames, data) = extract(&audio, spec);
+            Ok(Feats {
+                id: i.to_string(),
+                text: text.trim_end().to_string(),
+                frames,
+                data,
+            })
+        })
+        .collect()
+}
+
+/// One model, `batch` utterances, `steps` training steps (Adam, every
+/// prunable tensor masked, θ0 kept on the host as IMP keeps it); prints
+/// `params frames labels peak_mib estimate_mib state_mib activations_mib
+/// first_step_s last_step_s`.
+fn run_case(repo: &Path, case: &str) -> Result<(), String> {
+    let parts: Vec<&str> = case.split('/').collect();
+    let (name, batch, steps) = match parts.as_slice() {
+        [n, b, s] => (*n, b.parse::<usize>(), s.parse::<usize>()),
+        _ => return Err(format!("bad case `{case}`: MODEL/BATCH/STEPS")),
+    };
+    let (Ok(batch), Ok(steps)) = (batch, steps) else {
+        return Err(format!("bad case `{case}`: MODEL/BATCH/STEPS"));
+    };
+    let mut arch = lotto_stdlib::models::paper_models()?
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| format!("no model `{name}`"))?
+        .1;
+    if let Arch::EfficientConformer(c) = &mut arch {
+        // The paper's 256 subword ids, learnt from the bundled transcripts.
+        let manifest = std::fs::read_to_string(repo.join("data/tiny/manifest.tsv"))
+            .map_err(|e| e.to_string())?;
+        let texts: Vec<&str> = manifest
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split('\t').nth(1))
+            .collect();
+        c.bpe = lotto_stdlib::bpe::Bpe::train(texts, c.vocab - 1);
+    }
+    let spec = features_for(&arch);
+    let feats = utterances(repo, &spec, batch)?;
+    let refs: Vec<&Feats> = feats.iter().collect();
+    let bins = spec.bins();
+    let bt = make_batch(&refs, bins, arch.tokens());
+    let labels = bt.targets.iter().map(|t| t.len()).max().unwrap_or(0);
+    let device = lotto_stdlib::device::open("flex")?;
+    reset_peak();
+    let mut p = arch.init(0, &device);
+    let theta0: Vec<Vec<f32>> = p.values.iter().map(lotto_stdlib::nn::to_host).collect();
+    let prunable = prunable_names(&arch, &Selection::Paper.selectors(&arch))?;
+    let ones: TensorMap = prunable
+        .into_iter()
+        .map(|(name, shape)| {
+            let data = vec![1.0; shape.iter().product()];
+            (name, HostTensor { shape, data })
+        })
+        .collect();
+    let masks = mask_tensors(&p, Some(&ones));
+    let mut opt = Opt::new(&p);
+    let settings = FitSettings::plain_adam(1, batch, 1e-4);
+    let stepper = Stepper {
+        cfg: &arch,
+        settings: &settings,
+        masks,
+        bins,
+        device: &device,
+    };
+    let mut secs = vec![];
+    for _ in 0..steps.max(1) {
+        let t0 = Instant::now();
+        let loss = stepper.step(&mut p, &mut opt, &bt, 1e-4)?;
+        if !loss.is_finite() {
+            return Err(format!("{name}: loss {loss}"));
+        }
+        secs.push(t0.elapsed().as_secs_f64());
+    }
+    drop(theta0);
+    let est = StepMemory::of(&arch, batch, bt.t, labels);
+    println!(
+        "{} {} {labels} {} {} {} {} {} {}",
+        p.total(),
+        bt.t,
+        mib(rss().0),
+        mib(est.total()),
+        mib(est.state),
+        mib(est.activations),
+        secs[0],
+        secs[secs.len() - 1]
+    );
+    Ok(())
+}
+
+/// The figures one case printed (see `run_case`).
+fn figures(exe: &Path, case: &str) -> Result<Vec<f64>, String> {
+    let out = std::process::Command::new(exe)
+        .args(["bench", "scale"])
+        .env(CASE, case)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("{case}: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|x| x.parse::<f64>().map_err(|e| format!("{case}: {e}")))
+        .collect()
+}
+
+pub fn run(exe: &Path, repo: &Path) -> Result<(), String> {
+    if let Ok(case) = std::env::var(CASE) {
+        return run_case(repo, &case);
+    }
+    println!(
+        "Training steps at the paper's sizes on {SECONDS:.0} s utterances (Adam, masks, θ0 kept), \
+         each model and batch in a process of its own; peak: the process's resident peak; \
+         estimate: what `lotto plan` computes for the same step"
+    );
+    for (name, arch) in lotto_stdlib::models::paper_models()? {
+        for batch in BATCHES {
+            let f = figures(exe, &format!("{name}/{batch}/2"))?;
+            println!(
+                "{name:<20} {:5.1}M  batch {batch}  {} frames, {} labels: \
+                 step {:6.2} s (first {:6.2} s)  peak {:7.0} MiB  estimate {:7.0} MiB \
+                 (state {:.0} + activations {:.0})  peak/estimate {:.2}",
+                f[0] / 1e6,
+                f[1],
+                f[2],
+                f[8],
+                f[7],
+                f[3],
+                f[4],
+                f[5],
+                f[6],
+                f[3] / f[4]
+            );
+        }
+        let frames = (SECONDS * 100.0) as usize;
+        let paper = StepMemory::of(
+            &arch,
+            PAPER_BATCH,
+            frames,
+            (SECONDS * CHARS_PER_SECOND) as usize,
+        );
+        println!(
+            "{name:<20} estimate at the paper's batch of {PAPER_BATCH} x {SECONDS:.0} s: {:.1} GiB \
+             (activations {:.1} GiB)",
+            paper.total() as f64 / (1u64 << 30) as f64,
+            paper.activations as f64 / (1u64 << 30) as f64
+        );
+    }
+    Ok(())
+}

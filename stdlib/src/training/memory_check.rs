@@ -1,0 +1,128 @@
+//! Refusing a training run that cannot fit in memory before it starts.
+//!
+//! A step's peak is estimated from the architecture (`cost::StepMemory`)
+//! for the batches the run will take, the longest utterances included
+//! (batches are formed by length, so the last is the largest). On the CPU
+//! it is compared with the memory this process may use: `LOTTO_MEMORY`
+//! when set (e.g. `16GB`: a scheduler's limit the kernel does not show),
+//! else the smaller of the kernel's `MemAvailable` and the cgroup's
+//! remaining `memory.max`. An estimate above that fails the step at once
+//! (after a run out of memory at epoch 3 the user would have lost hours);
+//! one within 1.5× of it (`lotto bench scale` measures peaks up to 1.6×
+//! the estimate) is a warning. Accelerator memory is not queried.
+
+use super::cost::StepMemory;
+use crate::arch::Arch;
+use crate::features::spec::Feats;
+
+/// Measured peaks exceed the estimate by up to this factor.
+const MARGIN: f64 = 1.5;
+
+/// An error when the largest step cannot fit; a warning when it may not.
+pub fn check(arch: &Arch, batches: &[Vec<&Feats>]) -> Result<Option<String>, String> {
+    let Some((limit, source)) = available()? else {
+        return Ok(None);
+    };
+    let Some((need, batch, frames)) = batches
+        .iter()
+        .map(|b| {
+            let frames = b.iter().map(|f| f.frames).max().unwrap_or(0);
+            let labels = b.iter().map(|f| f.text.chars().count()).max().unwrap_or(0);
+            (
+                StepMemory::of(arch, b.len(), frames, labels),
+                b.len(),
+                frames,
+            )
+        })
+        .max_by_key(|(m, _, _)| m.total())
+    else {
+        return Ok(None);
+    };
+    let what = format!(
+        "a training step on {batch} utterances of up to {frames} frames holds about {} \
+         ({} parameter state, {} activations)",
+        gb(need.total()),
+        gb(need.state),
+        gb(need.activations)
+    );
+    if need.total() > limit {
+        return Err(format!(
+            "{what}, more than the {} {source}; lower `batch`, drop long utterances \
+             (`filter(corpus, max: 10s)`), or run where more memory is free",
+            gb(limit)
+        ));
+    }
+    Ok((need.total() as f64 * MARGIN > limit as f64).then(|| {
+        format!(
+            "{what}; peaks measure up to {MARGIN}x that, and {} {source}: it may run out of memory",
+            gb(limit)
+        )
+    }))
+}
+
+fn gb(bytes: u64) -> String {
+    super::cost::fmt_bytes(bytes as usize)
+}
+
+/// The memory this process may use, and where that figure comes from.
+fn available() -> Result<Option<(u64, &'static str)>, String> {
+    if let Ok(v) = std::env::var("LOTTO_MEMORY") {
+        return match parse_size(&v) {
+            Some(b) => Ok(Some((b, "LOTTO_MEMORY allows"))),
+            None => Err(format!(
+                "LOTTO_MEMORY=`{v}` is not a size: write bytes or e.g. `16GB`, `512MB`"
+            )),
+        };
+    }
+    Ok(host_available())
+}
+
+/// The smaller of `MemAvailable` and the cgroup's remaining limit.
+fn host_available() -> Option<(u64, &'static str)> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let avail = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())?
+        * 1024;
+    let cgroup = || -> Option<u64> {
+        let read = |f: &str| std::fs::read_to_string(format!("/sys/fs/cgroup/{f}")).ok();
+        let max = read("memory.max")?.trim().parse::<u64>().ok()?;
+        let current = read("memory.current")?.trim().parse::<u64>().ok()?;
+        Some(max.saturating_sub(current))
+    };
+    Some(match cgroup() {
+        Some(c) if c < avail => (c, "the cgroup's memory.max leaves"),
+        _ => (avail, "this machine has available"),
+    })
+}
+
+/// `16GB`, `512MB`, `2.5G` or a byte count.
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim().to_ascii_uppercase();
+    let s = s.strip_suffix('B').unwrap_or(&s);
+    let (num, scale) = match s.chars().last()? {
+        'K' => (&s[..s.len() - 1], 1e3),
+        'M' => (&s[..s.len() - 1], 1e6),
+        'G' => (&s[..s.len() - 1], 1e9),
+        'T' => (&s[..s.len() - 1], 1e12),
+        _ => (s, 1.0),
+    };
+    let v: f64 = num.trim().parse().ok()?;
+    (v.is_finite() && v >= 0.0).then_some((v * scale) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("16GB"), Some(16_000_000_000));
+        assert_eq!(parse_size("512mb"), Some(512_000_000));
+        assert_eq!(parse_size("2.5G"), Some(2_500_000_000));
+        assert_eq!(parse_size("1000"), Some(1000));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("-1GB"), None);
+    }
+}
