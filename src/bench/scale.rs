@@ -15,7 +15,7 @@ use lotto_stdlib::features::spec::{extract, Feats, FeatureSpec};
 use lotto_stdlib::pruning::select::{prunable_names, Selection};
 use lotto_stdlib::tensor_io::{HostTensor, TensorMap};
 use lotto_stdlib::training::batch::make_batch;
-use lotto_stdlib::training::cost::StepMemory;
+use lotto_stdlib::training::cost::{train_flops, StepMemory};
 use lotto_stdlib::training::optimizer::{Opt, Stepper};
 use lotto_stdlib::training::settings::FitSettings;
 use lotto_stdlib::training::train_loop::mask_tensors;
@@ -99,7 +99,7 @@ fn utterances(repo: &Path, spec: &FeatureSpec, n: usize) -> Result<Vec<Feats>, S
 /// One model, `batch` utterances, `steps` training steps (Adam, every
 /// prunable tensor masked, θ0 kept on the host as IMP keeps it); prints
 /// `params frames labels peak_mib estimate_mib state_mib activations_mib
-/// first_step_s last_step_s`.
+/// first_step_s last_step_s flops_per_step`.
 fn run_case(repo: &Path, case: &str) -> Result<(), String> {
     let parts: Vec<&str> = case.split('/').collect();
     let (name, batch, steps) = match parts.as_slice() {
@@ -164,8 +164,9 @@ fn run_case(repo: &Path, case: &str) -> Result<(), String> {
     }
     drop(theta0);
     let est = StepMemory::of(&arch, batch, bt.t, labels);
+    let flops = batch as f64 * train_flops(&arch, bt.t, labels);
     println!(
-        "{} {} {labels} {} {} {} {} {} {}",
+        "{} {} {labels} {} {} {} {} {} {} {flops}",
         p.total(),
         bt.t,
         mib(rss().0),
@@ -209,7 +210,7 @@ pub fn run(exe: &Path, repo: &Path) -> Result<(), String> {
             println!(
                 "{name:<20} {:5.1}M  batch {batch}  {} frames, {} labels: \
                  step {:6.2} s (first {:6.2} s)  peak {:7.0} MiB  estimate {:7.0} MiB \
-                 (state {:.0} + activations {:.0})  peak/estimate {:.2}",
+                 (state {:.0} + activations {:.0})  peak/estimate {:.2}  {:.0} GFLOP/s",
                 f[0] / 1e6,
                 f[1],
                 f[2],
@@ -219,7 +220,8 @@ pub fn run(exe: &Path, repo: &Path) -> Result<(), String> {
                 f[4],
                 f[5],
                 f[6],
-                f[3] / f[4]
+                f[3] / f[4],
+                f[9] / f[8] / 1e9
             );
         }
         let frames = (SECONDS * 100.0) as usize;

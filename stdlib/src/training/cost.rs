@@ -21,13 +21,15 @@ pub fn describe(arch: &Arch, batch: usize, frames_per_second: f64) -> String {
     let frames = (PLAN_SECONDS * frames_per_second).round() as usize;
     let labels = (PLAN_SECONDS * CHARS_PER_SECOND) as usize;
     let m = StepMemory::of(arch, batch, frames, labels);
+    let per_hour = train_flops(arch, frames, labels) * 3600.0 / PLAN_SECONDS;
     format!(
         "{}M parameters; a training step on {batch} utterances of {PLAN_SECONDS:.0} s holds about {} \
-         ({} parameter state, {} activations)",
+         ({} parameter state, {} activations); an epoch takes about {:.0} TFLOP per hour of audio",
         fmt_millions(arch.num_params()),
         fmt_bytes(m.total() as usize),
         fmt_bytes(m.state as usize),
         fmt_bytes(m.activations as usize),
+        per_hour / 1e12
     )
 }
 
@@ -78,16 +80,27 @@ fn activation_floats(arch: &Arch, t: usize, u: usize) -> (usize, usize) {
             let conv: usize = convs.iter().map(|(f, n)| 3 * c.channels * f * n).sum();
             let (f, n) = convs.last().copied().unwrap_or((bins, t));
             let dirs = if c.bidirectional { 2 } else { 1 };
-            let lstm = lstm_floats(n, c.channels * f, c.lstm_layers, dirs, c.hidden);
+            // Directions are summed: each next layer reads H per frame,
+            // after the sum and a batch norm (2H kept per layer).
+            let (h, layers) = (c.hidden, c.lstm_layers);
+            let lstm = lstm_floats(n, c.channels * f, h, layers, dirs, h) + n * layers * 2 * h;
             (input + conv + lstm + head_floats(n, c.vocab, u), 0)
         }
         Arch::Rnnt(c) => {
             let n = c.out_len(t);
             let dirs = if c.bidirectional { 2 } else { 1 };
-            let encoder = lstm_floats(n, c.stack * bins, c.encoder_layers, dirs, c.encoder_hidden);
+            let h = c.encoder_hidden;
+            let encoder = lstm_floats(n, c.stack * bins, dirs * h, c.encoder_layers, dirs, h);
             let u1 = u + 1;
             let predictor = u1 * c.embedding
-                + lstm_floats(u1, c.embedding, c.predictor_layers, 1, c.predictor_hidden);
+                + lstm_floats(
+                    u1,
+                    c.embedding,
+                    c.predictor_hidden,
+                    c.predictor_layers,
+                    1,
+                    c.predictor_hidden,
+                );
             // Both projections and their gradients; the lattice's
             // log-probabilities and gradients (one utterance at a time,
             // counted per utterance as an upper bound).
@@ -114,11 +127,70 @@ fn activation_floats(arch: &Arch, t: usize, u: usize) -> (usize, usize) {
     }
 }
 
-/// LSTM layers over `n` steps: each layer's input and, per direction and
-/// step, its four gates, cell, hidden state and the cell's tanh (7 × H).
-fn lstm_floats(n: usize, d_in: usize, layers: usize, dirs: usize, h: usize) -> usize {
+/// Floating-point operations to train on one utterance of `t` frames and
+/// `u` labels (forward and backward): each multiply-accumulate of the
+/// matrix products and convolutions counts 2, and 3 times (forward, input
+/// gradient, weight gradient). Element-wise work is not counted.
+pub fn train_flops(arch: &Arch, t: usize, u: usize) -> f64 {
+    let bins = arch.input_bins();
+    let macs = match arch {
+        Arch::CnnLstm(c) => return c.train_step_flops(1, t),
+        Arch::Rnnt(c) => {
+            let n = c.out_len(t);
+            let (h, dirs) = (c.encoder_hidden, if c.bidirectional { 2 } else { 1 });
+            let encoder: usize = (0..c.encoder_layers)
+                .map(|l| {
+                    let d = if l == 0 { c.stack * bins } else { dirs * h };
+                    dirs * n * 4 * h * (d + h)
+                })
+                .sum();
+            let u1 = u + 1;
+            let hp = c.predictor_hidden;
+            let predictor: usize = (0..c.predictor_layers)
+                .map(|l| u1 * 4 * hp * (if l == 0 { c.embedding } else { hp } + hp))
+                .sum();
+            // The joint's output layer runs twice forward (the fused loss
+            // recomputes each chunk).
+            let joint = n * dirs * h * c.joint + u1 * hp * c.joint + 2 * n * u1 * c.joint * c.vocab;
+            encoder + predictor + joint
+        }
+        Arch::Conformer(c) => {
+            let (f1, t1) = (sub(bins), sub(t));
+            let (f2, n) = (sub(f1), sub(t1));
+            let ch = c.subsample_channels;
+            let front = ch * 9 * f1 * t1 + ch * ch * 9 * f2 * n + ch * f2 * c.d_model * n;
+            front
+                + c.blocks * n * block_macs(c.d_model, c.ff, c.kernel, n)
+                + n * c.d_model * c.vocab
+        }
+        Arch::EfficientConformer(c) => {
+            let stem = c.stem_filters * 9 * bins.div_ceil(2) * t.div_ceil(2);
+            let sizes = c.block_sizes(t);
+            let blocks: usize = sizes
+                .iter()
+                .map(|&(d, n, g)| n * block_macs(d, c.ff_ratio * d, c.kernel, n.div_ceil(g)))
+                .sum();
+            let (d, n) = sizes.last().map_or((0, t), |s| (s.0, s.1));
+            stem + blocks + n * d * c.vocab
+        }
+    };
+    6.0 * macs as f64
+}
+
+/// One Conformer block's multiply-accumulates per frame: two feed-forward
+/// modules, attention's four projections and its scores and context over
+/// `keys` positions, and the convolution module.
+fn block_macs(d: usize, ff: usize, kernel: usize, keys: usize) -> usize {
+    2 * 2 * d * ff + 4 * d * d + 2 * keys * d + 3 * d * d + d * kernel
+}
+
+/// LSTM layers over `n` steps: each layer's input (`first` values per
+/// step for the first layer, `next` for the others) and, per direction
+/// and step, its four gates, cell, hidden state and the cell's tanh
+/// (7 × H).
+fn lstm_floats(n: usize, first: usize, next: usize, layers: usize, dirs: usize, h: usize) -> usize {
     (0..layers)
-        .map(|l| n * (if l == 0 { d_in } else { dirs * h } + dirs * 7 * h))
+        .map(|l| n * (if l == 0 { first } else { next } + dirs * 7 * h))
         .sum()
 }
 
@@ -166,7 +238,7 @@ mod tests {
         let arch = Arch::CnnLstm(CnnLstmConfig::ds2(5, 1024));
         let d = describe(&arch, 32, 100.0);
         // 86.6M parameters × 24 bytes; activations from `activation_floats`.
-        assert!(d.starts_with("86.6M parameters; a training step on 32 utterances of 15 s holds about 11.1 GB (2.1 GB parameter state, 9.0 GB activations)"), "{d}");
+        assert!(d.starts_with("86.6M parameters; a training step on 32 utterances of 15 s holds about 11.7 GB (2.1 GB parameter state, 9.6 GB activations); an epoch takes about "), "{d}");
         assert_eq!(fmt_bytes(5_580_768 * 28), "156 MB");
     }
 
@@ -178,7 +250,7 @@ mod tests {
         let arch = Arch::CnnLstm(CnnLstmConfig::ds2(1, 8));
         let input = 161 * 100;
         let conv = 3 * 32 * (81 * 50 + 41 * 50);
-        let lstm = 50 * (32 * 41 + 2 * 7 * 8);
+        let lstm = 50 * (32 * 41 + 2 * 7 * 8) + 50 * 2 * 8;
         let head = 3 * 50 * 29 + 2 * 50 * 21;
         let (per, once) = activation_floats(&arch, 100, 10);
         assert_eq!((per, once), (input + conv + lstm + head, 0));
