@@ -60,3 +60,21 @@ pub fn time_process(
     }
     Ok((median(times), out))
 }
+
+/// Runs `lotto bench WHAT` as a child process with `var=case` (the
+/// benchmarks that run each case in a process of its own) and returns the
+/// numbers it printed.
+pub fn case_figures(exe: &Path, what: &str, var: &str, case: &str) -> Result<Vec<f64>, String> {
+    let out = std::process::Command::new(exe)
+        .args(["bench", what])
+        .env(var, case)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("{case}: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|x| x.parse::<f64>().map_err(|e| format!("{case}: {e}")))
+        .collect()
+}

@@ -10,6 +10,7 @@ use lotto_stdlib::pruning::reference::prune_by_sorting;
 use lotto_stdlib::pruning::select::{prunable_names, Selection};
 use lotto_stdlib::rng::Rng;
 use lotto_stdlib::tensor_io::{HostTensor, TensorMap};
+use std::path::Path;
 
 /// The environment variable that makes `lotto bench prune` run one case
 /// (`MODEL/KIND` or `peer/KIND/WHO`) and print its figures.
@@ -120,23 +121,11 @@ fn run_case(case: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The figures a case printed.
-fn figures(exe: &std::path::Path, case: &str) -> Result<Vec<f64>, String> {
-    let out = std::process::Command::new(exe)
-        .args(["bench", "prune"])
-        .env(CASE, case)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!("{case}: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(|x| x.parse::<f64>().map_err(|e| format!("{case}: {e}")))
-        .collect()
+fn figures(exe: &Path, case: &str) -> Result<Vec<f64>, String> {
+    super::case_figures(exe, "prune", CASE, case)
 }
 
-pub fn run(exe: &std::path::Path) -> Result<(), String> {
+pub fn run(exe: &Path) -> Result<(), String> {
     if let Ok(case) = std::env::var(CASE) {
         return run_case(&case);
     }

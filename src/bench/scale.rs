@@ -179,20 +179,8 @@ fn run_case(repo: &Path, case: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The figures one case printed (see `run_case`).
 fn figures(exe: &Path, case: &str) -> Result<Vec<f64>, String> {
-    let out = std::process::Command::new(exe)
-        .args(["bench", "scale"])
-        .env(CASE, case)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!("{case}: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(|x| x.parse::<f64>().map_err(|e| format!("{case}: {e}")))
-        .collect()
+    super::case_figures(exe, "scale", CASE, case)
 }
 
 pub fn run(exe: &Path, repo: &Path) -> Result<(), String> {
