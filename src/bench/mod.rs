@@ -9,8 +9,8 @@
 //! - `prune`: one pruning round at the paper's model sizes, time and peak
 //!   memory, beside pruning by sorting every unit.
 //! - `scale`: the paper's models at full size through training steps on
-//!   15 s utterances: time per step and peak memory, beside the memory
-//!   `lotto plan` estimates.
+//!   15 s utterances (time per step and peak memory, beside the memory
+//!   `lotto plan` estimates), decoding and export.
 
 pub mod audio;
 pub mod check;

@@ -1,8 +1,9 @@
 //! The paper's models at full size through training steps on real-length
 //! utterances: seconds per step and peak resident memory, beside the
 //! memory `lotto plan` estimates for the same step
-//! (`training::cost::StepMemory`). Each model runs in a process of its
-//! own, so one model's freed memory never hides another's peak.
+//! (`training::cost::StepMemory`); and through greedy decoding, CTC beam
+//! search and the export of their weights. Each case runs in a process
+//! of its own, so one case's freed memory never hides another's peak.
 //!
 //! The utterances are real audio: bundled recordings concatenated to
 //! 15 s (the paper's longest). Their transcripts are repeated to 15
@@ -96,26 +97,16 @@ fn utterances(repo: &Path, spec: &FeatureSpec, n: usize) -> Result<Vec<Feats>, S
         .collect()
 }
 
-/// One model, `batch` utterances, `steps` training steps (Adam, every
-/// prunable tensor masked, θ0 kept on the host as IMP keeps it); prints
-/// `params frames labels peak_mib estimate_mib state_mib activations_mib
-/// first_step_s last_step_s flops_per_step`.
-fn run_case(repo: &Path, case: &str) -> Result<(), String> {
-    let parts: Vec<&str> = case.split('/').collect();
-    let (name, batch, steps) = match parts.as_slice() {
-        [n, b, s] => (*n, b.parse::<usize>(), s.parse::<usize>()),
-        _ => return Err(format!("bad case `{case}`: MODEL/BATCH/STEPS")),
-    };
-    let (Ok(batch), Ok(steps)) = (batch, steps) else {
-        return Err(format!("bad case `{case}`: MODEL/BATCH/STEPS"));
-    };
+/// The model `name` at the paper's size (the Efficient Conformer with 256
+/// subwords learnt from the bundled transcripts), its features and `batch`
+/// 15 s utterances.
+fn setup(repo: &Path, name: &str, batch: usize) -> Result<(Arch, usize, Vec<Feats>), String> {
     let mut arch = lotto_stdlib::models::paper_models()?
         .into_iter()
         .find(|(n, _)| *n == name)
         .ok_or_else(|| format!("no model `{name}`"))?
         .1;
     if let Arch::EfficientConformer(c) = &mut arch {
-        // The paper's 256 subword ids, learnt from the bundled transcripts.
         let manifest = std::fs::read_to_string(repo.join("data/tiny/manifest.tsv"))
             .map_err(|e| e.to_string())?;
         let texts: Vec<&str> = manifest
@@ -127,15 +118,68 @@ fn run_case(repo: &Path, case: &str) -> Result<(), String> {
     }
     let spec = features_for(&arch);
     let feats = utterances(repo, &spec, batch)?;
+    Ok((arch, spec.bins(), feats))
+}
+
+/// One case in this process: `MODEL/BATCH/STEPS` trains (see `train`),
+/// `MODEL/BATCH/greedy`, `.../beam` and `.../export` run that op alone.
+fn run_case(repo: &Path, case: &str) -> Result<(), String> {
+    let parts: Vec<&str> = case.split('/').collect();
+    let bad = || format!("bad case `{case}`: MODEL/BATCH/(STEPS|greedy|beam|export)");
+    let [name, batch, what] = parts.as_slice() else {
+        return Err(bad());
+    };
+    let batch: usize = batch.parse().map_err(|_| bad())?;
+    let (arch, bins, feats) = setup(repo, name, batch)?;
+    match *what {
+        "greedy" | "beam" | "export" => inference(&arch, bins, &feats, what),
+        steps => train(&arch, bins, &feats, steps.parse().map_err(|_| bad())?),
+    }
+}
+
+/// Greedy decoding, CTC prefix beam search (width 16, no language model)
+/// or the export of every weight as safetensors, from fresh weights;
+/// prints `peak_mib seconds`.
+fn inference(arch: &Arch, bins: usize, feats: &[Feats], what: &str) -> Result<(), String> {
+    let device = lotto_stdlib::device::open("flex")?;
+    reset_peak();
+    let p = arch.init(0, &device);
+    let t0 = Instant::now();
+    match what {
+        "greedy" => {
+            lotto_stdlib::decoding::decode(arch, &p, feats, bins, feats.len());
+        }
+        "beam" => {
+            let s = lotto_stdlib::beam::BeamSettings {
+                width: 16,
+                alpha: 0.0,
+                beta: 0.0,
+            };
+            lotto_stdlib::decoding::decode_beam(arch, &p, feats, bins, feats.len(), (&s, None))?;
+        }
+        _ => {
+            let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+            lotto_stdlib::tensor_io::save(&dir.path().join("weights.safetensors"), &p.to_map())?;
+        }
+    }
+    println!("{} {}", mib(rss().0), t0.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `steps` training steps on the batch (Adam, every prunable tensor
+/// masked, θ0 kept on the host as IMP keeps it); prints `params frames
+/// labels peak_mib estimate_mib state_mib activations_mib first_step_s
+/// last_step_s flops_per_step`.
+fn train(arch: &Arch, bins: usize, feats: &[Feats], steps: usize) -> Result<(), String> {
+    let batch = feats.len();
     let refs: Vec<&Feats> = feats.iter().collect();
-    let bins = spec.bins();
     let bt = make_batch(&refs, bins, arch.tokens());
     let labels = bt.targets.iter().map(|t| t.len()).max().unwrap_or(0);
     let device = lotto_stdlib::device::open("flex")?;
     reset_peak();
     let mut p = arch.init(0, &device);
     let theta0: Vec<Vec<f32>> = p.values.iter().map(lotto_stdlib::nn::to_host).collect();
-    let prunable = prunable_names(&arch, &Selection::Paper.selectors(&arch))?;
+    let prunable = prunable_names(arch, &Selection::Paper.selectors(arch))?;
     let ones: TensorMap = prunable
         .into_iter()
         .map(|(name, shape)| {
@@ -147,7 +191,7 @@ fn run_case(repo: &Path, case: &str) -> Result<(), String> {
     let mut opt = Opt::new(&p);
     let settings = FitSettings::plain_adam(1, batch, 1e-4);
     let stepper = Stepper {
-        cfg: &arch,
+        cfg: arch,
         settings: &settings,
         masks,
         bins,
@@ -158,13 +202,13 @@ fn run_case(repo: &Path, case: &str) -> Result<(), String> {
         let t0 = Instant::now();
         let loss = stepper.step(&mut p, &mut opt, &bt, 1e-4)?;
         if !loss.is_finite() {
-            return Err(format!("{name}: loss {loss}"));
+            return Err(format!("{}: loss {loss}", arch.name()));
         }
         secs.push(t0.elapsed().as_secs_f64());
     }
     drop(theta0);
-    let est = StepMemory::of(&arch, batch, bt.t, labels);
-    let flops = batch as f64 * train_flops(&arch, bt.t, labels);
+    let est = StepMemory::of(arch, batch, bt.t, labels);
+    let flops = batch as f64 * train_flops(arch, bt.t, labels);
     println!(
         "{} {} {labels} {} {} {} {} {} {} {flops}",
         p.total(),
@@ -210,6 +254,16 @@ pub fn run(exe: &Path, repo: &Path) -> Result<(), String> {
                 f[6],
                 f[3] / f[4],
                 f[9] / f[8] / 1e9
+            );
+        }
+        for what in ["greedy", "beam", "export"] {
+            if what == "beam" && matches!(arch, Arch::Rnnt(_)) {
+                continue; // beam search decodes CTC models
+            }
+            let f = figures(exe, &format!("{name}/1/{what}"))?;
+            println!(
+                "{name:<20} {what:<6} on one 15 s utterance: {:6.2} s, peak {:7.0} MiB",
+                f[1], f[0]
             );
         }
         let frames = (SECONDS * 100.0) as usize;
