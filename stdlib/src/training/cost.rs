@@ -24,12 +24,12 @@ pub fn describe(arch: &Arch, batch: usize, frames_per_second: f64) -> String {
     let per_hour = train_flops(arch, frames, labels) * 3600.0 / PLAN_SECONDS;
     format!(
         "{}M parameters; a training step on {batch} utterances of {PLAN_SECONDS:.0} s holds about {} \
-         ({} parameter state, {} activations); an epoch takes about {:.0} TFLOP per hour of audio",
+         ({} parameter state, {} activations); an epoch takes about {} per hour of audio",
         fmt_millions(arch.num_params()),
         fmt_bytes(m.total() as usize),
         fmt_bytes(m.state as usize),
         fmt_bytes(m.activations as usize),
-        per_hour / 1e12
+        fmt_flops(per_hour)
     )
 }
 
@@ -219,6 +219,14 @@ fn fmt_millions(n: usize) -> String {
     }
 }
 
+fn fmt_flops(f: f64) -> String {
+    if f >= 1e12 {
+        format!("{:.0} TFLOP", f / 1e12)
+    } else {
+        format!("{:.0} GFLOP", f / 1e9)
+    }
+}
+
 pub(crate) fn fmt_bytes(b: usize) -> String {
     let g = b as f64 / 1e9;
     if g >= 1.0 {
@@ -239,7 +247,12 @@ mod tests {
         let d = describe(&arch, 32, 100.0);
         // 86.6M parameters × 24 bytes; activations from `activation_floats`.
         assert!(d.starts_with("86.6M parameters; a training step on 32 utterances of 15 s holds about 11.7 GB (2.1 GB parameter state, 9.6 GB activations); an epoch takes about "), "{d}");
+        assert!(
+            d.ends_with("an epoch takes about 104 TFLOP per hour of audio"),
+            "{d}"
+        );
         assert_eq!(fmt_bytes(5_580_768 * 28), "156 MB");
+        assert_eq!(fmt_flops(3.4e11), "340 GFLOP");
     }
 
     /// The CNN-LSTM's activations counted by hand for a small case: 161
