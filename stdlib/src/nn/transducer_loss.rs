@@ -15,10 +15,11 @@
 //! and β are computed in f64 on the host and give the gradient of the
 //! negative log-likelihood with respect to each log-probability in closed
 //! form (Graves 2012, "Sequence Transduction with Recurrent Neural
-//! Networks", eq. 16); a second pass recomputes each chunk and carries
-//! that gradient back through the log-softmax, the output layer and the
-//! tanh to the encoder and prediction projections and the output layer's
-//! parameters. The graph then sees `Σ input · gradient` over those four,
+//! Networks", eq. 16); a second pass recomputes each chunk's hidden layer
+//! (the tanh; the probabilities come from the kept log-probabilities) and
+//! carries that gradient back through the log-softmax, the output layer
+//! and the tanh to the encoder and prediction projections and the output
+//! layer's parameters. The graph then sees `Σ input · gradient` over those four,
 //! whose gradient is the true one, shifted so that its value is the exact
 //! loss. Peak memory beyond the inputs is one chunk's few tensors and one
 //! utterance's log-probabilities; host sums run in a fixed order.
@@ -77,20 +78,14 @@ fn chunked_losses(
     };
     let mut nll = Vec::with_capacity(b);
     let (mut de, mut dp, mut dw, mut db) = (vec![], vec![], vec![], vec![]);
+    let (enc, pred) = (joint.enc.clone().inner(), joint.pred.clone().inner());
+    let row = |x: &Tensor<3>, i: usize| {
+        let [_, n, j] = x.dims();
+        x.clone().slice([i..i + 1, 0..n, 0..j]).reshape([n, j])
+    };
     for i in 0..b {
-        let enc = joint
-            .enc
-            .clone()
-            .inner()
-            .slice([i..i + 1, 0..t, 0..j])
-            .reshape([t, j]);
-        let pred = joint
-            .pred
-            .clone()
-            .inner()
-            .slice([i..i + 1, 0..u1, 0..j])
-            .reshape([u1, j]);
-        let grads = layer.utterance(enc, pred, &targets[i], frames[i].min(t), blank);
+        let (e, p) = (row(&enc, i), row(&pred, i));
+        let grads = layer.utterance(e, p, &targets[i], frames[i].min(t), blank);
         nll.push(grads.nll as f32);
         de.push(grads.enc.reshape([1, t, j]));
         dp.push(grads.pred.reshape([1, u1, j]));
@@ -206,12 +201,15 @@ impl OutputLayer {
         let mut d_enc = Vec::with_capacity(chunks.len());
         for &(t0, t1) in &chunks {
             let n = (t1 - t0) * w;
+            let rows = |x: &[f32]| {
+                let data = TensorData::new(x[t0 * w * v..t1 * w * v].to_vec(), [n, v]);
+                Tensor::<2>::from_data(data, &device)
+            };
+            // The hidden layer again (it was not kept); the probabilities
+            // from the log-probabilities the first pass kept.
             let z = self.hidden(&enc, &pred, t0, t1, w);
-            let probs = self.log_probs(z.clone()).exp();
-            let gl = Tensor::<2>::from_data(
-                TensorData::new(g[t0 * w * v..t1 * w * v].to_vec(), [n, v]),
-                &device,
-            );
+            let probs = rows(&lp).exp();
+            let gl = rows(&g);
             // Through the log-softmax: dlogits = g − p · Σg.
             let dlogits = gl.clone() - probs * gl.sum_dim(1);
             grads.weight = grads.weight + dlogits.clone().transpose().matmul(z.clone());
