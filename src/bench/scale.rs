@@ -16,18 +16,19 @@ use lotto_stdlib::features::spec::{extract, Feats, FeatureSpec};
 use lotto_stdlib::pruning::select::{prunable_names, Selection};
 use lotto_stdlib::tensor_io::{HostTensor, TensorMap};
 use lotto_stdlib::training::batch::make_batch;
-use lotto_stdlib::training::cost::{train_flops, StepMemory};
+use lotto_stdlib::training::cost::{train_flops, StepMemory, CHARS_PER_SECOND, PLAN_SECONDS};
 use lotto_stdlib::training::optimizer::{Opt, Stepper};
 use lotto_stdlib::training::settings::FitSettings;
 use lotto_stdlib::training::train_loop::mask_tensors;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The environment variable that makes `lotto bench scale` run one case
 /// (`MODEL/BATCH`) and print its figures.
 const CASE: &str = "LOTTO_BENCH_SCALE_CASE";
-const SECONDS: f64 = 15.0;
-const CHARS_PER_SECOND: f64 = 15.0;
+/// The paper's longest utterance and LibriSpeech's rate, as `lotto plan`
+/// assumes them.
+const SECONDS: f64 = PLAN_SECONDS;
 /// Utterances per step on this machine, and the paper's batch.
 const BATCHES: [usize; 2] = [1, 2];
 const PAPER_BATCH: usize = 32;
@@ -51,22 +52,31 @@ fn features_for(arch: &Arch) -> FeatureSpec {
     }
 }
 
-/// `n` utterances of 15 s from the bundled corpus (see the module's doc).
-fn utterances(repo: &Path, spec: &FeatureSpec, n: usize) -> Result<Vec<Feats>, String> {
+/// The bundled corpus's folder and its (audio path, transcript) rows.
+fn bundled(repo: &Path) -> Result<(PathBuf, Vec<(String, String)>), String> {
     let dir = repo.join("data/tiny");
     let manifest = std::fs::read_to_string(dir.join("manifest.tsv"))
         .map_err(|e| format!("{}: {e} (run from the repository root)", dir.display()))?;
-    let rows: Vec<(&str, &str)> = manifest
+    let rows: Vec<(String, String)> = manifest
         .lines()
         .skip(1)
         .filter_map(|l| {
             let mut f = l.split('\t');
-            Some((f.next()?, f.next()?))
+            Some((f.next()?.to_string(), f.next()?.to_string()))
         })
         .collect();
     if rows.is_empty() {
         return Err(format!("{}: no utterances", dir.display()));
     }
+    Ok((dir, rows))
+}
+
+/// `n` utterances of 15 s from the bundled corpus (see the module's doc).
+fn utterances(
+    (dir, rows): &(PathBuf, Vec<(String, String)>),
+    spec: &FeatureSpec,
+    n: usize,
+) -> Result<Vec<Feats>, String> {
     let want = (SECONDS * lotto_stdlib::audio::RATE as f64) as usize;
     let chars = (SECONDS * CHARS_PER_SECOND) as usize;
     (0..n)
@@ -74,9 +84,9 @@ fn utterances(repo: &Path, spec: &FeatureSpec, n: usize) -> Result<Vec<Feats>, S
             let (mut audio, mut words) = (Vec::with_capacity(want), vec![]);
             let mut k = i * 11;
             while audio.len() < want {
-                let (path, text) = rows[k % rows.len()];
+                let (path, text) = &rows[k % rows.len()];
                 audio.extend(lotto_stdlib::audio::load(&dir.join(path), None)?);
-                words.push(text);
+                words.push(text.as_str());
                 k += 1;
             }
             audio.truncate(want);
@@ -106,18 +116,13 @@ fn setup(repo: &Path, name: &str, batch: usize) -> Result<(Arch, usize, Vec<Feat
         .find(|(n, _)| *n == name)
         .ok_or_else(|| format!("no model `{name}`"))?
         .1;
+    let corpus = bundled(repo)?;
     if let Arch::EfficientConformer(c) = &mut arch {
-        let manifest = std::fs::read_to_string(repo.join("data/tiny/manifest.tsv"))
-            .map_err(|e| e.to_string())?;
-        let texts: Vec<&str> = manifest
-            .lines()
-            .skip(1)
-            .filter_map(|l| l.split('\t').nth(1))
-            .collect();
+        let texts = corpus.1.iter().map(|(_, t)| t.as_str());
         c.bpe = lotto_stdlib::bpe::Bpe::train(texts, c.vocab - 1);
     }
     let spec = features_for(&arch);
-    let feats = utterances(repo, &spec, batch)?;
+    let feats = utterances(&corpus, &spec, batch)?;
     Ok((arch, spec.bins(), feats))
 }
 
