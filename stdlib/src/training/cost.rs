@@ -109,8 +109,7 @@ fn activation_floats(arch: &Arch, t: usize, u: usize) -> (usize, usize) {
             (input + encoder + predictor + joint, 6 * CHUNK_ELEMENTS)
         }
         Arch::Conformer(c) => {
-            let (f1, t1) = (sub(bins), sub(t));
-            let (f2, n) = (sub(f1), sub(t1));
+            let ((f1, t1), (f2, n)) = subsampled(bins, t);
             let subsampling = 3 * c.subsample_channels * (f1 * t1 + f2 * n);
             let blocks = c.blocks * n * block_floats(c.d_model, c.ff, c.heads, n);
             (input + subsampling + blocks + head_floats(n, c.vocab, u), 0)
@@ -154,8 +153,7 @@ pub fn train_flops(arch: &Arch, t: usize, u: usize) -> f64 {
             encoder + predictor + joint
         }
         Arch::Conformer(c) => {
-            let (f1, t1) = (sub(bins), sub(t));
-            let (f2, n) = (sub(f1), sub(t1));
+            let ((f1, t1), (f2, n)) = subsampled(bins, t);
             let ch = c.subsample_channels;
             let front = ch * 9 * f1 * t1 + ch * ch * 9 * f2 * n + ch * f2 * c.d_model * n;
             front
@@ -174,6 +172,13 @@ pub fn train_flops(arch: &Arch, t: usize, u: usize) -> f64 {
         }
     };
     6.0 * macs as f64
+}
+
+/// The Conformer's (bins, frames) after each of its two subsampling
+/// convolutions.
+fn subsampled(bins: usize, t: usize) -> ((usize, usize), (usize, usize)) {
+    let first = (sub(bins), sub(t));
+    (first, (sub(first.0), sub(first.1)))
 }
 
 /// One Conformer block's multiply-accumulates per frame: two feed-forward
