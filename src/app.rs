@@ -22,6 +22,8 @@ pub struct App {
     pub ws: PathBuf,
     pub store_root: PathBuf,
     pub device: String,
+    /// The CPU kernels the command line chose (`--kernels`), if it did.
+    pub kernels: Option<lotto_stdlib::device::Kernels>,
     pub reg: Registry,
 }
 
@@ -55,6 +57,12 @@ impl App {
     /// The device kind numeric keys name (`flex`, `vulkan`, ...).
     pub fn device_kind(&self) -> &str {
         lotto_stdlib::device::kind(&self.device)
+    }
+
+    /// What numeric keys and locks name: device kind, dtype and, on the
+    /// CPU, the kernel set in use (`flex/f32/portable`).
+    pub fn numerics(&self) -> String {
+        lotto_stdlib::device::numerics(self.device_kind())
     }
 
     /// Checks the recipe; its diagnostics are printed on failure.
@@ -110,7 +118,7 @@ impl App {
         } else {
             DigestCache::open(&path)
         };
-        let out = keys::compute_partial(c, &self.reg, &self.ws, &digests, self.device_kind());
+        let out = keys::compute_partial(c, &self.reg, &self.ws, &digests, &self.numerics());
         digests.save();
         out
     }

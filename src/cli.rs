@@ -20,6 +20,12 @@ pub struct Cli {
     /// Device for numeric steps: flex (CPU), vulkan, cuda[:N], tch.
     #[arg(long, global = true, default_value = "flex")]
     pub device: String,
+    /// CPU matrix-product kernels: portable (default: the same numbers on
+    /// every CPU, so locks verify anywhere) or native (gemm's kernels tuned
+    /// to this CPU; numbers differ between CPUs). `verify` and
+    /// `run --locked` use the kernels the lock names.
+    #[arg(long, global = true, value_enum)]
+    pub kernels: Option<KernelSet>,
     /// Read a data path of the recipe from another folder: --data
     /// data/tiny=/mnt/corpora/tiny (repeatable; cache keys do not change).
     #[arg(long = "data", global = true, value_name = "NAME=PATH")]
@@ -29,6 +35,21 @@ pub struct Cli {
     pub verbose: u8,
     #[command(subcommand)]
     pub cmd: Cmd,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+pub enum KernelSet {
+    Portable,
+    Native,
+}
+
+impl KernelSet {
+    pub fn kernels(self) -> lotto_stdlib::device::Kernels {
+        match self {
+            KernelSet::Portable => lotto_stdlib::device::Kernels::Portable,
+            KernelSet::Native => lotto_stdlib::device::Kernels::Native,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -150,9 +171,9 @@ pub enum Cmd {
         #[arg(long)]
         markdown: bool,
     },
-    /// Print benchmark figures: check, resume, audio, train (or all);
-    /// early-bird (not in all: it trains two toy tickets, minutes) and
-    /// prune (not in all: paper-size models, several GB).
+    /// Print benchmark figures: check, resume, audio, train, kernels (or
+    /// all); early-bird (not in all: it trains two toy tickets, minutes),
+    /// prune and scale (not in all: paper-size models, several GB).
     Bench {
         #[arg(value_enum, default_value = "all")]
         what: BenchWhat,
@@ -168,6 +189,7 @@ pub enum BenchWhat {
     Check,
     Resume,
     Train,
+    Kernels,
     Audio,
     EarlyBird,
     Prune,

@@ -11,14 +11,45 @@ use lotto_interpreter::program::Checked;
 use lotto_interpreter::store::Store;
 use std::path::{Path, PathBuf};
 
-/// The CPU numerics a lock records: on flex, the CPU's matrix-product
-/// kernels and L1 cache; nothing on GPUs.
+/// The CPU numerics a lock records: with native kernels on flex, the
+/// CPU's kernel family and L1 cache; nothing with the portable kernels
+/// (they depend on neither) or on GPUs.
 fn cpu_numerics(app: &App) -> String {
-    if app.device_kind() == "flex" {
+    if lotto_stdlib::device::kernels_of(&app.numerics())
+        == Some(lotto_stdlib::device::Kernels::Native)
+    {
         lotto_stdlib::device::cpu_numerics()
     } else {
         String::new()
     }
+}
+
+/// `verify` and `run --locked` compute with the CPU kernels the lock's
+/// results were computed with, so that a lock reproduces as it was made.
+/// A `--kernels` that names others is refused: its numbers could not match.
+/// Without a readable lock nothing changes (the command then says what is
+/// missing).
+pub fn adopt_kernels(app: &App, file: &Path) -> Result<(), Fail> {
+    let Ok(locked) = lock::read(&path(app, file)) else {
+        return Ok(());
+    };
+    let Some(k) = lotto_stdlib::device::kernels_of(&locked.device) else {
+        return Ok(());
+    };
+    if app.device_kind() != "flex" && app.device_kind() != "cpu" {
+        return Ok(());
+    }
+    if let Some(asked) = app.kernels.filter(|a| *a != k) {
+        return Err(Fail::usage(format!(
+            "the lock `{}` was made with the {} CPU kernels, but --kernels {} was given: its results can only be reproduced with {} kernels (leave --kernels out)",
+            app.recipe_rel(&path(app, file)),
+            k.name(),
+            asked.name(),
+            k.name()
+        )));
+    }
+    lotto_stdlib::device::set_kernels(k);
+    Ok(())
 }
 
 /// The lock the recipe would get now, from the given store's records.
@@ -29,7 +60,7 @@ pub fn current(app: &App, c: &Checked, parts: &[KeyParts], store: &Store, file: 
         &app.reg,
         store,
         &app.recipe_rel(file),
-        app.device_kind(),
+        &app.numerics(),
         &cpu_numerics(app),
     )
 }

@@ -65,16 +65,35 @@ fn main() -> ExitCode {
         policy = policy.confined(&ws);
     }
     lotto_interpreter::paths::set(policy);
+    let kernels = cli.kernels.map(|k| k.kernels());
+    lotto_stdlib::device::set_kernels(kernels.unwrap_or(lotto_stdlib::device::Kernels::Portable));
+    if let Err(e) = force_isa() {
+        return Fail::usage(e).exit();
+    }
     let app = App {
         store_root: cli.store.clone().unwrap_or_else(|| ws.join(".lotto")),
         ws,
         device: cli.device.clone(),
+        kernels,
         reg: lotto_stdlib::registry(),
     };
     match dispatch(&app, cli.cmd) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => f.exit(),
     }
+}
+
+/// `LOTTO_KERNEL_ISA=avx512|avx2|scalar` runs the portable kernels on that
+/// instruction set instead of the fastest (the same numbers, slower): for
+/// checking that claim on one machine.
+fn force_isa() -> Result<(), String> {
+    let Ok(name) = std::env::var("LOTTO_KERNEL_ISA") else {
+        return Ok(());
+    };
+    let isa = lotto_stdlib::device::Isa::parse(&name).ok_or_else(|| {
+        format!("LOTTO_KERNEL_ISA is `{name}`: use avx512, avx2 or scalar (or unset it)")
+    })?;
+    lotto_stdlib::device::force_isa(Some(isa)).map_err(|e| format!("LOTTO_KERNEL_ISA={name}: {e}"))
 }
 
 fn dispatch(app: &App, cmd: Cmd) -> CmdResult {

@@ -72,6 +72,9 @@ pub fn run(
         store_abs.display().to_string(),
         "--device".into(),
         app.device.clone(),
+        // The kernels this run computes with (a lock's, under --locked).
+        "--kernels".into(),
+        lotto_stdlib::device::kernels().name().into(),
     ];
     for m in lotto_interpreter::paths::map_args() {
         command.push("--data".into());

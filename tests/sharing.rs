@@ -61,9 +61,12 @@ fn lock_is_stable_and_locked_refuses_changed_data_params_and_op_versions() {
     let ws = locked_ws();
     let lock_file = ws.path().join("r.lotto.lock");
     let first = read(&lock_file);
+    assert!(
+        !first.contains("\ncpu: "),
+        "a portable lock names no CPU:\n{first}"
+    );
     for want in [
-        "device: flex/f32",
-        "cpu: ",
+        "device: flex/f32/portable",
         "epochs: 1",
         "fit: ",
         "adamw: ",
@@ -130,8 +133,12 @@ fn lock_is_stable_and_locked_refuses_changed_data_params_and_op_versions() {
     std::fs::write(&lock_file, &first).unwrap();
     ws.run(&["run", "r.lotto", "--locked"]).success();
 
-    // Made on another CPU (other matrix-product kernels or L1 cache): a
-    // warning that numbers may differ in rounding, not a refusal.
+    // A lock of the native kernels made on another CPU (other kernels or
+    // L1 cache): a warning that numbers may differ in rounding, not a
+    // refusal.
+    ws.run(&["--kernels", "native", "run", "r.lotto", "--lock"])
+        .success();
+    let first = read(&lock_file);
     let cpu_line = first
         .lines()
         .find(|l| l.starts_with("cpu: "))

@@ -13,15 +13,17 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Computes every step's key parts in topological order. File digests are
-/// computed in parallel; errors (a missing file) name the step.
+/// computed in parallel; errors (a missing file) name the step. `numerics`
+/// names what numeric steps' results depend on besides the recipe (device,
+/// dtype, CPU kernels: `flex/f32/portable`) and enters only their keys.
 pub fn compute(
     checked: &Checked,
     reg: &Registry,
     workspace: &Path,
     digests: &DigestCache,
-    device: &str,
+    numerics: &str,
 ) -> Result<Vec<KeyParts>, Vec<Diagnostic>> {
-    let (parts, errors) = compute_partial(checked, reg, workspace, digests, device);
+    let (parts, errors) = compute_partial(checked, reg, workspace, digests, numerics);
     if !errors.is_empty() {
         return Err(errors.into_iter().map(|(_, d)| d).collect());
     }
@@ -52,7 +54,7 @@ pub fn compute_partial(
     reg: &Registry,
     workspace: &Path,
     digests: &DigestCache,
-    device: &str,
+    numerics: &str,
 ) -> PartialKeys {
     let order = crate::graph::topo_order(&checked.steps);
     // Reads first, in parallel: they are the only I/O.
@@ -142,7 +144,7 @@ pub fn compute_partial(
             args,
             inputs,
             files,
-            device: sig.numeric.then(|| format!("{device}/f32")),
+            device: sig.numeric.then(|| numerics.to_string()),
             named: sig.names_inputs,
             code,
         };

@@ -25,12 +25,15 @@ pub struct Lock {
     pub lotto: String,
     /// The recipe, relative to the workspace.
     pub recipe: String,
-    /// Device kind and dtype of the numeric steps (`flex/f32`).
+    /// Device kind and dtype of the numeric steps, and on the CPU the
+    /// kernel set: `flex/f32/portable` (the same numbers on every CPU) or
+    /// `flex/f32` (gemm's native kernels).
     pub device: String,
-    /// On the CPU, what decides the float rounding of matrix products
-    /// besides the code: the kernels the CPU runs and its L1 cache, from
-    /// which the kernels' blocking follows (`x86_64 fma, L1d 48 KiB
-    /// 12-way`). CPUs that agree on it give the same numbers bit for bit.
+    /// With native CPU kernels, what decides the float rounding of matrix
+    /// products besides the code: the kernels the CPU runs and its L1
+    /// cache, from which the kernels' blocking follows (`x86_64 fma, L1d
+    /// 48 KiB 12-way`). CPUs that agree on it give the same numbers bit
+    /// for bit. Empty with portable kernels, which depend on neither.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub cpu: String,
     pub params: BTreeMap<String, serde_json::Value>,
@@ -86,13 +89,13 @@ pub fn build(
     reg: &Registry,
     store: &Store,
     recipe: &str,
-    device: &str,
+    numerics: &str,
     cpu: &str,
 ) -> Lock {
     let mut lock = Lock {
         lotto: env!("CARGO_PKG_VERSION").to_string(),
         recipe: recipe.to_string(),
-        device: format!("{device}/f32"),
+        device: numerics.to_string(),
         cpu: cpu.to_string(),
         params: checked
             .params
@@ -313,12 +316,13 @@ fn data_drift(step: &str, l: &DataLock, n: &DataLock) -> String {
 }
 
 /// Why numeric results of `locked` may differ from a run like `now` on
-/// the same device kind: another CPU's matrix-product kernels or cache.
+/// the same device kind: with native kernels, another CPU's kernels or
+/// cache (portable locks record no CPU).
 /// Locks written before the field existed say nothing.
 fn cpu_differs(locked: &Lock, now: &Lock) -> Option<String> {
     (!locked.cpu.is_empty() && !now.cpu.is_empty() && locked.cpu != now.cpu).then(|| {
         format!(
-            "this CPU ({}) is not the lock's ({}): matrix products round differently, so numeric results may differ slightly (compare with `lotto verify --tolerance`)",
+            "this CPU ({}) is not the lock's ({}): the lock was made with the native kernels, whose matrix products round differently here, so numeric results may differ slightly (compare with `lotto verify --tolerance`; a lock made with the portable kernels, the default, reproduces on any CPU)",
             now.cpu, locked.cpu
         )
     })

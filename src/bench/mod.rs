@@ -5,6 +5,8 @@
 //! - `resume`: no-op resume of a fully cached 200+-step recipe.
 //! - `train`: one DS2-small train step, beside PyTorch (bench/ds2_torch.py).
 //! - `audio`: decode + spectrogram of the bundled WAVs, beside librosa.
+//! - `kernels`: the portable matrix-product kernels beside gemm's native
+//!   ones on the train step's shapes.
 //! - `early-bird`: early-bird tickets against plain IMP on the toy recipe.
 //! - `prune`: one pruning round at the paper's model sizes, time and peak
 //!   memory, beside pruning by sorting every unit.
@@ -15,6 +17,7 @@
 pub mod audio;
 pub mod check;
 pub mod early_bird;
+pub mod kernels;
 pub mod prune;
 pub mod resume;
 pub mod rss;

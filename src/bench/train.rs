@@ -37,8 +37,14 @@ pub fn run(iters: usize) -> Result<f64, String> {
         bins: 161,
         device: &device,
     };
+    let kernels = match lotto_stdlib::device::kernels() {
+        lotto_stdlib::device::Kernels::Portable => lotto_stdlib::device::portable_kernels(),
+        lotto_stdlib::device::Kernels::Native => {
+            format!("native kernels, {}", lotto_stdlib::device::cpu_numerics())
+        }
+    };
     println!(
-        "DS2-small train step (lotto on burn flex): {} parameters, batch 8 x 161 x 300, CTC, Adam",
+        "DS2-small train step (lotto on burn flex, {kernels}): {} parameters, batch 8 x 161 x 300, CTC, Adam",
         p.total()
     );
     let mut times = vec![];
@@ -65,7 +71,11 @@ pub fn run(iters: usize) -> Result<f64, String> {
         iters + 2,
         &h.finalize().to_hex()[..16]
     );
-    println!("lotto (burn flex) TRAIN step: median {:.3} s", m);
+    println!(
+        "lotto (burn flex, {} kernels) TRAIN step: median {:.3} s",
+        lotto_stdlib::device::kernels().name(),
+        m
+    );
     // The floor under the step: its matrix products at the rate gemm
     // reaches on one large product, on every thread.
     let gflop = ds2.train_step_flops(8, 300) / 1e9;
@@ -73,9 +83,38 @@ pub fn run(iters: usize) -> Result<f64, String> {
     let threads = rayon::current_num_threads();
     let floor = gflop / (rate * threads as f64);
     println!(
-        "  matrix products: {gflop:.1} GFLOP per step; gemm here: {rate:.1} GFLOP/s on one thread, \
+        "  matrix products: {gflop:.1} GFLOP per step; these kernels here: {rate:.1} GFLOP/s on one thread, \
          so ≥ {floor:.3} s on {threads} threads ({:.0}% of the median)",
         100.0 * floor / m
     );
     Ok(m)
+}
+
+/// The machine a benchmark ran on: CPU model, the vector extensions that
+/// decide which kernels run, and the thread count.
+pub fn machine() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = info
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let flags: Vec<&str> = info
+        .lines()
+        .find_map(|l| l.strip_prefix("flags"))
+        .map(|l| {
+            l.split_whitespace()
+                .filter(|f| ["avx2", "fma", "avx512f", "avx512bw", "avx512vl"].contains(f))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "{model}; flags {}; {} threads",
+        if flags.is_empty() {
+            "-".to_string()
+        } else {
+            flags.join(" ")
+        },
+        rayon::current_num_threads()
+    )
 }

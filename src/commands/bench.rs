@@ -5,6 +5,41 @@ use crate::bench::{self, torch::TorchModel};
 use crate::cli::BenchWhat;
 use crate::error::{CmdResult, Fail};
 
+/// The train step with the portable kernels (the default: the same
+/// numbers on every CPU) and with the native ones, what reproducibility
+/// costs, and PyTorch beside both.
+fn train(app: &App, iters: usize) -> CmdResult {
+    use lotto_stdlib::device::{set_kernels, Kernels};
+    println!("machine: {}", bench::train::machine());
+    let chosen = lotto_stdlib::device::kernels();
+    let mut ours = vec![];
+    for k in [Kernels::Portable, Kernels::Native] {
+        set_kernels(k);
+        ours.push((k, bench::train::run(iters).map_err(failed("train"))?));
+    }
+    set_kernels(chosen);
+    println!(
+        "portable / native kernels = {:.2}x (what the same numbers on every CPU cost here)",
+        ours[0].1 / ours[1].1
+    );
+    if bench::torch::torch_available() {
+        for model in [TorchModel::Reference, TorchModel::Lotto] {
+            println!("PyTorch, bench/ds2_torch.py {}:", model.arg());
+            if let Some(torch) = bench::torch::torch_peer(&app.ws, model) {
+                for (k, t) in &ours {
+                    println!(
+                        "ratio lotto ({} kernels) / PyTorch ({}) = {:.2}x (goal ≤ 1.0x)",
+                        k.name(),
+                        model.arg(),
+                        t / torch
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn failed(name: &'static str) -> impl Fn(String) -> Fail {
     move |e| Fail::failed(format!("{name} benchmark: {e}"))
 }
@@ -25,6 +60,9 @@ pub fn run(app: &App, what: BenchWhat, iters: usize) -> CmdResult {
     if is(BenchWhat::Resume) {
         bench::resume::run(&exe, &app.ws).map_err(failed("resume"))?;
     }
+    if is(BenchWhat::Kernels) {
+        bench::kernels::run();
+    }
     if is(BenchWhat::Audio) {
         bench::audio::run(&app.ws, 3).map_err(failed("audio"))?;
     }
@@ -38,19 +76,7 @@ pub fn run(app: &App, what: BenchWhat, iters: usize) -> CmdResult {
         bench::early_bird::run(&exe, &app.ws).map_err(failed("early-bird"))?;
     }
     if is(BenchWhat::Train) {
-        let ours = bench::train::run(iters).map_err(failed("train"))?;
-        if bench::torch::torch_available() {
-            for model in [TorchModel::Reference, TorchModel::Lotto] {
-                println!("PyTorch, bench/ds2_torch.py {}:", model.arg());
-                if let Some(torch) = bench::torch::torch_peer(&app.ws, model) {
-                    println!(
-                        "ratio lotto/PyTorch ({}) = {:.2}x (goal ≤ 1.0x)",
-                        model.arg(),
-                        ours / torch
-                    );
-                }
-            }
-        }
+        train(app, iters)?;
     }
     Ok(())
 }

@@ -110,7 +110,7 @@ fn reachable(app: &App, store: &Store, recipe: &Path) -> Result<Vec<String>, Str
         )
     })?;
     let digests = DigestCache::open(&store.root.join("digests.json"));
-    let (parts, errors) = keys::compute_partial(&c, &app.reg, &app.ws, &digests, app.device_kind());
+    let (parts, errors) = keys::compute_partial(&c, &app.reg, &app.ws, &digests, &app.numerics());
     let mut out: Vec<String> = parts.iter().flatten().map(|p| p.key()).collect();
     let unknown: BTreeSet<&str> = c
         .steps

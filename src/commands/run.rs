@@ -27,6 +27,9 @@ pub fn run(app: &App, a: &RunArgs) -> CmdResult {
         Some(o) if !a.locked => exec::upstream(&c, o),
         _ => (0..c.steps.len()).collect(),
     };
+    if a.locked {
+        lockfile::adopt_kernels(app, &r.file)?;
+    }
     let parts = app.keys_for(&c, &store, &needed)?;
     if a.locked {
         lockfile::enforce(app, &c, &parts, &store, &r.file)?;

@@ -53,6 +53,7 @@ pub fn run(app: &App, a: &VerifyArgs) -> CmdResult {
     app.open_device()?;
     let (r, tolerance, jobs) = (&a.r, a.tolerance, a.jobs);
     let c = app.check(r, Format::Text)?;
+    lockfile::adopt_kernels(app, &r.file)?;
     let store = app.open_store()?;
     let parts = app.keys_rehashed(&c, &store)?;
     let locked = lockfile::enforce(app, &c, &parts, &store, &r.file)?;
@@ -63,7 +64,7 @@ pub fn run(app: &App, a: &VerifyArgs) -> CmdResult {
             r.file.display()
         )));
     }
-    let device = format!("{}/f32", app.device_kind());
+    let device = app.numerics();
     let tol = tolerance.unwrap_or(0.0);
     if device != locked.device && tolerance.is_none() {
         eprintln!(

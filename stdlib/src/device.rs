@@ -59,13 +59,56 @@ pub fn is_host(device: &Device) -> bool {
     device.clone().inner() == Device::flex()
 }
 
-/// What decides the float rounding of matrix products on the CPU besides
+pub use gemm::{force_isa, Isa, Kernels};
+
+/// Chooses the CPU's matrix-product kernels for the rest of the process:
+/// portable (the same bits on every CPU) or native (gemm's, tuned to this
+/// CPU). See docs/cpu.md.
+pub fn set_kernels(k: Kernels) {
+    gemm::set_kernels(k)
+}
+
+/// The CPU's matrix-product kernels now.
+pub fn kernels() -> Kernels {
+    gemm::kernels()
+}
+
+/// What numeric results depend on besides the recipe, as keys and locks
+/// name it: the device kind and dtype, and on the CPU the portable kernels
+/// (`flex/f32/portable`). Native CPU kernels keep the plain `flex/f32`
+/// that every CPU result had before the portable kernels existed, so a
+/// store's native results stay reachable with `--kernels native`.
+pub fn numerics(kind: &str) -> String {
+    match (kind, kernels()) {
+        ("flex" | "cpu", Kernels::Portable) => "flex/f32/portable".into(),
+        ("flex" | "cpu", Kernels::Native) => "flex/f32".into(),
+        (other, _) => format!("{other}/f32"),
+    }
+}
+
+/// The CPU kernels a lock's or key's numerics name, if they are the CPU's.
+pub fn kernels_of(numerics: &str) -> Option<Kernels> {
+    match numerics {
+        "flex/f32/portable" => Some(Kernels::Portable),
+        "flex/f32" => Some(Kernels::Native),
+        _ => None,
+    }
+}
+
+/// How the portable kernels run here: the instruction set (their speed
+/// only; every one gives the same bits) and the threads.
+pub fn portable_kernels() -> String {
+    format!("portable kernels on {}", gemm::isa().name())
+}
+
+/// What decides the float rounding of the native kernels' products besides
 /// our code: the kernel family gemm picks at run time (avx512f, fma, neon
 /// or scalar) and the L1 data cache, from which gemm derives how deep its
 /// blocks of the summed dimension are (32 KiB 8-way and 48 KiB 12-way
 /// caches give different depths, so different partial sums). Two CPUs
-/// that agree on this string give flex's results bit for bit; locks
-/// record it so `lotto verify` can say why numbers differ elsewhere.
+/// that agree on this string give the native kernels' results bit for
+/// bit; native locks record it so `lotto verify` can say why numbers differ
+/// elsewhere. The portable kernels depend on none of it.
 pub fn cpu_numerics() -> String {
     let l1 = gemm_common::cache::CACHE_INFO[0];
     format!(
@@ -77,9 +120,9 @@ pub fn cpu_numerics() -> String {
     )
 }
 
-/// The kernel family gemm 0.19 dispatches f32 products to on this CPU
-/// (its `init_gemm_fn`): AVX-512 when built with the `avx512` feature and
-/// the CPU has it, else FMA (AVX2), NEON or scalar.
+/// The kernel family gemm 0.19 dispatches native f32 products to on this
+/// CPU (its `init_gemm_fn`): AVX-512 when built with the `avx512` feature
+/// and the CPU has it, else FMA (AVX2), NEON or scalar.
 fn gemm_family() -> &'static str {
     #[cfg(all(feature = "avx512", any(target_arch = "x86", target_arch = "x86_64")))]
     if std::arch::is_x86_feature_detected!("avx512f") {
@@ -103,5 +146,17 @@ mod tests {
         let s = super::cpu_numerics();
         assert!(s.starts_with(std::env::consts::ARCH), "{s}");
         assert!(s.contains(", L1d ") && s.ends_with("-way"), "{s}");
+    }
+
+    #[test]
+    fn numerics_name_the_cpu_kernels_and_read_back() {
+        use super::{kernels_of, numerics, Kernels};
+        assert_eq!(numerics("vulkan"), "vulkan/f32");
+        assert_eq!(kernels_of("vulkan/f32"), None);
+        // The process-wide default is portable (no test here changes it).
+        assert_eq!(super::kernels(), Kernels::Portable);
+        assert_eq!(numerics("flex"), "flex/f32/portable");
+        assert_eq!(kernels_of("flex/f32/portable"), Some(Kernels::Portable));
+        assert_eq!(kernels_of("flex/f32"), Some(Kernels::Native));
     }
 }
