@@ -1,8 +1,16 @@
 //! Acoustic features of one waveform: the DS2 log1p spectrogram and the
 //! Conformer log-mel filterbank, with per-utterance normalisation.
 
-use rustfft::num_complex::Complex;
+use realfft::RealFftPlanner;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+
+thread_local! {
+    /// Real-input FFT plans, per thread: planning costs more than the
+    /// frames of a short utterance, and every utterance of a corpus asks
+    /// for the same length.
+    static PLANNER: RefCell<RealFftPlanner<f32>> = RefCell::new(RealFftPlanner::new());
+}
 
 /// The settings a features step publishes (`features.yaml`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -104,29 +112,29 @@ pub fn extract(x: &[f32], spec: &FeatureSpec) -> (usize, Vec<f32>) {
     } else {
         (x.len() - win) / hop + 1
     };
-    let mut planner = rustfft::FftPlanner::<f32>::new();
-    let fft = planner.plan_fft_forward(n_fft);
-    let bins = n_fft / 2 + 1;
+    let fft = PLANNER.with(|p| p.borrow_mut().plan_fft_forward(n_fft));
     let bank = (spec.kind == "fbank").then(|| mel_bank(spec.mels, n_fft));
     let out_bins = spec.bins();
     let mut out = Vec::with_capacity(frames * out_bins);
-    let mut buf = vec![Complex::new(0.0f32, 0.0); n_fft];
-    // One scratch buffer for all frames (`process` would allocate per call).
-    let mut scratch = vec![Complex::new(0.0f32, 0.0); fft.get_inplace_scratch_len()];
+    // One set of buffers for all frames (`process` would allocate per call).
+    let mut frame = fft.make_input_vec();
+    let mut bins = fft.make_output_vec();
+    let mut scratch = fft.make_scratch_vec();
     for f in 0..frames {
-        for (i, b) in buf.iter_mut().enumerate() {
-            let s = if i < win {
-                x.get(f * hop + i).copied().unwrap_or(0.0) * w[i]
-            } else {
-                0.0
-            };
-            *b = Complex::new(s, 0.0);
+        // The window's samples (fewer at the end of a short signal), then
+        // zeros up to the FFT length.
+        let start = (f * hop).min(x.len());
+        let n = (x.len() - start).min(win);
+        for ((d, s), wi) in frame.iter_mut().zip(&x[start..start + n]).zip(&w) {
+            *d = s * wi;
         }
-        fft.process_with_scratch(&mut buf, &mut scratch);
+        frame[n..].fill(0.0);
+        fft.process_with_scratch(&mut frame, &mut bins, &mut scratch)
+            .expect("the buffers come from the plan, so their lengths fit it");
         match &bank {
-            None => out.extend(buf[..bins].iter().map(|c| c.norm().ln_1p())),
+            None => out.extend(bins.iter().map(|c| c.norm_sqr().sqrt().ln_1p())),
             Some(bank) => out.extend(bank.iter().map(|filt| {
-                let e: f32 = filt.iter().map(|(b, wt)| buf[*b].norm_sqr() * wt).sum();
+                let e: f32 = filt.iter().map(|(b, wt)| bins[*b].norm_sqr() * wt).sum();
                 (e + 1e-10).ln()
             })),
         }
