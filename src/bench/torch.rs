@@ -35,8 +35,8 @@ pub fn torch_available() -> bool {
 }
 
 /// Runs bench/ds2_torch.py on 2 threads for `model`; returns its median
-/// step in seconds.
-pub fn torch_peer(repo: &Path, model: TorchModel) -> Option<f64> {
+/// train step and inference forward pass in seconds.
+pub fn torch_peer(repo: &Path, model: TorchModel) -> Option<(f64, f64)> {
     let out = std::process::Command::new("python3")
         .arg(repo.join("bench/ds2_torch.py"))
         .args(["2", model.arg()])
@@ -52,14 +52,17 @@ pub fn torch_peer(repo: &Path, model: TorchModel) -> Option<f64> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    let line = text.lines().find(|l| l.starts_with("TRAIN total"))?;
-    let med = line
-        .split("median ")
-        .nth(1)?
-        .split(" ms")
-        .next()?
-        .trim()
-        .parse::<f64>()
-        .ok()?;
-    Some(med / 1000.0)
+    let median_of = |prefix: &str| -> Option<f64> {
+        let line = text.lines().find(|l| l.starts_with(prefix))?;
+        let ms = line
+            .split("median ")
+            .nth(1)?
+            .split(" ms")
+            .next()?
+            .trim()
+            .parse::<f64>()
+            .ok()?;
+        Some(ms / 1000.0)
+    };
+    Some((median_of("TRAIN total")?, median_of("INFER forward")?))
 }

@@ -10,7 +10,13 @@ use lotto_stdlib::training::optimizer::{Opt, Stepper};
 use lotto_stdlib::training::settings::FitSettings;
 use std::time::Instant;
 
-pub fn run(iters: usize) -> Result<f64, String> {
+/// The median train step and inference forward pass, in seconds.
+pub struct Medians {
+    pub train: f64,
+    pub infer: f64,
+}
+
+pub fn run(iters: usize) -> Result<Medians, String> {
     let ds2 = CnnLstmConfig::ds2(3, 256);
     let cfg = Arch::CnnLstm(ds2.clone());
     let device = lotto_stdlib::device::open("flex")?;
@@ -76,6 +82,26 @@ pub fn run(iters: usize) -> Result<f64, String> {
         lotto_stdlib::device::kernels().name(),
         m
     );
+    // Inference: the forward pass of the trained weights in eval mode
+    // (batch norm from running statistics, no autodiff), to log-probs.
+    let eval_p = p.for_inference();
+    let mut times = vec![];
+    for it in 0..iters + 2 {
+        let t0 = Instant::now();
+        let lp = lotto_stdlib::decoding::batch_log_probs(&cfg, &eval_p, &bt, 161);
+        let d = t0.elapsed();
+        if lp.is_none() {
+            return Err("the DS2 model has no CTC outputs".into());
+        }
+        if it >= 2 {
+            times.push(d);
+        }
+    }
+    let infer = median(times).as_secs_f64();
+    println!(
+        "lotto (burn flex, {} kernels) INFER forward: median {infer:.3} s",
+        lotto_stdlib::device::kernels().name()
+    );
     // The floor under the step: its matrix products at the rate gemm
     // reaches on one large product, on every thread.
     let gflop = ds2.train_step_flops(8, 300) / 1e9;
@@ -87,7 +113,7 @@ pub fn run(iters: usize) -> Result<f64, String> {
          so ≥ {floor:.3} s on {threads} threads ({:.0}% of the median)",
         100.0 * floor / m
     );
-    Ok(m)
+    Ok(Medians { train: m, infer })
 }
 
 /// The machine a benchmark ran on: CPU model, the vector extensions that

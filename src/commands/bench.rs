@@ -19,19 +19,21 @@ fn train(app: &App, iters: usize) -> CmdResult {
     }
     set_kernels(chosen);
     println!(
-        "portable / native kernels = {:.2}x (what the same numbers on every CPU cost here)",
-        ours[0].1 / ours[1].1
+        "portable / native kernels = {:.2}x train, {:.2}x inference (what the same numbers on every CPU cost here)",
+        ours[0].1.train / ours[1].1.train,
+        ours[0].1.infer / ours[1].1.infer
     );
     if bench::torch::torch_available() {
         for model in [TorchModel::Reference, TorchModel::Lotto] {
             println!("PyTorch, bench/ds2_torch.py {}:", model.arg());
-            if let Some(torch) = bench::torch::torch_peer(&app.ws, model) {
+            if let Some((train, infer)) = bench::torch::torch_peer(&app.ws, model) {
                 for (k, t) in &ours {
                     println!(
-                        "ratio lotto ({} kernels) / PyTorch ({}) = {:.2}x (goal ≤ 1.0x)",
+                        "ratio lotto ({} kernels) / PyTorch ({}) = {:.2}x train, {:.2}x inference (goal ≤ 1.0x)",
                         k.name(),
                         model.arg(),
-                        t / torch
+                        t.train / train,
+                        t.infer / infer
                     );
                 }
             }

@@ -121,11 +121,13 @@ pub fn resample(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
     })
 }
 
+/// A resampler kept for a (from, to) pair of rates.
+type Kept = ((u32, u32), rubato::Fft<f32>);
+
 thread_local! {
     /// Resamplers by (from, to) rate, per thread: planning one costs more
     /// than resampling a short utterance, and a corpus has few rates.
-    static RESAMPLERS: std::cell::RefCell<Vec<((u32, u32), rubato::Fft<f32>)>> =
-        const { std::cell::RefCell::new(Vec::new()) };
+    static RESAMPLERS: std::cell::RefCell<Vec<Kept>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// File extensions `load` decodes.

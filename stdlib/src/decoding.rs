@@ -7,7 +7,7 @@ use crate::beam::BeamSettings;
 use crate::features::spec::Feats;
 use crate::lm::NgramLm;
 use crate::nn::Params;
-use crate::training::batch::make_batch;
+use crate::training::batch::{make_batch, Batch};
 use burn::tensor::{Tensor, TensorData};
 
 /// Runs `f` on a set of utterances in duration-sorted batches with an
@@ -34,6 +34,22 @@ fn in_batches(
         }
     }
     Ok(out)
+}
+
+/// The CTC log-probabilities of one prepared batch with inference weights
+/// (`Params::for_inference`): the forward pass decoding starts with, which
+/// `lotto bench train` times. `None` for the transducer.
+pub fn batch_log_probs(
+    cfg: &Arch,
+    eval_p: &Params,
+    bt: &Batch,
+    bins: usize,
+) -> Option<Vec<Vec<f32>>> {
+    let x: Tensor<3> = Tensor::from_data(
+        TensorData::new(bt.x.clone(), [bt.b, bt.t, bins]),
+        &eval_p.device,
+    );
+    cfg.ctc_log_probs(eval_p, x, &bt.lens)
 }
 
 /// Greedy-decodes a set of utterances with the weights in `p` (eval mode).
