@@ -362,7 +362,7 @@ mod tests {
             let mut w = hound::WavWriter::create(&p, spec).unwrap();
             let mut v = 12345i32;
             for _ in 0..4000 * channels as usize {
-                v = (v * 1103515245 + 12345) & 0x7fff_ffff;
+                v = v.wrapping_mul(1103515245).wrapping_add(12345) & 0x7fff_ffff;
                 w.write_sample((v >> 8) as i16).unwrap();
             }
             w.finalize().unwrap();

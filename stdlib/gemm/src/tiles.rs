@@ -62,34 +62,24 @@ pub(crate) static SCALAR: Tiles = Tiles {
 /// `k * V * 8` elements; `out` readable and writable at `r * out_rs + c`
 /// for r < R, c < V * 8.
 unsafe fn scalar<const R: usize, const V: usize>(t: Tile) {
-    let Tile {
-        k,
-        a,
-        a_rs,
-        a_cs,
-        b,
-        out,
-        out_rs,
-        cont,
-    } = t;
     let w = V * 8;
     let mut acc = [[0f32; 16]; R];
-    if cont {
+    if t.cont {
         for (r, row) in acc.iter_mut().enumerate() {
-            std::ptr::copy_nonoverlapping(out.add(r * out_rs), row.as_mut_ptr(), w);
+            std::ptr::copy_nonoverlapping(t.out.add(r * t.out_rs), row.as_mut_ptr(), w);
         }
     }
-    for p in 0..k {
-        let bp = b.add(p * w);
+    for p in 0..t.k {
+        let bp = t.b.add(p * w);
         for (r, row) in acc.iter_mut().enumerate() {
-            let x = *a.offset(r as isize * a_rs + p as isize * a_cs);
+            let x = *t.a.offset(r as isize * t.a_rs + p as isize * t.a_cs);
             for (c, s) in row[..w].iter_mut().enumerate() {
                 *s = x.mul_add(*bp.add(c), *s);
             }
         }
     }
     for (r, row) in acc.iter().enumerate() {
-        std::ptr::copy_nonoverlapping(row.as_ptr(), out.add(r * out_rs), w);
+        std::ptr::copy_nonoverlapping(row.as_ptr(), t.out.add(r * t.out_rs), w);
     }
 }
 
@@ -121,93 +111,68 @@ mod x86 {
         two: table!(avx512, 2; 1 2 3 4 5 6 7 8 9 10 11 12),
     };
 
-    /// # Safety
-    /// As `scalar`, with 8-lane vectors; the CPU must have AVX2 and FMA.
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn avx2<const R: usize, const V: usize>(t: Tile) {
-        let Tile {
-            k,
-            a,
-            a_rs,
-            a_cs,
-            b,
-            out,
-            out_rs,
-            cont,
-        } = t;
-        let mut acc = [[_mm256_setzero_ps(); V]; R];
-        if cont {
-            for (r, row) in acc.iter_mut().enumerate() {
-                for (v, s) in row.iter_mut().enumerate() {
-                    *s = _mm256_loadu_ps(out.add(r * out_rs + v * 8));
+    /// A tile kernel over one vector type: its target features, lanes and
+    /// the zero, load, store, broadcast and fused multiply-add intrinsics.
+    macro_rules! vector_tile {
+        ($(#[$doc:meta])* $name:ident, $feature:literal, $lanes:literal,
+         $zero:ident, $load:ident, $store:ident, $set1:ident, $fma:ident) => {
+            $(#[$doc])*
+            #[target_feature(enable = $feature)]
+            unsafe fn $name<const R: usize, const V: usize>(t: Tile) {
+                let Tile {
+                    k,
+                    a,
+                    a_rs,
+                    a_cs,
+                    b,
+                    out,
+                    out_rs,
+                    cont,
+                } = t;
+                let mut acc = [[$zero(); V]; R];
+                if cont {
+                    for (r, row) in acc.iter_mut().enumerate() {
+                        for (v, s) in row.iter_mut().enumerate() {
+                            *s = $load(out.add(r * out_rs + v * $lanes));
+                        }
+                    }
+                }
+                let mut bp = b;
+                let mut off = 0isize;
+                for _ in 0..k {
+                    let mut bv = [$zero(); V];
+                    for (v, x) in bv.iter_mut().enumerate() {
+                        *x = $load(bp.add(v * $lanes));
+                    }
+                    for (r, row) in acc.iter_mut().enumerate() {
+                        let x = $set1(*a.offset(r as isize * a_rs + off));
+                        for (s, y) in row.iter_mut().zip(&bv) {
+                            *s = $fma(x, *y, *s);
+                        }
+                    }
+                    bp = bp.add(V * $lanes);
+                    off += a_cs;
+                }
+                for (r, row) in acc.iter().enumerate() {
+                    for (v, s) in row.iter().enumerate() {
+                        $store(out.add(r * out_rs + v * $lanes), *s);
+                    }
                 }
             }
-        }
-        let mut bp = b;
-        let mut off = 0isize;
-        for _ in 0..k {
-            let mut bv = [_mm256_setzero_ps(); V];
-            for (v, x) in bv.iter_mut().enumerate() {
-                *x = _mm256_loadu_ps(bp.add(v * 8));
-            }
-            for (r, row) in acc.iter_mut().enumerate() {
-                let x = _mm256_set1_ps(*a.offset(r as isize * a_rs + off));
-                for (s, y) in row.iter_mut().zip(&bv) {
-                    *s = _mm256_fmadd_ps(x, *y, *s);
-                }
-            }
-            bp = bp.add(V * 8);
-            off += a_cs;
-        }
-        for (r, row) in acc.iter().enumerate() {
-            for (v, s) in row.iter().enumerate() {
-                _mm256_storeu_ps(out.add(r * out_rs + v * 8), *s);
-            }
-        }
+        };
     }
 
-    /// # Safety
-    /// As `scalar`, with 16-lane vectors; the CPU must have AVX-512F.
-    #[target_feature(enable = "avx512f")]
-    unsafe fn avx512<const R: usize, const V: usize>(t: Tile) {
-        let Tile {
-            k,
-            a,
-            a_rs,
-            a_cs,
-            b,
-            out,
-            out_rs,
-            cont,
-        } = t;
-        let mut acc = [[_mm512_setzero_ps(); V]; R];
-        if cont {
-            for (r, row) in acc.iter_mut().enumerate() {
-                for (v, s) in row.iter_mut().enumerate() {
-                    *s = _mm512_loadu_ps(out.add(r * out_rs + v * 16));
-                }
-            }
-        }
-        let mut bp = b;
-        let mut off = 0isize;
-        for _ in 0..k {
-            let mut bv = [_mm512_setzero_ps(); V];
-            for (v, x) in bv.iter_mut().enumerate() {
-                *x = _mm512_loadu_ps(bp.add(v * 16));
-            }
-            for (r, row) in acc.iter_mut().enumerate() {
-                let x = _mm512_set1_ps(*a.offset(r as isize * a_rs + off));
-                for (s, y) in row.iter_mut().zip(&bv) {
-                    *s = _mm512_fmadd_ps(x, *y, *s);
-                }
-            }
-            bp = bp.add(V * 16);
-            off += a_cs;
-        }
-        for (r, row) in acc.iter().enumerate() {
-            for (v, s) in row.iter().enumerate() {
-                _mm512_storeu_ps(out.add(r * out_rs + v * 16), *s);
-            }
-        }
-    }
+    vector_tile!(
+        /// # Safety
+        /// As `scalar`, with 8-lane vectors; the CPU must have AVX2 and FMA.
+        avx2, "avx2,fma", 8,
+        _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps
+    );
+
+    vector_tile!(
+        /// # Safety
+        /// As `scalar`, with 16-lane vectors; the CPU must have AVX-512F.
+        avx512, "avx512f", 16,
+        _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps
+    );
 }
