@@ -94,6 +94,14 @@ pub(crate) unsafe fn gemm(p: Product, threads: usize) {
     }
     // The packed operand is the narrower one; rows stream through.
     let p = if p.n > p.m { p.transposed() } else { p };
+    // A product only a few columns wide (an LSTM step's recurrence, a
+    // matrix times a vector) would fill few vector lanes; transposed, its
+    // long dimension fills them, read in place when it is row-major.
+    let p = if p.n < NARROW && reads_in_place(&p.transposed()) {
+        p.transposed()
+    } else {
+        p
+    };
     let tiles = tiles_for(isa(), p.n);
     let two = p.n > tiles.lanes;
     let (width, rows) = if two {
@@ -106,9 +114,15 @@ pub(crate) unsafe fn gemm(p: Product, threads: usize) {
         width,
         tile_rows: rows,
         table: if two { tiles.two } else { tiles.one },
+        in_place: reads_in_place(&p),
+        depth: if reads_in_place(&p) && p.k * p.n > STREAMED {
+            DEPTH_IN_PLACE
+        } else {
+            DEPTH_BLOCK
+        },
     };
-    scratch::with(&PANELS, panels * p.k * width, |packed| {
-        pack(&p, width, packed);
+    scratch::with(&PANELS, layout.packed_panels(p.n) * p.k * width, |packed| {
+        pack(&p, &layout, packed);
         let packed = &*packed;
         let block = (ROW_BLOCK_BYTES / (4 * p.k.clamp(1, DEPTH_BLOCK)) / rows).max(1) * rows;
         let blocks = p.m.div_ceil(block);
@@ -133,13 +147,72 @@ pub(crate) unsafe fn gemm(p: Product, threads: usize) {
     })
 }
 
-/// How a product is cut into tiles: panel width, rows per tile, and the
-/// tile kernels by row count.
+/// The depth block when panels are read in place: a few rows of the
+/// right operand, each read whole across the panels before the next
+/// rows, so a large operand (an LSTM's recurrent weights, multiplied by
+/// one vector per step) streams through memory in order instead of
+/// being walked down in columns.
+const DEPTH_IN_PLACE: usize = 16;
+/// Right operands of more floats than this (1 MiB, a core's L2 cache) are
+/// streamed with `DEPTH_IN_PLACE`; smaller ones stay cached either way.
+const STREAMED: usize = 1 << 18;
+
+/// Products narrower than this many columns are transposed when that
+/// lets the tiles read the long operand in place.
+const NARROW: usize = 16;
+
+/// Whether the tiles read the right operand's full panels in place rather
+/// than packed: it is row-major (columns adjacent) and few rows pass each
+/// panel, so packing would cost more than it saves.
+fn reads_in_place(p: &Product) -> bool {
+    p.rhs.cs == 1 && p.rhs.rs > 0 && p.m <= NARROW
+}
+
+/// How a product is cut into tiles: panel width, rows per tile, the tile
+/// kernels by row count, and whether full panels are read in place (only
+/// a last, partial panel is then packed).
 #[derive(Clone, Copy)]
 struct Layout {
     width: usize,
     tile_rows: usize,
     table: &'static [TileFn],
+    in_place: bool,
+    /// Rows of the summed dimension a tile covers before the next panel.
+    depth: usize,
+}
+
+impl Layout {
+    /// Whether panel `j` of a product `n` wide is read in place.
+    fn is_in_place(&self, j: usize, n: usize) -> bool {
+        self.in_place && (j + 1) * self.width <= n
+    }
+
+    /// How many panels are packed: all, or the partial last one.
+    fn packed_panels(&self, n: usize) -> usize {
+        let panels = n.div_ceil(self.width);
+        (0..panels).filter(|&j| !self.is_in_place(j, n)).count()
+    }
+
+    /// Panel `j`'s first value at depth `k0` and its row stride.
+    unsafe fn panel(
+        &self,
+        p: &Product,
+        packed: &[f32],
+        j: usize,
+        k0: usize,
+    ) -> (*const f32, usize) {
+        if self.is_in_place(j, p.n) {
+            let rs = p.rhs.rs as usize;
+            (p.rhs.ptr.add(j * self.width + k0 * rs), rs)
+        } else {
+            // Packed panels are the ones not read in place, in order.
+            let slot = if self.in_place { 0 } else { j };
+            (
+                packed[(slot * p.k + k0) * self.width..].as_ptr(),
+                self.width,
+            )
+        }
+    }
 }
 
 /// The tiles for `isa`, for a product `n` columns wide. Products at most
@@ -158,13 +231,16 @@ fn tiles_for(isa: Isa, n: usize) -> &'static Tiles {
     }
 }
 
-/// The right operand in panels `width` columns wide, each `k` rows of
-/// `width` contiguous values, the last panel padded with zeros, into `out`.
-unsafe fn pack(p: &Product, width: usize, out: &mut [f32]) {
+/// The right operand's panels that are not read in place, `width` columns
+/// wide, each `k` rows of `width` contiguous values, the last panel padded
+/// with zeros, into `out` one after another.
+unsafe fn pack(p: &Product, layout: &Layout, out: &mut [f32]) {
+    let width = layout.width;
     if p.k == 0 {
         return;
     }
-    for (j, panel) in out.chunks_exact_mut(p.k * width).enumerate() {
+    let to_pack = (0..p.n.div_ceil(width)).filter(|&j| !layout.is_in_place(j, p.n));
+    for (j, panel) in to_pack.zip(out.chunks_exact_mut(p.k * width)) {
         let cols = (p.n - j * width).min(width);
         for (d, row) in panel.chunks_exact_mut(width).enumerate() {
             for (c, x) in row.iter_mut().enumerate() {
@@ -194,16 +270,18 @@ unsafe fn rows_times_panels(
         width,
         tile_rows,
         table,
+        depth: depth_block,
+        ..
     } = *layout;
     let panels = p.n.div_ceil(width);
     // The block's sums, row-major, `panels * width` per row.
     let stride = panels * width;
     let mut k0 = 0;
     loop {
-        let depth = (p.k - k0).min(DEPTH_BLOCK);
+        let depth = (p.k - k0).min(depth_block);
         for j in 0..panels {
             // With k = 0 the panels are empty and the tiles read nothing.
-            let panel = packed[j * p.k * width + k0 * width..].as_ptr();
+            let (panel, b_rs) = layout.panel(p, packed, j, k0);
             let mut i = rows.start;
             while i < rows.end {
                 let r = (rows.end - i).min(tile_rows);
@@ -218,6 +296,7 @@ unsafe fn rows_times_panels(
                     a_rs: p.lhs.rs,
                     a_cs: p.lhs.cs,
                     b: panel,
+                    b_rs,
                     out,
                     out_rs: stride,
                     cont: k0 > 0,

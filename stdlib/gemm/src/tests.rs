@@ -122,6 +122,8 @@ fn portable_products_equal_their_definition_on_every_instruction_set_and_thread_
         (37, 29, 300),
         (300, 70, 65),
         (13, 100, 700),
+        (1000, 1, 300),
+        (1, 1000, 300),
     ];
     for (si, &(m, n, k)) in shapes.iter().enumerate() {
         for layout in 0..4 {

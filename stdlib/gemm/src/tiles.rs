@@ -17,8 +17,10 @@ pub(crate) struct Tile {
     pub a: *const f32,
     pub a_rs: isize,
     pub a_cs: isize,
-    /// The packed panel: `k` rows of the panel's width.
+    /// The panel: `k` rows of the panel's width, `b_rs` apart (packed
+    /// panels are contiguous; a row-major operand is read in place).
     pub b: *const f32,
+    pub b_rs: usize,
     /// Where the `R × width` sums live, rows `out_rs` apart.
     pub out: *mut f32,
     pub out_rs: usize,
@@ -59,8 +61,8 @@ pub(crate) static SCALAR: Tiles = Tiles {
 
 /// # Safety
 /// `t.a` must be readable at `r * a_rs + p * a_cs` for r < R, p < k; `b` at
-/// `k * V * 8` elements; `out` readable and writable at `r * out_rs + c`
-/// for r < R, c < V * 8.
+/// `p * b_rs + c` for p < k, c < V * 8; `out` readable and writable at
+/// `r * out_rs + c` for r < R, c < V * 8.
 unsafe fn scalar<const R: usize, const V: usize>(t: Tile) {
     let w = V * 8;
     let mut acc = [[0f32; 16]; R];
@@ -70,7 +72,7 @@ unsafe fn scalar<const R: usize, const V: usize>(t: Tile) {
         }
     }
     for p in 0..t.k {
-        let bp = t.b.add(p * w);
+        let bp = t.b.add(p * t.b_rs);
         for (r, row) in acc.iter_mut().enumerate() {
             let x = *t.a.offset(r as isize * t.a_rs + p as isize * t.a_cs);
             for (c, s) in row[..w].iter_mut().enumerate() {
@@ -128,6 +130,7 @@ mod x86 {
                     out,
                     out_rs,
                     cont,
+                    b_rs,
                 } = t;
                 let mut acc = [[$zero(); V]; R];
                 if cont {
@@ -150,7 +153,7 @@ mod x86 {
                             *s = $fma(x, *y, *s);
                         }
                     }
-                    bp = bp.add(V * $lanes);
+                    bp = bp.add(b_rs);
                     off += a_cs;
                 }
                 for (r, row) in acc.iter().enumerate() {
