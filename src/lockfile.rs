@@ -30,15 +30,15 @@ fn cpu_numerics(app: &App) -> String {
 /// Without a readable lock nothing changes (the command then says what is
 /// missing).
 pub fn adopt_kernels(app: &App, file: &Path) -> Result<(), Fail> {
+    if app.device_kind() != "flex" && app.device_kind() != "cpu" {
+        return Ok(());
+    }
     let Ok(locked) = lock::read(&path(app, file)) else {
         return Ok(());
     };
     let Some(k) = lotto_stdlib::device::kernels_of(&locked.device) else {
         return Ok(());
     };
-    if app.device_kind() != "flex" && app.device_kind() != "cpu" {
-        return Ok(());
-    }
     if let Some(asked) = app.kernels.filter(|a| *a != k) {
         return Err(Fail::usage(format!(
             "the lock `{}` was made with the {} CPU kernels, but --kernels {} was given: its results can only be reproduced with {} kernels (leave --kernels out)",

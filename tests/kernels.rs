@@ -76,16 +76,20 @@ fn training_writes_the_same_weights_on_every_instruction_set_and_thread_count() 
     }
 }
 
+/// `lotto check` with `LOTTO_KERNEL_ISA=isa`.
+fn check_with_isa(ws: &Ws, isa: &str) -> Out {
+    Out(ws
+        .cmd(&["check", "r.lotto"])
+        .env("LOTTO_KERNEL_ISA", isa)
+        .output()
+        .unwrap())
+}
+
 #[test]
 fn an_unknown_or_missing_instruction_set_is_refused_by_name() {
     let ws = Ws::with_data(2, 2);
     ws.write("r.lotto", RECIPE);
-    let out = ws
-        .cmd(&["check", "r.lotto"])
-        .env("LOTTO_KERNEL_ISA", "sse9")
-        .output()
-        .map(Out)
-        .unwrap();
+    let out = check_with_isa(&ws, "sse9");
     out.failure();
     assert!(
         out.stderr()
@@ -94,12 +98,7 @@ fn an_unknown_or_missing_instruction_set_is_refused_by_name() {
         out.stderr()
     );
     if !isas().contains(&"avx512") {
-        let out = ws
-            .cmd(&["check", "r.lotto"])
-            .env("LOTTO_KERNEL_ISA", "avx512")
-            .output()
-            .map(Out)
-            .unwrap();
+        let out = check_with_isa(&ws, "avx512");
         out.failure();
         assert!(
             out.stderr().contains("cannot run the avx512 kernels"),

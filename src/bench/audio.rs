@@ -114,13 +114,7 @@ pub fn run(repo: &Path, reps: usize) -> Result<(), String> {
     let wavs = bundled(repo)?;
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let threads = rayon::current_num_threads();
-    let librosa = std::process::Command::new("python3")
-        .args(["-c", "import librosa"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !librosa {
-        println!("librosa peer skipped: `python3 -c 'import librosa'` fails (pip install librosa to compare)");
-    }
+    let librosa = super::python_has("librosa", "librosa");
     let sets: Vec<(&str, Result<Vec<PathBuf>, String>)> = vec![
         ("WAV 16 kHz", Ok(wavs.clone())),
         ("WAV 48 kHz", converted(&wavs, tmp.path(), "wav")),

@@ -28,6 +28,19 @@ pub mod train;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// Whether `python3 -c 'import MODULE'` works, so a peer benchmark can
+/// run; says how to get it when it does not.
+pub fn python_has(module: &str, peer: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        println!("{peer} peer skipped: `python3 -c 'import {module}'` fails (pip install {module} to compare)");
+    }
+    ok
+}
+
 pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]

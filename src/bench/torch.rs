@@ -24,14 +24,7 @@ impl TorchModel {
 
 /// Whether `python3 -c 'import torch'` works; says so when it does not.
 pub fn torch_available() -> bool {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import torch"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        println!("PyTorch peer skipped: `python3 -c 'import torch'` fails (pip install torch to compare)");
-    }
-    ok
+    super::python_has("torch", "PyTorch")
 }
 
 /// Runs bench/ds2_torch.py on 2 threads for `model`; returns its median

@@ -110,12 +110,13 @@ pub(crate) unsafe fn gemm(p: Product, threads: usize) {
         (tiles.lanes, tiles.rows1)
     };
     let panels = p.n.div_ceil(width);
+    let in_place = reads_in_place(&p);
     let layout = Layout {
         width,
         tile_rows: rows,
         table: if two { tiles.two } else { tiles.one },
-        in_place: reads_in_place(&p),
-        depth: if reads_in_place(&p) && p.k * p.n > STREAMED {
+        in_place,
+        depth: if in_place && p.k * p.n > STREAMED {
             DEPTH_IN_PLACE
         } else {
             DEPTH_BLOCK
@@ -256,9 +257,10 @@ unsafe fn pack(p: &Product, layout: &Layout, out: &mut [f32]) {
 }
 
 /// Rows `rows` of the product against every panel, the summed dimension
-/// in blocks of `DEPTH_BLOCK` so that a panel's slice stays in the L1
-/// cache while the rows' tiles pass it; each element's chain is carried
-/// from block to block in `sums`.
+/// in blocks of the layout's depth (`DEPTH_BLOCK`, so that a panel's slice
+/// stays in the L1 cache while the rows' tiles pass it, or
+/// `DEPTH_IN_PLACE`); each element's chain is carried from block to block
+/// in `sums`.
 unsafe fn rows_times_panels(
     p: &Product,
     rows: std::ops::Range<usize>,
