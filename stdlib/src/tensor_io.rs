@@ -30,12 +30,58 @@ impl View for &HostTensor {
     }
 }
 
+/// A named tensor whose values are made as it is written (a device
+/// tensor copied to the host then): a file of many such tensors is
+/// written with one tensor's host copy at a time, never the whole model's
+/// (checkpoints of a paper-size model, in the middle of training).
+pub struct LazyTensor<'a> {
+    pub shape: Vec<usize>,
+    pub values: Box<dyn Fn() -> Vec<f32> + 'a>,
+}
+
+impl View for &LazyTensor<'_> {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(
+            (self.values)()
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect(),
+        )
+    }
+    fn data_len(&self) -> usize {
+        self.shape.iter().product::<usize>() * 4
+    }
+}
+
 /// Writes tensors as safetensors (F32), atomically: a temporary file,
 /// synced, then renamed over `path`.
 pub fn save(path: &Path, tensors: &TensorMap) -> Result<(), String> {
+    write_atomically(path, |tmp| {
+        safetensors::serialize_to_file(tensors.iter(), None, tmp)
+    })
+}
+
+/// [`save`] for tensors made as they are written.
+pub fn save_lazy(path: &Path, tensors: &BTreeMap<String, LazyTensor>) -> Result<(), String> {
+    write_atomically(path, |tmp| {
+        safetensors::serialize_to_file(tensors.iter(), None, tmp)
+    })
+}
+
+/// `write` to a temporary file, synced, then renamed over `path`.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), safetensors::SafeTensorError>,
+) -> Result<(), String> {
     let io = |e: String| format!("cannot write `{}`: {e}", path.display());
     let tmp = path.with_extension("tmp");
-    safetensors::serialize_to_file(tensors.iter(), None, &tmp).map_err(|e| io(e.to_string()))?;
+    write(&tmp).map_err(|e| io(e.to_string()))?;
     std::fs::File::open(&tmp)
         .and_then(|f| f.sync_all())
         .and_then(|()| std::fs::rename(&tmp, path))

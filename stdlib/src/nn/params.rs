@@ -9,8 +9,9 @@
 //! are exact.
 
 use crate::rng::Rng;
-use crate::tensor_io::{HostTensor, TensorMap};
+use crate::tensor_io::{HostTensor, LazyTensor, TensorMap};
 use burn::tensor::{Device, Tensor, TensorData};
+use std::collections::BTreeMap;
 
 /// Added to variances in batch and layer norms.
 pub const NORM_EPS: f64 = 1e-5;
@@ -158,6 +159,29 @@ impl Params {
                     data: to_host(v),
                 },
             );
+        }
+        m
+    }
+    /// [`Params::to_map`] as tensors copied to the host only as they are
+    /// written (`tensor_io::save_lazy`).
+    pub fn lazy_map(&self) -> BTreeMap<String, LazyTensor<'_>> {
+        let mut m: BTreeMap<String, LazyTensor> = self
+            .buffers
+            .iter()
+            .map(|(name, t)| {
+                let lazy = LazyTensor {
+                    shape: t.shape.clone(),
+                    values: Box::new(|| t.data.clone()),
+                };
+                (name.clone(), lazy)
+            })
+            .collect();
+        for (p, v) in self.info.iter().zip(&self.values) {
+            let lazy = LazyTensor {
+                shape: p.shape.clone(),
+                values: Box::new(|| to_host(v)),
+            };
+            m.insert(p.name.clone(), lazy);
         }
         m
     }

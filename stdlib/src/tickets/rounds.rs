@@ -13,7 +13,7 @@ use crate::pruning::prune::{prune, PruneSpec};
 use crate::pruning::select::{prunable_names, Selector};
 use crate::rng::Rng;
 use crate::tensor_io::{self, HostTensor, TensorMap};
-use crate::training::job::{load_trained, read_trained, Run, TrainJob};
+use crate::training::job::{read_trained, Run, TrainJob};
 use crate::training::train_loop::EpochHook;
 use lotto_interpreter::run_ctx::{Metrics, RunCtx, SubStep};
 use lotto_interpreter::value::StepRef;
@@ -51,7 +51,7 @@ struct Rounds<'j, 'a> {
 pub fn prune_rounds(ctx: &mut RunCtx, plan: &Plan) -> Result<(), String> {
     let dense_dir = ctx.input(plan.trained).to_path_buf();
     let dense_id = ctx.artifact_id(&dense_dir);
-    let (info, dense_best, _) = load_trained(&dense_dir)?;
+    let info = read_trained(&dense_dir)?;
     let dense_init = tensor_io::load(&dense_dir.join("init.safetensors"))?;
     let (sch, st) = (&plan.schedule, &plan.structure);
     let spec = PruneSpec {
@@ -63,6 +63,11 @@ pub fn prune_rounds(ctx: &mut RunCtx, plan: &Plan) -> Result<(), String> {
     };
     let mut job = TrainJob::from_trained(ctx, &info)?;
     let rewind_to = rewind_point(ctx, &mut job, (&dense_id, &info, &dense_init), sch.rewind)?;
+    // Only rounds rewound to θ0 start from it: the others free its copy.
+    let dense_init = match sch.rewind {
+        Rewind::Init => dense_init,
+        _ => TensorMap::new(),
+    };
     if sch.epochs > 0 {
         job.settings.epochs = sch.epochs;
         job.settings.steps = None;
@@ -99,10 +104,11 @@ pub fn prune_rounds(ctx: &mut RunCtx, plan: &Plan) -> Result<(), String> {
         })
         .collect();
     // The first mask comes from the dense model's weights, last or best.
-    let mut weights = match sch.prune_from {
-        PruneFrom::Best => dense_best,
-        PruneFrom::Last => tensor_io::load(&dense_dir.join("last.safetensors"))?,
+    let from = match sch.prune_from {
+        PruneFrom::Best => "best",
+        PruneFrom::Last => "last",
     };
+    let mut weights = tensor_io::load(&dense_dir.join(format!("{from}.safetensors")))?;
     let mut infos = vec![RoundInfo {
         round: 0,
         rw: 100.0,
@@ -111,7 +117,7 @@ pub fn prune_rounds(ctx: &mut RunCtx, plan: &Plan) -> Result<(), String> {
     }];
     let mut train_epochs = 0usize;
     for r in 1..=all.n_rounds {
-        let dir = all.round(ctx, r, &masks, &weights)?;
+        let dir = all.round(ctx, r, masks, weights)?;
         let rinfo = read_trained(&dir)?;
         // An early-bird round's next mask comes from the weights at which
         // its mask settled (where training stopped), as in the early-bird
@@ -197,12 +203,15 @@ impl Rounds<'_, '_> {
     }
 
     /// Round `r`: prune `masks` by `weights`, rewind, retrain (cached).
+    /// Both are dropped once pruned (unless training starts from
+    /// `weights`): a round trains with one host copy of the weights
+    /// fewer, and one of the masks.
     fn round(
         &self,
         ctx: &mut RunCtx,
         r: usize,
-        masks: &Masks,
-        weights: &TensorMap,
+        masks: Masks,
+        weights: TensorMap,
     ) -> Result<PathBuf, String> {
         let mut spec = self.spec.clone();
         let mut deps = self.deps.clone();
@@ -210,7 +219,7 @@ impl Rounds<'_, '_> {
         // An explicit schedule names its targets so far, since each round
         // depends on the ones before.
         if let Some(l) = &self.targets {
-            spec.rate = rate_to_reach(l[r - 1], masks);
+            spec.rate = rate_to_reach(l[r - 1], &masks);
             deps["targets"] = json!(&l[..r]);
         }
         // With early-bird, whether this round is the last is part of what
@@ -227,10 +236,18 @@ impl Rounds<'_, '_> {
         let label = format!("{} round {r}", ctx.step_name);
         ctx.sub_step(sub, |out, ckpt| {
             let mut rng = Rng::derive(self.seed, &format!("round{r}"));
-            let new_masks = prune(weights, masks, &spec, &mut rng);
+            let new_masks = prune(&weights, &masks, &spec, &mut rng);
+            drop(masks);
+            let trained = match self.rewind {
+                Rewind::Trained => weights,
+                _ => {
+                    drop(weights);
+                    TensorMap::new()
+                }
+            };
             let (start, from_point) = match (self.rewind, &self.rewind_to) {
                 (Rewind::Init, _) => (&self.dense_init, None),
-                (Rewind::Trained, _) => (weights, None),
+                (Rewind::Trained, _) => (&trained, None),
                 (_, Some(p)) => (&p.weights, Some(&p.optimizer)),
                 (_, None) => return Err("the rewinding point was not computed".into()),
             };

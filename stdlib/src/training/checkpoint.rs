@@ -7,7 +7,7 @@
 use super::epoch_log::EpochLog;
 use super::optimizer::Opt;
 use crate::nn::{to_host, Params};
-use crate::tensor_io::{self, HostTensor, TensorMap};
+use crate::tensor_io::{self, HostTensor, LazyTensor, TensorMap};
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -31,11 +31,10 @@ pub struct State {
     pub stopped: bool,
 }
 
-/// A resumed run: its state, the best weights so far, and the weights and
-/// moments loaded into `p` and `opt`.
+/// A resumed run: its state (which names the best epoch's weights), with
+/// the weights and moments loaded into `p` and `opt`.
 pub struct Resumed {
     pub state: State,
-    pub best: TensorMap,
 }
 
 /// Loads the last checkpoint in `dir` into `p` and `opt`, if there is one.
@@ -51,8 +50,7 @@ pub fn resume(dir: &Path, p: &mut Params, opt: &mut Opt) -> Result<Option<Resume
     p.load_map(&all)?;
     load_moments(opt, p, &all).map_err(bad)?;
     opt.step = state.step;
-    let best = tensor_io::load(&dir.join(&state.best_file))?;
-    Ok(Some(Resumed { state, best }))
+    Ok(Some(Resumed { state }))
 }
 
 /// Loads the moments `moments` holds (`adam.m.NAME`, `adam.v.NAME`) into
@@ -90,21 +88,32 @@ pub fn moments(p: &Params, opt: &Opt) -> TensorMap {
     all
 }
 
-/// Saves the best weights of `epoch` (when it is the new best).
-pub fn save_best(dir: &Path, epoch: usize, best: &TensorMap) -> Result<String, String> {
+/// Saves the weights of `epoch` as the best so far; the run keeps only
+/// the file's name (and reads it back when training ends), not a copy of
+/// the weights beside the ones it trains.
+pub fn save_best(dir: &Path, epoch: usize, p: &Params) -> Result<String, String> {
     let file = format!("best_e{epoch}.safetensors");
-    tensor_io::save(&dir.join(&file), best)?;
+    tensor_io::save_lazy(&dir.join(&file), &p.lazy_map())?;
     Ok(file)
 }
 
-/// Checkpoints the end of an epoch: weights, buffers and moments, then
-/// the state, then removes files no longer referenced.
+/// Checkpoints the end of an epoch: weights, buffers and moments (one
+/// tensor at a time on the host), then the state, then removes files no
+/// longer referenced.
 pub fn save(dir: &Path, p: &Params, opt: &Opt, mut state: State) -> Result<(), String> {
     let epoch = state.history.len();
-    let mut all = p.to_map();
-    all.extend(moments(p, opt));
+    let mut all = p.lazy_map();
+    for (i, pi) in p.info.iter().enumerate() {
+        for (name, moment) in [("m", &opt.m[i]), ("v", &opt.v[i])] {
+            let lazy = LazyTensor {
+                shape: vec![pi.numel()],
+                values: Box::new(move || to_host(moment)),
+            };
+            all.insert(format!("adam.{name}.{}", pi.name), lazy);
+        }
+    }
     state.file = format!("ckpt_e{epoch}.safetensors");
-    tensor_io::save(&dir.join(&state.file), &all)?;
+    tensor_io::save_lazy(&dir.join(&state.file), &all)?;
     let tmp = dir.join(format!("{STATE}.tmp"));
     let json = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
     std::fs::write(&tmp, json).map_err(|e| e.to_string())?;

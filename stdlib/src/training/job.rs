@@ -202,11 +202,12 @@ impl<'a> TrainJob<'a> {
             inject: inject.as_ref(),
             progress: self.progress,
             label: run.label,
+            keep_moments: run.keep_optimizer,
         };
         let r = training.run(run.init, run.masks, run.ckpt, hook, run.from_point)?;
-        if run.keep_optimizer {
-            tensor_io::save(&run.out.join("optimizer.safetensors"), &r.optimizer.0)?;
-            let json = serde_json::json!({ "step": r.optimizer.1 }).to_string();
+        if let Some((moments, step)) = &r.optimizer {
+            tensor_io::save(&run.out.join("optimizer.safetensors"), moments)?;
+            let json = serde_json::json!({ "step": step }).to_string();
             std::fs::write(run.out.join("optimizer.json"), json).map_err(|e| e.to_string())?;
         }
         let mut init_m = run.init.clone();

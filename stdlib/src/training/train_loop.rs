@@ -27,15 +27,25 @@ use std::path::Path;
 pub struct TrainResult {
     pub best: TensorMap,
     pub last: TensorMap,
-    /// The optimizer's state at the end: its moments (`adam.m.NAME`,
+    /// The optimizer's state at the end, when asked for
+    /// (`Training::keep_moments`): its moments (`adam.m.NAME`,
     /// `adam.v.NAME`) and steps taken, from which a late-rewound round
     /// continues.
-    pub optimizer: (TensorMap, u64),
+    pub optimizer: Option<(TensorMap, u64)>,
     pub best_epoch: usize,
     pub best_dev_wer: f64,
     pub history: Vec<EpochLog>,
     /// Why the kept epoch is a weak choice, if it is (`selection::warning`).
     pub warning: Option<String>,
+}
+
+/// `init` with `masks` applied.
+fn masked(init: &TensorMap, masks: Option<&Masks>) -> TensorMap {
+    let mut w = init.clone();
+    if let Some(m) = masks {
+        apply_masks(&mut w, m);
+    }
+    w
 }
 
 /// Looks at the weights after each epoch and may end training early (the
@@ -62,13 +72,17 @@ pub struct Training<'a> {
     pub progress: &'a Progress,
     /// Names the run in progress lines (`lth round 3`).
     pub label: &'a str,
+    /// Return the optimizer's moments at the end (a late-rewinding
+    /// point); otherwise they are never copied to the host.
+    pub keep_moments: bool,
 }
 
-/// The best dev WER so far: its value, epoch, weights and checkpoint file.
+/// The best dev WER so far: its value, epoch and the checkpoint file of
+/// its weights (read back when training ends: a paper-size run does not
+/// hold a second copy of the weights while it trains).
 struct Best {
     wer: f64,
     epoch: usize,
-    weights: TensorMap,
     file: String,
 }
 
@@ -107,11 +121,7 @@ impl Training<'_> {
             }
         }
         let mut p = self.cfg.init(s.seed, self.device);
-        let mut start = init.clone();
-        if let Some(m) = masks {
-            apply_masks(&mut start, m);
-        }
-        p.load_map(&start)?;
+        p.load_map(&masked(init, masks))?;
         let stepper = Stepper {
             cfg: self.cfg,
             settings: s,
@@ -125,7 +135,6 @@ impl Training<'_> {
             best: Best {
                 wer: f64::INFINITY,
                 epoch: 0,
-                weights: p.to_map(),
                 file: String::new(),
             },
             p,
@@ -179,11 +188,24 @@ impl Training<'_> {
             self.progress
                 .println(&format!("  warning: {}: {w}", self.label));
         }
+        let optimizer = self
+            .keep_moments
+            .then(|| (checkpoint::moments(&st.p, &st.opt), st.opt.step));
+        drop(st.opt);
+        let last = st.p.to_map();
+        drop(st.p);
+        // No epoch ended (training stopped at a step inside the first):
+        // the best weights are the ones it started from.
+        let best = if st.best.file.is_empty() {
+            masked(init, masks)
+        } else {
+            crate::tensor_io::load(&ckpt_dir.join(&st.best.file))?
+        };
         Ok(TrainResult {
             warning,
-            best: st.best.weights,
-            last: st.p.to_map(),
-            optimizer: (checkpoint::moments(&st.p, &st.opt), st.opt.step),
+            best,
+            last,
+            optimizer,
             best_epoch: st.best.epoch,
             best_dev_wer: st.best.wer,
             history: st.history,
@@ -205,7 +227,6 @@ impl Training<'_> {
         st.best = Best {
             wer: r.state.best_wer,
             epoch: r.state.best_epoch,
-            weights: r.best,
             file: r.state.best_file,
         };
         self.progress.println(&format!(
@@ -246,8 +267,7 @@ impl Training<'_> {
         let new = st.history.last().expect("just pushed");
         let best = st.history.iter().find(|e| e.epoch == st.best.epoch);
         if st.best.epoch == 0 || selection::beats(new, best) {
-            st.best.weights = st.p.to_map();
-            st.best.file = checkpoint::save_best(ckpt_dir, epoch, &st.best.weights)?;
+            st.best.file = checkpoint::save_best(ckpt_dir, epoch, &st.p)?;
             st.best.wer = wer;
             st.best.epoch = epoch;
         }
@@ -318,7 +338,11 @@ impl Training<'_> {
             }
             let refs: Vec<&Batch> = bts.iter().collect();
             let lr = s.lr_at(epoch, st.opt.step + 1);
+            let t0 = std::time::Instant::now();
             let lv = stepper.step_group(&mut st.p, &mut st.opt, &refs, lr)?;
+            // `lotto bench ops` reads it; `-vv` shows it.
+            let seconds = t0.elapsed().as_secs_f64();
+            tracing::debug!(target: "lotto::timing", seconds, "train step");
             if !lv.is_finite() {
                 return Err(format!("{label}: loss became {lv} in epoch {epoch}; lower the learning rate or check the data"));
             }
@@ -415,6 +439,7 @@ mod tests {
                 inject: None,
                 progress: &progress,
                 label: "t",
+                keep_moments: true,
             };
             let dir = tempfile::tempdir().unwrap();
             t.run(init, None, dir.path(), None, from).unwrap()
@@ -424,10 +449,11 @@ mod tests {
         let mut early = full.clone();
         early.stop_after_steps = Some(4);
         let point = go(&early, &init, None);
-        assert_eq!(point.optimizer.1, 4);
-        let rest = go(&full, &point.last, Some(&point.optimizer));
+        let point_opt = point.optimizer.clone().unwrap();
+        assert_eq!(point_opt.1, 4);
+        let rest = go(&full, &point.last, Some(&point_opt));
         assert_eq!(rest.last, whole.last);
-        assert_eq!(rest.optimizer.1, 9);
+        assert_eq!(rest.optimizer.unwrap().1, 9);
         let epochs: Vec<usize> = rest.history.iter().map(|h| h.epoch).collect();
         assert_eq!(epochs, [2, 3]);
         assert_eq!(rest.history[0].lr, 0.005);
@@ -441,11 +467,11 @@ mod tests {
         let mut acc = full.clone();
         acc.accumulate = 2;
         let whole2 = go(&acc, &init, None);
-        assert_eq!(whole2.optimizer.1, 6);
+        assert_eq!(whole2.optimizer.unwrap().1, 6);
         let mut early2 = acc.clone();
         early2.stop_after_steps = Some(3);
         let point2 = go(&early2, &init, None);
-        let rest2 = go(&acc, &point2.last, Some(&point2.optimizer));
+        let rest2 = go(&acc, &point2.last, Some(point2.optimizer.as_ref().unwrap()));
         assert_eq!(rest2.last, whole2.last);
         assert_ne!(whole2.last, whole.last);
     }
