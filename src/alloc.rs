@@ -25,6 +25,10 @@ extern "C" {
 /// change results. The process keeps its peak footprint until
 /// it exits, which is what a memory limit counts anyway.
 pub fn keep_freed_memory() {
+    // mimalloc's own variable, when set, decides instead.
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
     // SAFETY: mimalloc's documented option setter, called with a valid
     // option index; options may be set at any time.
     unsafe { mi_option_set(PURGE_DELAY, -1) }

@@ -180,6 +180,10 @@ pub enum Cmd {
         /// Timed iterations of the train step.
         #[arg(long, default_value_t = 5)]
         iters: usize,
+        /// `bench ops`: these paper models only (repeatable; default: all
+        /// four).
+        #[arg(long = "model", value_name = "MODEL")]
+        models: Vec<String>,
     },
 }
 
@@ -194,6 +198,7 @@ pub enum BenchWhat {
     EarlyBird,
     Prune,
     Scale,
+    Ops,
 }
 
 #[derive(clap::Args)]

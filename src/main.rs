@@ -42,6 +42,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
         )
         .with_writer(std::io::stderr)
+        // A log written to a file (a Slurm job's, a benchmark's) stays plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     // A workspace is a folder that exists: a typo must not create one.
     if !cli.workspace.is_dir() {
@@ -115,6 +117,10 @@ fn dispatch(app: &App, cmd: Cmd) -> CmdResult {
         Cmd::Gc { dry_run, force } => commands::gc::run(app, dry_run, force),
         Cmd::Fsck { dry_run } => commands::fsck::run(app, dry_run),
         Cmd::Ops { name, markdown } => commands::ops::run(app, name.as_deref(), markdown),
-        Cmd::Bench { what, iters } => commands::bench::run(app, what, iters),
+        Cmd::Bench {
+            what,
+            iters,
+            models,
+        } => commands::bench::run(app, what, iters, &models),
     }
 }

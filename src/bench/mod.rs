@@ -13,11 +13,16 @@
 //! - `scale`: the paper's models at full size through training steps on
 //!   15 s utterances (time per step and peak memory, beside the memory
 //!   `lotto plan` estimates), decoding and export.
+//! - `ops`: the paper's models at full size through every op of
+//!   `pipelines/scale/`, each step in a process of its own (time, peak
+//!   memory, seconds per optimizer step and per pruning).
 
 pub mod audio;
 pub mod check;
 pub mod early_bird;
 pub mod kernels;
+pub mod long_utterances;
+pub mod ops;
 pub mod prune;
 pub mod resume;
 pub mod rss;

@@ -5,11 +5,10 @@
 //! search and the export of their weights. Each case runs in a process
 //! of its own, so one case's freed memory never hides another's peak.
 //!
-//! The utterances are real audio: bundled recordings concatenated to
-//! 15 s (the paper's longest). Their transcripts are repeated to 15
-//! characters per second, LibriSpeech's rate, so that the transducer's
-//! lattice (frames × labels) has the paper's size.
+//! The utterances are real audio: bundled recordings joined to 15 s
+//! (`long_utterances`).
 
+use super::long_utterances::Bundled;
 use super::rss::{mib, reset_peak, rss};
 use lotto_stdlib::arch::Arch;
 use lotto_stdlib::features::spec::{extract, Feats, FeatureSpec};
@@ -20,7 +19,7 @@ use lotto_stdlib::training::cost::{train_flops, StepMemory, CHARS_PER_SECOND, PL
 use lotto_stdlib::training::optimizer::{Opt, Stepper};
 use lotto_stdlib::training::settings::FitSettings;
 use lotto_stdlib::training::train_loop::mask_tensors;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 /// The environment variable that makes `lotto bench scale` run one case
@@ -52,54 +51,15 @@ fn features_for(arch: &Arch) -> FeatureSpec {
     }
 }
 
-/// The bundled corpus's folder and its (audio path, transcript) rows.
-fn bundled(repo: &Path) -> Result<(PathBuf, Vec<(String, String)>), String> {
-    let dir = repo.join("data/tiny");
-    let manifest = std::fs::read_to_string(dir.join("manifest.tsv"))
-        .map_err(|e| format!("{}: {e} (run from the repository root)", dir.display()))?;
-    let rows: Vec<(String, String)> = manifest
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let mut f = l.split('\t');
-            Some((f.next()?.to_string(), f.next()?.to_string()))
-        })
-        .collect();
-    if rows.is_empty() {
-        return Err(format!("{}: no utterances", dir.display()));
-    }
-    Ok((dir, rows))
-}
-
-/// `n` utterances of 15 s from the bundled corpus (see the module's doc).
-fn utterances(
-    (dir, rows): &(PathBuf, Vec<(String, String)>),
-    spec: &FeatureSpec,
-    n: usize,
-) -> Result<Vec<Feats>, String> {
-    let want = (SECONDS * lotto_stdlib::audio::RATE as f64) as usize;
-    let chars = (SECONDS * CHARS_PER_SECOND) as usize;
+/// `n` utterances of 15 s (see `long_utterances`) as `spec`'s features.
+fn utterances(corpus: &Bundled, spec: &FeatureSpec, n: usize) -> Result<Vec<Feats>, String> {
     (0..n)
         .map(|i| {
-            let (mut audio, mut words) = (Vec::with_capacity(want), vec![]);
-            let mut k = i * 11;
-            while audio.len() < want {
-                let (path, text) = &rows[k % rows.len()];
-                audio.extend(lotto_stdlib::audio::load(&dir.join(path), None)?);
-                words.push(text.as_str());
-                k += 1;
-            }
-            audio.truncate(want);
-            let once = words.join(" ");
-            let mut text = once.clone();
-            while text.len() < chars {
-                text = format!("{text} {once}");
-            }
-            text.truncate(chars);
+            let (audio, text) = corpus.utterance(i)?;
             let (frames, data) = extract(&audio, spec);
             Ok(Feats {
                 id: i.to_string(),
-                text: text.trim_end().to_string(),
+                text,
                 frames,
                 data,
             })
@@ -116,10 +76,9 @@ fn setup(repo: &Path, name: &str, batch: usize) -> Result<(Arch, usize, Vec<Feat
         .find(|(n, _)| *n == name)
         .ok_or_else(|| format!("no model `{name}`"))?
         .1;
-    let corpus = bundled(repo)?;
+    let corpus = Bundled::open(repo)?;
     if let Arch::EfficientConformer(c) = &mut arch {
-        let texts = corpus.1.iter().map(|(_, t)| t.as_str());
-        c.bpe = lotto_stdlib::bpe::Bpe::train(texts, c.vocab - 1);
+        c.bpe = lotto_stdlib::bpe::Bpe::train(corpus.transcripts(), c.vocab - 1);
     }
     let spec = features_for(&arch);
     let feats = utterances(&corpus, &spec, batch)?;

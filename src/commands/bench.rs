@@ -46,14 +46,14 @@ fn failed(name: &'static str) -> impl Fn(String) -> Fail {
     move |e| Fail::failed(format!("{name} benchmark: {e}"))
 }
 
-pub fn run(app: &App, what: BenchWhat, iters: usize) -> CmdResult {
+pub fn run(app: &App, what: BenchWhat, iters: usize, models: &[String]) -> CmdResult {
     let exe = std::env::current_exe().map_err(|e| Fail::usage(e.to_string()))?;
     let is = |w: BenchWhat| {
         what == w
             || (what == BenchWhat::All
                 && !matches!(
                     w,
-                    BenchWhat::EarlyBird | BenchWhat::Prune | BenchWhat::Scale
+                    BenchWhat::EarlyBird | BenchWhat::Prune | BenchWhat::Scale | BenchWhat::Ops
                 ))
     };
     if is(BenchWhat::Check) {
@@ -73,6 +73,9 @@ pub fn run(app: &App, what: BenchWhat, iters: usize) -> CmdResult {
     }
     if is(BenchWhat::Scale) {
         bench::scale::run(&exe, &app.ws).map_err(failed("scale"))?;
+    }
+    if is(BenchWhat::Ops) {
+        bench::ops::run(&exe, &app.ws, models).map_err(failed("ops"))?;
     }
     if is(BenchWhat::EarlyBird) {
         bench::early_bird::run(&exe, &app.ws).map_err(failed("early-bird"))?;
