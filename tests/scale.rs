@@ -11,10 +11,10 @@ use common::*;
 
 const BOUND: f64 = 1.75;
 /// Whole ops (a fit, IMP rounds, transfer, decoding) against the same
-/// estimate: measured at 1.06–1.29× it for the Conformer (docs/results.md);
-/// one more host copy of the weights (13% of the estimate) takes the
-/// largest past 1.4×.
-const OPS_BOUND: f64 = 1.4;
+/// estimate, freed memory handed back: measured at 1.02–1.26× it for the
+/// Conformer (docs/results.md); one more host copy of the weights (13% of
+/// the estimate) takes the largest past 1.35×.
+const OPS_BOUND: f64 = 1.35;
 
 #[test]
 fn paper_size_training_steps_stay_within_their_memory_estimate() {
@@ -79,7 +79,11 @@ fn op_rows(stdout: &str) -> Vec<OpRow> {
 /// plus the host copies the op keeps by design (docs/results.md).
 #[test]
 fn every_op_runs_at_paper_size_within_its_memory_bound() {
+    // Freed memory handed back after a second (mimalloc's default, not
+    // lotto's): the peaks are then what the ops hold, not what the
+    // allocator kept from earlier phases, which varies with the build.
     let out = Out(lotto_in(&repo(), &["bench", "ops", "--model", "conformer"])
+        .env("MIMALLOC_PURGE_DELAY", "1000")
         .output()
         .unwrap());
     out.success();

@@ -42,11 +42,24 @@ impl PruneSpec {
 /// rows of blocks, then along the input axis). Time linear in the number of
 /// weights; memory beyond the new masks: a 64K-entry histogram, or one bit
 /// per unit for random choices.
+///
+/// Logs its time (`lotto::timing` at debug level: `lotto bench ops` reads
+/// it, `-vv` shows it).
 pub fn prune(weights: &TensorMap, masks: &Masks, spec: &PruneSpec, rng: &mut Rng) -> Masks {
+    let t0 = std::time::Instant::now();
+    let out = match spec.nm {
+        Some((n, m)) => prune_nm(weights, masks, n, m, spec.random, rng),
+        None => prune_units(weights, masks, spec, rng),
+    };
+    let weights: usize = masks.values().map(|t| t.data.len()).sum();
+    let seconds = t0.elapsed().as_secs_f64();
+    tracing::debug!(target: "lotto::timing", seconds, weights, "pruning");
+    out
+}
+
+/// [`prune`] by unit scores (everything but N:M).
+fn prune_units(weights: &TensorMap, masks: &Masks, spec: &PruneSpec, rng: &mut Rng) -> Masks {
     use rayon::prelude::*;
-    if let Some((n, m)) = spec.nm {
-        return prune_nm(weights, masks, n, m, spec.random, rng);
-    }
     let names: Vec<&String> = masks.keys().collect();
     let blocks: Vec<Blocks> = names
         .iter()
