@@ -317,6 +317,12 @@ pub fn run(exe: &Path, repo: &Path, models: &[String]) -> Result<(), String> {
         models.to_vec()
     };
     let paper = lotto_stdlib::models::paper_models()?;
+    if let Some(m) = models.iter().find(|m| !MODELS.contains(&m.as_str())) {
+        return Err(format!(
+            "no scale recipe for `{m}`: pick from {}",
+            MODELS.join(", ")
+        ));
+    }
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let ws = match std::env::var_os(WORKSPACE) {
         Some(dir) => PathBuf::from(dir),
@@ -331,10 +337,7 @@ pub fn run(exe: &Path, repo: &Path, models: &[String]) -> Result<(), String> {
     );
     for model in &models {
         let Some((_, arch)) = paper.iter().find(|(n, _)| n == model) else {
-            return Err(format!(
-                "no scale recipe for `{model}`: pick from {}",
-                MODELS.join(", ")
-            ));
+            return Err(format!("`{model}` is not among the paper models"));
         };
         println!("\n{model}: {}", estimate(arch));
         println!(
