@@ -87,12 +87,20 @@ pub struct ScaleRun {
     /// The recipe as `pipelines/scale/` has it (the copy loses bindings
     /// as they are measured).
     original: PathBuf,
+    /// The command line's device and kernel options, for every step.
+    options: Vec<String>,
 }
 
 impl ScaleRun {
     /// Copies `pipelines/scale/{data,MODEL}.lotto` from `repo` into the
     /// workspace `ws`, whose `data/scale/` holds the corpus.
-    pub fn new(exe: &Path, repo: &Path, ws: &Path, model: &str) -> Result<ScaleRun, String> {
+    pub fn new(
+        exe: &Path,
+        repo: &Path,
+        ws: &Path,
+        model: &str,
+        options: &[String],
+    ) -> Result<ScaleRun, String> {
         let dir = ws.join("pipelines/scale");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let run = ScaleRun {
@@ -101,6 +109,7 @@ impl ScaleRun {
             store: ws.join(format!("store-{model}")),
             recipe: dir.join(format!("{model}.lotto")),
             original: repo.join(format!("pipelines/scale/{model}.lotto")),
+            options: options.to_vec(),
         };
         let data = repo.join("pipelines/scale/data.lotto");
         std::fs::copy(&data, dir.join("data.lotto"))
@@ -121,7 +130,8 @@ impl ScaleRun {
         c.arg("--workspace")
             .arg(&self.ws)
             .arg("--store")
-            .arg(&self.store);
+            .arg(&self.store)
+            .args(&self.options);
         c
     }
 
@@ -309,8 +319,9 @@ pub fn row(m: &Measured) -> String {
 }
 
 /// `lotto bench ops`: every scale recipe of `models` in a fresh
-/// workspace, one table per model.
-pub fn run(exe: &Path, repo: &Path, models: &[String]) -> Result<(), String> {
+/// workspace, one table per model; `options` (`--device`, `--kernels`)
+/// go to every step.
+pub fn run(exe: &Path, repo: &Path, models: &[String], options: &[String]) -> Result<(), String> {
     let models: Vec<String> = if models.is_empty() {
         MODELS.iter().map(|m| m.to_string()).collect()
     } else {
@@ -333,7 +344,14 @@ pub fn run(exe: &Path, repo: &Path, models: &[String]) -> Result<(), String> {
         "Every op of pipelines/scale/MODEL.lotto at the paper's sizes on {PLAN_SECONDS:.0} s utterances, \
          batch 1, 2 optimizer steps per training; each step in a process of its own: \
          its time, its peak resident memory, its optimizer steps (count × median seconds) \
-         and prunings (count, slowest)"
+         and prunings (count, slowest); options: {}\nworkspace: {} ({})",
+        options.join(" "),
+        ws.display(),
+        if ws == tmp.path() {
+            "removed at the end; a bench killed midway leaves it, several GB, to remove by hand"
+        } else {
+            "kept"
+        }
     );
     for model in &models {
         let Some((_, arch)) = paper.iter().find(|(n, _)| n == model) else {
@@ -343,7 +361,7 @@ pub fn run(exe: &Path, repo: &Path, models: &[String]) -> Result<(), String> {
         println!(
             "| step | op | time | peak | optimizer steps | prunings |\n|---|---|---:|---:|---|---|"
         );
-        let run = ScaleRun::new(exe, repo, &ws, model)?;
+        let run = ScaleRun::new(exe, repo, &ws, model, options)?;
         run.run(|m| println!("{}", row(m)))?;
         run.restore()?;
         let _ = std::fs::remove_dir_all(&run.store);
