@@ -15,7 +15,7 @@
 use super::long_utterances::Bundled;
 use super::rss::mib;
 use lotto_stdlib::arch::Arch;
-use lotto_stdlib::training::cost::{StepMemory, CHARS_PER_SECOND, PLAN_SECONDS};
+use lotto_stdlib::training::cost::{StepMemory, PLAN_SECONDS};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -155,10 +155,9 @@ impl ScaleRun {
 
     /// Runs every step of the recipe in order, each in a process of its
     /// own; `each` sees each step's figures as it ends.
-    pub fn run(&self, mut each: impl FnMut(&Measured)) -> Result<Vec<Measured>, String> {
+    pub fn run(&self, mut each: impl FnMut(&Measured)) -> Result<(), String> {
         let logs = self.ws.join("logs");
         std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
-        let mut all = vec![];
         while let Some(row) = self.next_step()? {
             let key = row
                 .key
@@ -197,9 +196,8 @@ impl ScaleRun {
             if self.drop_if_unread(&m.name)? {
                 self.gc()?;
             }
-            all.push(m);
         }
-        Ok(all)
+        Ok(())
     }
 
     /// Removes the binding of `name` from the recipe when it is one line
@@ -372,8 +370,8 @@ pub fn run(exe: &Path, repo: &Path, models: &[String], options: &[String]) -> Re
 /// What `lotto plan` computes for a training step of `arch` on one 15 s
 /// utterance, to read the peaks against.
 pub fn estimate(arch: &Arch) -> String {
-    let frames = (PLAN_SECONDS * 100.0) as usize;
-    let m = StepMemory::of(arch, 1, frames, (PLAN_SECONDS * CHARS_PER_SECOND) as usize);
+    // Both paper feature sets hop 10 ms: 100 frames a second.
+    let m = StepMemory::planned(arch, 1, 100.0);
     format!(
         "{:.1}M parameters; a training step on one {PLAN_SECONDS:.0} s utterance is estimated at {:.0} MiB \
          ({:.0} state + {:.0} activations)",

@@ -15,7 +15,7 @@ use lotto_stdlib::features::spec::{extract, Feats, FeatureSpec};
 use lotto_stdlib::pruning::select::{prunable_names, Selection};
 use lotto_stdlib::tensor_io::{HostTensor, TensorMap};
 use lotto_stdlib::training::batch::make_batch;
-use lotto_stdlib::training::cost::{train_flops, StepMemory, CHARS_PER_SECOND, PLAN_SECONDS};
+use lotto_stdlib::training::cost::{train_flops, StepMemory, PLAN_SECONDS};
 use lotto_stdlib::training::optimizer::{Opt, Stepper};
 use lotto_stdlib::training::settings::FitSettings;
 use lotto_stdlib::training::train_loop::mask_tensors;
@@ -230,13 +230,8 @@ pub fn run(exe: &Path, repo: &Path) -> Result<(), String> {
                 f[1], f[0]
             );
         }
-        let frames = (SECONDS * 100.0) as usize;
-        let paper = StepMemory::of(
-            &arch,
-            PAPER_BATCH,
-            frames,
-            (SECONDS * CHARS_PER_SECOND) as usize,
-        );
+        // Both paper feature sets hop 10 ms: 100 frames a second.
+        let paper = StepMemory::planned(&arch, PAPER_BATCH, 100.0);
         println!(
             "{name:<20} estimate at the paper's batch of {PAPER_BATCH} x {SECONDS:.0} s: {:.1} GiB \
              (activations {:.1} GiB)",

@@ -23,7 +23,7 @@ impl View for &HostTensor {
         &self.shape
     }
     fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(self.data.iter().flat_map(|x| x.to_le_bytes()).collect())
+        Cow::Owned(le_bytes(&self.data))
     }
     fn data_len(&self) -> usize {
         self.data.len() * 4
@@ -39,6 +39,26 @@ pub struct LazyTensor<'a> {
     pub values: Box<dyn Fn() -> Vec<f32> + 'a>,
 }
 
+impl LazyTensor<'_> {
+    /// Its values on the host now.
+    pub fn host(&self) -> HostTensor {
+        HostTensor {
+            shape: self.shape.clone(),
+            data: (self.values)(),
+        }
+    }
+}
+
+/// Every tensor of `lazy` copied to the host.
+pub fn to_host_map(lazy: &BTreeMap<String, LazyTensor>) -> TensorMap {
+    lazy.iter().map(|(k, t)| (k.clone(), t.host())).collect()
+}
+
+/// f32 values as safetensors stores them (little-endian bytes).
+fn le_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
 impl View for &LazyTensor<'_> {
     fn dtype(&self) -> Dtype {
         Dtype::F32
@@ -47,12 +67,7 @@ impl View for &LazyTensor<'_> {
         &self.shape
     }
     fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(
-            (self.values)()
-                .iter()
-                .flat_map(|x| x.to_le_bytes())
-                .collect(),
-        )
+        Cow::Owned(le_bytes(&(self.values)()))
     }
     fn data_len(&self) -> usize {
         self.shape.iter().product::<usize>() * 4

@@ -9,7 +9,7 @@
 //! are exact.
 
 use crate::rng::Rng;
-use crate::tensor_io::{HostTensor, LazyTensor, TensorMap};
+use crate::tensor_io::{to_host_map, LazyTensor, TensorMap};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::collections::BTreeMap;
 
@@ -150,20 +150,10 @@ impl Params {
 
     /// Host copy of every parameter (logical shapes) and buffer.
     pub fn to_map(&self) -> TensorMap {
-        let mut m = self.buffers.clone();
-        for (p, v) in self.info.iter().zip(&self.values) {
-            m.insert(
-                p.name.clone(),
-                HostTensor {
-                    shape: p.shape.clone(),
-                    data: to_host(v),
-                },
-            );
-        }
-        m
+        to_host_map(&self.lazy_map())
     }
-    /// [`Params::to_map`] as tensors copied to the host only as they are
-    /// written (`tensor_io::save_lazy`).
+    /// Every parameter and buffer as tensors copied to the host only when
+    /// read (`tensor_io::save_lazy` writes them one at a time).
     pub fn lazy_map(&self) -> BTreeMap<String, LazyTensor<'_>> {
         let mut m: BTreeMap<String, LazyTensor> = self
             .buffers

@@ -17,6 +17,15 @@ pub fn apply_masks(w: &mut TensorMap, masks: &Masks) {
     }
 }
 
+/// A copy of `w` with `masks` applied, if any (a round's initial weights).
+pub fn masked(w: &TensorMap, masks: Option<&Masks>) -> TensorMap {
+    let mut out = w.clone();
+    if let Some(m) = masks {
+        apply_masks(&mut out, m);
+    }
+    out
+}
+
 /// RW: remaining weights as % of prunable, measured from the masks.
 pub fn remaining(m: &Masks) -> f64 {
     let (kept, total) = m.values().fold((0.0, 0usize), |(k, t), h| {

@@ -7,9 +7,10 @@
 use super::epoch_log::EpochLog;
 use super::optimizer::Opt;
 use crate::nn::{to_host, Params};
-use crate::tensor_io::{self, HostTensor, LazyTensor, TensorMap};
+use crate::tensor_io::{self, LazyTensor, TensorMap};
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 const STATE: &str = "ckpt.json";
@@ -73,16 +74,20 @@ pub fn load_moments(opt: &mut Opt, p: &Params, moments: &TensorMap) -> Result<()
 
 /// The optimizer's moments, named as `load_moments` reads them.
 pub fn moments(p: &Params, opt: &Opt) -> TensorMap {
-    let mut all = TensorMap::new();
+    tensor_io::to_host_map(&lazy_moments(p, opt))
+}
+
+/// [`moments`] copied to the host only when read (as a checkpoint writes
+/// them, one at a time).
+fn lazy_moments<'a>(p: &'a Params, opt: &'a Opt) -> BTreeMap<String, LazyTensor<'a>> {
+    let mut all = BTreeMap::new();
     for (i, pi) in p.info.iter().enumerate() {
         for (name, moment) in [("m", &opt.m[i]), ("v", &opt.v[i])] {
-            all.insert(
-                format!("adam.{name}.{}", pi.name),
-                HostTensor {
-                    shape: vec![pi.numel()],
-                    data: to_host(moment),
-                },
-            );
+            let lazy = LazyTensor {
+                shape: vec![pi.numel()],
+                values: Box::new(move || to_host(moment)),
+            };
+            all.insert(format!("adam.{name}.{}", pi.name), lazy);
         }
     }
     all
@@ -103,15 +108,7 @@ pub fn save_best(dir: &Path, epoch: usize, p: &Params) -> Result<String, String>
 pub fn save(dir: &Path, p: &Params, opt: &Opt, mut state: State) -> Result<(), String> {
     let epoch = state.history.len();
     let mut all = p.lazy_map();
-    for (i, pi) in p.info.iter().enumerate() {
-        for (name, moment) in [("m", &opt.m[i]), ("v", &opt.v[i])] {
-            let lazy = LazyTensor {
-                shape: vec![pi.numel()],
-                values: Box::new(move || to_host(moment)),
-            };
-            all.insert(format!("adam.{name}.{}", pi.name), lazy);
-        }
-    }
+    all.extend(lazy_moments(p, opt));
     state.file = format!("ckpt_e{epoch}.safetensors");
     tensor_io::save_lazy(&dir.join(&state.file), &all)?;
     let tmp = dir.join(format!("{STATE}.tmp"));

@@ -19,8 +19,7 @@ pub const CHARS_PER_SECOND: f64 = 15.0;
 /// about 104 TFLOP per hour of audio`: `batch` is the fit's,
 /// `frames_per_second` its features' frame rate.
 pub fn describe(arch: &Arch, batch: usize, frames_per_second: f64) -> String {
-    let frames = (PLAN_SECONDS * frames_per_second).round() as usize;
-    let labels = (PLAN_SECONDS * CHARS_PER_SECOND) as usize;
+    let (frames, labels) = planned_utterance(frames_per_second);
     let m = StepMemory::of(arch, batch, frames, labels);
     let per_hour = train_flops(arch, frames, labels) * 3600.0 / PLAN_SECONDS;
     format!(
@@ -32,6 +31,13 @@ pub fn describe(arch: &Arch, batch: usize, frames_per_second: f64) -> String {
         fmt_bytes(m.activations as usize),
         fmt_flops(per_hour)
     )
+}
+
+/// The feature frames (at `frames_per_second`) and target labels of the
+/// longest utterance a plan assumes.
+pub fn planned_utterance(frames_per_second: f64) -> (usize, usize) {
+    let frames = (PLAN_SECONDS * frames_per_second).round() as usize;
+    (frames, (PLAN_SECONDS * CHARS_PER_SECOND) as usize)
 }
 
 /// Bytes per parameter held through a training step: the weights, their
@@ -63,6 +69,13 @@ impl StepMemory {
             state: (arch.num_params() * STEP_STATE_BYTES) as u64,
             activations: ((batch * per_utterance + per_batch) * 4) as u64,
         }
+    }
+
+    /// A step on `batch` of the longest utterances a plan assumes, as
+    /// `lotto plan` shows it.
+    pub fn planned(arch: &Arch, batch: usize, frames_per_second: f64) -> StepMemory {
+        let (frames, labels) = planned_utterance(frames_per_second);
+        StepMemory::of(arch, batch, frames, labels)
     }
 
     pub fn total(&self) -> u64 {

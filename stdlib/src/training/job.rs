@@ -12,7 +12,7 @@ use crate::artifacts::{read_yaml, write_yaml};
 use crate::features::corpus_features::corpus_features;
 use crate::features::spec::{Feats, FeatureSpec};
 use crate::noise::injector::NoiseInjector;
-use crate::pruning::masks::{apply_masks, remaining, Masks};
+use crate::pruning::masks::{masked, remaining, Masks};
 use crate::tensor_io::{self, TensorMap};
 use lotto_interpreter::progress::Progress;
 use lotto_interpreter::run_ctx::RunCtx;
@@ -210,11 +210,10 @@ impl<'a> TrainJob<'a> {
             let json = serde_json::json!({ "step": step }).to_string();
             std::fs::write(run.out.join("optimizer.json"), json).map_err(|e| e.to_string())?;
         }
-        let mut init_m = run.init.clone();
         if let Some(m) = run.masks {
-            apply_masks(&mut init_m, m);
             tensor_io::save(&run.out.join("masks.safetensors"), m)?;
         }
+        let init_m = masked(run.init, run.masks);
         tensor_io::save(&run.out.join("init.safetensors"), &init_m)?;
         tensor_io::save(&run.out.join("best.safetensors"), &r.best)?;
         tensor_io::save(&run.out.join("last.safetensors"), &r.last)?;

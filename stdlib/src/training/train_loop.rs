@@ -16,7 +16,7 @@ use crate::decoding::decode;
 use crate::features::spec::Feats;
 use crate::nn::Params;
 use crate::noise::injector::NoiseInjector;
-use crate::pruning::masks::{apply_masks, Masks};
+use crate::pruning::masks::{masked, Masks};
 use crate::rng::Rng;
 use crate::scoring::score;
 use crate::tensor_io::TensorMap;
@@ -37,15 +37,6 @@ pub struct TrainResult {
     pub history: Vec<EpochLog>,
     /// Why the kept epoch is a weak choice, if it is (`selection::warning`).
     pub warning: Option<String>,
-}
-
-/// `init` with `masks` applied.
-fn masked(init: &TensorMap, masks: Option<&Masks>) -> TensorMap {
-    let mut w = init.clone();
-    if let Some(m) = masks {
-        apply_masks(&mut w, m);
-    }
-    w
 }
 
 /// Looks at the weights after each epoch and may end training early (the
