@@ -172,7 +172,7 @@ impl App {
             jobs: 1,
             force: BTreeSet::new(),
             only: None,
-            device: self.device_kind().to_string(),
+            device: self.device.clone(),
             recipe: self.recipe_rel(&r.file),
             show_bars: std::io::stderr().is_terminal(),
             export: true,

@@ -23,6 +23,9 @@ pub struct RunOpts {
     pub force: BTreeSet<usize>,
     /// Only these steps and what they need.
     pub only: Option<BTreeSet<usize>>,
+    /// The `--device` name as given (`cuda:1`): ops open this device.
+    /// Keys name only its kind's numerics, so which GPU ran is not part
+    /// of a result's identity.
     pub device: String,
     /// The recipe path relative to the workspace (names steps in records).
     pub recipe: String,

@@ -30,7 +30,7 @@ pub struct RunCtx<'a> {
     pub checkpoints: &'a Path,
     /// The workspace root: relative paths in arguments resolve against it.
     pub workspace: &'a Path,
-    /// Device name the run was asked for (`flex`, `vulkan`, ...).
+    /// Device name the run was asked for (`flex`, `vulkan`, `cuda:1`).
     pub device: &'a str,
     pub progress: &'a Progress,
     /// Metrics the op reports; they land in `step.yaml`.

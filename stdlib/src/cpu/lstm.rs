@@ -15,6 +15,14 @@
 //! (`Order::Reversed`) gathers its steps in that order, so the loop is the
 //! same for both directions.
 //!
+//! Memory: between the passes a direction keeps only its gates and cell
+//! states (6 × H per frame); its input and output are the autodiff graph's
+//! tensors, which the caller holds anyway and hands back (`Saved`), and
+//! the weights are read from the parameters again. The backward pass
+//! writes the gate gradients over the gates. At the paper's CNN-LSTM this
+//! keeps a training step within 1.35× of `lotto plan`'s estimate at any
+//! batch (docs/results.md).
+//!
 //! Results do not depend on the thread count: a direction runs on one
 //! thread (the caller runs directions side by side) and every sum has a
 //! fixed order.
@@ -72,13 +80,24 @@ impl Order {
     /// The inverse of `gather`: [t, b, w] in this order → [b, t, w].
     fn scatter(&self, y: &[f32], b: usize, t: usize, w: usize) -> Vec<f32> {
         let mut out = vec![0.0f32; y.len()];
+        self.scatter_into(y, b, t, w, &mut out, false);
+        out
+    }
+
+    /// `scatter` into `out`, or added to what `out` holds when `add`.
+    fn scatter_into(&self, y: &[f32], b: usize, t: usize, w: usize, out: &mut [f32], add: bool) {
+        assert_eq!(out.len(), y.len(), "LSTM scatter size");
         for s in 0..t {
             for i in 0..b {
-                let dst = (i * t + self.source(i, s, t)) * w;
-                out[dst..dst + w].copy_from_slice(&y[(s * b + i) * w..][..w]);
+                let dst = &mut out[(i * t + self.source(i, s, t)) * w..][..w];
+                let src = &y[(s * b + i) * w..][..w];
+                if add {
+                    dst.iter_mut().zip(src).for_each(|(d, v)| *d += v);
+                } else {
+                    dst.copy_from_slice(src);
+                }
             }
         }
-        out
     }
 }
 
@@ -97,22 +116,52 @@ pub struct LstmGrads {
     pub w_hh: Vec<f32>,
     /// The gradient of `bias`, so of `bias_ih` and of `bias_hh` each.
     pub bias: Vec<f32>,
-    /// [b, t, d], in the input's own order.
-    pub x: Option<Vec<f32>>,
+    pub x: Option<InputGrad>,
+}
+
+/// The gradient of a direction's input, still in the direction's step
+/// order: `add_to` puts it in the input's order, so directions sum into
+/// one buffer without a copy each.
+pub struct InputGrad {
+    dims: LstmDims,
+    order: Order,
+    steps: Vec<f32>,
+}
+
+impl InputGrad {
+    /// Puts this gradient, [b, t, d] in the input's order, into `acc`, or
+    /// adds it to what `acc` holds.
+    pub fn add_to(&self, acc: &mut Option<Vec<f32>>) {
+        let LstmDims { b, t, d, .. } = self.dims;
+        match acc {
+            Some(acc) => self.order.scatter_into(&self.steps, b, t, d, acc, true),
+            None => *acc = Some(self.order.scatter(&self.steps, b, t, d)),
+        }
+    }
+}
+
+/// What a direction's backward pass reads besides its run: the weights,
+/// the layer's input `x` [b, t, d] and the direction's output `y`
+/// [b, t, h], both in the input's order. The caller holds the input and
+/// the output anyway (as tensors of the autodiff graph), so the run does
+/// not keep copies of them.
+pub struct Saved<'a> {
+    pub w_ih: &'a [f32],
+    pub w_hh: &'a [f32],
+    pub x: &'a [f32],
+    pub y: &'a [f32],
 }
 
 /// One direction's forward pass over a batch, with what its backward pass
-/// needs: the input and, per step, the gates after their activations, the
-/// cell state and the output.
+/// needs beyond `Saved`: per step, the gates after their activations and
+/// the cell state.
 pub struct LstmRun {
     dims: LstmDims,
     order: Order,
-    xs: Vec<f32>,
     gates: Vec<f32>,
     cs: Vec<f32>,
     /// tanh of `cs`, kept rather than computed again backward.
     tcs: Vec<f32>,
-    hs: Vec<f32>,
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -128,8 +177,14 @@ fn tanh(x: f32) -> f32 {
 }
 
 impl LstmRun {
-    /// Runs the direction over `x` [b, t, d] from zero state.
-    pub fn forward(dims: LstmDims, order: Order, x: &[f32], w: &LstmWeights) -> LstmRun {
+    /// Runs the direction over `x` [b, t, d] from zero state: the run and
+    /// the outputs [b, t, h], in the input's own order.
+    pub fn forward(
+        dims: LstmDims,
+        order: Order,
+        x: &[f32],
+        w: &LstmWeights,
+    ) -> (LstmRun, Vec<f32>) {
         let LstmDims { b, t, d, h } = dims;
         let (g4, n) = (4 * h, t * b);
         assert_eq!(w.w_ih.len(), g4 * d, "LSTM weight_ih size");
@@ -147,6 +202,7 @@ impl LstmRun {
         for row in gates.chunks_mut(g4) {
             row.iter_mut().zip(&w.bias).for_each(|(g, b)| *g += b);
         }
+        drop(xs);
         // w_hh column by column, so that gemm reads it in place, and the
         // products are transposed: a step's product is then 4h rows by b
         // columns, which fills gemm's 16-row kernels where b rows would not.
@@ -194,41 +250,44 @@ impl LstmRun {
                 }
             }
         }
-        LstmRun {
+        let y = order.scatter(&hs, b, t, h);
+        let run = LstmRun {
             dims,
             order,
-            xs,
             gates,
             cs,
             tcs,
-            hs,
-        }
-    }
-
-    /// The outputs [b, t, h], in the input's own order.
-    pub fn output(&self) -> Vec<f32> {
-        let LstmDims { b, t, h, .. } = self.dims;
-        self.order.scatter(&self.hs, b, t, h)
+        };
+        (run, y)
     }
 
     /// Gradients given the outputs' gradient `dy` [b, t, h] (input order).
-    pub fn backward(&self, w: &LstmWeights, dy: &[f32], need_dx: bool) -> LstmGrads {
+    /// The gate gradients overwrite the gates, step by step, so the pass
+    /// holds no second array of that size.
+    pub fn backward(self, saved: Saved, dy: &[f32], need_dx: bool) -> LstmGrads {
         let LstmDims { b, t, d, h } = self.dims;
         let (g4, n, step) = (4 * h, t * b, b * h);
-        let dys = self.order.gather(dy, b, t, h);
-        let mut dg = vec![0.0f32; n * g4];
+        let LstmRun {
+            order,
+            mut gates,
+            cs,
+            tcs,
+            ..
+        } = self;
+        assert_eq!(dy.len(), n * h, "LSTM output gradient size");
+        let dg = &mut gates;
         let mut dh_next = vec![0.0f32; step];
         let mut dc_next = vec![0.0f32; step];
         for s in (0..t).rev() {
             for i in 0..b {
-                let gi = &self.gates[(s * b + i) * g4..][..g4];
                 let di = &mut dg[(s * b + i) * g4..][..g4];
+                let dyi = &dy[(i * t + order.source(i, s, t)) * h..][..h];
                 for j in 0..h {
                     let k = s * step + i * h + j;
-                    let (ig, fg, cg, og) = (gi[j], gi[h + j], gi[2 * h + j], gi[3 * h + j]);
-                    let tc = self.tcs[k];
-                    let cp = if s > 0 { self.cs[k - step] } else { 0.0 };
-                    let dh = dys[k] + dh_next[i * h + j];
+                    let (ig, fg, cg, og) = (di[j], di[h + j], di[2 * h + j], di[3 * h + j]);
+                    let tc = tcs[k];
+                    let cp = if s > 0 { cs[k - step] } else { 0.0 };
+                    let dh = dyi[j] + dh_next[i * h + j];
                     let dc = dh * og * (1.0 - tc * tc) + dc_next[i * h + j];
                     di[j] = dc * cg * ig * (1.0 - ig);
                     di[h + j] = dc * cp * fg * (1.0 - fg);
@@ -242,44 +301,52 @@ impl LstmRun {
                 matmul(
                     Mat::new(&mut dh_next, h, b, 1, h),
                     false,
-                    MatRef::new(&w.w_hh, h, g4, 1, h),
+                    MatRef::new(saved.w_hh, h, g4, 1, h),
                     MatRef::new(&dg[s * b * g4..], g4, b, 1, g4),
                 );
             }
         }
+        drop((cs, tcs, dh_next, dc_next));
         // d w_hh [4h × h] = Σ_{s ≥ 1} dgates_sᵀ · h_{s-1}
         let mut w_hh = vec![0.0f32; g4 * h];
         if t > 1 {
+            let hs = order.gather(saved.y, b, t, h);
             let m = (t - 1) * b;
             matmul(
                 Mat::new(&mut w_hh, g4, h, h, 1),
                 false,
                 MatRef::new(&dg[b * g4..], g4, m, 1, g4),
-                MatRef::new(&self.hs, m, h, h, 1),
+                MatRef::new(&hs, m, h, h, 1),
             );
         }
         // d w_ih [4h × d] = dgatesᵀ [4h × n] · xs [n × d]
         let mut w_ih = vec![0.0f32; g4 * d];
+        let xs = order.gather(saved.x, b, t, d);
         matmul(
             Mat::new(&mut w_ih, g4, d, d, 1),
             false,
-            MatRef::new(&dg, g4, n, 1, g4),
-            MatRef::new(&self.xs, n, d, d, 1),
+            MatRef::new(dg, g4, n, 1, g4),
+            MatRef::new(&xs, n, d, d, 1),
         );
+        drop(xs);
         let mut bias = vec![0.0f32; g4];
         for row in dg.chunks(g4) {
             bias.iter_mut().zip(row).for_each(|(a, g)| *a += g);
         }
         let x = need_dx.then(|| {
             // dxs [n × d] = dgates [n × 4h] · w_ih [4h × d]
-            let mut dxs = vec![0.0f32; n * d];
+            let mut steps = vec![0.0f32; n * d];
             matmul(
-                Mat::new(&mut dxs, n, d, d, 1),
+                Mat::new(&mut steps, n, d, d, 1),
                 false,
-                MatRef::new(&dg, n, g4, g4, 1),
-                MatRef::new(&w.w_ih, g4, d, d, 1),
+                MatRef::new(dg, n, g4, g4, 1),
+                MatRef::new(saved.w_ih, g4, d, d, 1),
             );
-            self.order.scatter(&dxs, b, t, d)
+            InputGrad {
+                dims: self.dims,
+                order,
+                steps,
+            }
         });
         LstmGrads {
             w_ih,
@@ -367,15 +434,23 @@ mod tests {
             };
             let dyt = Tensor::<3>::from_data(TensorData::new(dy.clone(), [b, t, h]), &device);
             let grads = (y.clone() * dyt).sum().backward();
-            let run = LstmRun::forward(dims, order.clone(), &x, &w);
-            close(&run.output(), &to_host(&y), "output");
-            let g = run.backward(&w, &dy, true);
+            let (run, out) = LstmRun::forward(dims, order.clone(), &x, &w);
+            close(&out, &to_host(&y), "output");
+            let saved = Saved {
+                w_ih: &w.w_ih,
+                w_hh: &w.w_hh,
+                x: &x,
+                y: &out,
+            };
+            let g = run.backward(saved, &dy, true);
+            let mut gx = None;
+            g.x.unwrap().add_to(&mut gx);
             let burn = |name: &str| to_host(&p.values[p.index(name)].grad(&grads).unwrap());
             close(&g.w_ih, &burn("l.weight_ih"), "weight_ih");
             close(&g.w_hh, &burn("l.weight_hh"), "weight_hh");
             close(&g.bias, &burn("l.bias_ih"), "bias_ih");
             close(&g.bias, &burn("l.bias_hh"), "bias_hh");
-            close(&g.x.unwrap(), &to_host(&xt.grad(&grads).unwrap()), "input");
+            close(&gx.unwrap(), &to_host(&xt.grad(&grads).unwrap()), "input");
         }
     }
 

@@ -4,7 +4,7 @@
 
 use super::layers::{lstm_dir, reverse_padded};
 use super::params::{host_to_tensor, to_host, Params, NORM_EPS};
-use super::tape::{HostConv, HostDir, HostLstm, Stage};
+use super::tape::{HostConv, HostDir, HostLstm, Stage, StageInput};
 use crate::cpu::conv::ConvGeom;
 use crate::cpu::lstm::{LstmDims, LstmRun, LstmWeights, Order};
 use burn::tensor::module::conv2d;
@@ -96,7 +96,7 @@ impl<'a> Ctx<'a> {
         let [b, t, d] = x.dims();
         let dims = LstmDims { b, t, d, h };
         let xv = to_host(&x);
-        let found: Vec<([usize; 4], LstmWeights)> = dirs
+        let (params, weights): (Vec<[usize; 4]>, Vec<LstmWeights>) = dirs
             .iter()
             .map(|dir| {
                 let params = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
@@ -114,35 +114,37 @@ impl<'a> Ctx<'a> {
                 };
                 (params, weights)
             })
-            .collect();
-        let runs: Vec<LstmRun> = dirs
+            .unzip();
+        let runs: Vec<(LstmRun, Vec<f32>)> = dirs
             .par_iter()
-            .zip(&found)
-            .map(|(dir, (_, w))| LstmRun::forward(dims, dir.order.clone(), &xv, w))
+            .zip(&weights)
+            .map(|(dir, w)| LstmRun::forward(dims, dir.order.clone(), &xv, w))
             .collect();
-        let outs: Vec<Tensor<3>> = runs
-            .iter()
-            .map(|r| Tensor::from_data(TensorData::new(r.output(), [b, t, h]), &dev))
-            .collect();
-        if !(self.train && dev.is_autodiff()) {
-            return outs;
-        }
-        let outs: Vec<Tensor<3>> = outs.into_iter().map(|o| o.require_grad()).collect();
-        let dirs = runs
-            .into_iter()
-            .zip(found)
-            .zip(&outs)
-            .map(|((run, (params, weights)), output)| HostDir {
+        // The backward pass reads the weights from the parameters again.
+        drop(weights);
+        let tracked = self.train && dev.is_autodiff();
+        let mut host_dirs = vec![];
+        let mut outs = vec![];
+        for ((run, y), params) in runs.into_iter().zip(params) {
+            let out = Tensor::<3>::from_data(TensorData::new(y, [b, t, h]), &dev);
+            if !tracked {
+                outs.push(out);
+                continue;
+            }
+            let out = out.require_grad();
+            host_dirs.push(HostDir {
                 run,
-                weights,
                 params,
-                output: output.clone(),
-            })
-            .collect();
-        self.tape.push(Stage::Lstm(Box::new(HostLstm {
-            dirs,
-            input: x.is_tracked().then_some(x),
-        })));
+                output: out.clone(),
+            });
+            outs.push(out);
+        }
+        if tracked {
+            self.tape.push(Stage::Lstm(Box::new(HostLstm {
+                dirs: host_dirs,
+                input: StageInput::new(x, xv),
+            })));
+        }
         outs
     }
 
@@ -190,9 +192,7 @@ impl<'a> Ctx<'a> {
         self.tape.push(Stage::Conv(Box::new(HostConv {
             geom,
             weight: i,
-            x: xv,
-            w: wv,
-            input: x.is_tracked().then_some(x),
+            input: StageInput::new(x, xv),
             output: y.clone(),
         })));
         y

@@ -4,9 +4,10 @@
 
 use super::params::{host_to_tensor, to_host, Params};
 use crate::cpu::conv::ConvGeom;
-use crate::cpu::lstm::{LstmRun, LstmWeights};
+use crate::cpu::lstm::{LstmRun, Saved};
 use burn::tensor::{Gradients, Tensor, TensorData};
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// A place where a training forward pass leaves burn's autodiff graph to
 /// compute a part of the model on the host. The part's output is a fresh
@@ -19,17 +20,49 @@ pub enum Stage {
     Lstm(Box<HostLstm>),
 }
 
+/// The input of a host stage, for its backward pass: the autodiff node it
+/// was (its values read back when the backward pass needs them, so the
+/// tape holds no second copy), or the values themselves when it was not a
+/// node (the features).
+pub enum StageInput<const D: usize> {
+    Node(Box<Tensor<D>>),
+    Values(Vec<f32>),
+}
+
+impl<const D: usize> StageInput<D> {
+    /// `x`, whose host values `xv` the forward pass has read, kept as a
+    /// node when it is one.
+    pub(crate) fn new(x: Tensor<D>, xv: Vec<f32>) -> StageInput<D> {
+        if x.is_tracked() {
+            StageInput::Node(Box::new(x))
+        } else {
+            StageInput::Values(xv)
+        }
+    }
+
+    fn values(&self) -> Cow<'_, [f32]> {
+        match self {
+            StageInput::Node(x) => Cow::Owned(to_host(x)),
+            StageInput::Values(v) => Cow::Borrowed(v),
+        }
+    }
+
+    fn node(self) -> Option<Tensor<D>> {
+        match self {
+            StageInput::Node(x) => Some(*x),
+            StageInput::Values(_) => None,
+        }
+    }
+}
+
 /// A convolution computed on the host during a training forward pass, with
-/// what its backward pass needs.
+/// what its backward pass needs (the weight is read from the parameters
+/// again).
 pub struct HostConv {
     pub(crate) geom: ConvGeom,
     /// Index of the weight parameter.
     pub(crate) weight: usize,
-    pub(crate) x: Vec<f32>,
-    pub(crate) w: Vec<f32>,
-    /// The input as a node of the autodiff graph, when it is one (not when
-    /// it is the features).
-    pub(crate) input: Option<Tensor<4>>,
+    pub(crate) input: StageInput<4>,
     /// The output: a fresh leaf that the rest of the forward pass uses.
     pub(crate) output: Tensor<4>,
 }
@@ -38,14 +71,14 @@ pub struct HostConv {
 /// forward pass, with what their backward passes need.
 pub struct HostLstm {
     pub(crate) dirs: Vec<HostDir>,
-    /// The input as a node of the autodiff graph, when it is one.
-    pub(crate) input: Option<Tensor<3>>,
+    pub(crate) input: StageInput<3>,
 }
 
-/// One direction of a `HostLstm`.
+/// One direction of a `HostLstm`. Its weights are read from the
+/// parameters again and its outputs from `output`, so the tape holds no
+/// copies of either.
 pub(crate) struct HostDir {
     pub(crate) run: LstmRun,
-    pub(crate) weights: LstmWeights,
     /// Indices of weight_ih, weight_hh, bias_ih and bias_hh.
     pub(crate) params: [usize; 4],
     /// The output: a fresh leaf that the rest of the forward pass uses.
@@ -86,41 +119,68 @@ pub fn gradients(loss: Tensor<1>, p: &Params, tape: Vec<Stage>) -> Vec<Tensor<1>
     for stage in tape.into_iter().rev() {
         match stage {
             Stage::Conv(op) => {
+                let HostConv {
+                    geom,
+                    weight,
+                    input,
+                    output,
+                } = *op;
                 // No gradient reached the output: the loss does not depend on it.
-                let Some(gy) = grad_in(&passes, &op.output) else {
+                let Some(gy) = grad_in(&passes, &output) else {
                     continue;
                 };
                 let gy = to_host(&gy);
-                let (dw, dx) = op.geom.backward(&op.x, &op.w, &gy, op.input.is_some());
-                sum_into(&mut host[op.weight], dw);
-                if let (Some(input), Some(dx)) = (op.input, dx) {
+                let need_dx = matches!(input, StageInput::Node(_));
+                let w = to_host(&p.values[weight]);
+                let (dw, dx) = geom.backward(&input.values(), &w, &gy, need_dx);
+                sum_into(&mut host[weight], dw);
+                if let (Some(input), Some(dx)) = (input.node(), dx) {
                     let dx = host_grad(dx, &input);
                     passes.push(backward_from(input, dx));
                 }
             }
             Stage::Lstm(op) => {
                 let HostLstm { dirs, input } = *op;
-                let work: Vec<(&HostDir, Vec<f32>)> = dirs
-                    .iter()
-                    .filter_map(|d| Some((d, to_host(&grad_in(&passes, &d.output)?))))
+                let work: Vec<(HostDir, Vec<f32>)> = dirs
+                    .into_iter()
+                    .filter_map(|d| {
+                        let dy = to_host(&grad_in(&passes, &d.output)?);
+                        Some((d, dy))
+                    })
                     .collect();
-                let need_dx = input.is_some();
+                if work.is_empty() {
+                    continue;
+                }
+                let need_dx = matches!(input, StageInput::Node(_));
+                let x = input.values();
                 let grads: Vec<_> = work
-                    .par_iter()
-                    .map(|(d, dy)| d.run.backward(&d.weights, dy, need_dx))
+                    .into_par_iter()
+                    .map(|(d, dy)| {
+                        let [ih, hh, ..] = d.params;
+                        let (w_ih, w_hh) = (to_host(&p.values[ih]), to_host(&p.values[hh]));
+                        let y = to_host(&d.output);
+                        let saved = Saved {
+                            w_ih: &w_ih,
+                            w_hh: &w_hh,
+                            x: &x,
+                            y: &y,
+                        };
+                        (d.params, d.run.backward(saved, &dy, need_dx))
+                    })
                     .collect();
+                drop(x);
                 let mut dx: Option<Vec<f32>> = None;
-                for ((d, _), g) in work.iter().zip(grads) {
-                    let [ih, hh, b_ih, b_hh] = d.params;
+                for (params, g) in grads {
+                    let [ih, hh, b_ih, b_hh] = params;
                     sum_into(&mut host[ih], g.w_ih);
                     sum_into(&mut host[hh], g.w_hh);
                     sum_into(&mut host[b_ih], g.bias.clone());
                     sum_into(&mut host[b_hh], g.bias);
                     if let Some(gx) = g.x {
-                        sum_into(&mut dx, gx);
+                        gx.add_to(&mut dx);
                     }
                 }
-                if let (Some(input), Some(dx)) = (input, dx) {
+                if let (Some(input), Some(dx)) = (input.node(), dx) {
                     let dx = host_grad(dx, &input);
                     passes.push(backward_from(input, dx));
                 }

@@ -199,6 +199,7 @@ impl<'a> TrainJob<'a> {
             dev: &self.dev,
             bins: self.spec.bins(),
             device: &device,
+            device_name: &self.device,
             inject: inject.as_ref(),
             progress: self.progress,
             label: run.label,

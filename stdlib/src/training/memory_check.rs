@@ -2,15 +2,19 @@
 //!
 //! A step's peak is estimated from the architecture (`cost::StepMemory`)
 //! for the batches the run will take, the longest utterances included
-//! (batches are formed by length, so the last is the largest). On the CPU
-//! it is compared with the memory this process may use: `LOTTO_MEMORY`
+//! (batches are formed by length, so the last is the largest). It is
+//! compared with the memory the run may use. On the CPU: `LOTTO_MEMORY`
 //! when set (e.g. `16GB`: a scheduler's limit the kernel does not show),
 //! else the smaller of the kernel's `MemAvailable` and the cgroup's
-//! remaining `memory.max`. An estimate above that fails the step at once
-//! (after a run out of memory at epoch 3 the user would have lost hours);
-//! one within 1.5× of it (`lotto bench scale` measures peaks up to 1.6×
-//! the estimate) is a warning. Accelerator memory is not queried.
+//! remaining `memory.max`. On a GPU: `LOTTO_DEVICE_MEMORY` when set, else
+//! the GPU's free memory as nvidia-smi reports it (`accelerator_memory`);
+//! where neither answers, the run says its memory is not checked. An
+//! estimate above the limit fails the step at once (after a run out of
+//! memory at epoch 3 the user would have lost hours); one within 1.5× of
+//! it (`lotto bench scale` measures CPU peaks up to 1.5× the estimate) is
+//! a warning.
 
+use super::accelerator_memory;
 use super::cost::StepMemory;
 use crate::arch::Arch;
 use crate::features::spec::Feats;
@@ -18,11 +22,10 @@ use crate::features::spec::Feats;
 /// Measured peaks exceed the estimate by up to this factor.
 const MARGIN: f64 = 1.5;
 
-/// An error when the largest step cannot fit; a warning when it may not.
-pub fn check(arch: &Arch, batches: &[Vec<&Feats>]) -> Result<Option<String>, String> {
-    let Some((limit, source)) = available()? else {
-        return Ok(None);
-    };
+/// An error when the largest step cannot fit on `device` (a `--device`
+/// name); a warning when it may not, or when the device's memory is not
+/// known.
+pub fn check(arch: &Arch, batches: &[Vec<&Feats>], device: &str) -> Result<Option<String>, String> {
     let Some((need, batch, frames)) = batches
         .iter()
         .map(|b| {
@@ -45,6 +48,16 @@ pub fn check(arch: &Arch, batches: &[Vec<&Feats>]) -> Result<Option<String>, Str
         gb(need.state),
         gb(need.activations)
     );
+    let (limit, source) = match available(device)? {
+        Limit::Known(bytes, source) => (bytes, source),
+        Limit::Unknown(why) => {
+            return Ok(Some(format!(
+                "{what}; the memory of device `{device}` is not checked ({why}): set \
+                 LOTTO_DEVICE_MEMORY (e.g. `80GB`) for lotto to refuse a step that cannot fit"
+            )))
+        }
+        Limit::None => return Ok(None),
+    };
     if need.total() > limit {
         return Err(format!(
             "{what}, more than the {} {source}; lower `batch`, drop long utterances \
@@ -64,17 +77,41 @@ fn gb(bytes: u64) -> String {
     super::cost::fmt_bytes(bytes as usize)
 }
 
-/// The memory this process may use, and where that figure comes from.
-fn available() -> Result<Option<(u64, &'static str)>, String> {
-    if let Ok(v) = std::env::var("LOTTO_MEMORY") {
+/// The memory a run may use and where that figure comes from; why it is
+/// not known (a GPU nvidia-smi cannot tell about); or nothing to say (a
+/// host without /proc).
+enum Limit {
+    Known(u64, String),
+    Unknown(String),
+    None,
+}
+
+/// The memory a run on `device` may use.
+fn available(device: &str) -> Result<Limit, String> {
+    let host = matches!(crate::device::kind(device), "flex" | "cpu");
+    let var = if host {
+        "LOTTO_MEMORY"
+    } else {
+        "LOTTO_DEVICE_MEMORY"
+    };
+    if let Ok(v) = std::env::var(var) {
         return match parse_size(&v) {
-            Some(b) => Ok(Some((b, "LOTTO_MEMORY allows"))),
+            Some(b) => Ok(Limit::Known(b, format!("{var} allows"))),
             None => Err(format!(
-                "LOTTO_MEMORY=`{v}` is not a size: write bytes or e.g. `16GB`, `512MB`"
+                "{var}=`{v}` is not a size: write bytes or e.g. `16GB`, `512MB`"
             )),
         };
     }
-    Ok(host_available())
+    if host {
+        return Ok(host_available().map_or(Limit::None, |(b, s)| Limit::Known(b, s.into())));
+    }
+    let Some(smi) = accelerator_memory::find_smi() else {
+        return Ok(Limit::Unknown("no nvidia-smi on PATH".into()));
+    };
+    Ok(match accelerator_memory::free_bytes(&smi, device) {
+        Ok(b) => Limit::Known(b, "free on the GPU (nvidia-smi)".into()),
+        Err(e) => Limit::Unknown(e),
+    })
 }
 
 /// The smaller of `MemAvailable` and the cgroup's remaining limit.

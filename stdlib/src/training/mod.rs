@@ -2,6 +2,7 @@
 //! checkpoints, the jobs that produce Trained artifacts, and the `fit` op
 //! with its config ops.
 
+pub mod accelerator_memory;
 pub mod batch;
 pub mod checkpoint;
 pub mod configs;

@@ -59,6 +59,9 @@ pub struct Training<'a> {
     pub dev: &'a [Feats],
     pub bins: usize,
     pub device: &'a Device,
+    /// The `--device` name `device` was opened from (`cuda:1`), whose
+    /// memory the run checks before it starts.
+    pub device_name: &'a str,
     pub inject: Option<&'a NoiseInjector>,
     pub progress: &'a Progress,
     /// Names the run in progress lines (`lth round 3`).
@@ -105,11 +108,9 @@ impl Training<'_> {
     ) -> Result<TrainResult, String> {
         let s = self.settings;
         let batches = self.batches()?;
-        if crate::device::is_host(self.device) {
-            if let Some(w) = super::memory_check::check(self.cfg, &batches)? {
-                self.progress
-                    .println(&format!("  warning: {}: {w}", self.label));
-            }
+        if let Some(w) = super::memory_check::check(self.cfg, &batches, self.device_name)? {
+            self.progress
+                .println(&format!("  warning: {}: {w}", self.label));
         }
         let mut p = self.cfg.init(s.seed, self.device);
         p.load_map(&masked(init, masks))?;
@@ -427,6 +428,7 @@ mod tests {
                 dev: &dev,
                 bins,
                 device: &device,
+                device_name: "flex",
                 inject: None,
                 progress: &progress,
                 label: "t",
