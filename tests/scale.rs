@@ -2,14 +2,17 @@
 //! one training step on a real 15 s utterance each, in a process of their
 //! own (`lotto bench scale`'s cases): a change that blows memory at paper
 //! size fails here. The bound is the estimate `lotto plan` shows and `fit`
-//! checks; measured peaks are 1.3–1.6× it (docs/results.md), so 1.75×
-//! leaves room for the allocator, not for a second copy of the
-//! activations or of the weights.
+//! checks; measured peaks are 1.28–1.55× it at batch 1 (docs/results.md),
+//! so 1.65× leaves room for the allocator, not for a host copy of the
+//! LSTM weights (+0.16× for the RNN-T) or another copy of the activations. The CNN-LSTM also
+//! steps on 2 utterances within the goal of 1.5× (1.30× measured):
+//! each added utterance may cost only what the estimate counts for it.
 
 mod common;
 use common::*;
 
-const BOUND: f64 = 1.75;
+const BOUND: f64 = 1.65;
+const CNN_LSTM_BATCH_2_BOUND: f64 = 1.5;
 /// Whole ops (a fit, IMP rounds, transfer, decoding) against the same
 /// estimate, freed memory handed back: measured at 1.02–1.26× it for the
 /// Conformer (docs/results.md); one more host copy of the weights (13% of
@@ -18,9 +21,16 @@ const OPS_BOUND: f64 = 1.35;
 
 #[test]
 fn paper_size_training_steps_stay_within_their_memory_estimate() {
-    for model in ["cnn_lstm", "conformer", "efficient_conformer", "rnnt"] {
+    let cases = [
+        ("cnn_lstm", 1, BOUND),
+        ("cnn_lstm", 2, CNN_LSTM_BATCH_2_BOUND),
+        ("conformer", 1, BOUND),
+        ("efficient_conformer", 1, BOUND),
+        ("rnnt", 1, BOUND),
+    ];
+    for (model, batch, bound) in cases {
         let out = Out(lotto_in(&repo(), &["bench", "scale"])
-            .env("LOTTO_BENCH_SCALE_CASE", format!("{model}/1/1"))
+            .env("LOTTO_BENCH_SCALE_CASE", format!("{model}/{batch}/1"))
             .output()
             .unwrap());
         out.success();
@@ -32,8 +42,8 @@ fn paper_size_training_steps_stay_within_their_memory_estimate() {
         let (params, frames, peak, estimate) = (f[0], f[1], f[3], f[4]);
         assert!(params > 60e6 && frames >= 1490.0, "{model}: {f:?}");
         assert!(
-            peak <= BOUND * estimate,
-            "{model}: peak {peak:.0} MiB > {BOUND} x the estimate {estimate:.0} MiB"
+            peak <= bound * estimate,
+            "{model} at batch {batch}: peak {peak:.0} MiB > {bound} x the estimate {estimate:.0} MiB"
         );
     }
 }

@@ -86,18 +86,25 @@ fn setup(repo: &Path, name: &str, batch: usize) -> Result<(Arch, usize, Vec<Feat
 }
 
 /// One case in this process: `MODEL/BATCH/STEPS` trains (see `train`),
-/// `MODEL/BATCH/greedy`, `.../beam` and `.../export` run that op alone.
+/// `MODEL/BATCH/STEPS/graph` trains with burn's graph for every layer (the
+/// graph a GPU runs, without the CPU's host layers), `MODEL/BATCH/greedy`,
+/// `.../beam` and `.../export` run that op alone.
 fn run_case(repo: &Path, case: &str) -> Result<(), String> {
     let parts: Vec<&str> = case.split('/').collect();
-    let bad = || format!("bad case `{case}`: MODEL/BATCH/(STEPS|greedy|beam|export)");
-    let [name, batch, what] = parts.as_slice() else {
-        return Err(bad());
+    let bad = || format!("bad case `{case}`: MODEL/BATCH/(STEPS[/graph]|greedy|beam|export)");
+    let (name, batch, what, host_layers) = match parts.as_slice() {
+        [name, batch, what] => (name, batch, what, true),
+        [name, batch, what, "graph"] => (name, batch, what, false),
+        _ => return Err(bad()),
     };
     let batch: usize = batch.parse().map_err(|_| bad())?;
     let (arch, bins, feats) = setup(repo, name, batch)?;
     match *what {
-        "greedy" | "beam" | "export" => inference(&arch, bins, &feats, what),
-        steps => train(&arch, bins, &feats, steps.parse().map_err(|_| bad())?),
+        "greedy" | "beam" | "export" if host_layers => inference(&arch, bins, &feats, what),
+        steps => {
+            let steps = steps.parse().map_err(|_| bad())?;
+            train(&arch, bins, &feats, steps, host_layers)
+        }
     }
 }
 
@@ -131,10 +138,17 @@ fn inference(arch: &Arch, bins: usize, feats: &[Feats], what: &str) -> Result<()
 }
 
 /// `steps` training steps on the batch (Adam, every prunable tensor
-/// masked, θ0 kept on the host as IMP keeps it); prints `params frames
-/// labels peak_mib estimate_mib state_mib activations_mib first_step_s
+/// masked, θ0 kept on the host as IMP keeps it), with the CPU's host
+/// layers or burn's graph throughout; prints `params frames labels
+/// peak_mib estimate_mib state_mib activations_mib first_step_s
 /// last_step_s flops_per_step`.
-fn train(arch: &Arch, bins: usize, feats: &[Feats], steps: usize) -> Result<(), String> {
+fn train(
+    arch: &Arch,
+    bins: usize,
+    feats: &[Feats],
+    steps: usize,
+    host_layers: bool,
+) -> Result<(), String> {
     let batch = feats.len();
     let refs: Vec<&Feats> = feats.iter().collect();
     let bt = make_batch(&refs, bins, arch.tokens());
@@ -156,6 +170,7 @@ fn train(arch: &Arch, bins: usize, feats: &[Feats], steps: usize) -> Result<(), 
     let settings = FitSettings::plain_adam(1, batch, 1e-4);
     let stepper = Stepper {
         cfg: arch,
+        host_layers,
         settings: &settings,
         masks,
         bins,
@@ -220,6 +235,15 @@ pub fn run(exe: &Path, repo: &Path) -> Result<(), String> {
                 f[9] / f[8] / 1e9
             );
         }
+        let f = figures(exe, &format!("{name}/1/1/graph"))?;
+        println!(
+            "{name:<20} batch 1 in burn's graph throughout (as on a GPU): one step {:6.2} s  \
+             peak {:7.0} MiB  estimate {:7.0} MiB  peak/estimate {:.2}",
+            f[8],
+            f[3],
+            f[4],
+            f[3] / f[4]
+        );
         for what in ["greedy", "beam", "export"] {
             if what == "beam" && matches!(arch, Arch::Rnnt(_)) {
                 continue; // beam search decodes CTC models

@@ -38,6 +38,7 @@ pub fn run(iters: usize) -> Result<Medians, String> {
     let s = FitSettings::plain_adam(1, 8, 1e-4);
     let stepper = Stepper {
         cfg: &cfg,
+        host_layers: true,
         settings: &s,
         masks: vec![None; p.values.len()],
         bins: 161,

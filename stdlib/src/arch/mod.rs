@@ -462,6 +462,7 @@ mod tests {
         let bt = make_batch(&items, bins, arch.tokens());
         let stepper = Stepper {
             cfg: &arch,
+            host_layers: true,
             settings: &s,
             masks: vec![None; p.values.len()],
             bins,

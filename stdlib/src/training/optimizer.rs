@@ -57,6 +57,10 @@ pub struct Stepper<'a> {
     pub masks: Vec<Option<Tensor<1>>>,
     pub bins: usize,
     pub device: &'a Device,
+    /// Convolutions and LSTM layers on the host where the device is the
+    /// CPU (`nn::Ctx`). Off, the CPU runs burn's graph for them, the graph
+    /// a GPU runs: `lotto bench scale` measures that graph's memory so.
+    pub host_layers: bool,
 }
 
 /// The sum of squares of `g` in f32, summed in element order. On the CPU it
@@ -162,6 +166,7 @@ impl Stepper<'_> {
             self.device,
         );
         let mut cx = Ctx::new(p, true);
+        cx.host &= self.host_layers;
         cx.rng = Some(crate::rng::Rng::derive(self.settings.seed, draws));
         let per = self.cfg.utterance_losses(&mut cx, x, &bt.lens, &bt.targets);
         let loss = self.settings.loss.reduce(per, &bt.targets, self.device);
@@ -275,6 +280,7 @@ mod tests {
         let s = FitSettings::plain_adam(1, 2, 0.01);
         let stepper = Stepper {
             cfg: &cfg,
+            host_layers: true,
             settings: &s,
             masks: vec![None; cfg.init(1, &device).values.len()],
             bins,
@@ -319,6 +325,7 @@ mod tests {
         s.clip = 0.5;
         let stepper = Stepper {
             cfg: &cfg,
+            host_layers: true,
             settings: &s,
             masks,
             bins,
@@ -352,6 +359,7 @@ mod tests {
             s.eps = eps;
             let stepper = Stepper {
                 cfg: &cfg,
+                host_layers: true,
                 settings: &s,
                 masks: vec![None],
                 bins: 8,

@@ -116,6 +116,7 @@ impl Training<'_> {
         p.load_map(&masked(init, masks))?;
         let stepper = Stepper {
             cfg: self.cfg,
+            host_layers: true,
             settings: s,
             masks: mask_tensors(&p, masks),
             bins: self.bins,
