@@ -53,6 +53,13 @@ pub fn open(name: &str) -> Result<Device, String> {
     Ok(base.autodiff())
 }
 
+/// Whether a run on the device named `name` keeps its tensors in host
+/// memory: flex, and tch, which opens LibTorch's CPU device (burn's
+/// default `LibTorchDevice`). A GPU's memory is checked apart from it.
+pub fn memory_is_host(name: &str) -> bool {
+    matches!(kind(name), "flex" | "cpu" | "tch")
+}
+
 /// Whether tensors on `device` live in host memory (flex), where reading
 /// them back is a cheap copy rather than a device transfer.
 pub fn is_host(device: &Device) -> bool {

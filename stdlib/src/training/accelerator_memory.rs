@@ -3,8 +3,8 @@
 //! failing at its first batch (or, on a cluster, after hours in a queue).
 //!
 //! burn 0.22 has no portable query for a device's free memory, so lotto
-//! asks the driver's own tool: `nvidia-smi`, for any device kind on an
-//! NVIDIA GPU (cuda, tch, and vulkan on NVIDIA's driver). The GPU is the
+//! asks the driver's own tool: `nvidia-smi`, for either GPU device kind
+//! on an NVIDIA GPU (cuda, and vulkan on NVIDIA's driver). The GPU is the
 //! one the device name picks (`cuda:1` → the second visible GPU), mapped
 //! through `CUDA_VISIBLE_DEVICES` the way CUDA maps it, because nvidia-smi
 //! itself lists every GPU of the machine. Where the query cannot answer
@@ -33,7 +33,7 @@ fn query(smi: &Path, id: &str) -> Result<u64, String> {
         .output()
         .map_err(|e| format!("cannot run {}: {e}", smi.display()))?;
     if !out.status.success() {
-        // nvidia-smi prints its reason on stdout or stderr, by version.
+        // The first line nvidia-smi printed on either stream says why.
         let text = format!(
             "{}\n{}",
             String::from_utf8_lossy(&out.stderr),

@@ -3,7 +3,8 @@
 //! A step's peak is estimated from the architecture (`cost::StepMemory`)
 //! for the batches the run will take, the longest utterances included
 //! (batches are formed by length, so the last is the largest). It is
-//! compared with the memory the run may use. On the CPU: `LOTTO_MEMORY`
+//! compared with the memory the run may use. On the CPU (flex, and tch,
+//! which opens LibTorch's CPU device): `LOTTO_MEMORY`
 //! when set (e.g. `16GB`: a scheduler's limit the kernel does not show),
 //! else the smaller of the kernel's `MemAvailable` and the cgroup's
 //! remaining `memory.max`. On a GPU: `LOTTO_DEVICE_MEMORY` when set, else
@@ -11,7 +12,7 @@
 //! where neither answers, the run says its memory is not checked. An
 //! estimate above the limit fails the step at once (after a run out of
 //! memory at epoch 3 the user would have lost hours); one within 1.5× of
-//! it (`lotto bench scale` measures CPU peaks up to 1.5× the estimate) is
+//! it (`lotto bench scale` measures peaks of 1.3–1.6× the estimate) is
 //! a warning.
 
 use super::accelerator_memory;
@@ -26,6 +27,18 @@ const MARGIN: f64 = 1.5;
 /// name); a warning when it may not, or when the device's memory is not
 /// known.
 pub fn check(arch: &Arch, batches: &[Vec<&Feats>], device: &str) -> Result<Option<String>, String> {
+    let env = |var: &str| std::env::var(var).ok();
+    let limit = available(device, &env, &accelerator_memory::find_smi)?;
+    verdict(arch, batches, device, limit)
+}
+
+/// What `check` says of the largest step given the limit it found.
+fn verdict(
+    arch: &Arch,
+    batches: &[Vec<&Feats>],
+    device: &str,
+    limit: Limit,
+) -> Result<Option<String>, String> {
     let Some((need, batch, frames)) = batches
         .iter()
         .map(|b| {
@@ -48,7 +61,7 @@ pub fn check(arch: &Arch, batches: &[Vec<&Feats>], device: &str) -> Result<Optio
         gb(need.state),
         gb(need.activations)
     );
-    let (limit, source) = match available(device)? {
+    let (limit, source) = match limit {
         Limit::Known(bytes, source) => (bytes, source),
         Limit::Unknown(why) => {
             return Ok(Some(format!(
@@ -80,21 +93,27 @@ fn gb(bytes: u64) -> String {
 /// The memory a run may use and where that figure comes from; why it is
 /// not known (a GPU nvidia-smi cannot tell about); or nothing to say (a
 /// host without /proc).
+#[derive(Debug, PartialEq)]
 enum Limit {
     Known(u64, String),
     Unknown(String),
     None,
 }
 
-/// The memory a run on `device` may use.
-fn available(device: &str) -> Result<Limit, String> {
-    let host = matches!(crate::device::kind(device), "flex" | "cpu");
+/// The memory a run on `device` may use, given the environment `env` and
+/// where nvidia-smi is (`smi`; asked only for a GPU).
+fn available(
+    device: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    smi: &dyn Fn() -> Option<std::path::PathBuf>,
+) -> Result<Limit, String> {
+    let host = crate::device::memory_is_host(device);
     let var = if host {
         "LOTTO_MEMORY"
     } else {
         "LOTTO_DEVICE_MEMORY"
     };
-    if let Ok(v) = std::env::var(var) {
+    if let Some(v) = env(var) {
         return match parse_size(&v) {
             Some(b) => Ok(Limit::Known(b, format!("{var} allows"))),
             None => Err(format!(
@@ -105,7 +124,7 @@ fn available(device: &str) -> Result<Limit, String> {
     if host {
         return Ok(host_available().map_or(Limit::None, |(b, s)| Limit::Known(b, s.into())));
     }
-    let Some(smi) = accelerator_memory::find_smi() else {
+    let Some(smi) = smi() else {
         return Ok(Limit::Unknown("no nvidia-smi on PATH".into()));
     };
     Ok(match accelerator_memory::free_bytes(&smi, device) {
@@ -161,5 +180,89 @@ mod tests {
         assert_eq!(parse_size("1000"), Some(1000));
         assert_eq!(parse_size("lots"), None);
         assert_eq!(parse_size("-1GB"), None);
+    }
+
+    fn env_with(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |var| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == var)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn a_gpu_run_takes_its_limit_from_lotto_device_memory_or_nvidia_smi() {
+        let no_smi = || None;
+        let gpu_env = env_with(&[("LOTTO_DEVICE_MEMORY", "80GB"), ("LOTTO_MEMORY", "1GB")]);
+        assert_eq!(
+            available("cuda:1", &gpu_env, &no_smi).unwrap(),
+            Limit::Known(80_000_000_000, "LOTTO_DEVICE_MEMORY allows".into())
+        );
+        let host_env = env_with(&[("LOTTO_MEMORY", "1GB")]);
+        for host in ["flex", "tch"] {
+            assert_eq!(
+                available(host, &host_env, &no_smi).unwrap(),
+                Limit::Known(1_000_000_000, "LOTTO_MEMORY allows".into())
+            );
+        }
+        let bad = env_with(&[("LOTTO_DEVICE_MEMORY", "lots")]);
+        let e = available("vulkan", &bad, &no_smi).unwrap_err();
+        assert!(e.contains("LOTTO_DEVICE_MEMORY=`lots`"), "{e}");
+        let none = env_with(&[]);
+        assert_eq!(
+            available("cuda", &none, &no_smi).unwrap(),
+            Limit::Unknown("no nvidia-smi on PATH".into())
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("nvidia-smi");
+        std::fs::write(&fake, "#!/bin/sh\necho 1024\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let smi = || Some(fake.clone());
+        assert_eq!(
+            available("cuda", &none, &smi).unwrap(),
+            Limit::Known(1 << 30, "free on the GPU (nvidia-smi)".into())
+        );
+    }
+
+    #[test]
+    fn a_step_beyond_the_limit_is_refused_and_an_unknown_limit_said() {
+        let arch = crate::arch::tiny_cnn_lstm(8);
+        let feats = Feats {
+            id: "u".into(),
+            text: "go up".into(),
+            frames: 1500,
+            data: vec![0.0; 1500 * 8],
+        };
+        let batches = vec![vec![&feats, &feats]];
+        let need = StepMemory::of(&arch, 2, 1500, 5).total();
+        let known = |b: u64| Limit::Known(b, "LOTTO_DEVICE_MEMORY allows".into());
+        let e = verdict(&arch, &batches, "cuda", known(need - 1)).unwrap_err();
+        assert!(
+            e.contains("2 utterances of up to 1500 frames") && e.contains("lower `batch`"),
+            "{e}"
+        );
+        let w = verdict(&arch, &batches, "cuda", known(need + 1))
+            .unwrap()
+            .unwrap();
+        assert!(w.contains("may run out of memory"), "{w}");
+        assert_eq!(
+            verdict(&arch, &batches, "cuda", known(2 * need)).unwrap(),
+            None
+        );
+        let w = verdict(
+            &arch,
+            &batches,
+            "cuda",
+            Limit::Unknown("no nvidia-smi on PATH".into()),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(
+            w.contains("device `cuda` is not checked (no nvidia-smi on PATH)"),
+            "{w}"
+        );
+        assert_eq!(verdict(&arch, &batches, "flex", Limit::None).unwrap(), None);
     }
 }
