@@ -65,6 +65,18 @@ impl App {
         lotto_stdlib::device::numerics(self.device_kind())
     }
 
+    /// The options that make a lotto process this one starts (a Slurm
+    /// job, a benchmark's step) compute as this one does: the device and
+    /// the CPU kernels in use (a lock's, under `--locked`).
+    pub fn numeric_args(&self) -> Vec<String> {
+        vec![
+            "--device".into(),
+            self.device.clone(),
+            "--kernels".into(),
+            lotto_stdlib::device::kernels().name().into(),
+        ]
+    }
+
     /// Checks the recipe; its diagnostics are printed on failure.
     pub fn check(&self, r: &RecipeArgs, format: Format) -> Result<Checked, Fail> {
         self.refuse_bundle_elsewhere(&r.file)?;

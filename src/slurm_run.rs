@@ -70,12 +70,8 @@ pub fn run(
         app.ws.display().to_string(),
         "--store".into(),
         store_abs.display().to_string(),
-        "--device".into(),
-        app.device.clone(),
-        // The kernels this run computes with (a lock's, under --locked).
-        "--kernels".into(),
-        lotto_stdlib::device::kernels().name().into(),
     ];
+    command.extend(app.numeric_args());
     for m in lotto_interpreter::paths::map_args() {
         command.push("--data".into());
         command.push(m);

@@ -75,11 +75,7 @@ pub fn run(app: &App, what: BenchWhat, iters: usize, models: &[String]) -> CmdRe
         bench::scale::run(&exe, &app.ws).map_err(failed("scale"))?;
     }
     if is(BenchWhat::Ops) {
-        let mut options = vec!["--device".to_string(), app.device.clone()];
-        if let Some(k) = app.kernels {
-            options.extend(["--kernels".to_string(), k.name().to_string()]);
-        }
-        bench::ops::run(&exe, &app.ws, models, &options).map_err(failed("ops"))?;
+        bench::ops::run(&exe, &app.ws, models, &app.numeric_args()).map_err(failed("ops"))?;
     }
     if is(BenchWhat::EarlyBird) {
         bench::early_bird::run(&exe, &app.ws).map_err(failed("early-bird"))?;
