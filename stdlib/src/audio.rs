@@ -94,7 +94,7 @@ fn block_align(path: &Path) -> Option<u16> {
 /// is aligned with the input and `len * to / from` samples long).
 pub fn resample(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
     use rubato::audioadapter_buffers::direct::InterleavedSlice;
-    use rubato::{Fft, FixedSync, Resampler};
+    use rubato::{Fft, FixedSync, Resampler, WindowFunction};
     if from == to || x.is_empty() {
         return Ok(x.to_vec());
     }
@@ -105,8 +105,16 @@ pub fn resample(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
         let i = match cache.iter().position(|(k, _)| *k == (from, to)) {
             Some(i) => i,
             None => {
-                let r = Fft::<f32>::new(from as usize, to as usize, 1024, 1, FixedSync::Input)
-                    .map_err(|e| err(&e))?;
+                let r = Fft::<f32>::new_custom(
+                    from as usize,
+                    to as usize,
+                    fft_block(from, to),
+                    1,
+                    1,
+                    WindowFunction::BlackmanHarris2,
+                    FixedSync::Input,
+                )
+                .map_err(|e| err(&e))?;
                 cache.push(((from, to), r));
                 cache.len() - 1
             }
@@ -119,6 +127,28 @@ pub fn resample(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
             .map_err(|e| err(&e))?;
         Ok(out.take_data())
     })
+}
+
+/// The input block of the FFT resampler: the rates' least block
+/// (`from / gcd(from, to)`) times the power of two that brings it to 1,024
+/// samples or more. The FFTs then have lengths `2 × block` and
+/// `2 × block × to / from` made of the rates' own factors (48 → 16 kHz:
+/// 3,072 and 1,024), not a large prime that forces Rader's algorithm
+/// (rubato's default block for 48 → 16 kHz is 258 samples: FFTs of 516
+/// and 172, 43 × 12 and 43 × 4, 2.6× slower). The filter is as long as
+/// the block: at 48 → 16 kHz the passband is flat (within 0.01 dB) to
+/// 7.5 kHz where the default block's fell by 14 dB at 7 kHz.
+fn fft_block(from: u32, to: u32) -> usize {
+    let (mut a, mut b) = (from as usize, to as usize);
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    let least = from as usize / a;
+    let mut block = least;
+    while block < 1024 {
+        block *= 2;
+    }
+    block
 }
 
 /// A resampler kept for a (from, to) pair of rates.
@@ -472,6 +502,16 @@ mod tests {
         let y = resample(&high, 48000, 16000).unwrap();
         let rms = (y[200..15800].iter().map(|v| v * v).sum::<f32>() / 15600.0).sqrt();
         assert!(rms < 0.01, "aliased energy {rms}");
+        // The passband reaches 7.5 kHz: such a tone keeps its level.
+        let edge: Vec<f32> = (0..48000)
+            .map(|i| (i as f32 * 2.0 * std::f32::consts::PI * 7500.0 / 48000.0).sin())
+            .collect();
+        let y = resample(&edge, 48000, 16000).unwrap();
+        let rms = (y[200..15800].iter().map(|v| v * v).sum::<f32>() / 15600.0).sqrt();
+        assert!(
+            (rms - std::f32::consts::FRAC_1_SQRT_2).abs() < 0.01,
+            "7.5 kHz tone's level {rms}"
+        );
         // Upsampling and odd ratios (44.1 kHz → 16 kHz) keep the duration.
         assert_eq!(resample(&x[..44100], 44100, 16000).unwrap().len(), 16000);
         assert_eq!(resample(&x[..8000], 8000, 16000).unwrap().len(), 16000);

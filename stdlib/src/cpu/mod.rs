@@ -6,5 +6,6 @@
 //! independent of the thread count.
 
 pub mod conv;
+pub mod logarithm;
 pub mod lstm;
 pub mod matrix;

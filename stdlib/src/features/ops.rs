@@ -92,14 +92,14 @@ pub fn read_spec(dir: &Path) -> Result<FeatureSpec, String> {
 
 pub fn register(r: &mut Registry) {
     r.add(
-        op::<SpectrogramArgs>("spectrogram", "Features", 2, Output::One(FEATURES), "Log1p magnitude spectrogram (DS2: 20 ms Hamming window, 10 ms hop → 161 bins at 16 kHz), per-utterance mean/std normalisation.")
+        op::<SpectrogramArgs>("spectrogram", "Features", 3, Output::One(FEATURES), "Log1p magnitude spectrogram (DS2: 20 ms Hamming window, 10 ms hop → 161 bins at 16 kHz), per-utterance mean/std normalisation.")
             .run(run_spectrogram),
     );
     r.add(
         op::<FbankArgs>(
             "fbank",
             "Features",
-            2,
+            3,
             Output::One(FEATURES),
             "Log-mel filterbank (Conformer: 80 mels, n_fft 512, 25 ms / 10 ms).",
         )

@@ -1,6 +1,7 @@
 //! Acoustic features of one waveform: the DS2 log1p spectrogram and the
 //! Conformer log-mel filterbank, with per-utterance normalisation.
 
+use crate::cpu::logarithm::{ln_1p_in_place, ln_in_place};
 use realfft::RealFftPlanner;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -58,30 +59,36 @@ pub struct Feats {
     pub data: Vec<f32>,
 }
 
+/// The analysis window, computed in f64 and rounded: libm's f64 cosine is
+/// within an ulp, so the rounded f32 is the same whatever the C library
+/// (an f32 `cosf` may differ in its last bit between glibc releases).
 fn window(n: usize, kind: &str) -> Vec<f32> {
     (0..n)
         .map(|i| {
-            let x = 2.0 * std::f32::consts::PI * i as f32 / (n - 1).max(1) as f32;
-            match kind {
+            let x = 2.0 * std::f64::consts::PI * i as f64 / (n - 1).max(1) as f64;
+            let w = match kind {
                 "hann" => 0.5 - 0.5 * x.cos(),
                 _ => 0.54 - 0.46 * x.cos(),
-            }
+            };
+            w as f32
         })
         .collect()
 }
 
-fn mel(f: f32) -> f32 {
+fn mel(f: f64) -> f64 {
     2595.0 * (1.0 + f / 700.0).log10()
 }
 
+/// The triangular mel filters, each as (bin, weight) pairs; computed in
+/// f64 for the same reason as the window.
 fn mel_bank(mels: usize, n_fft: usize) -> Vec<Vec<(usize, f32)>> {
     let bins = n_fft / 2 + 1;
-    let (lo, hi) = (mel(0.0), mel(crate::audio::RATE as f32 / 2.0));
-    let pts: Vec<f32> = (0..mels + 2)
-        .map(|i| lo + (hi - lo) * i as f32 / (mels + 1) as f32)
-        .map(|m| 700.0 * (10f32.powf(m / 2595.0) - 1.0))
+    let (lo, hi) = (mel(0.0), mel(crate::audio::RATE as f64 / 2.0));
+    let pts: Vec<f64> = (0..mels + 2)
+        .map(|i| lo + (hi - lo) * i as f64 / (mels + 1) as f64)
+        .map(|m| 700.0 * (10f64.powf(m / 2595.0) - 1.0))
         .collect();
-    let hz = |b: usize| b as f32 * crate::audio::RATE as f32 / n_fft as f32;
+    let hz = |b: usize| b as f64 * crate::audio::RATE as f64 / n_fft as f64;
     (0..mels)
         .map(|m| {
             (0..bins)
@@ -94,7 +101,7 @@ fn mel_bank(mels: usize, n_fft: usize) -> Vec<Vec<(usize, f32)>> {
                     } else {
                         (pts[m + 2] - f) / (pts[m + 2] - pts[m + 1]).max(1e-6)
                     };
-                    (w > 0.0).then_some((b, w))
+                    (w > 0.0).then_some((b, w as f32))
                 })
                 .collect()
         })
@@ -132,12 +139,18 @@ pub fn extract(x: &[f32], spec: &FeatureSpec) -> (usize, Vec<f32>) {
         fft.process_with_scratch(&mut frame, &mut bins, &mut scratch)
             .expect("the buffers come from the plan, so their lengths fit it");
         match &bank {
-            None => out.extend(bins.iter().map(|c| c.norm_sqr().sqrt().ln_1p())),
+            None => out.extend(bins.iter().map(|c| c.norm_sqr().sqrt())),
             Some(bank) => out.extend(bank.iter().map(|filt| {
                 let e: f32 = filt.iter().map(|(b, wt)| bins[*b].norm_sqr() * wt).sum();
-                (e + 1e-10).ln()
+                e + 1e-10
             })),
         }
+    }
+    // Magnitudes (energies) to their logarithms in one pass, vectorized,
+    // the same bits on every CPU and C library.
+    match bank {
+        None => ln_1p_in_place(&mut out),
+        Some(_) => ln_in_place(&mut out),
     }
     if spec.normalize {
         let n = out.len() as f32;

@@ -80,7 +80,7 @@ fn run(ctx: &mut RunCtx, a: &NoiseDirArgs) -> Result<(), String> {
 
 pub fn register(r: &mut Registry) {
     r.add(
-        op::<NoiseDirArgs>("noise_dir", "Noise", 3, Output::One(NOISE_BANK), "A bank of noise recordings: every audio file (WAV, FLAC, MP3, OGG, SPHERE) in a folder and its subfolders, each named by its path inside the folder.")
+        op::<NoiseDirArgs>("noise_dir", "Noise", 4, Output::One(NOISE_BANK), "A bank of noise recordings: every audio file (WAV, FLAC, MP3, OGG, SPHERE) in a folder and its subfolders, each named by its path inside the folder.")
             .run(run)
             .reads(noise_files),
     );

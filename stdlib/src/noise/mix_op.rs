@@ -109,7 +109,7 @@ fn record_snrs(ctx: &mut RunCtx, mixed: &[(Utt, f64)]) -> Result<(), String> {
 
 pub fn register(r: &mut Registry) {
     r.add(
-        op::<MixArgs>("mix", "Noise", 4, Output::One(CORPUS), "Adds background noise: `level: a` gives clean + a·noise (the paper), `snr: 5dB` scales noise to that SNR, `snr: [0dB, 20dB]` or `level: [0, 0.5]` draws one per utterance. Records the SNR each utterance's mix produced (`snr.tsv`, and its min/mean/max as metrics). A random crop of a random noise file, deterministic per utterance from the seed.")
+        op::<MixArgs>("mix", "Noise", 5, Output::One(CORPUS), "Adds background noise: `level: a` gives clean + a·noise (the paper), `snr: 5dB` scales noise to that SNR, `snr: [0dB, 20dB]` or `level: [0, 0.5]` draws one per utterance. Records the SNR each utterance's mix produced (`snr.tsv`, and its min/mean/max as metrics). A random crop of a random noise file, deterministic per utterance from the seed.")
             .run(run)
             .validate(validate)
             .resources(DATA_RESOURCES),
