@@ -3,7 +3,8 @@
 //! products. They exist because burn's flex backend spends most of a
 //! DS2 train step in these layers (see docs/cpu.md for what they compute,
 //! why, and how they are tested against burn's own ops). Every result is
-//! independent of the thread count.
+//! independent of the thread count. `logarithm` holds the features'
+//! logarithms, vectorized and independent of the C library.
 
 pub mod conv;
 pub mod logarithm;
