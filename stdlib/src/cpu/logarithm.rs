@@ -11,14 +11,16 @@
 //! logarithm, so the f32 it is rounded to is the correctly rounded one but
 //! in cases rarer than one in ten million.
 
+use gemm::Isa;
+
 /// `x.ln_1p()` for every element, in place.
 pub fn ln_1p_in_place(xs: &mut [f32]) {
-    apply(xs, Fun::Ln1p, Width::widest());
+    apply(xs, Fun::Ln1p, gemm::isa());
 }
 
 /// `x.ln()` for every element, in place.
 pub fn ln_in_place(xs: &mut [f32]) {
-    apply(xs, Fun::Ln, Width::widest());
+    apply(xs, Fun::Ln, gemm::isa());
 }
 
 #[derive(Clone, Copy)]
@@ -27,41 +29,19 @@ enum Fun {
     Ln,
 }
 
-/// The vector registers a loop is compiled for. Every width computes the
-/// same IEEE operations on each element, so they give the same bits; the
-/// wider ones are up to 4× faster.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Width {
-    Baseline,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-}
-
-impl Width {
-    fn widest() -> Width {
+/// Runs the loop compiled for the vector registers of the instruction set
+/// the portable kernels use (`gemm::isa`: the CPU's widest, or the one
+/// `LOTTO_KERNEL_ISA` names). Every width computes the same IEEE
+/// operations on each element, so they give the same bits; the wider ones
+/// are up to 4× faster.
+fn apply(xs: &mut [f32], f: Fun, isa: Isa) {
+    match isa {
+        // SAFETY: `gemm::isa` only names instruction sets this CPU has.
         #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Width::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                return Width::Avx2;
-            }
-        }
-        Width::Baseline
-    }
-}
-
-fn apply(xs: &mut [f32], f: Fun, width: Width) {
-    match width {
-        Width::Baseline => each(xs, f),
-        // SAFETY: `widest` (or the test that asks for a width) checked the CPU has it.
+        Isa::Avx2 => unsafe { each_avx2(xs, f) },
         #[cfg(target_arch = "x86_64")]
-        Width::Avx2 => unsafe { each_avx2(xs, f) },
-        #[cfg(target_arch = "x86_64")]
-        Width::Avx512 => unsafe { each_avx512(xs, f) },
+        Isa::Avx512 => unsafe { each_avx512(xs, f) },
+        _ => each(xs, f),
     }
 }
 
@@ -214,17 +194,8 @@ mod tests {
     /// Every vector width this CPU has gives the scalar loop's bits.
     #[test]
     fn every_width_gives_the_same_bits() {
-        let mut widths = vec![Width::Baseline];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                widths.push(Width::Avx2);
-            }
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                widths.push(Width::Avx512);
-            }
-        }
-        if widths.len() == 1 {
+        let isas = gemm::supported_isas();
+        if isas.len() == 1 {
             eprintln!("this CPU has neither AVX2 nor AVX-512: only the baseline loop is checked");
         }
         let xs: Vec<f32> = (0..100_003)
@@ -240,11 +211,11 @@ mod tests {
                 })
                 .map(f32::to_bits)
                 .collect();
-            for &w in &widths {
+            for &isa in &isas {
                 let mut got = xs.clone();
-                apply(&mut got, f, w);
+                apply(&mut got, f, isa);
                 let got: Vec<u32> = got.into_iter().map(f32::to_bits).collect();
-                assert!(got == want, "{w:?} differs from the scalar values");
+                assert!(got == want, "{isa:?} differs from the scalar values");
             }
         }
     }
