@@ -234,23 +234,45 @@ fn tiles_for(isa: Isa, n: usize) -> &'static Tiles {
 
 /// The right operand's panels that are not read in place, `width` columns
 /// wide, each `k` rows of `width` contiguous values, the last panel padded
-/// with zeros, into `out` one after another.
+/// with zeros, into `out` one after another. Packing copies values and
+/// never rounds, so its loop order is free: row-major operands are copied
+/// a row slice at a time, column-major ones a column at a time (reading
+/// memory in order either way).
 unsafe fn pack(p: &Product, layout: &Layout, out: &mut [f32]) {
     let width = layout.width;
     if p.k == 0 {
         return;
     }
+    let (rs, cs) = (p.rhs.rs, p.rhs.cs);
     let to_pack = (0..p.n.div_ceil(width)).filter(|&j| !layout.is_in_place(j, p.n));
     for (j, panel) in to_pack.zip(out.chunks_exact_mut(p.k * width)) {
         let cols = (p.n - j * width).min(width);
-        for (d, row) in panel.chunks_exact_mut(width).enumerate() {
-            for (c, x) in row.iter_mut().enumerate() {
-                *x = if c < cols {
-                    let at = d as isize * p.rhs.rs + (j * width + c) as isize * p.rhs.cs;
-                    *p.rhs.ptr.offset(at)
-                } else {
-                    0.0
-                };
+        let first = p.rhs.ptr.offset((j * width) as isize * cs);
+        if cs == 1 {
+            for (d, row) in panel.chunks_exact_mut(width).enumerate() {
+                let src = std::slice::from_raw_parts(first.offset(d as isize * rs), cols);
+                row[..cols].copy_from_slice(src);
+                row[cols..].fill(0.0);
+            }
+        } else if rs == 1 {
+            if cols < width {
+                panel.fill(0.0);
+            }
+            for c in 0..cols {
+                let src = std::slice::from_raw_parts(first.offset(c as isize * cs), p.k);
+                for (d, v) in src.iter().enumerate() {
+                    *panel.get_unchecked_mut(d * width + c) = *v;
+                }
+            }
+        } else {
+            for (d, row) in panel.chunks_exact_mut(width).enumerate() {
+                for (c, x) in row.iter_mut().enumerate() {
+                    *x = if c < cols {
+                        *first.offset(d as isize * rs + c as isize * cs)
+                    } else {
+                        0.0
+                    };
+                }
             }
         }
     }
@@ -260,7 +282,9 @@ unsafe fn pack(p: &Product, layout: &Layout, out: &mut [f32]) {
 /// in blocks of the layout's depth (`DEPTH_BLOCK`, so that a panel's slice
 /// stays in the L1 cache while the rows' tiles pass it, or
 /// `DEPTH_IN_PLACE`); each element's chain is carried from block to block
-/// in `sums`.
+/// in `sums`, or in `dst` itself for the full panels of a product that
+/// only writes a row-major `dst` (beta = 1, no alpha · dst): storing and
+/// reloading a float is exact, and those panels then need no copy after.
 unsafe fn rows_times_panels(
     p: &Product,
     rows: std::ops::Range<usize>,
@@ -278,6 +302,8 @@ unsafe fn rows_times_panels(
     let panels = p.n.div_ceil(width);
     // The block's sums, row-major, `panels * width` per row.
     let stride = panels * width;
+    let direct = p.dst.cs == 1 && p.dst.rs >= p.n as isize && !p.read_dst && p.beta == 1.0;
+    let direct_panels = if direct { p.n / width } else { 0 };
     let mut k0 = 0;
     loop {
         let depth = (p.k - k0).min(depth_block);
@@ -291,7 +317,13 @@ unsafe fn rows_times_panels(
                     .lhs
                     .ptr
                     .offset(i as isize * p.lhs.rs + k0 as isize * p.lhs.cs);
-                let out = sums[(i - rows.start) * stride + j * width..].as_mut_ptr();
+                let (out, out_rs) = if j < direct_panels {
+                    let at = i as isize * p.dst.rs + (j * width) as isize;
+                    (p.dst.ptr.offset(at), p.dst.rs as usize)
+                } else {
+                    let at = (i - rows.start) * stride + j * width;
+                    (sums[at..].as_mut_ptr(), stride)
+                };
                 table[r - 1](Tile {
                     k: depth,
                     a,
@@ -300,7 +332,7 @@ unsafe fn rows_times_panels(
                     b: panel,
                     b_rs,
                     out,
-                    out_rs: stride,
+                    out_rs,
                     cont: k0 > 0,
                 });
                 i += r;
@@ -311,20 +343,42 @@ unsafe fn rows_times_panels(
             break;
         }
     }
-    store(p, rows, sums, stride);
+    store(p, rows, sums, stride, direct_panels * width);
 }
 
-/// Writes a block of rows' sums: `beta · sum`, plus `alpha · dst` when the
-/// product reads `dst` (two roundings, in this order, on every CPU).
-unsafe fn store(p: &Product, rows: std::ops::Range<usize>, sums: &[f32], stride: usize) {
+/// Writes a block of rows' sums from column `c0` on (the columns before
+/// it were summed in place): `beta · sum`, plus `alpha · dst` when the
+/// product reads `dst` (two roundings, in this order, on every CPU). A
+/// row-major `dst` is written a row slice at a time, which the compiler
+/// vectorizes (it never fuses the multiply and the add, so the bits are
+/// those of the element-wise loop); `beta = 1` without `dst` is a copy,
+/// as `sum · 1` is `sum` exactly.
+unsafe fn store(p: &Product, rows: std::ops::Range<usize>, sums: &[f32], stride: usize, c0: usize) {
+    let (alpha, beta) = (p.alpha, p.beta);
+    let cols = p.n - c0;
     for (r, row) in rows.enumerate() {
-        for c in 0..p.n {
-            let d = p
-                .dst
-                .ptr
-                .offset(row as isize * p.dst.rs + c as isize * p.dst.cs);
-            let v = sums[r * stride + c] * p.beta;
-            *d = if p.read_dst { v + p.alpha * *d } else { v };
+        let first = p
+            .dst
+            .ptr
+            .offset(row as isize * p.dst.rs + c0 as isize * p.dst.cs);
+        let src = &sums[r * stride + c0..r * stride + p.n];
+        if p.dst.cs == 1 {
+            let dst = std::slice::from_raw_parts_mut(first, cols);
+            if p.read_dst {
+                dst.iter_mut()
+                    .zip(src)
+                    .for_each(|(d, s)| *d = s * beta + alpha * *d);
+            } else if beta == 1.0 {
+                dst.copy_from_slice(src);
+            } else {
+                dst.iter_mut().zip(src).for_each(|(d, s)| *d = s * beta);
+            }
+        } else {
+            for (c, s) in src.iter().enumerate() {
+                let d = first.offset(c as isize * p.dst.cs);
+                let v = s * beta;
+                *d = if p.read_dst { v + alpha * *d } else { v };
+            }
         }
     }
 }

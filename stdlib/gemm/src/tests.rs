@@ -121,6 +121,8 @@ fn portable_products_equal_their_definition_on_every_instruction_set_and_thread_
         (8, 4096 / 16, 1024 / 8),
         (37, 29, 300),
         (300, 70, 65),
+        // Depth blocks summed in a row-major destination itself.
+        (300, 70, 600),
         (13, 100, 700),
         (1000, 1, 300),
         (1, 1000, 300),
@@ -138,20 +140,25 @@ fn portable_products_equal_their_definition_on_every_instruction_set_and_thread_
             let a = values(m * k, si as u32 * 7 + 1);
             let b = values(k * n, si as u32 * 7 + 2);
             let d = values(m * n, si as u32 * 7 + 3);
-            let (alpha, beta) = (0.75, 1.25);
-            let want = bits(&reference(c, &a, &b, &d, alpha, beta));
-            for isa in supported_isas() {
-                force_isa(Some(isa)).unwrap();
-                for par in [
-                    Parallelism::None,
-                    Parallelism::Rayon(2),
-                    Parallelism::Rayon(3),
-                ] {
-                    let got = bits(&run(c, &a, &b, &d, alpha, beta, par));
-                    assert!(got == want, "{c:?} differs from its definition on {isa:?}");
+            // beta = 1 is the layers' usual product (stored by copying).
+            for (alpha, beta) in [(0.75, 1.25), (1.0, 1.0)] {
+                let want = bits(&reference(c, &a, &b, &d, alpha, beta));
+                for isa in supported_isas() {
+                    force_isa(Some(isa)).unwrap();
+                    for par in [
+                        Parallelism::None,
+                        Parallelism::Rayon(2),
+                        Parallelism::Rayon(3),
+                    ] {
+                        let got = bits(&run(c, &a, &b, &d, alpha, beta, par));
+                        assert!(
+                            got == want,
+                            "{c:?} beta {beta} differs from its definition on {isa:?}"
+                        );
+                    }
                 }
+                force_isa(None).unwrap();
             }
-            force_isa(None).unwrap();
         }
     }
 }
