@@ -55,15 +55,18 @@ pub fn run(iters: usize) -> Result<Medians, String> {
         p.total()
     );
     let mut times = vec![];
+    let mut cpu = 0.0;
     for it in 0..iters + 2 {
-        let t0 = Instant::now();
+        let (t0, c0) = (Instant::now(), cpu_seconds());
         let loss = stepper.step(&mut p, &mut opt, &bt, 1e-4)?;
         let d = t0.elapsed();
         println!("  iter {it}: loss {loss:.3}, {}", ms(d));
         if it >= 2 {
             times.push(d);
+            cpu += cpu_seconds() - c0;
         }
     }
+    let wall: f64 = times.iter().map(|d| d.as_secs_f64()).sum();
     let m = median(times).as_secs_f64();
     // A checksum of the trained weights, so that builds, backend features
     // and thread counts (RAYON_NUM_THREADS) can be compared bit for bit.
@@ -79,9 +82,11 @@ pub fn run(iters: usize) -> Result<Medians, String> {
         &h.finalize().to_hex()[..16]
     );
     println!(
-        "lotto (burn flex, {} kernels) TRAIN step: median {:.3} s",
+        "lotto (burn flex, {} kernels) TRAIN step: median {:.3} s; {:.2} of {} threads busy on average",
         lotto_stdlib::device::kernels().name(),
-        m
+        m,
+        cpu / wall,
+        rayon::current_num_threads()
     );
     // Inference: the forward pass of the trained weights in eval mode
     // (batch norm from running statistics, no autodiff), to log-probs.
@@ -115,6 +120,18 @@ pub fn run(iters: usize) -> Result<Medians, String> {
         100.0 * floor / m
     );
     Ok(Medians { train: m, infer })
+}
+
+/// CPU seconds this process has used (user and system, all threads):
+/// beside the wall time it says how much of a step the threads wait.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return f64::NAN;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 /// The machine a benchmark ran on: CPU model, the vector extensions that
