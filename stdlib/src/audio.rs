@@ -220,7 +220,6 @@ fn read_compressed(path: &Path, ext: &str) -> Result<(Vec<f32>, u32), String> {
 }
 
 fn decode_compressed(path: &Path, ext: &str) -> Result<(Vec<f32>, u32), String> {
-    use symphonia::core::audio::SampleBuffer;
     use symphonia::core::codecs::DecoderOptions;
     use symphonia::core::errors::Error;
     use symphonia::core::formats::FormatOptions;
@@ -258,8 +257,6 @@ fn decode_compressed(path: &Path, ext: &str) -> Result<(Vec<f32>, u32), String> 
         .make(&track.codec_params, &DecoderOptions::default())
         .map_err(|e| bad(&e))?;
     let mut out = Vec::with_capacity(declared.unwrap_or(0).min(1 << 28) as usize);
-    // One interleaving buffer for all packets, grown when a packet is larger.
-    let mut buf: Option<SampleBuffer<f32>> = None;
     loop {
         let packet = match format.next_packet() {
             Ok(p) => p,
@@ -274,21 +271,7 @@ fn decode_compressed(path: &Path, ext: &str) -> Result<(Vec<f32>, u32), String> 
             Err(Error::DecodeError(e)) => return Err(bad(&e)),
             Err(e) => return Err(bad(&e)),
         };
-        let ch = decoded.spec().channels.count().max(1);
-        let fits = buf
-            .as_ref()
-            .is_some_and(|b| b.capacity() >= decoded.capacity() * ch);
-        if !fits {
-            buf = None;
-        }
-        let buf = buf
-            .get_or_insert_with(|| SampleBuffer::new(decoded.capacity() as u64, *decoded.spec()));
-        buf.copy_interleaved_ref(decoded);
-        out.extend(
-            buf.samples()
-                .chunks(ch)
-                .map(|c| c.iter().sum::<f32>() / ch as f32),
-        );
+        push_mono(&decoded, &mut out);
     }
     if out.is_empty() {
         return Err(bad(&"no samples"));
@@ -304,6 +287,40 @@ fn decode_compressed(path: &Path, ext: &str) -> Result<(Vec<f32>, u32), String> 
         }
     }
     Ok((out, rate))
+}
+
+/// Appends a decoded packet to `out` as mono f32: each frame's channels
+/// converted as symphonia converts samples, summed in channel order and
+/// divided by their count, read from the decoder's planes directly (a
+/// mono packet is one conversion per sample, with no interleaved copy).
+fn push_mono(decoded: &symphonia::core::audio::AudioBufferRef, out: &mut Vec<f32>) {
+    use symphonia::core::audio::{AudioBuffer, AudioBufferRef as B, Signal};
+    use symphonia::core::conv::IntoSample;
+    use symphonia::core::sample::Sample;
+    fn planes<S: Sample + IntoSample<f32>>(buf: &AudioBuffer<S>, out: &mut Vec<f32>) {
+        let ch = buf.spec().channels.count();
+        if ch == 1 {
+            out.extend(buf.chan(0).iter().map(|&s| s.into_sample()));
+        } else if ch > 1 {
+            let chans: Vec<&[S]> = (0..ch).map(|c| buf.chan(c)).collect();
+            out.extend(
+                (0..buf.frames())
+                    .map(|i| chans.iter().map(|c| c[i].into_sample()).sum::<f32>() / ch as f32),
+            );
+        }
+    }
+    match decoded {
+        B::U8(b) => planes(b, out),
+        B::U16(b) => planes(b, out),
+        B::U24(b) => planes(b, out),
+        B::U32(b) => planes(b, out),
+        B::S8(b) => planes(b, out),
+        B::S16(b) => planes(b, out),
+        B::S24(b) => planes(b, out),
+        B::S32(b) => planes(b, out),
+        B::F32(b) => planes(b, out),
+        B::F64(b) => planes(b, out),
+    }
 }
 
 /// Whether `decoded` frames fall short of the `declared` count. FLAC
@@ -433,6 +450,54 @@ mod tests {
             .join()
             .unwrap();
         assert_eq!(fresh, first);
+    }
+
+    /// The planes read directly give what symphonia's interleaved copy
+    /// followed by a per-frame mean gave, bit for bit: mono and stereo,
+    /// integer and float samples (signed zeros included).
+    #[test]
+    fn decoded_planes_downmix_as_the_interleaved_copy_did() {
+        use std::borrow::Cow;
+        use symphonia::core::audio::{AudioBuffer, AudioBufferRef, Channels, SampleBuffer};
+        use symphonia::core::audio::{Signal, SignalSpec};
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+        let interleaved_mean = |r: AudioBufferRef, ch: usize| -> Vec<f32> {
+            let mut sb = SampleBuffer::<f32>::new(r.capacity() as u64, *r.spec());
+            sb.copy_interleaved_ref(r);
+            sb.samples()
+                .chunks(ch)
+                .map(|c| c.iter().sum::<f32>() / ch as f32)
+                .collect()
+        };
+        let mono = SignalSpec::new(48_000, Channels::FRONT_LEFT);
+        let stereo = SignalSpec::new(48_000, Channels::FRONT_LEFT | Channels::FRONT_RIGHT);
+        let mut f = AudioBuffer::<f32>::new(300, mono);
+        f.render(None, |planes, i| {
+            planes.planes()[0][i] = [0.3, -0.0, 0.0, -1.0, 1e-30][i % 5] * (i as f32 + 1.0);
+            Ok(())
+        })
+        .unwrap();
+        let mut s = AudioBuffer::<i16>::new(300, stereo);
+        s.render(None, |planes, i| {
+            let p = planes.planes();
+            p[0][i] = (i as i16).wrapping_mul(977);
+            p[1][i] = -(i as i16).wrapping_mul(331);
+            Ok(())
+        })
+        .unwrap();
+        for (r, ch) in [
+            (AudioBufferRef::F32(Cow::Borrowed(&f)), 1),
+            (AudioBufferRef::S16(Cow::Borrowed(&s)), 2),
+        ] {
+            let mut got = vec![];
+            push_mono(&r, &mut got);
+            assert_eq!(got.len(), 300);
+            assert_eq!(
+                bits(&got),
+                bits(&interleaved_mean(r, ch)),
+                "{ch} channel(s)"
+            );
+        }
     }
 
     #[test]
