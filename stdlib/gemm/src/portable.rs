@@ -8,7 +8,7 @@
 //! where, never the order of an element's sum. That is what makes a
 //! recipe's numbers the same on every x86-64 CPU.
 
-use crate::scratch::{self, PANELS, SUMS};
+use crate::scratch::{self, PANELS, ROWS, SUMS};
 use crate::select::{isa, Isa};
 use crate::tiles::{Tile, TileFn, Tiles, SCALAR};
 
@@ -92,8 +92,18 @@ pub(crate) unsafe fn gemm(p: Product, threads: usize) {
     if p.m == 0 || p.n == 0 {
         return;
     }
-    // The packed operand is the narrower one; rows stream through.
-    let p = if p.n > p.m { p.transposed() } else { p };
+    // The packed operand is the narrower one; rows stream through. But a
+    // destination is best written in rows (in place, in order): where the
+    // two sides are within a factor of two, the orientation that makes it
+    // row-major wins.
+    let flip = if p.dst.cs == 1 && p.dst.rs != 1 {
+        p.n > 2 * p.m
+    } else if p.dst.rs == 1 && p.dst.cs != 1 {
+        2 * p.n > p.m
+    } else {
+        p.n > p.m
+    };
+    let p = if flip { p.transposed() } else { p };
     // A product only a few columns wide (an LSTM step's recurrence, a
     // matrix times a vector) would fill few vector lanes; transposed, its
     // long dimension fills them, read in place when it is row-major.
@@ -285,6 +295,12 @@ unsafe fn pack(p: &Product, layout: &Layout, out: &mut [f32]) {
 /// in `sums`, or in `dst` itself for the full panels of a product that
 /// only writes a row-major `dst` (beta = 1, no alpha · dst): storing and
 /// reloading a float is exact, and those panels then need no copy after.
+///
+/// Rows that meet more than one panel are packed per depth block, each
+/// tile's rows side by side for every step of the sum: the tiles then
+/// read them in order from one short stretch of memory, where a strided
+/// left operand (a transposed view) has each tile touch a cache line per
+/// step, again for every panel.
 unsafe fn rows_times_panels(
     p: &Product,
     rows: std::ops::Range<usize>,
@@ -292,58 +308,134 @@ unsafe fn rows_times_panels(
     layout: &Layout,
     sums: &mut [f32],
 ) {
-    let Layout {
-        width,
-        tile_rows,
-        table,
-        depth: depth_block,
-        ..
-    } = *layout;
-    let panels = p.n.div_ceil(width);
-    // The block's sums, row-major, `panels * width` per row.
-    let stride = panels * width;
+    let panels = p.n.div_ceil(layout.width);
     let direct = p.dst.cs == 1 && p.dst.rs >= p.n as isize && !p.read_dst && p.beta == 1.0;
-    let direct_panels = if direct { p.n / width } else { 0 };
-    let mut k0 = 0;
-    loop {
-        let depth = (p.k - k0).min(depth_block);
-        for j in 0..panels {
-            // With k = 0 the panels are empty and the tiles read nothing.
-            let (panel, b_rs) = layout.panel(p, packed, j, k0);
-            let mut i = rows.start;
-            while i < rows.end {
-                let r = (rows.end - i).min(tile_rows);
-                let a = p
-                    .lhs
-                    .ptr
-                    .offset(i as isize * p.lhs.rs + k0 as isize * p.lhs.cs);
-                let (out, out_rs) = if j < direct_panels {
-                    let at = i as isize * p.dst.rs + (j * width) as isize;
-                    (p.dst.ptr.offset(at), p.dst.rs as usize)
-                } else {
-                    let at = (i - rows.start) * stride + j * width;
-                    (sums[at..].as_mut_ptr(), stride)
-                };
-                table[r - 1](Tile {
-                    k: depth,
-                    a,
-                    a_rs: p.lhs.rs,
-                    a_cs: p.lhs.cs,
-                    b: panel,
-                    b_rs,
-                    out,
-                    out_rs,
-                    cont: k0 > 0,
-                });
-                i += r;
+    let sweep = Sweep {
+        rows: rows.clone(),
+        // The block's sums, row-major, `panels * width` per row.
+        stride: panels * layout.width,
+        direct_panels: if direct { p.n / layout.width } else { 0 },
+    };
+    let pack_rows = panels > 1;
+    let rows_len = if pack_rows {
+        rows.len().div_ceil(layout.tile_rows) * layout.tile_rows * layout.depth.min(p.k)
+    } else {
+        0
+    };
+    scratch::with(&ROWS, rows_len, |packed_rows| {
+        let mut k0 = 0;
+        loop {
+            let depth = (p.k - k0).min(layout.depth);
+            let lhs = pack_rows.then(|| {
+                pack_rows_block(p, rows.clone(), k0, depth, layout.tile_rows, packed_rows);
+                &*packed_rows
+            });
+            for j in 0..panels {
+                sweep.panel(p, layout, packed, lhs, (j, k0, depth), sums);
+            }
+            k0 += depth;
+            if k0 >= p.k {
+                break;
             }
         }
-        k0 += depth;
-        if k0 >= p.k {
-            break;
+    });
+    store(
+        p,
+        rows,
+        sums,
+        sweep.stride,
+        sweep.direct_panels * layout.width,
+    );
+}
+
+/// One block of rows' pass over the panels: the rows, the row stride of
+/// their sums, and how many leading panels sum in `dst` itself.
+struct Sweep {
+    rows: std::ops::Range<usize>,
+    stride: usize,
+    direct_panels: usize,
+}
+
+impl Sweep {
+    /// The tiles of panel `j` over summed steps `k0..k0 + depth`, reading
+    /// the rows from `lhs` when they were packed for this depth block.
+    unsafe fn panel(
+        &self,
+        p: &Product,
+        layout: &Layout,
+        packed: &[f32],
+        lhs: Option<&[f32]>,
+        (j, k0, depth): (usize, usize, usize),
+        sums: &mut [f32],
+    ) {
+        // With k = 0 the panels are empty and the tiles read nothing.
+        let (panel, b_rs) = layout.panel(p, packed, j, k0);
+        let rows = &self.rows;
+        let mut i = rows.start;
+        while i < rows.end {
+            let r = (rows.end - i).min(layout.tile_rows);
+            let (a, a_rs, a_cs) = match lhs {
+                Some(lhs) => (lhs[(i - rows.start) * depth..].as_ptr(), 1, r as isize),
+                None => {
+                    let at = i as isize * p.lhs.rs + k0 as isize * p.lhs.cs;
+                    (p.lhs.ptr.offset(at), p.lhs.rs, p.lhs.cs)
+                }
+            };
+            let (out, out_rs) = if j < self.direct_panels {
+                let at = i as isize * p.dst.rs + (j * layout.width) as isize;
+                (p.dst.ptr.offset(at), p.dst.rs as usize)
+            } else {
+                let at = (i - rows.start) * self.stride + j * layout.width;
+                (sums[at..].as_mut_ptr(), self.stride)
+            };
+            (layout.table[r - 1])(Tile {
+                k: depth,
+                a,
+                a_rs,
+                a_cs,
+                b: panel,
+                b_rs,
+                out,
+                out_rs,
+                cont: k0 > 0,
+            });
+            i += r;
         }
     }
-    store(p, rows, sums, stride, direct_panels * width);
+}
+
+/// Copies the left operand's `rows`, summed-dimension steps `k0` to
+/// `k0 + depth`, into `out` tile by tile (`tile_rows` rows, fewer in the
+/// last): tile `t`'s `r` rows start at `t · tile_rows · depth`, step `s`
+/// of its row `i` at `s · r + i`.
+unsafe fn pack_rows_block(
+    p: &Product,
+    rows: std::ops::Range<usize>,
+    k0: usize,
+    depth: usize,
+    tile_rows: usize,
+    out: &mut [f32],
+) {
+    let (rs, cs) = (p.lhs.rs, p.lhs.cs);
+    let mut i = rows.start;
+    while i < rows.end {
+        let r = (rows.end - i).min(tile_rows);
+        let tile = &mut out[(i - rows.start) * depth..][..r * depth];
+        let first = p.lhs.ptr.offset(i as isize * rs + k0 as isize * cs);
+        if rs == 1 {
+            for (s, dst) in tile.chunks_exact_mut(r).enumerate() {
+                let src = std::slice::from_raw_parts(first.offset(s as isize * cs), r);
+                dst.copy_from_slice(src);
+            }
+        } else {
+            for (s, dst) in tile.chunks_exact_mut(r).enumerate() {
+                for (row, x) in dst.iter_mut().enumerate() {
+                    *x = *first.offset(row as isize * rs + s as isize * cs);
+                }
+            }
+        }
+        i += r;
+    }
 }
 
 /// Writes a block of rows' sums from column `c0` on (the columns before
@@ -356,29 +448,38 @@ unsafe fn rows_times_panels(
 unsafe fn store(p: &Product, rows: std::ops::Range<usize>, sums: &[f32], stride: usize, c0: usize) {
     let (alpha, beta) = (p.alpha, p.beta);
     let cols = p.n - c0;
+    if p.dst.cs != 1 {
+        // Column by column in blocks of 16, each column's rows in order,
+        // so writes to a strided `dst` fill whole cache lines.
+        for cb in (c0..p.n).step_by(16) {
+            for (r, row) in rows.clone().enumerate() {
+                for c in cb..(cb + 16).min(p.n) {
+                    let d = p
+                        .dst
+                        .ptr
+                        .offset(row as isize * p.dst.rs + c as isize * p.dst.cs);
+                    let v = sums[r * stride + c] * beta;
+                    *d = if p.read_dst { v + alpha * *d } else { v };
+                }
+            }
+        }
+        return;
+    }
     for (r, row) in rows.enumerate() {
         let first = p
             .dst
             .ptr
             .offset(row as isize * p.dst.rs + c0 as isize * p.dst.cs);
         let src = &sums[r * stride + c0..r * stride + p.n];
-        if p.dst.cs == 1 {
-            let dst = std::slice::from_raw_parts_mut(first, cols);
-            if p.read_dst {
-                dst.iter_mut()
-                    .zip(src)
-                    .for_each(|(d, s)| *d = s * beta + alpha * *d);
-            } else if beta == 1.0 {
-                dst.copy_from_slice(src);
-            } else {
-                dst.iter_mut().zip(src).for_each(|(d, s)| *d = s * beta);
-            }
+        let dst = std::slice::from_raw_parts_mut(first, cols);
+        if p.read_dst {
+            dst.iter_mut()
+                .zip(src)
+                .for_each(|(d, s)| *d = s * beta + alpha * *d);
+        } else if beta == 1.0 {
+            dst.copy_from_slice(src);
         } else {
-            for (c, s) in src.iter().enumerate() {
-                let d = first.offset(c as isize * p.dst.cs);
-                let v = s * beta;
-                *d = if p.read_dst { v + alpha * *d } else { v };
-            }
+            dst.iter_mut().zip(src).for_each(|(d, s)| *d = s * beta);
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Reused buffers for the portable kernels' packed panels and partial
-//! sums: a training step makes thousands of small products, and fresh
+//! Reused buffers for the portable kernels' packed panels, packed rows
+//! and partial sums: a training step makes thousands of small products, and fresh
 //! buffers for each cost more in page faults than the packing itself.
 
 use std::cell::Cell;
@@ -13,6 +13,7 @@ const KEEP: usize = 4 << 20;
 thread_local! {
     pub(crate) static PANELS: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
     pub(crate) static SUMS: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+    pub(crate) static ROWS: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
 }
 
 /// Runs `f` on a buffer of `len` floats taken from `key` (their values are
