@@ -6,22 +6,44 @@
 use lotto_stdlib::cpu::matrix::product_gflops;
 use lotto_stdlib::device::{kernels, portable_kernels, set_kernels, Kernels};
 
-/// (m, n, k), which operands are column-major, and what the product is:
-/// the products that make most of `lotto bench train`'s step, as the
-/// layers pass them.
-type Shape = ((usize, usize, usize), (bool, bool), &'static str);
+/// (m, n, k); which of the left operand, the right operand and the
+/// destination are column-major; and what the product is: the products
+/// that make most of `lotto bench train`'s step, with the shapes and
+/// layouts its layers pass (conv 2's tiles of 4 output rows, 640
+/// columns; the LSTM's 150 steps of a batch of 8).
+type Shape = ((usize, usize, usize), (bool, bool, bool), &'static str);
 const SHAPES: &[Shape] = &[
-    ((672, 650, 352), (false, false), "conv 2 forward, one shift"),
-    ((32, 640, 672), (true, false), "conv 2 weight gradient"),
-    ((32, 672, 640), (false, true), "conv 2 input gradient"),
-    ((1200, 1024, 1312), (false, true), "LSTM 2 input projection"),
-    ((1024, 8, 256), (true, true), "LSTM recurrence, one step"),
+    (
+        (32, 640, 672),
+        (true, false, true),
+        "conv 2 forward, one shift",
+    ),
+    (
+        (32, 672, 640),
+        (false, true, true),
+        "conv 2 weight gradient",
+    ),
+    (
+        (672, 650, 352),
+        (false, false, false),
+        "conv 2 input gradient",
+    ),
+    (
+        (1200, 1024, 1312),
+        (false, true, false),
+        "LSTM 1 input projection",
+    ),
+    (
+        (1024, 8, 256),
+        (true, true, true),
+        "LSTM recurrence, one step",
+    ),
     (
         (1024, 256, 1192),
-        (true, false),
+        (true, false, false),
         "LSTM recurrent weight gradient",
     ),
-    ((1024, 1024, 1024), (false, false), "square"),
+    ((1024, 1024, 1024), (false, false, false), "square"),
 ];
 
 pub fn run() {

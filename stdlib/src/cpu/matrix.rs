@@ -103,14 +103,15 @@ pub(crate) fn matmul(dst: Mat, accumulate: bool, lhs: MatRef, rhs: MatRef) {
 /// `matmul`, in GFLOP/s (best of three 1024³ products, ~0.1 s): what
 /// `lotto bench train` multiplies out into a floor for a step's time.
 pub fn single_thread_gflops() -> f64 {
-    product_gflops((1024, 1024, 1024), (false, false))
+    product_gflops((1024, 1024, 1024), (false, false, false))
 }
 
 /// The rate of an `m × k` by `k × n` product on one thread with the
 /// kernels in use, in GFLOP/s: the best of three timings of enough
-/// repetitions to take about 0.1 s each. `col_major` says which operands
-/// are stored column by column (as the layers pass transposed views).
-pub fn product_gflops((m, n, k): (usize, usize, usize), col_major: (bool, bool)) -> f64 {
+/// repetitions to take about 0.1 s each. `col_major` says which of the
+/// left operand, the right operand and the destination are stored column
+/// by column (as the layers pass transposed views).
+pub fn product_gflops((m, n, k): (usize, usize, usize), col_major: (bool, bool, bool)) -> f64 {
     let a: Vec<f32> = (0..m * k).map(|i| (i % 13) as f32 * 0.1).collect();
     let b: Vec<f32> = (0..k * n).map(|i| (i % 7) as f32 * 0.1).collect();
     let mut c = vec![0.0f32; m * n];
@@ -124,13 +125,14 @@ pub fn product_gflops((m, n, k): (usize, usize, usize), col_major: (bool, bool))
     } else {
         MatRef::new(&b, k, n, n, 1)
     };
+    let (rs, cs) = if col_major.2 { (1, m) } else { (n, 1) };
     let flop = 2.0 * (m * n * k) as f64;
     let reps = (1e10 / flop).clamp(1.0, 1e4) as usize;
     let mut best = f64::MAX;
     for _ in 0..3 {
         let t0 = std::time::Instant::now();
         for _ in 0..reps {
-            matmul(Mat::new(&mut c, m, n, n, 1), false, lhs, rhs);
+            matmul(Mat::new(&mut c, m, n, rs, cs), false, lhs, rhs);
         }
         best = best.min(t0.elapsed().as_secs_f64() / reps as f64);
     }
