@@ -449,8 +449,9 @@ unsafe fn store(p: &Product, rows: std::ops::Range<usize>, sums: &[f32], stride:
     let (alpha, beta) = (p.alpha, p.beta);
     let cols = p.n - c0;
     if p.dst.cs != 1 {
-        // Column by column in blocks of 16, each column's rows in order,
-        // so writes to a strided `dst` fill whole cache lines.
+        // Blocks of 16 columns, row after row: each column of a block is
+        // written in order, so writes to a column-major `dst` fill whole
+        // cache lines instead of touching one line per element.
         for cb in (c0..p.n).step_by(16) {
             for (r, row) in rows.clone().enumerate() {
                 for c in cb..(cb + 16).min(p.n) {
