@@ -123,7 +123,9 @@ pub fn run(iters: usize) -> Result<Medians, String> {
 }
 
 /// CPU seconds this process has used (user and system, all threads):
-/// beside the wall time it says how much of a step the threads wait.
+/// beside the wall time it says how much of a step the threads wait. An
+/// upper bound on the work: rayon's threads spin a little before they
+/// sleep, and spinning counts as busy.
 fn cpu_seconds() -> f64 {
     // SAFETY: getrusage fills the zeroed struct it is given.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
