@@ -244,45 +244,62 @@ fn tiles_for(isa: Isa, n: usize) -> &'static Tiles {
 
 /// The right operand's panels that are not read in place, `width` columns
 /// wide, each `k` rows of `width` contiguous values, the last panel padded
-/// with zeros, into `out` one after another. Packing copies values and
-/// never rounds, so its loop order is free: row-major operands are copied
-/// a row slice at a time, column-major ones a column at a time (reading
-/// memory in order either way).
+/// with zeros, into `out` one after another.
 unsafe fn pack(p: &Product, layout: &Layout, out: &mut [f32]) {
     let width = layout.width;
     if p.k == 0 {
         return;
     }
-    let (rs, cs) = (p.rhs.rs, p.rhs.cs);
     let to_pack = (0..p.n.div_ceil(width)).filter(|&j| !layout.is_in_place(j, p.n));
     for (j, panel) in to_pack.zip(out.chunks_exact_mut(p.k * width)) {
         let cols = (p.n - j * width).min(width);
-        let first = p.rhs.ptr.offset((j * width) as isize * cs);
-        if cs == 1 {
-            for (d, row) in panel.chunks_exact_mut(width).enumerate() {
-                let src = std::slice::from_raw_parts(first.offset(d as isize * rs), cols);
-                row[..cols].copy_from_slice(src);
-                row[cols..].fill(0.0);
+        let src = View {
+            ptr: p.rhs.ptr.offset((j * width) as isize * p.rhs.cs),
+            ..p.rhs
+        };
+        copy_panel(src, p.k, cols, width, panel);
+    }
+}
+
+/// Copies `rows × cols` values of `src` into `out` as `rows` rows of
+/// `width` contiguous values, zero past `cols`: the packed layout both
+/// operands' panels take. Packing copies values and never rounds, so its
+/// loop order is free: a source with contiguous columns is copied a row
+/// slice at a time, one with contiguous rows a column at a time (reading
+/// memory in order either way).
+unsafe fn copy_panel(
+    src: View<*const f32>,
+    rows: usize,
+    cols: usize,
+    width: usize,
+    out: &mut [f32],
+) {
+    let (rs, cs) = (src.rs, src.cs);
+    let out = &mut out[..rows * width];
+    if cs == 1 {
+        for (d, row) in out.chunks_exact_mut(width).enumerate() {
+            let from = std::slice::from_raw_parts(src.ptr.offset(d as isize * rs), cols);
+            row[..cols].copy_from_slice(from);
+            row[cols..].fill(0.0);
+        }
+    } else if rs == 1 {
+        if cols < width {
+            out.fill(0.0);
+        }
+        for c in 0..cols {
+            let from = std::slice::from_raw_parts(src.ptr.offset(c as isize * cs), rows);
+            for (d, v) in from.iter().enumerate() {
+                *out.get_unchecked_mut(d * width + c) = *v;
             }
-        } else if rs == 1 {
-            if cols < width {
-                panel.fill(0.0);
-            }
-            for c in 0..cols {
-                let src = std::slice::from_raw_parts(first.offset(c as isize * cs), p.k);
-                for (d, v) in src.iter().enumerate() {
-                    *panel.get_unchecked_mut(d * width + c) = *v;
-                }
-            }
-        } else {
-            for (d, row) in panel.chunks_exact_mut(width).enumerate() {
-                for (c, x) in row.iter_mut().enumerate() {
-                    *x = if c < cols {
-                        *first.offset(d as isize * rs + c as isize * cs)
-                    } else {
-                        0.0
-                    };
-                }
+        }
+    } else {
+        for (d, row) in out.chunks_exact_mut(width).enumerate() {
+            for (c, x) in row.iter_mut().enumerate() {
+                *x = if c < cols {
+                    *src.ptr.offset(d as isize * rs + c as isize * cs)
+                } else {
+                    0.0
+                };
             }
         }
     }
@@ -407,7 +424,8 @@ impl Sweep {
 /// Copies the left operand's `rows`, summed-dimension steps `k0` to
 /// `k0 + depth`, into `out` tile by tile (`tile_rows` rows, fewer in the
 /// last): tile `t`'s `r` rows start at `t · tile_rows · depth`, step `s`
-/// of its row `i` at `s · r + i`.
+/// of its row `i` at `s · r + i` (a panel of the transposed rows, `r`
+/// wide).
 unsafe fn pack_rows_block(
     p: &Product,
     rows: std::ops::Range<usize>,
@@ -416,24 +434,21 @@ unsafe fn pack_rows_block(
     tile_rows: usize,
     out: &mut [f32],
 ) {
-    let (rs, cs) = (p.lhs.rs, p.lhs.cs);
     let mut i = rows.start;
     while i < rows.end {
         let r = (rows.end - i).min(tile_rows);
-        let tile = &mut out[(i - rows.start) * depth..][..r * depth];
-        let first = p.lhs.ptr.offset(i as isize * rs + k0 as isize * cs);
-        if rs == 1 {
-            for (s, dst) in tile.chunks_exact_mut(r).enumerate() {
-                let src = std::slice::from_raw_parts(first.offset(s as isize * cs), r);
-                dst.copy_from_slice(src);
-            }
-        } else {
-            for (s, dst) in tile.chunks_exact_mut(r).enumerate() {
-                for (row, x) in dst.iter_mut().enumerate() {
-                    *x = *first.offset(row as isize * rs + s as isize * cs);
-                }
-            }
-        }
+        let at = i as isize * p.lhs.rs + k0 as isize * p.lhs.cs;
+        let src = View {
+            ptr: p.lhs.ptr.offset(at),
+            ..p.lhs
+        };
+        copy_panel(
+            src.transposed(),
+            depth,
+            r,
+            r,
+            &mut out[(i - rows.start) * depth..],
+        );
         i += r;
     }
 }
