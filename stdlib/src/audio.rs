@@ -500,6 +500,41 @@ mod tests {
         }
     }
 
+    /// lotto's build of symphonia's MP3 decoder (stdlib/mp3, its synthesis
+    /// filterbank vectorized) gives crates.io's symphonia-bundle-mp3 0.5.5
+    /// bits, whichever of its AVX-512, AVX and scalar paths the CPU takes:
+    /// the digests are upstream's decoding of the fixtures.
+    #[test]
+    fn mp3_decoding_gives_upstream_symphonias_bits() {
+        let clips =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/commonvoice/clips");
+        for (name, samples, digest) in [
+            (
+                "common_voice_en_0.mp3",
+                44_928,
+                "801ef4a8dda6d0bec9e5dbb582e057bd8560fe2ad33b448be5ecd98a0bb6f5ef",
+            ),
+            (
+                "common_voice_en_1.mp3",
+                32_256,
+                "4298489d0fd8640278121e58922bb5fba8517f2a4ad4fb0535952a2982388f10",
+            ),
+            (
+                "common_voice_en_2.mp3",
+                51_840,
+                "3f6b537ac645f879969f7a284eacb236c5f46a412124bdf8dfb4f3765125d509",
+            ),
+        ] {
+            let (x, rate) = decode_compressed(&clips.join(name), "mp3").unwrap();
+            assert_eq!((x.len(), rate), (samples, 48_000), "{name}");
+            let mut h = blake3::Hasher::new();
+            for v in &x {
+                h.update(&v.to_bits().to_le_bytes());
+            }
+            assert_eq!(h.finalize().to_hex().as_str(), digest, "{name}");
+        }
+    }
+
     #[test]
     fn a_file_cut_short_is_an_error_in_every_format() {
         let t = tempfile::tempdir().unwrap();
