@@ -5,12 +5,29 @@ use crate::cpu::logarithm::{ln_1p_in_place, ln_in_place};
 use realfft::RealFftPlanner;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
+use std::rc::Rc;
 
 thread_local! {
     /// Real-input FFT plans, per thread: planning costs more than the
     /// frames of a short utterance, and every utterance of a corpus asks
     /// for the same length.
     static PLANNER: RefCell<RealFftPlanner<f32>> = RefCell::new(RealFftPlanner::new());
+    /// Analysis windows by (length, kind), per thread: a window's f64
+    /// cosines cost as much as a few frames' FFTs.
+    static WINDOWS: RefCell<Vec<((usize, String), Rc<[f32]>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The analysis window of `n` samples of `kind`, computed once per thread.
+fn cached_window(n: usize, kind: &str) -> Rc<[f32]> {
+    WINDOWS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((_, w)) = cache.iter().find(|((len, k), _)| *len == n && k == kind) {
+            return Rc::clone(w);
+        }
+        let w: Rc<[f32]> = window(n, kind).into();
+        cache.push(((n, kind.to_string()), Rc::clone(&w)));
+        w
+    })
 }
 
 /// The settings a features step publishes (`features.yaml`).
@@ -113,7 +130,7 @@ pub fn extract(x: &[f32], spec: &FeatureSpec) -> (usize, Vec<f32>) {
     let win = (spec.window_s * crate::audio::RATE as f64).round() as usize;
     let hop = ((spec.hop_s * crate::audio::RATE as f64).round() as usize).max(1);
     let n_fft = spec.n_fft.max(win);
-    let w = window(win, &spec.window_fn);
+    let w = cached_window(win, &spec.window_fn);
     let frames = if x.len() < win {
         1
     } else {
@@ -132,14 +149,15 @@ pub fn extract(x: &[f32], spec: &FeatureSpec) -> (usize, Vec<f32>) {
         // zeros up to the FFT length.
         let start = (f * hop).min(x.len());
         let n = (x.len() - start).min(win);
-        for ((d, s), wi) in frame.iter_mut().zip(&x[start..start + n]).zip(&w) {
+        for ((d, s), wi) in frame.iter_mut().zip(&x[start..start + n]).zip(w.iter()) {
             *d = s * wi;
         }
         frame[n..].fill(0.0);
         fft.process_with_scratch(&mut frame, &mut bins, &mut scratch)
             .expect("the buffers come from the plan, so their lengths fit it");
         match &bank {
-            None => out.extend(bins.iter().map(|c| c.norm_sqr().sqrt())),
+            // Squared magnitudes here; their square roots in one pass below.
+            None => out.extend(bins.iter().map(|c| c.norm_sqr())),
             Some(bank) => out.extend(bank.iter().map(|filt| {
                 let e: f32 = filt.iter().map(|(b, wt)| bins[*b].norm_sqr() * wt).sum();
                 e + 1e-10
@@ -147,9 +165,13 @@ pub fn extract(x: &[f32], spec: &FeatureSpec) -> (usize, Vec<f32>) {
         }
     }
     // Magnitudes (energies) to their logarithms in one pass, vectorized,
-    // the same bits on every CPU and C library.
+    // the same bits on every CPU and C library. The square root is exact
+    // (correctly rounded) at every vector width.
     match bank {
-        None => ln_1p_in_place(&mut out),
+        None => {
+            out.iter_mut().for_each(|v| *v = v.sqrt());
+            ln_1p_in_place(&mut out)
+        }
         Some(_) => ln_in_place(&mut out),
     }
     if spec.normalize {
