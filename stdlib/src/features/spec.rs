@@ -210,4 +210,38 @@ mod tests {
             .0;
         assert_eq!(peak, 20); // 1000 Hz / (16000/320) Hz per bin
     }
+
+    /// The DS2 features of a fixed signal keep their bits: lotto's build
+    /// of realfft (stdlib/realfft, its twiddle loops built for AVX2) gives
+    /// crates.io's realfft 3.5.1 bits. The digest is of rustfft's AVX path,
+    /// which every x86-64 CPU with AVX2 and FMA takes.
+    #[test]
+    fn ds2_features_of_a_fixed_signal_keep_their_bits() {
+        #[cfg(target_arch = "x86_64")]
+        let avx = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+        #[cfg(not(target_arch = "x86_64"))]
+        let avx = false;
+        if !avx {
+            eprintln!("skipped: the digest is of rustfft's AVX path, which this CPU lacks");
+            return;
+        }
+        // A chirp with harmonics, computed in f64 and rounded once.
+        let x: Vec<f32> = (0..24_011)
+            .map(|i| {
+                let t = i as f64 / 16_000.0;
+                let p = 2.0 * std::f64::consts::PI * (200.0 * t + 1_500.0 * t * t);
+                (0.5 * p.sin() + 0.25 * (3.0 * p).sin()) as f32
+            })
+            .collect();
+        let (frames, f) = extract(&x, &FeatureSpec::ds2());
+        assert_eq!(frames, 149);
+        let mut h = blake3::Hasher::new();
+        for v in &f {
+            h.update(&v.to_bits().to_le_bytes());
+        }
+        assert_eq!(h.finalize().to_hex().as_str(), DS2_DIGEST);
+    }
+
+    /// What crates.io's realfft 3.5.1 gave for the signal above.
+    const DS2_DIGEST: &str = "3e9fcf9b59b592e951e43c6071a2b70bc7d82e3ec36a362f479385ded15d1e9a";
 }
