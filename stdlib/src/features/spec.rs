@@ -14,8 +14,11 @@ thread_local! {
     static PLANNER: RefCell<RealFftPlanner<f32>> = RefCell::new(RealFftPlanner::new());
     /// Analysis windows by (length, kind), per thread: a window's f64
     /// cosines cost as much as a few frames' FFTs.
-    static WINDOWS: RefCell<Vec<((usize, String), Rc<[f32]>)>> = const { RefCell::new(Vec::new()) };
+    static WINDOWS: RefCell<Vec<KeptWindow>> = const { RefCell::new(Vec::new()) };
 }
+
+/// An analysis window kept for its (length, kind).
+type KeptWindow = ((usize, String), Rc<[f32]>);
 
 /// The analysis window of `n` samples of `kind`, computed once per thread.
 fn cached_window(n: usize, kind: &str) -> Rc<[f32]> {
