@@ -368,7 +368,7 @@ fn window(state: &mut SynthesisState, n_frames: usize, d: &[[f32; 32]; MAX_FRAME
         // Letters IEEE, vol. 1, no. 2, pp. 26-28, 1994.
         //
         // https://ieeexplore.ieee.org/abstract/document/300309
-        // (lotto: `dct32` ran in `dct32_slots`.)
+        // (lotto: the slots' DCTs, d_vec here, were computed before this loop.)
 
         for (d, s) in v_vec[48 - 15..48 + 0].iter_mut().rev().zip(&d_vec[1..16]) {
             *d = -s;
