@@ -1,5 +1,7 @@
 //! Audio decoding to 16 kHz mono f32: WAV (8/16/24/32-bit int, 32-bit
-//! float) through hound; downmix; resampling by windowed-sinc interpolation.
+//! float) through hound, SPHERE through `sphere`, FLAC, MP3 and Ogg Vorbis
+//! through symphonia (its MP3 decoder lotto's build, `stdlib/mp3`); channels
+//! averaged to mono; resampling with rubato's FFT resampler.
 
 use std::path::Path;
 
