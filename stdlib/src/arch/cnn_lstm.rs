@@ -3,10 +3,10 @@
 //! sequence-wise batch norm, a bias-free output layer, CTC.
 
 use crate::nn::{
-    bilstm, bn_params, linear_params, lstm_params, param, unilstm, Ctx, Kind, ParamInfo,
+    bilstm, bn_params, linear_params, lstm_params, param, unilstm, ConvBlock, Ctx, Kind, ParamInfo,
 };
 use crate::tensor_io::TensorMap;
-use burn::tensor::activation::{log_softmax, relu};
+use burn::tensor::activation::log_softmax;
 use burn::tensor::Tensor;
 
 /// The DeepSpeech2-style CNN-LSTM of the paper, sizes from the recipe.
@@ -151,20 +151,18 @@ impl CnnLstmConfig {
             h = x;
         } else {
             let mut y: Tensor<4> = x.swap_dims(1, 2).reshape([b, 1, f, t]);
-            for (i, (k, s)) in self.kernels.iter().zip(&self.strides).enumerate() {
-                let name = format!("conv.{i}.weight");
-                y = cx.conv2d(&name, y, [s.0, s.1], [k.0 / 2, k.1 / 2]);
-                let [bb, c, ff, tt] = y.dims();
-                // Batch norm per channel over (batch, freq, time), then
-                // Hardtanh(0, 20) as relu and clamp_max: burn's `clamp`
-                // runs the lower bound through a mask fill whose branch
-                // the CPU mispredicts on half the elements; relu and its
-                // backward are branch-free selects.
-                let maps = y.reshape([bb, c, ff * tt]);
-                y = relu(cx.batch_norm(&format!("conv.{i}.bn"), maps))
-                    .clamp_max(20.0)
-                    .reshape([bb, c, ff, tt]);
-            }
+            // Each convolution: batch norm per channel over (batch, freq,
+            // time), then Hardtanh(0, 20).
+            let blocks: Vec<ConvBlock> = (self.kernels.iter().zip(&self.strides).enumerate())
+                .map(|(i, (k, s))| ConvBlock {
+                    weight: format!("conv.{i}.weight"),
+                    bn: format!("conv.{i}.bn"),
+                    stride: [s.0, s.1],
+                    pad: [k.0 / 2, k.1 / 2],
+                    max: 20.0,
+                })
+                .collect();
+            y = cx.conv_blocks(&blocks, y);
             let [bb, c, ff, tt] = y.dims();
             h = y.reshape([bb, c * ff, tt]).swap_dims(1, 2);
         }

@@ -1,4 +1,5 @@
-//! The CPU kernels: 2-D convolution and LSTM directions computed on the
+//! The CPU kernels: 2-D convolution (with the batch norm and clamp that
+//! follow it in DS2) and LSTM directions computed on the
 //! host with their backward passes written out, over one-thread matrix
 //! products. They exist because burn's flex backend spends most of a
 //! DS2 train step in these layers (see docs/cpu.md for what they compute,
@@ -10,3 +11,4 @@ pub mod conv;
 pub mod logarithm;
 pub mod lstm;
 pub mod matrix;
+pub mod norm;

@@ -1,14 +1,12 @@
 //! The forward context of a model: training or inference mode, batch-norm
-//! running statistics, and the CPU paths of convolutions and LSTM layers,
-//! which record what their backward passes need on the tape.
+//! running statistics, and the CPU paths of LSTM layers (and, in
+//! `conv_blocks`, of convolution blocks), which record what their backward
+//! passes need on the tape.
 
 use super::layers::{lstm_dir, reverse_padded};
 use super::params::{host_to_tensor, to_host, Params, NORM_EPS};
-use super::tape::{HostConv, HostDir, HostLstm, Stage, StageInput};
-use crate::cpu::conv::ConvGeom;
+use super::tape::{HostDir, HostLstm, Stage, StageInput};
 use crate::cpu::lstm::{LstmDims, LstmRun, LstmWeights, Order};
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
@@ -21,8 +19,8 @@ pub struct Ctx<'a> {
     /// Where the training forward pass left burn's graph, in order:
     /// `gradients` runs their backward passes.
     pub tape: Vec<Stage>,
-    /// Whether convolutions and LSTM layers take the CPU paths (`conv2d`,
-    /// `lstm`); set for the flex device.
+    /// Whether convolution blocks and LSTM layers take the CPU paths
+    /// (`conv_blocks`, `lstm`); set for the flex device.
     pub host: bool,
     /// Draws dropout masks; `None` (inference, tests) drops nothing. The
     /// training step seeds it from the run seed and the optimizer step,
@@ -148,54 +146,19 @@ impl<'a> Ctx<'a> {
         outs
     }
 
-    /// `x` [B, Ci, H, W] convolved by the weight `name` [Co, Ci, KH, KW]
-    /// with zero padding, no bias. On the CPU it runs on the host
-    /// (`cpu::conv`, much faster than flex's backward there); elsewhere it
-    /// is burn's conv2d.
-    pub fn conv2d(
-        &mut self,
-        name: &str,
-        x: Tensor<4>,
-        stride: [usize; 2],
-        pad: [usize; 2],
-    ) -> Tensor<4> {
-        let dev = x.device();
-        if !self.host {
-            let options = ConvOptions::new(stride, pad, [1, 1], 1);
-            return conv2d(x, self.p.get4(name), None, options);
+    /// Moves the running statistics of norm `prefix` towards a batch's
+    /// `mean` and `var` (the caller applies the updates).
+    pub(super) fn update_running(&mut self, prefix: &str, mean: &[f32], var: &[f32]) {
+        for (stat, batch) in [("running_mean", mean), ("running_var", var)] {
+            let name = format!("{prefix}.{stat}");
+            let updated = self.p.buffers[&name]
+                .data
+                .iter()
+                .zip(batch)
+                .map(|(r, m)| (1.0 - BN_MOMENTUM) * r + BN_MOMENTUM * m)
+                .collect();
+            self.stat_updates.push((name, updated));
         }
-        let i = self.p.index(name);
-        let [b, ci, h, w] = x.dims();
-        let s = &self.p.info[i].shape;
-        let geom = ConvGeom {
-            b,
-            ci,
-            h,
-            w,
-            co: s[0],
-            kh: s[2],
-            kw: s[3],
-            sh: stride[0],
-            sw: stride[1],
-            ph: pad[0],
-            pw: pad[1],
-        };
-        let xv = to_host(&x);
-        let wv = to_host(&self.p.values[i]);
-        let y = geom.forward(&xv, &wv);
-        let y: Tensor<4> =
-            Tensor::from_data(TensorData::new(y, [b, geom.co, geom.oh(), geom.ow()]), &dev);
-        if !(self.train && dev.is_autodiff()) {
-            return y;
-        }
-        let y = y.require_grad();
-        self.tape.push(Stage::Conv(Box::new(HostConv {
-            geom,
-            weight: i,
-            input: StageInput::new(x, xv),
-            output: y.clone(),
-        })));
-        y
     }
 
     fn running(&self, name: &str) -> Tensor<1> {
@@ -223,22 +186,7 @@ impl<'a> Ctx<'a> {
                 .try_to_vec::<f32>()
                 .unwrap();
             let v_host = var.clone().inner().into_data().try_to_vec::<f32>().unwrap();
-            let rm = &self.p.buffers[&format!("{prefix}.running_mean")].data;
-            let rv = &self.p.buffers[&format!("{prefix}.running_var")].data;
-            let nm = rm
-                .iter()
-                .zip(&m_host)
-                .map(|(r, m)| (1.0 - BN_MOMENTUM) * r + BN_MOMENTUM * m)
-                .collect();
-            let nv = rv
-                .iter()
-                .zip(&v_host)
-                .map(|(r, v)| (1.0 - BN_MOMENTUM) * r + BN_MOMENTUM * v)
-                .collect();
-            self.stat_updates
-                .push((format!("{prefix}.running_mean"), nm));
-            self.stat_updates
-                .push((format!("{prefix}.running_var"), nv));
+            self.update_running(prefix, &m_host, &v_host);
             (mean, var)
         } else {
             let dev = x.device();

@@ -5,6 +5,7 @@
 use super::params::{host_to_tensor, to_host, Params};
 use crate::cpu::conv::ConvGeom;
 use crate::cpu::lstm::{LstmRun, Saved};
+use crate::cpu::norm::{Affine, Clamp, NormGeom, NormSaved};
 use burn::tensor::{Gradients, Tensor, TensorData};
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -14,8 +15,8 @@ use std::borrow::Cow;
 /// leaf of a new graph; `gradients` joins the graphs again with one
 /// backward pass per graph.
 pub enum Stage {
-    /// A convolution computed on the host (`Ctx::conv2d`).
-    Conv(Box<HostConv>),
+    /// Convolution blocks computed on the host (`Ctx::conv_blocks`).
+    Convs(Box<HostConvs>),
     /// The directions of an LSTM layer computed on the host (`Ctx::lstm`).
     Lstm(Box<HostLstm>),
 }
@@ -55,16 +56,101 @@ impl<const D: usize> StageInput<D> {
     }
 }
 
-/// A convolution computed on the host during a training forward pass, with
-/// what its backward pass needs (the weight is read from the parameters
-/// again).
-pub struct HostConv {
-    pub(crate) geom: ConvGeom,
-    /// Index of the weight parameter.
-    pub(crate) weight: usize,
+/// A stack of convolution blocks computed on the host during a training
+/// forward pass (`Ctx::conv_blocks`), with what its backward pass needs.
+pub struct HostConvs {
+    pub(crate) layers: Vec<ConvLayer>,
+    /// The first block's input.
     pub(crate) input: StageInput<4>,
-    /// The output: a fresh leaf that the rest of the forward pass uses.
+    /// The last block's output: a fresh leaf that the rest of the forward
+    /// pass uses.
     pub(crate) output: Tensor<4>,
+}
+
+/// One block of a `HostConvs`: its convolution and norm. Its weights are
+/// read from the parameters again; its input, when it is the previous
+/// block's output, is computed again from that block's saved norm.
+pub(crate) struct ConvLayer {
+    pub(crate) geom: ConvGeom,
+    /// Index of the convolution weight.
+    pub(crate) weight: usize,
+    pub(crate) norm: HostNorm,
+}
+
+/// Where a block's batch norm and clamp read their parameters.
+pub(crate) struct NormAt {
+    pub(crate) geom: NormGeom,
+    /// Indices of the norm's weight (γ) and bias (β).
+    gamma: usize,
+    beta: usize,
+    pub(crate) clamp: Clamp,
+}
+
+impl NormAt {
+    /// The norm `bn` (its `.weight` and `.bias`) over maps of `geom`.
+    pub(crate) fn new(p: &Params, bn: &str, geom: NormGeom, clamp: Clamp) -> NormAt {
+        NormAt {
+            geom,
+            gamma: p.index(&format!("{bn}.weight")),
+            beta: p.index(&format!("{bn}.bias")),
+            clamp,
+        }
+    }
+
+    /// γ and β's current values.
+    pub(crate) fn affine(&self, p: &Params) -> Affine {
+        Affine {
+            gamma: to_host(&p.values[self.gamma]),
+            beta: to_host(&p.values[self.beta]),
+        }
+    }
+
+    pub(crate) fn with(self, saved: NormSaved) -> HostNorm {
+        HostNorm { at: self, saved }
+    }
+}
+
+/// A block's norm with what its training forward pass saved.
+pub(crate) struct HostNorm {
+    at: NormAt,
+    saved: NormSaved,
+}
+
+impl HostConvs {
+    /// Adds the weight, γ and β gradients of every block to `host`, given
+    /// the gradient `gy` of the output; returns the gradient of the
+    /// stage's input when that input is a graph node.
+    fn backward(
+        self,
+        p: &Params,
+        gy: Vec<f32>,
+        host: &mut [Option<Vec<f32>>],
+    ) -> Option<(Tensor<4>, Vec<f32>)> {
+        let HostConvs { layers, input, .. } = self;
+        let affine: Vec<Affine> = layers.iter().map(|l| l.norm.at.affine(p)).collect();
+        let need_first_dx = matches!(input, StageInput::Node(_));
+        let mut g = gy;
+        for (k, layer) in layers.iter().enumerate().rev() {
+            let HostNorm { at, saved } = &layer.norm;
+            let grads = at.geom.backward(g, saved, &affine[k], at.clamp);
+            sum_into(&mut host[at.gamma], grads.dgamma);
+            sum_into(&mut host[at.beta], grads.dbeta);
+            let x: Cow<[f32]> = match k.checked_sub(1) {
+                None => input.values(),
+                Some(prev) => {
+                    let HostNorm { at, saved } = &layers[prev].norm;
+                    Cow::Owned(at.geom.output(saved, &affine[prev], at.clamp))
+                }
+            };
+            let w = to_host(&p.values[layer.weight]);
+            let (dw, dx) = layer
+                .geom
+                .backward(&x, &w, &grads.dx, k > 0 || need_first_dx);
+            sum_into(&mut host[layer.weight], dw);
+            g = dx?;
+        }
+        input.node().map(|node| (node, g))
+    }
 }
 
 /// The directions of an LSTM layer computed on the host during a training
@@ -118,23 +204,13 @@ pub fn gradients(loss: Tensor<1>, p: &Params, tape: Vec<Stage>) -> Vec<Tensor<1>
     let mut host: Vec<Option<Vec<f32>>> = vec![None; p.values.len()];
     for stage in tape.into_iter().rev() {
         match stage {
-            Stage::Conv(op) => {
-                let HostConv {
-                    geom,
-                    weight,
-                    input,
-                    output,
-                } = *op;
+            Stage::Convs(op) => {
                 // No gradient reached the output: the loss does not depend on it.
-                let Some(gy) = grad_in(&passes, &output) else {
+                let Some(gy) = grad_in(&passes, &op.output) else {
                     continue;
                 };
                 let gy = to_host(&gy);
-                let need_dx = matches!(input, StageInput::Node(_));
-                let w = to_host(&p.values[weight]);
-                let (dw, dx) = geom.backward(&input.values(), &w, &gy, need_dx);
-                sum_into(&mut host[weight], dw);
-                if let (Some(input), Some(dx)) = (input.node(), dx) {
+                if let Some((input, dx)) = op.backward(p, gy, &mut host) {
                     let dx = host_grad(dx, &input);
                     passes.push(backward_from(input, dx));
                 }
