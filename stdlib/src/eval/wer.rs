@@ -164,7 +164,7 @@ fn run(ctx: &mut RunCtx, a: &WerArgs) -> Result<(), String> {
 pub fn register(r: &mut Registry) {
     r.add(config_op::<BeamArgs>("beam", "Evaluation", 1, &DECODER, "CTC prefix beam search over characters for `wer(..., decoder: beam(...))`, with an optional word n-gram model applied as each word ends: ln P_ctc + α·ln P_lm + β·words. The paper: width 1024 with a 3-gram. Transducer models decode greedily."));
     r.add(
-        op::<WerArgs>("wer", "Evaluation", 2, Output::One(EVAL), "Word and character error rates (greedy CTC or transducer decoding, or CTC beam search) of every model, and every round of every ticket, on every corpus, with each utterance's error counts so that comparisons can be paired.")
+        op::<WerArgs>("wer", "Evaluation", 3, Output::One(EVAL), "Word and character error rates (greedy CTC or transducer decoding, or CTC beam search) of every model, and every round of every ticket, on every corpus, with each utterance's error counts so that comparisons can be paired.")
             .run(run)
             .numeric()
             .names_inputs()

@@ -75,7 +75,7 @@ where
     A: OpArgs,
     for<'a> Plan: From<&'a A>,
 {
-    op::<A>(name, "Tickets", 2, Output::One(TICKET), doc)
+    op::<A>(name, "Tickets", 3, Output::One(TICKET), doc)
         .run(|ctx, a| prune_rounds(ctx, &a.into()))
         .validate(validate)
         .validate_inputs(|a, up| rewind_fits(&a.into(), up))
@@ -95,19 +95,19 @@ pub fn register(r: &mut Registry) {
     r.add(pruning::<RandomPruneArgs>("random_prune", "Random pruning baseline: same rate, schedule and rewinding as `imp`, weights chosen at random.", |a| validate_rounds(&a.schedule, &a.structure)));
     r.add(pruning::<OneshotArgs>("oneshot", "Standard magnitude pruning (the paper's comparison): prune `sparsity` of the prunable weights of the trained model at once, then fine-tune the survivors from their trained values. A ticket with rounds 0 (dense) and 1.", |a| validate_structure(&a.structure, 1, false)));
     r.add(
-        op::<RandomTicketArgs>("random_ticket", "Tickets", 2, Output::One(TICKET), "Random ticket baseline: each round's mask of a ticket, trained from a random re-initialisation instead of θ0.")
+        op::<RandomTicketArgs>("random_ticket", "Tickets", 3, Output::One(TICKET), "Random ticket baseline: each round's mask of a ticket, trained from a random re-initialisation instead of θ0.")
             .run(random_ticket::run)
             .numeric(),
     );
     r.add(
-        op::<RetrainArgs>("retrain", "Tickets", 1, Output::One(TICKET), "Every round of a ticket, round 0 (the dense model) included, trained again from its own initial weights (θ0 or the rewinding point, masked) under its mask, with new settings: noise injection (`noise`, `noise_level: [0, 0.5]`, `noise_prob`; the paper's RQ4 retrains the clean ticket with noise), SpecAugment, epochs, or another corpus (`to`, `dev`: transfer of every round, the paper's RQ5). Everything else is the source round's. Rounds rewound late restart the schedule from their rewinding point's weights.")
+        op::<RetrainArgs>("retrain", "Tickets", 2, Output::One(TICKET), "Every round of a ticket, round 0 (the dense model) included, trained again from its own initial weights (θ0 or the rewinding point, masked) under its mask, with new settings: noise injection (`noise`, `noise_level: [0, 0.5]`, `noise_prob`; the paper's RQ4 retrains the clean ticket with noise), SpecAugment, epochs, or another corpus (`to`, `dev`: transfer of every round, the paper's RQ5). Everything else is the source round's. Rounds rewound late restart the schedule from their rewinding point's weights.")
             .run(retrain::run)
             .validate(retrain::validate)
             .numeric()
             .resources(model_resources(7 * 24 * 60)),
     );
     r.add(
-        op::<TransferArgs>("transfer", "Tickets", 2, Output::One(TRAINED), "Ticket transfer: trains a ticket round's mask from that round's initial weights on another corpus (same model, features and training settings as the source).")
+        op::<TransferArgs>("transfer", "Tickets", 3, Output::One(TRAINED), "Ticket transfer: trains a ticket round's mask from that round's initial weights on another corpus (same model, features and training settings as the source).")
             .run(transfer::run)
             .numeric()
             .resources(model_resources(24 * 60)),

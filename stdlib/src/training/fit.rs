@@ -151,7 +151,7 @@ fn run(ctx: &mut RunCtx, a: &FitArgs) -> Result<(), String> {
 
 pub fn register(r: &mut Registry) {
     r.add(
-        op::<FitArgs>("fit", "Training", 2, Output::One(TRAINED), "Trains a model (CTC, or the transducer loss for `rnnt`) on `train`, selecting the best epoch on `dev` (never the test set): lowest dev WER; a WER of 100% or more counts as saturated, and saturated epochs and equal WERs are ranked by dev CER, then training loss; the run and reports warn when dev WER never went below 100% or never improved on epoch 1. Checkpoints every epoch; a killed run resumes from its last epoch.")
+        op::<FitArgs>("fit", "Training", 3, Output::One(TRAINED), "Trains a model (CTC, or the transducer loss for `rnnt`) on `train`, selecting the best epoch on `dev` (never the test set): lowest dev WER; a WER of 100% or more counts as saturated, and saturated epochs and equal WERs are ranked by dev CER, then training loss; the run and reports warn when dev WER never went below 100% or never improved on epoch 1. Checkpoints every epoch; a killed run resumes from its last epoch.")
             .run(run)
             .validate(validate)
             .validate_inputs(model_fits_features)
