@@ -106,6 +106,22 @@ fn row_sum(xs: &[f32], f: impl Fn(usize, f32) -> f32) -> f32 {
     acc[0]
 }
 
+/// 1 / √(var + ε).
+fn inv_std(var: f32) -> f32 {
+    1.0 / (var + EPS).sqrt()
+}
+
+/// One row of channel `ch`'s output from its normalised values `xh`:
+/// scaled, shifted and clamped. `forward_train` and `output` both call it,
+/// which is what makes `output`'s bits `forward_train`'s.
+#[inline(always)]
+fn clamped_row(xh: &[f32], affine: &Affine, ch: usize, clamp: Clamp, out: &mut [f32]) {
+    let (g, b) = (affine.gamma[ch], affine.beta[ch]);
+    for (o, xh) in out.iter_mut().zip(xh) {
+        *o = clamp.apply(*xh * g + b);
+    }
+}
+
 impl NormGeom {
     fn count(&self) -> f32 {
         (self.b * self.n) as f32
@@ -139,7 +155,7 @@ impl NormGeom {
             })
             .collect();
         let (mean, var): (Vec<f32>, Vec<f32>) = stats.into_iter().unzip();
-        let inv_std: Vec<f32> = var.iter().map(|v| 1.0 / (v + EPS).sqrt()).collect();
+        let inv_std: Vec<f32> = var.iter().map(|v| inv_std(*v)).collect();
         let mut xhat = x;
         let mut out = vec![0.0f32; xhat.len()];
         xhat.par_chunks_mut(n)
@@ -148,11 +164,10 @@ impl NormGeom {
             .for_each(|(row, (xh, o))| {
                 let ch = row % c;
                 let (m, s) = (mean[ch], inv_std[ch]);
-                let (g, b) = (affine.gamma[ch], affine.beta[ch]);
-                for (xh, o) in xh.iter_mut().zip(o) {
+                for xh in xh.iter_mut() {
                     *xh = (*xh - m) * s;
-                    *o = clamp.apply(*xh * g + b);
                 }
+                clamped_row(xh, affine, ch, clamp, o);
             });
         let saved = NormSaved {
             xhat,
@@ -177,7 +192,7 @@ impl NormGeom {
         assert_eq!(x.len(), self.b * c * n, "norm input size");
         x.par_chunks_mut(n).enumerate().for_each(|(row, xs)| {
             let ch = row % c;
-            let s = 1.0 / (var[ch] + EPS).sqrt();
+            let s = inv_std(var[ch]);
             let (m, g, b) = (mean[ch], affine.gamma[ch], affine.beta[ch]);
             for x in xs {
                 *x = clamp.apply((*x - m) * s * g + b);
@@ -186,7 +201,7 @@ impl NormGeom {
     }
 
     /// The clamped output `forward_train` returned, from what it saved
-    /// (the same operations, so the same bits): the backward pass computes
+    /// (the same row kernel, so the same bits): the backward pass computes
     /// a block's output again rather than keeping it.
     pub fn output(&self, saved: &NormSaved, affine: &Affine, clamp: Clamp) -> Vec<f32> {
         let (c, n) = (self.c, self.n);
@@ -194,13 +209,7 @@ impl NormGeom {
         out.par_chunks_mut(n)
             .zip(saved.xhat.par_chunks(n))
             .enumerate()
-            .for_each(|(row, (o, xh))| {
-                let ch = row % c;
-                let (g, b) = (affine.gamma[ch], affine.beta[ch]);
-                for (o, xh) in o.iter_mut().zip(xh) {
-                    *o = clamp.apply(*xh * g + b);
-                }
-            });
+            .for_each(|(row, (o, xh))| clamped_row(xh, affine, row % c, clamp, o));
         out
     }
 
