@@ -120,13 +120,14 @@ pub(crate) unsafe fn gemm(p: Product, threads: usize) {
         (tiles.lanes, tiles.rows1)
     };
     let panels = p.n.div_ceil(width);
-    let in_place = reads_in_place(&p);
+    let streamed = reads_in_place(&p);
+    let in_place = streamed || is_compact(&p, width);
     let layout = Layout {
         width,
         tile_rows: rows,
         table: if two { tiles.two } else { tiles.one },
         in_place,
-        depth: if in_place && p.k * p.n > STREAMED {
+        depth: if streamed && p.k * p.n > STREAMED {
             DEPTH_IN_PLACE
         } else {
             DEPTH_BLOCK
@@ -177,6 +178,15 @@ const NARROW: usize = 16;
 /// panel, so packing would cost more than it saves.
 fn reads_in_place(p: &Product) -> bool {
     p.rhs.cs == 1 && p.rhs.rs > 0 && p.m <= NARROW
+}
+
+/// Whether the right operand's rows are already as close together as a
+/// packed panel's: row-major, at most two panels wide (a convolution's
+/// weights per shift, its output gradient by position). Its full panels
+/// are then read in place with the same access pattern packing would
+/// give, and the copy is saved (the values, and so the bits, are the same).
+fn is_compact(p: &Product, width: usize) -> bool {
+    p.rhs.cs == 1 && p.rhs.rs > 0 && p.rhs.rs as usize <= 2 * width
 }
 
 /// How a product is cut into tiles: panel width, rows per tile, the tile

@@ -126,6 +126,9 @@ fn portable_products_equal_their_definition_on_every_instruction_set_and_thread_
         (13, 100, 700),
         (1000, 1, 300),
         (1, 1000, 300),
+        // A right operand at most two panels wide, read in place.
+        (300, 32, 300),
+        (200, 48, 70),
     ];
     for (si, &(m, n, k)) in shapes.iter().enumerate() {
         for layout in 0..4 {

@@ -58,6 +58,23 @@ struct Tile {
     ld: usize,
 }
 
+/// The kernel rows ky in lo..hi that meet the image for at least one of
+/// a tile's output rows. The row matrix holds only the band's rows: the
+/// others are all padding for the tile, so their terms are exact zeros,
+/// and a sum that leaves them out (each element's fused multiply-add
+/// chain, in the same order, minus zero terms) has the same bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Band {
+    lo: usize,
+    hi: usize,
+}
+
+impl Band {
+    fn height(self) -> usize {
+        self.hi - self.lo
+    }
+}
+
 impl ConvGeom {
     pub fn oh(&self) -> usize {
         (self.h + 2 * self.ph - self.kh) / self.sh + 1
@@ -77,7 +94,30 @@ impl ConvGeom {
     }
     /// Rows of the row matrix: one per (input channel, ky, phase r).
     fn rows(&self) -> usize {
-        self.ci * self.kh * self.sw
+        self.band_rows(self.full_band())
+    }
+    /// Every kernel row.
+    fn full_band(&self) -> Band {
+        Band { lo: 0, hi: self.kh }
+    }
+    /// Rows of a row matrix over `band`'s kernel rows: (input channel,
+    /// ky − lo, phase r).
+    fn band_rows(&self, band: Band) -> usize {
+        self.ci * band.height() * self.sw
+    }
+    /// The tile's band, or every kernel row when `skip` is off (the
+    /// tests' reference). Input row oy·sh + ky − ph is inside the image
+    /// for ky ≥ ph − oy·sh, lowest for the tile's last row, and for
+    /// ky < h + ph − oy·sh, highest for its first.
+    fn band(&self, t: Tile, skip: bool) -> Band {
+        if !skip {
+            return self.full_band();
+        }
+        let lo = self.ph.saturating_sub((t.oy1 - 1) * self.sh).min(self.kh);
+        let hi = (self.h + self.ph)
+            .saturating_sub(t.oy0 * self.sh)
+            .min(self.kh);
+        Band { lo, hi: hi.max(lo) }
     }
     /// (row-matrix rows, output channels, output height, output width,
     /// phase width): what the passes index by.
@@ -117,12 +157,12 @@ impl ConvGeom {
     /// matrix that holds image elements: the `len` elements `src, src + sw,
     /// ...` (flat index into [ci, h, w]) go to `row[column..]` of row matrix
     /// row `row`. Everything else in the row matrix is padding.
-    fn stretches(&self, t: Tile, mut f: impl FnMut(usize, usize, usize, usize)) {
+    fn stretches(&self, t: Tile, band: Band, mut f: impl FnMut(usize, usize, usize, usize)) {
         let e = self.phase_width();
         for c in 0..self.ci {
-            for ky in 0..self.kh {
+            for ky in band.lo..band.hi {
                 for r in 0..self.sw {
-                    let row = (c * self.kh + ky) * self.sw + r;
+                    let row = (c * band.height() + ky - band.lo) * self.sw + r;
                     // Phase columns j whose input column j·sw + r − pw is
                     // inside the image.
                     let lo = self.pw.saturating_sub(r).div_ceil(self.sw);
@@ -145,12 +185,12 @@ impl ConvGeom {
         }
     }
 
-    /// Fills `rm` [rows × ld] with image `x` [ci, h, w] for the tile (zeros
-    /// in the padding and in the shift room at the end of each row).
-    fn fill_rows(&self, x: &[f32], t: Tile, rm: &mut [f32]) {
-        rm[..self.rows() * t.ld].fill(0.0);
+    /// Fills `rm` [band rows × ld] with image `x` [ci, h, w] for the tile
+    /// (zeros in the padding and in the shift room at the end of each row).
+    fn fill_rows(&self, x: &[f32], t: Tile, band: Band, rm: &mut [f32]) {
+        rm[..self.band_rows(band) * t.ld].fill(0.0);
         let sw = self.sw;
-        self.stretches(t, |row, col, src, len| {
+        self.stretches(t, band, |row, col, src, len| {
             let out = &mut rm[row * t.ld + col..][..len];
             if sw == 1 {
                 out.copy_from_slice(&x[src..src + len]);
@@ -162,11 +202,11 @@ impl ConvGeom {
         });
     }
 
-    /// Adds the row matrix gradient `drm` [rows × ld] back onto the image
-    /// gradient `dx` [ci, h, w] (the adjoint of `fill_rows`).
-    fn add_rows(&self, drm: &[f32], t: Tile, dx: &mut [f32]) {
+    /// Adds the row matrix gradient `drm` [band rows × ld] back onto the
+    /// image gradient `dx` [ci, h, w] (the adjoint of `fill_rows`).
+    fn add_rows(&self, drm: &[f32], t: Tile, band: Band, dx: &mut [f32]) {
         let sw = self.sw;
-        self.stretches(t, |row, col, src, len| {
+        self.stretches(t, band, |row, col, src, len| {
             let v = &drm[row * t.ld + col..][..len];
             if sw == 1 {
                 let d = &mut dx[src..src + len];
@@ -179,25 +219,29 @@ impl ConvGeom {
         });
     }
 
-    /// Where row-matrix row i = (c, ky, r) meets kernel column kx = q·sw + r
-    /// in one output channel's weights [ci, kh, kw]: the offset of
-    /// w[·, c, ky, kx], or None where kx is past kw (the shift's padding).
-    fn kernel_at(&self, q: usize, i: usize) -> Option<usize> {
+    /// Where row-matrix row i = (c, ky − lo, r) of `band` meets kernel
+    /// column kx = q·sw + r in one output channel's weights [ci, kh, kw]:
+    /// the offset of w[·, c, ky, kx], or None where kx is past kw (the
+    /// shift's padding).
+    fn kernel_at(&self, band: Band, q: usize, i: usize) -> Option<usize> {
         let kx = q * self.sw + i % self.sw;
-        let (c, ky) = (i / self.sw / self.kh, i / self.sw % self.kh);
+        let (c, ky) = (
+            i / self.sw / band.height(),
+            band.lo + i / self.sw % band.height(),
+        );
         (kx < self.kw).then(|| (c * self.kh + ky) * self.kw + kx)
     }
 
-    /// The weight as one [co × rows] matrix per shift q, stored
-    /// column-major ([rows][co]): entry (o, (c, ky, r)) is
+    /// The weight as one [co × band rows] matrix per shift q, stored
+    /// column-major ([rows][co]): entry (o, (c, ky − lo, r)) is
     /// w[o, c, ky, q·sw + r], zero where that kernel column is past kw.
-    fn shift_weights(&self, w: &[f32]) -> Vec<Vec<f32>> {
-        let (rows, co, per_out) = (self.rows(), self.co, self.ci * self.kh * self.kw);
+    fn shift_weights(&self, w: &[f32], band: Band) -> Vec<Vec<f32>> {
+        let (rows, co, per_out) = (self.band_rows(band), self.co, self.ci * self.kh * self.kw);
         (0..self.shifts())
             .map(|q| {
                 let mut m = vec![0.0f32; rows * co];
                 for (i, col) in m.chunks_mut(co).enumerate() {
-                    if let Some(at) = self.kernel_at(q, i) {
+                    if let Some(at) = self.kernel_at(band, q, i) {
                         for (o, v) in col.iter_mut().enumerate() {
                             *v = w[o * per_out + at];
                         }
@@ -211,10 +255,12 @@ impl ConvGeom {
     /// The convolution of `x` [b, ci, h, w] by `w` [co, ci, kh, kw]:
     /// [b, co, oh, ow].
     pub fn forward(&self, x: &[f32], w: &[f32]) -> Vec<f32> {
-        self.forward_tiled(x, w, self.tile_rows())
+        self.forward_tiled(x, w, self.tile_rows(), true)
     }
 
-    fn forward_tiled(&self, x: &[f32], w: &[f32], tile: usize) -> Vec<f32> {
+    /// The forward pass with `tile` output rows per tile, each tile's row
+    /// matrix over its band when `skip` (else over every kernel row).
+    fn forward_tiled(&self, x: &[f32], w: &[f32], tile: usize, skip: bool) -> Vec<f32> {
         let (rows, co, oh, ow, e) = self.sizes();
         let img = self.ci * self.h * self.w;
         assert_eq!(x.len(), self.b * img, "conv input size");
@@ -223,16 +269,18 @@ impl ConvGeom {
             co * self.ci * self.kh * self.kw,
             "conv weight size"
         );
-        let wq = self.shift_weights(w);
         let tiles = self.tiles(tile);
+        let bands: Vec<Band> = tiles.iter().map(|&t| self.band(t, skip)).collect();
+        let weights = per_band(&bands, |b| self.shift_weights(w, b));
         let mut out = vec![0.0f32; self.b * co * oh * ow];
         out.par_chunks_mut(co * oh * ow)
             .zip(x.par_chunks(img))
             .for_each(|(out, x)| {
                 let mut rm = vec![0.0f32; rows * tiles[0].ld];
                 let mut y = vec![0.0f32; co * tiles[0].n];
-                for &t in &tiles {
-                    self.fill_rows(x, t, &mut rm);
+                for (&t, &band) in tiles.iter().zip(&bands) {
+                    let (rows, wq) = (self.band_rows(band), lookup(&weights, band));
+                    self.fill_rows(x, t, band, &mut rm);
                     // y [co × n] = Σ_q wq [co × rows] · rm[:, q..q + n],
                     // y stored position-major ([n][co]): gemm then runs
                     // the co rows as its vector dimension and reads the
@@ -269,13 +317,30 @@ impl ConvGeom {
         gy: &[f32],
         need_dx: bool,
     ) -> (Vec<f32>, Option<Vec<f32>>) {
-        self.backward_tiled(x, w, gy, need_dx, self.tile_rows())
+        self.backward_tiled(x, w, gy, need_dx, self.tile_rows(), true)
     }
 
-    /// The backward pass with `tile` output rows per tile. One function
+    /// The shift weights of `band` side by side, wcat [band rows × nq·co]:
+    /// entry (i, (q, o)) is wq[q][o, i].
+    fn stacked_weights(&self, w: &[f32], band: Band) -> Vec<f32> {
+        let (co, nq) = (self.co, self.shifts());
+        let wq = self.shift_weights(w, band);
+        let mut wcat = vec![0.0f32; self.band_rows(band) * nq * co];
+        for (i, wrow) in wcat.chunks_mut(nq * co).enumerate() {
+            for (q, wq) in wq.iter().enumerate() {
+                wrow[q * co..][..co].copy_from_slice(&wq[i * co..][..co]);
+            }
+        }
+        wcat
+    }
+
+    /// The backward pass with `tile` output rows per tile; the input
+    /// gradient's products over each tile's band when `skip`. One function
     /// of two screens: its buffers are made once per batch item and reused
     /// by every tile, and the weight gradients of all items are summed in
     /// batch order at the end (so results never depend on the threads).
+    /// The weight gradient's products keep every kernel row: their sums
+    /// run across tiles, so the tiles fix their bits.
     fn backward_tiled(
         &self,
         x: &[f32],
@@ -283,19 +348,18 @@ impl ConvGeom {
         gy: &[f32],
         need_dx: bool,
         tile: usize,
+        skip: bool,
     ) -> (Vec<f32>, Option<Vec<f32>>) {
         let (rows, co, oh, ow, e) = self.sizes();
-        let (img, nq) = (self.ci * self.h * self.w, self.shifts());
+        let (img, nq, full) = (self.ci * self.h * self.w, self.shifts(), self.full_band());
         assert_eq!(gy.len(), self.b * co * oh * ow, "conv output gradient size");
-        let wq = self.shift_weights(w);
-        // wcat [rows × nq·co]: entry (i, (q, o)) is wq[q][o, i].
-        let mut wcat = vec![0.0f32; rows * nq * co];
-        for (i, wrow) in wcat.chunks_mut(nq * co).enumerate() {
-            for (q, wq) in wq.iter().enumerate() {
-                wrow[q * co..][..co].copy_from_slice(&wq[i * co..][..co]);
-            }
-        }
         let tiles = self.tiles(tile);
+        let bands: Vec<Band> = tiles.iter().map(|&t| self.band(t, skip)).collect();
+        let wcats = if need_dx {
+            per_band(&bands, |b| self.stacked_weights(w, b))
+        } else {
+            vec![]
+        };
         let per_item: Vec<(Vec<f32>, Vec<f32>)> = (0..self.b)
             .into_par_iter()
             .map(|i| {
@@ -314,17 +378,22 @@ impl ConvGeom {
                 } else {
                     vec![]
                 };
-                for (ti, &t) in tiles.iter().enumerate() {
-                    self.fill_rows(x, t, &mut rm);
+                for (ti, (&t, &band)) in tiles.iter().zip(&bands).enumerate() {
+                    self.fill_rows(x, t, full, &mut rm);
+                    // g position-major ([n][co]): the products below read
+                    // it in place as rows of co values, where gemm would
+                    // pack a channel-major g again for every shift.
+                    g[..t.n * co].fill(0.0);
                     for o in 0..co {
                         for oy in t.oy0..t.oy1 {
-                            let dst = &mut g[o * t.n + (oy - t.oy0) * e..][..e];
-                            dst[..ow].copy_from_slice(&gy[(o * oh + oy) * ow..][..ow]);
-                            dst[ow..].fill(0.0);
+                            let src = &gy[(o * oh + oy) * ow..][..ow];
+                            let at = (oy - t.oy0) * e;
+                            for (ox, v) in src.iter().enumerate() {
+                                g[(at + ox) * co + o] = *v;
+                            }
                         }
                     }
-                    let gbuf = &g;
-                    let g = MatRef::new(gbuf, co, t.n, t.n, 1);
+                    let gt = MatRef::new(&g, co, t.n, 1, co);
                     for (q, dwq) in dwq.chunks_mut(rows * co).enumerate() {
                         // dwq [co × rows] += g [co × n] · rm[:, q..q + n]ᵀ,
                         // into dwqᵀ's memory: gemm reads the row matrix in
@@ -332,7 +401,7 @@ impl ConvGeom {
                         matmul(
                             Mat::new(dwq, co, rows, 1, co),
                             ti > 0,
-                            g,
+                            gt,
                             MatRef::new(&rm[q..], t.n, rows, 1, t.ld),
                         );
                     }
@@ -341,20 +410,29 @@ impl ConvGeom {
                         // one product wcat [rows × nq·co] · gs [nq·co × ld],
                         // gs's row (q, o) being g's row o shifted by q (a
                         // sum over shifts of rank-co updates of drm read and
-                        // wrote it nq times).
+                        // wrote it nq times), filled from gy directly.
                         for (r, row) in gs.chunks_mut(t.ld).take(nq * co).enumerate() {
                             let (q, o) = (r / co, r % co);
-                            row[..q].fill(0.0);
-                            row[q..q + t.n].copy_from_slice(&gbuf[o * t.n..][..t.n]);
-                            row[q + t.n..].fill(0.0);
+                            row.fill(0.0);
+                            for oy in t.oy0..t.oy1 {
+                                let at = q + (oy - t.oy0) * e;
+                                row[at..at + ow].copy_from_slice(&gy[(o * oh + oy) * ow..][..ow]);
+                            }
                         }
+                        let rows = self.band_rows(band);
                         matmul(
                             Mat::new(&mut drm, rows, t.ld, t.ld, 1),
                             false,
-                            MatRef::new(&wcat, rows, nq * co, nq * co, 1),
+                            MatRef::new(
+                                lookup::<Vec<f32>>(&wcats, band),
+                                rows,
+                                nq * co,
+                                nq * co,
+                                1,
+                            ),
                             MatRef::new(&gs, nq * co, t.ld, t.ld, 1),
                         );
-                        self.add_rows(&drm, t, &mut dx);
+                        self.add_rows(&drm, t, band, &mut dx);
                     }
                 }
                 (dwq, dx)
@@ -367,7 +445,7 @@ impl ConvGeom {
         for (dwq, dxi) in per_item {
             for (q, dwq) in dwq.chunks(rows * co).enumerate() {
                 for (i, drow) in dwq.chunks(co).enumerate() {
-                    if let Some(at) = self.kernel_at(q, i) {
+                    if let Some(at) = self.kernel_at(full, q, i) {
                         for (o, v) in drow.iter().enumerate() {
                             dw[o * per_out + at] += v;
                         }
@@ -378,6 +456,24 @@ impl ConvGeom {
         }
         (dw, need_dx.then_some(dx))
     }
+}
+
+/// `f` of each distinct band among `bands` (a pass's tiles have a few:
+/// the interior's, every kernel row, and the edges').
+fn per_band<T>(bands: &[Band], f: impl Fn(Band) -> T) -> Vec<(Band, T)> {
+    let mut out: Vec<(Band, T)> = vec![];
+    for &b in bands {
+        if !out.iter().any(|(seen, _)| *seen == b) {
+            out.push((b, f(b)));
+        }
+    }
+    out
+}
+
+/// The value `per_band` made for `band`.
+fn lookup<T>(values: &[(Band, T)], band: Band) -> &T {
+    let found = values.iter().find(|(b, _)| *b == band);
+    &found.expect("per_band saw every tile's band").1
 }
 
 #[cfg(test)]
@@ -490,12 +586,55 @@ mod tests {
             // Tiles of one, two and three output rows (some not dividing the
             // output) and the default.
             for tile in [1, 2, 3, g.tile_rows()] {
-                close(&g.forward_tiled(&x, &w, tile), &y_burn, "forward");
-                let (dw, dx) = g.backward_tiled(&x, &w, &gy, true, tile);
+                close(&g.forward_tiled(&x, &w, tile, true), &y_burn, "forward");
+                let (dw, dx) = g.backward_tiled(&x, &w, &gy, true, tile, true);
                 close(&dw, &dw_burn, "weight gradient");
                 close(&dx.unwrap(), &dx_burn, "input gradient");
             }
             assert!(g.backward(&x, &w, &gy, false).1.is_none());
+        }
+    }
+
+    /// Leaving the all-padding kernel rows out of an edge tile's products
+    /// changes no bit of the output or of either gradient: those terms are
+    /// exact zeros. DS2's second convolution's shapes on a short input,
+    /// where the edge tiles' bands are narrowest with one-row tiles.
+    #[test]
+    fn skipping_padding_rows_keeps_every_bit() {
+        let g = ConvGeom {
+            b: 2,
+            ci: 3,
+            h: 23,
+            w: 14,
+            co: 4,
+            kh: 21,
+            kw: 11,
+            sh: 2,
+            sw: 1,
+            ph: 10,
+            pw: 5,
+        };
+        let mut rng = Rng::new(11);
+        let x = random(g.b * g.ci * g.h * g.w, &mut rng);
+        let w = random(g.co * g.ci * g.kh * g.kw, &mut rng);
+        let gy = random(g.b * g.co * g.oh() * g.ow(), &mut rng);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+        for tile in [1, 2, 4] {
+            let bands: Vec<Band> = g.tiles(tile).iter().map(|&t| g.band(t, true)).collect();
+            assert!(bands.iter().any(|&b| b != g.full_band()), "tile {tile}");
+            assert_eq!(
+                bits(&g.forward_tiled(&x, &w, tile, true)),
+                bits(&g.forward_tiled(&x, &w, tile, false)),
+                "forward, tile {tile}"
+            );
+            let (dw, dx) = g.backward_tiled(&x, &w, &gy, true, tile, true);
+            let (dw_all, dx_all) = g.backward_tiled(&x, &w, &gy, true, tile, false);
+            assert_eq!(bits(&dw), bits(&dw_all), "weight gradient, tile {tile}");
+            assert_eq!(
+                bits(&dx.unwrap()),
+                bits(&dx_all.unwrap()),
+                "input gradient, tile {tile}"
+            );
         }
     }
 
