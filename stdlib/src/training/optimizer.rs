@@ -105,6 +105,13 @@ fn clip_scale(gs: &[Tensor<1>], clip: f64, device: &Device) -> f64 {
     }
 }
 
+/// The tensor in `slot`, leaving a one-element placeholder there (not a
+/// zero-sized one, which not every backend allocates).
+fn take(slot: &mut Tensor<1>) -> Tensor<1> {
+    let placeholder = Tensor::empty([1], &slot.device());
+    std::mem::replace(slot, placeholder)
+}
+
 impl Stepper<'_> {
     /// One optimizer step on one batch at learning rate `lr`. Returns the
     /// loss (a non-finite loss leaves the weights untouched).
@@ -147,7 +154,9 @@ impl Stepper<'_> {
         opt.step += 1;
         for (i, g) in gs.into_iter().enumerate() {
             let w = p.values[i].clone().inner();
-            let neww = self.update(opt, i, w, g * scale, lr);
+            // A scale of 1 (no clipping) would multiply exactly.
+            let g = if scale == 1.0 { g } else { g * scale };
+            let neww = self.update(opt, i, w, g, lr);
             // Masked weights are exactly zero after every step.
             let neww = match &self.masks[i] {
                 Some(m) => neww * m.clone(),
@@ -200,16 +209,21 @@ impl Stepper<'_> {
                 } else {
                     g
                 };
-                opt.m[i] = opt.m[i].clone() * b1 + g.clone() * (1.0 - b1);
-                opt.v[i] = opt.v[i].clone() * b2 + g.powi_scalar(2) * (1.0 - b2);
-                let mh = opt.m[i].clone() / (1.0 - b1.powi(opt.step as i32));
-                let vh = opt.v[i].clone() / (1.0 - b2.powi(opt.step as i32));
-                let decay = if kind == "adamw" {
-                    w.clone() * (lr * s.weight_decay)
+                // The moments are taken out of `opt` while they are
+                // updated: a tensor nothing else holds is updated in place
+                // by flex, where a shared one is copied first (the same
+                // operations either way, so the same bits).
+                let m = take(&mut opt.m[i]) * b1 + g.clone() * (1.0 - b1);
+                let v = take(&mut opt.v[i]) * b2 + g.powi_scalar(2) * (1.0 - b2);
+                let mh = m.clone() / (1.0 - b1.powi(opt.step as i32));
+                let vh = v.clone() / (1.0 - b2.powi(opt.step as i32));
+                (opt.m[i], opt.v[i]) = (m, v);
+                let stepped = w.clone() - mh / (vh.sqrt() + eps) * lr;
+                if kind == "adamw" {
+                    stepped - w * (lr * s.weight_decay)
                 } else {
-                    w.zeros_like()
-                };
-                w - mh / (vh.sqrt() + eps) * lr - decay
+                    stepped
+                }
             }
         }
     }
