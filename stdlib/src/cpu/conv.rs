@@ -488,6 +488,14 @@ mod tests {
         (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
     }
 
+    /// Random input, weight and output gradient for `g`.
+    fn operands(g: &ConvGeom, rng: &mut Rng) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let x = random(g.b * g.ci * g.h * g.w, rng);
+        let w = random(g.co * g.ci * g.kh * g.kw, rng);
+        let gy = random(g.b * g.co * g.oh() * g.ow(), rng);
+        (x, w, gy)
+    }
+
     fn close(a: &[f32], b: &[f32], what: &str) {
         assert_eq!(a.len(), b.len(), "{what}: length");
         for (i, (x, y)) in a.iter().zip(b).enumerate() {
@@ -558,10 +566,8 @@ mod tests {
                 pw: 5,
             },
         ] {
-            let x = random(g.b * g.ci * g.h * g.w, &mut rng);
-            let w = random(g.co * g.ci * g.kh * g.kw, &mut rng);
+            let (x, w, gy) = operands(&g, &mut rng);
             let (oh, ow) = (g.oh(), g.ow());
-            let gy = random(g.b * g.co * oh * ow, &mut rng);
             let dev = Device::flex().autodiff();
             let xt: Tensor<4> =
                 Tensor::from_data(TensorData::new(x.clone(), [g.b, g.ci, g.h, g.w]), &dev)
@@ -615,9 +621,7 @@ mod tests {
             pw: 5,
         };
         let mut rng = Rng::new(11);
-        let x = random(g.b * g.ci * g.h * g.w, &mut rng);
-        let w = random(g.co * g.ci * g.kh * g.kw, &mut rng);
-        let gy = random(g.b * g.co * g.oh() * g.ow(), &mut rng);
+        let (x, w, gy) = operands(&g, &mut rng);
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
         for tile in [1, 2, 4] {
             let bands: Vec<Band> = g.tiles(tile).iter().map(|&t| g.band(t, true)).collect();
@@ -654,9 +658,7 @@ mod tests {
             pw: 2,
         };
         let mut rng = Rng::new(3);
-        let x = random(g.b * g.ci * g.h * g.w, &mut rng);
-        let w = random(g.co * g.ci * g.kh * g.kw, &mut rng);
-        let gy = random(g.b * g.co * g.oh() * g.ow(), &mut rng);
+        let (x, w, gy) = operands(&g, &mut rng);
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
