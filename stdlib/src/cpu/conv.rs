@@ -62,7 +62,9 @@ struct Tile {
 /// a tile's output rows. The row matrix holds only the band's rows: the
 /// others are all padding for the tile, so their terms are exact zeros,
 /// and a sum that leaves them out (each element's fused multiply-add
-/// chain, in the same order, minus zero terms) has the same bits.
+/// chain, in the same order, minus zero terms) has the same bits (but for
+/// the sign of a zero: a sum that underflowed to −0 stays −0 where adding
+/// a left-out +0 term would have made it +0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Band {
     lo: usize,
