@@ -421,17 +421,11 @@ impl ConvGeom {
                                 row[at..at + ow].copy_from_slice(&gy[(o * oh + oy) * ow..][..ow]);
                             }
                         }
-                        let rows = self.band_rows(band);
+                        let (rows, wcat) = (self.band_rows(band), lookup(&wcats, band));
                         matmul(
                             Mat::new(&mut drm, rows, t.ld, t.ld, 1),
                             false,
-                            MatRef::new(
-                                lookup::<Vec<f32>>(&wcats, band),
-                                rows,
-                                nq * co,
-                                nq * co,
-                                1,
-                            ),
+                            MatRef::new(wcat, rows, nq * co, nq * co, 1),
                             MatRef::new(&gs, nq * co, t.ld, t.ld, 1),
                         );
                         self.add_rows(&drm, t, band, &mut dx);
