@@ -8,6 +8,7 @@
 //! logarithms, vectorized and independent of the C library.
 
 pub mod conv;
+pub mod dft;
 pub mod gates;
 pub mod logarithm;
 pub mod lstm;

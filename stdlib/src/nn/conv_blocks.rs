@@ -66,7 +66,7 @@ impl Ctx<'_> {
                 ph: blk.pad[0],
                 pw: blk.pad[1],
             };
-            let mut y = geom.forward(&v, &to_host(&self.p.values[weight]));
+            let (mut y, kept) = geom.forward_keeping(&v, &to_host(&self.p.values[weight]), tracked);
             // The first block's input is the stage's; later ones are
             // computed again from the norm the backward pass keeps.
             if input.is_none() {
@@ -95,6 +95,7 @@ impl Ctx<'_> {
                     layers.push(ConvLayer {
                         geom,
                         weight,
+                        saved: kept,
                         norm: norm.with(saved),
                     });
                 }

@@ -3,7 +3,7 @@
 //! the CPU), and the backward pass that joins the graphs again.
 
 use super::params::{host_to_tensor, to_host, Params};
-use crate::cpu::conv::ConvGeom;
+use crate::cpu::conv::{ConvGeom, ConvSaved};
 use crate::cpu::lstm::{LstmRun, Saved};
 use crate::cpu::norm::{Affine, Clamp, NormGeom, NormSaved};
 use burn::tensor::{Gradients, Tensor, TensorData};
@@ -74,6 +74,8 @@ pub(crate) struct ConvLayer {
     pub(crate) geom: ConvGeom,
     /// Index of the convolution weight.
     pub(crate) weight: usize,
+    /// What the convolution's forward pass kept for its backward pass.
+    pub(crate) saved: ConvSaved,
     pub(crate) norm: HostNorm,
 }
 
@@ -126,11 +128,15 @@ impl HostConvs {
         gy: Vec<f32>,
         host: &mut [Option<Vec<f32>>],
     ) -> Option<(Tensor<4>, Vec<f32>)> {
-        let HostConvs { layers, input, .. } = self;
+        let HostConvs {
+            mut layers, input, ..
+        } = self;
         let affine: Vec<Affine> = layers.iter().map(|l| l.norm.at.affine(p)).collect();
         let need_first_dx = matches!(input, StageInput::Node(_));
         let mut g = gy;
-        for (k, layer) in layers.iter().enumerate().rev() {
+        for k in (0..layers.len()).rev() {
+            let kept = std::mem::take(&mut layers[k].saved);
+            let layer = &layers[k];
             let HostNorm { at, saved } = &layer.norm;
             let grads = at.geom.backward(g, saved, &affine[k], at.clamp);
             sum_into(&mut host[at.gamma], grads.dgamma);
@@ -145,7 +151,7 @@ impl HostConvs {
             let w = to_host(&p.values[layer.weight]);
             let (dw, dx) = layer
                 .geom
-                .backward(&x, &w, &grads.dx, k > 0 || need_first_dx);
+                .backward(&x, &w, &grads.dx, k > 0 || need_first_dx, kept);
             sum_into(&mut host[layer.weight], dw);
             g = dx?;
         }

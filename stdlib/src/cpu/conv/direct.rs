@@ -1,10 +1,5 @@
-//! 2-D convolution on the host for the CPU device: matrix products over a
-//! "row matrix" of the input in tiles, with the backward pass written out.
-//!
-//! Why not burn's `conv2d` on flex: its weight gradient is a convolution of
-//! the input by the output gradient, which flex runs by im2col over a
-//! "kernel" the size of the output map. Here the weight and input gradients
-//! are plain matrix products (PyTorch's formulation).
+//! The direct way: matrix products over a "row matrix" of the input in
+//! tiles, with the backward pass written out.
 //!
 //! Why not im2col: its matrix has a row per (input channel, ky, kx) and a
 //! column per output position, so each input element is copied kh·kw/(sh·sw)
@@ -21,31 +16,14 @@
 //! each item's tiles and shifts run in a fixed order, and per-item weight
 //! gradients are summed in batch order.
 
-use super::matrix::{matmul, Mat, MatRef};
+use super::geom::ConvGeom;
+use crate::cpu::matrix::{matmul, Mat, MatRef};
 use rayon::prelude::*;
 
 /// Output rows per tile are chosen so a tile's row matrix holds about this
 /// many floats (2 MiB, about a core's L2 cache: gemm reads the tile right
 /// after its fill), at least one output row.
 const TILE_FLOATS: usize = 1 << 19;
-
-/// The shapes of one convolution: input [b, ci, h, w], weight
-/// [co, ci, kh, kw], stride (sh, sw), zero padding (ph, pw), no dilation,
-/// one group.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConvGeom {
-    pub b: usize,
-    pub ci: usize,
-    pub h: usize,
-    pub w: usize,
-    pub co: usize,
-    pub kh: usize,
-    pub kw: usize,
-    pub sh: usize,
-    pub sw: usize,
-    pub ph: usize,
-    pub pw: usize,
-}
 
 /// One tile of output rows oy0..oy1 and the sizes of its row matrix.
 #[derive(Clone, Copy)]
@@ -78,12 +56,6 @@ impl Band {
 }
 
 impl ConvGeom {
-    pub fn oh(&self) -> usize {
-        (self.h + 2 * self.ph - self.kh) / self.sh + 1
-    }
-    pub fn ow(&self) -> usize {
-        (self.w + 2 * self.pw - self.kw) / self.sw + 1
-    }
     /// Shifts q: kernel column kx = q·sw + r.
     fn shifts(&self) -> usize {
         self.kw.div_ceil(self.sw)
@@ -255,8 +227,8 @@ impl ConvGeom {
     }
 
     /// The convolution of `x` [b, ci, h, w] by `w` [co, ci, kh, kw]:
-    /// [b, co, oh, ow].
-    pub fn forward(&self, x: &[f32], w: &[f32]) -> Vec<f32> {
+    /// [b, co, oh, ow], directly.
+    pub(super) fn forward_direct(&self, x: &[f32], w: &[f32]) -> Vec<f32> {
         self.forward_tiled(x, w, self.tile_rows(), true)
     }
 
@@ -312,7 +284,7 @@ impl ConvGeom {
 
     /// Gradients of the weight and (when `need_dx`) of the input, given the
     /// output gradient `gy` [b, co, oh, ow].
-    pub fn backward(
+    pub(super) fn backward_direct(
         &self,
         x: &[f32],
         w: &[f32],
@@ -474,33 +446,9 @@ fn lookup<T>(values: &[(Band, T)], band: Band) -> &T {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::{burn_reference, close, operands};
     use super::*;
     use crate::rng::Rng;
-    use burn::tensor::module::conv2d;
-    use burn::tensor::ops::ConvOptions;
-    use burn::tensor::{Device, Tensor, TensorData};
-
-    fn random(n: usize, rng: &mut Rng) -> Vec<f32> {
-        (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
-    }
-
-    /// Random input, weight and output gradient for `g`.
-    fn operands(g: &ConvGeom, rng: &mut Rng) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-        let x = random(g.b * g.ci * g.h * g.w, rng);
-        let w = random(g.co * g.ci * g.kh * g.kw, rng);
-        let gy = random(g.b * g.co * g.oh() * g.ow(), rng);
-        (x, w, gy)
-    }
-
-    fn close(a: &[f32], b: &[f32], what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}: length");
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
-                "{what}[{i}]: {x} vs burn's {y}"
-            );
-        }
-    }
 
     /// Forward, weight gradient and input gradient against burn's conv2d
     /// and its autodiff, on shapes with odd sizes, strides and padding
@@ -563,27 +511,7 @@ mod tests {
             },
         ] {
             let (x, w, gy) = operands(&g, &mut rng);
-            let (oh, ow) = (g.oh(), g.ow());
-            let dev = Device::flex().autodiff();
-            let xt: Tensor<4> =
-                Tensor::from_data(TensorData::new(x.clone(), [g.b, g.ci, g.h, g.w]), &dev)
-                    .require_grad();
-            let wt: Tensor<4> =
-                Tensor::from_data(TensorData::new(w.clone(), [g.co, g.ci, g.kh, g.kw]), &dev)
-                    .require_grad();
-            let y = conv2d(
-                xt.clone(),
-                wt.clone(),
-                None,
-                ConvOptions::new([g.sh, g.sw], [g.ph, g.pw], [1, 1], 1),
-            );
-            let gyt: Tensor<4> =
-                Tensor::from_data(TensorData::new(gy.clone(), [g.b, g.co, oh, ow]), &dev);
-            let vals = |t: Tensor<4>| t.inner().into_data().try_to_vec::<f32>().unwrap();
-            let y_burn = vals(y.clone());
-            let grads = (y * gyt).sum().backward();
-            let dw_burn = vals(wt.grad(&grads).unwrap());
-            let dx_burn = vals(xt.grad(&grads).unwrap());
+            let (y_burn, dw_burn, dx_burn) = burn_reference(&g, &x, &w, &gy);
 
             // Tiles of one, two and three output rows (some not dividing the
             // output) and the default.
@@ -593,7 +521,7 @@ mod tests {
                 close(&dw, &dw_burn, "weight gradient");
                 close(&dx.unwrap(), &dx_burn, "input gradient");
             }
-            assert!(g.backward(&x, &w, &gy, false).1.is_none());
+            assert!(g.backward_direct(&x, &w, &gy, false).1.is_none());
         }
     }
 
@@ -634,40 +562,6 @@ mod tests {
                 bits(&dx.unwrap()),
                 bits(&dx_all.unwrap()),
                 "input gradient, tile {tile}"
-            );
-        }
-    }
-
-    #[test]
-    fn results_do_not_depend_on_the_thread_count() {
-        let g = ConvGeom {
-            b: 4,
-            ci: 3,
-            h: 21,
-            w: 30,
-            co: 4,
-            kh: 7,
-            kw: 5,
-            sh: 2,
-            sw: 1,
-            ph: 3,
-            pw: 2,
-        };
-        let mut rng = Rng::new(3);
-        let (x, w, gy) = operands(&g, &mut rng);
-        let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| (g.forward(&x, &w), g.backward(&x, &w, &gy, true)))
-        };
-        let one = run(1);
-        for threads in [2, 3] {
-            let other = run(threads);
-            assert!(
-                one.0 == other.0 && one.1 == other.1,
-                "{threads} threads differ from 1"
             );
         }
     }
