@@ -277,7 +277,7 @@ pub fn register(r: &mut Registry) {
     // kernels) changed them; every step downstream of an older version
     // gets a new key instead of reusing results the code no longer makes.
     r.add(
-        op::<CnnLstmArgs>("cnn_lstm", "Models", 5, Output::One(MODEL_SPEC), "DeepSpeech2-style CNN-LSTM with CTC (the paper's defaults: 2 conv layers 41x11/2x2 and 21x11/2x1 with 32 channels, BatchNorm + Hardtanh(0,20); 5 bidirectional LSTMs of 1024 with summed directions and sequence-wise BatchNorm; BatchNorm + bias-free linear to 29 characters: 86.6M parameters at 161 bins).")
+        op::<CnnLstmArgs>("cnn_lstm", "Models", 6, Output::One(MODEL_SPEC), "DeepSpeech2-style CNN-LSTM with CTC (the paper's defaults: 2 conv layers 41x11/2x2 and 21x11/2x1 with 32 channels, BatchNorm + Hardtanh(0,20); 5 bidirectional LSTMs of 1024 with summed directions and sequence-wise BatchNorm; BatchNorm + bias-free linear to 29 characters: 86.6M parameters at 161 bins).")
             .run(run_cnn_lstm)
             .validate(|a| {
                 if a.kernels.len() != a.strides.len() {

@@ -16,7 +16,7 @@ pub const CHARS_PER_SECOND: f64 = 15.0;
 
 /// `86.6M parameters; a training step on 32 utterances of 15 s holds about
 /// 11.7 GB (2.1 GB parameter state, 9.6 GB activations); an epoch takes
-/// about 104 TFLOP per hour of audio`: `batch` is the fit's,
+/// about 99 TFLOP per hour of audio`: `batch` is the fit's,
 /// `frames_per_second` its features' frame rate.
 pub fn describe(arch: &Arch, batch: usize, frames_per_second: f64) -> String {
     let (frames, labels) = planned_utterance(frames_per_second);
@@ -265,7 +265,7 @@ mod tests {
         // 86.6M parameters × 24 bytes; activations from `activation_floats`.
         assert!(d.starts_with("86.6M parameters; a training step on 32 utterances of 15 s holds about 11.7 GB (2.1 GB parameter state, 9.6 GB activations); an epoch takes about "), "{d}");
         assert!(
-            d.ends_with("an epoch takes about 104 TFLOP per hour of audio"),
+            d.ends_with("an epoch takes about 99 TFLOP per hour of audio"),
             "{d}"
         );
         assert_eq!(fmt_bytes(5_580_768 * 28), "156 MB");

@@ -226,6 +226,16 @@ impl ConvGeom {
             .collect()
     }
 
+    /// Multiply-adds of a training step on the direct path, as the
+    /// convolution's definition counts them (the forward pass, the weight
+    /// gradient and, when `need_dx`, the input gradient; the shifted
+    /// views' few extra columns left out).
+    pub(super) fn direct_multiply_adds(&self, need_dx: bool) -> f64 {
+        let passes = if need_dx { 3.0 } else { 2.0 };
+        let per_output = (self.ci * self.kh * self.kw) as f64;
+        passes * (self.b * self.co * self.oh() * self.ow()) as f64 * per_output
+    }
+
     /// The convolution of `x` [b, ci, h, w] by `w` [co, ci, kh, kw]:
     /// [b, co, oh, ow], directly.
     pub(super) fn forward_direct(&self, x: &[f32], w: &[f32]) -> Vec<f32> {

@@ -41,6 +41,17 @@ impl ConvGeom {
         }
     }
 
+    /// Multiply-adds of a training step's forward and backward passes
+    /// (the input gradient only when `need_dx`) on the path these shapes
+    /// take: what `lotto bench train` multiplies out into a floor.
+    pub fn train_multiply_adds(&self, need_dx: bool) -> f64 {
+        if spectral::cheaper(self) {
+            spectral::multiply_adds(self, need_dx)
+        } else {
+            self.direct_multiply_adds(need_dx)
+        }
+    }
+
     /// Gradients of the weight and (when `need_dx`) of the input, given the
     /// output gradient `gy` [b, co, oh, ow] and what the forward pass kept.
     pub fn backward(

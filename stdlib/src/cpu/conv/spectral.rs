@@ -30,9 +30,10 @@ use crate::cpu::dft::{
 use crate::cpu::matrix::{matmul, Mat, MatRef};
 use rayon::prelude::*;
 
-/// The weights' spectra may hold at most this many floats (256 MiB): the
-/// spectral path is not taken for larger ones.
-const MAX_WEIGHT_SPECTRA: usize = 1 << 26;
+/// The weights' spectra may hold at most this many floats (512 MiB): the
+/// spectral path is not taken for larger ones. DS2's second convolution
+/// stays within it up to about 2,500 input frames (25 s).
+const MAX_WEIGHT_SPECTRA: usize = 1 << 27;
 
 /// Columns of the height's transform products (see `Plan::group`).
 const GROUP_COLUMNS: usize = 2048;
@@ -90,9 +91,23 @@ impl Plan {
 
     /// Multiply-adds of analysing `count` signals at `p`.
     fn analysis_cost(&self, count: usize, p: &Positions) -> f64 {
+        let (width_first, height_first) = self.analysis_orders(p);
+        count as f64 * width_first.min(height_first)
+    }
+
+    /// Multiply-adds of analysing one signal at `p` width first and
+    /// height first. Width first transforms the real rows into fw bins,
+    /// then each bin's column of rows×2 into nh×2 values; height first
+    /// transforms the real columns into nh×2 values, then each of those
+    /// rows of cols values into fw×2. A short signal (a kernel) is
+    /// cheaper height first, a long one (an input map) width first.
+    fn analysis_orders(&self, p: &Positions) -> (f64, f64) {
         let (r, c) = (p.rows.len() as f64, p.cols.len() as f64);
         let (nh, fw) = (self.nh as f64, self.fw as f64);
-        count as f64 * (r * c * 2.0 * fw + 2.0 * nh * 2.0 * r * fw)
+        (
+            r * c * 2.0 * fw + 2.0 * nh * 2.0 * r * fw,
+            2.0 * nh * r * c + 2.0 * nh * 2.0 * c * fw,
+        )
     }
 
     /// Multiply-adds of synthesising `count` signals at `p`.
@@ -110,10 +125,78 @@ impl Plan {
     }
 
     /// The spectra of `count` real signals `x` [count][rows × cols] at
-    /// `p`: [count][spectrum]. Along the width first (a real transform
-    /// into real and imaginary parts stacked), then along the height, for
-    /// a group of signals side by side in one product.
+    /// `p`: [count][spectrum], in the cheaper order.
     fn analyse(&self, x: &[f32], count: usize, p: &Positions) -> Vec<f32> {
+        let (width_first, height_first) = self.analysis_orders(p);
+        if height_first < width_first {
+            self.analyse_height_first(x, count, p)
+        } else {
+            self.analyse_width_first(x, count, p)
+        }
+    }
+
+    /// `analyse` along the height first: each signal's real columns into
+    /// real parts [nh × cols] over imaginary parts, then all rows of a
+    /// group of signals along the width in two products (by the width's
+    /// cosines and by its negated sines), whose four quarters combine
+    /// into the spectrum: (ar + i·ai)·(c − i·s) has real part ar·c −
+    /// ai·(−s) and imaginary part ai·c + ar·(−s).
+    fn analyse_height_first(&self, x: &[f32], count: usize, p: &Positions) -> Vec<f32> {
+        let (r, c, fw, nh) = (p.rows.len(), p.cols.len(), self.fw, self.nh);
+        let (wre, wim) = real_analysis(&p.cols, self.nw);
+        let h = complex_analysis(&p.rows, nh);
+        // A real signal's transform: the left half [cos; −sin] of the
+        // complex one.
+        let h = MatRef::new(&h, 2 * nh, r, 2 * r, 1);
+        let group = self.group();
+        let mut out = vec![0.0f32; count * self.spectrum()];
+        out.par_chunks_mut(group * self.spectrum())
+            .zip(x.par_chunks(group * r * c))
+            .for_each(|(out, x)| {
+                let rows = x.len() / (r * c) * 2 * nh;
+                let mut a = vec![0.0f32; rows * c];
+                for (a, x) in a.chunks_mut(2 * nh * c).zip(x.chunks(r * c)) {
+                    matmul(
+                        Mat::new(a, 2 * nh, c, c, 1),
+                        false,
+                        h,
+                        MatRef::new(x, r, c, c, 1),
+                    );
+                }
+                let a = MatRef::new(&a, rows, c, c, 1);
+                let (mut by_cos, mut by_sin) = (vec![0.0f32; rows * fw], vec![0.0f32; rows * fw]);
+                matmul(
+                    Mat::new(&mut by_cos, rows, fw, fw, 1),
+                    false,
+                    a,
+                    MatRef::new(&wre, c, fw, fw, 1),
+                );
+                matmul(
+                    Mat::new(&mut by_sin, rows, fw, fw, 1),
+                    false,
+                    a,
+                    MatRef::new(&wim, c, fw, fw, 1),
+                );
+                let half = nh * fw;
+                for (k, spec) in out.chunks_mut(self.spectrum()).enumerate() {
+                    let (cos, sin) = (
+                        &by_cos[2 * k * half..][..2 * half],
+                        &by_sin[2 * k * half..][..2 * half],
+                    );
+                    let (re, im) = spec.split_at_mut(half);
+                    for j in 0..half {
+                        re[j] = cos[j] - sin[half + j];
+                        im[j] = cos[half + j] + sin[j];
+                    }
+                }
+            });
+        out
+    }
+
+    /// `analyse` along the width first (a real transform into real and
+    /// imaginary parts stacked), then along the height, for a group of
+    /// signals side by side in one product.
+    fn analyse_width_first(&self, x: &[f32], count: usize, p: &Positions) -> Vec<f32> {
         let (r, c, fw, nh) = (p.rows.len(), p.cols.len(), self.fw, self.nh);
         let (wre, wim) = real_analysis(&p.cols, self.nw);
         let h = complex_analysis(&p.rows, nh);
@@ -207,28 +290,39 @@ impl Plan {
 }
 
 /// Whether the spectral path takes fewer multiply-adds than the direct
-/// one for this convolution's forward and backward passes together (and
-/// its weights' spectra stay within `MAX_WEIGHT_SPECTRA`). A function of
-/// the shapes only, so a run takes the same path on every machine.
+/// one for a training step's forward and backward passes (and its
+/// weights' spectra stay within `MAX_WEIGHT_SPECTRA`). A function of the
+/// shapes only, so a run takes the same path on every machine.
 pub(super) fn cheaper(g: &ConvGeom) -> bool {
     if [g.b, g.ci, g.co, g.h, g.w].contains(&0) {
         return false;
     }
     let p = Plan::new(g);
-    if g.co * g.ci * p.spectrum() > MAX_WEIGHT_SPECTRA {
-        return false;
-    }
+    g.co * g.ci * p.spectrum() <= MAX_WEIGHT_SPECTRA
+        && multiply_adds(g, true) < g.direct_multiply_adds(true)
+}
+
+/// Multiply-adds of the spectral path's training step: the forward pass
+/// (analysing the input and the weights, whose spectra it keeps), the
+/// weight gradient and, when `need_dx`, the input gradient. A product of
+/// complex numbers counts as four.
+pub(super) fn multiply_adds(g: &ConvGeom, need_dx: bool) -> f64 {
+    let p = Plan::new(g);
     let (b, ci, co) = (g.b, g.ci, g.co);
-    let products = 3.0 * (b * ci * co) as f64 * (p.nh * p.fw) as f64 * 4.0;
-    let spectral = products
-        + 2.0 * p.analysis_cost(b * ci, &p.input)
-        + 2.0 * p.analysis_cost(co * ci, &p.kernel)
+    let passes = if need_dx { 3.0 } else { 2.0 };
+    let products = passes * (b * ci * co) as f64 * (p.nh * p.fw) as f64 * 4.0;
+    let dx = if need_dx {
+        p.synthesis_cost(b * ci, &p.input)
+    } else {
+        0.0
+    };
+    products
+        + p.analysis_cost(b * ci, &p.input)
+        + p.analysis_cost(co * ci, &p.kernel)
         + p.analysis_cost(b * co, &p.output)
         + p.synthesis_cost(b * co, &p.output)
-        + p.synthesis_cost(b * ci, &p.input)
-        + p.synthesis_cost(co * ci, &p.kernel);
-    let direct = 3.0 * (b * ci * co * g.oh() * g.ow() * g.kh * g.kw) as f64;
-    spectral < direct
+        + p.synthesis_cost(co * ci, &p.kernel)
+        + dx
 }
 
 /// The spectra a training forward pass keeps for its backward pass: the
@@ -476,6 +570,47 @@ mod tests {
             close(&kept.1.unwrap(), &dx_ref, "input gradient");
             assert!(backward(&g, &x, &w, &gy, false, None).1.is_none());
         }
+    }
+
+    /// Both orders of analysis give the same spectra but for rounding,
+    /// on a kernel and an input map.
+    #[test]
+    fn both_orders_of_analysis_agree() {
+        let g = ConvGeom {
+            b: 2,
+            ci: 3,
+            h: 23,
+            w: 14,
+            co: 4,
+            kh: 21,
+            kw: 11,
+            sh: 2,
+            sw: 1,
+            ph: 10,
+            pw: 5,
+        };
+        let p = Plan::new(&g);
+        let (x, w, _) = operands(&g, &mut Rng::new(4));
+        for (signals, count, at) in [(&w, g.co * g.ci, &p.kernel), (&x, g.b * g.ci, &p.input)] {
+            let a = p.analyse_height_first(signals, count, at);
+            let b = p.analyse_width_first(signals, count, at);
+            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (i, (u, v)) in a.iter().zip(&b).enumerate() {
+                assert!((u - v).abs() <= 1e-5 * scale, "bin {i}: {u} vs {v}");
+            }
+        }
+        // On DS2's bench shapes the kernel goes height first, the input
+        // map width first.
+        let p = Plan::new(&ConvGeom {
+            b: 8,
+            h: 81,
+            w: 150,
+            ..g
+        });
+        let (wf, hf) = p.analysis_orders(&p.kernel);
+        assert!(hf < wf, "a kernel is cheaper height first");
+        let (wf, hf) = p.analysis_orders(&p.input);
+        assert!(wf < hf, "an input map is cheaper width first");
     }
 
     /// DS2's second convolution on its bench shapes takes the spectral
