@@ -9,10 +9,12 @@
 //! "kernel" the size of the output map. Here the weight and input
 //! gradients are written out (PyTorch's formulation, or their spectra).
 
+mod bins;
 mod direct;
 #[cfg(test)]
 mod fixtures;
 mod geom;
+mod spectra;
 mod spectral;
 
 pub use geom::ConvGeom;
