@@ -9,24 +9,29 @@ use lotto_stdlib::device::{kernels, portable_kernels, set_kernels, Kernels};
 /// (m, n, k); which of the left operand, the right operand and the
 /// destination are column-major; and what the product is: the products
 /// that make most of `lotto bench train`'s step, with the shapes and
-/// layouts its layers pass (conv 2's tiles of 4 output rows, 640
-/// columns; the LSTM's 150 steps of a batch of 8).
+/// layouts its layers pass (conv 2's spectral transforms in groups of 16
+/// maps or 25 kernels; the LSTM's 150 steps of a batch of 8).
 type Shape = ((usize, usize, usize), (bool, bool, bool), &'static str);
 const SHAPES: &[Shape] = &[
     (
-        (32, 640, 672),
-        (true, false, true),
-        "conv 2 forward, one shift",
-    ),
-    (
-        (32, 672, 640),
-        (false, true, true),
-        "conv 2 weight gradient",
-    ),
-    (
-        (672, 650, 352),
+        (81, 81, 150),
         (false, false, false),
-        "conv 2 input gradient",
+        "conv 2 map spectra, width",
+    ),
+    (
+        (202, 1296, 162),
+        (false, false, false),
+        "conv 2 map spectra, height",
+    ),
+    (
+        (5050, 81, 11),
+        (false, false, false),
+        "conv 2 kernel spectra, width",
+    ),
+    (
+        (82, 1296, 202),
+        (false, false, false),
+        "conv 2 output synthesis, height",
     ),
     (
         (1200, 1024, 1312),

@@ -56,6 +56,32 @@ impl CnnLstmConfig {
             .collect()
     }
 
+    /// The shapes of the convolutions on `batch` utterances of `frames`
+    /// frames.
+    pub(crate) fn conv_geoms(&self, batch: usize, frames: usize) -> Vec<ConvGeom> {
+        let (mut ci, mut h, mut w) = (1, self.input_bins, frames);
+        let sizes = self.conv_sizes(frames);
+        (self.kernels.iter().zip(&self.strides).zip(sizes))
+            .map(|((k, s), (f, t))| {
+                let g = ConvGeom {
+                    b: batch,
+                    ci,
+                    h,
+                    w,
+                    co: self.channels,
+                    kh: k.0,
+                    kw: k.1,
+                    sh: s.0,
+                    sw: s.1,
+                    ph: k.0 / 2,
+                    pw: k.1 / 2,
+                };
+                (ci, h, w) = (self.channels, f, t);
+                g
+            })
+            .collect()
+    }
+
     /// Width of the first LSTM layer's input: the features, or the
     /// channels times the frequency bins the convolutions leave.
     fn lstm_input(&self) -> usize {
@@ -79,32 +105,10 @@ impl CnnLstmConfig {
     /// convolution counts on the path its shapes take (on the spectral
     /// path, its transforms and products of spectra).
     pub fn train_step_flops(&self, batch: usize, frames: usize) -> f64 {
-        let mut macs = 0.0;
-        let (mut cin, mut h, mut w) = (1, self.input_bins, frames);
         let sizes = self.conv_sizes(frames);
-        for (i, ((k, s), &(f, t))) in self
-            .kernels
-            .iter()
-            .zip(&self.strides)
-            .zip(&sizes)
-            .enumerate()
-        {
-            let geom = ConvGeom {
-                b: batch,
-                ci: cin,
-                h,
-                w,
-                co: self.channels,
-                kh: k.0,
-                kw: k.1,
-                sh: s.0,
-                sw: s.1,
-                ph: k.0 / 2,
-                pw: k.1 / 2,
-            };
-            macs += geom.train_multiply_adds(i > 0);
-            (cin, h, w) = (self.channels, f, t);
-        }
+        let mut macs: f64 = (self.conv_geoms(batch, frames).iter().enumerate())
+            .map(|(i, g)| g.train_multiply_adds(i > 0))
+            .sum();
         let t = sizes.last().map_or(frames, |&(_, t)| t);
         let mut d = self.lstm_input();
         let (h, dirs) = (self.hidden, if self.bidirectional { 2.0 } else { 1.0 });

@@ -15,7 +15,7 @@ pub const PLAN_SECONDS: f64 = 15.0;
 pub const CHARS_PER_SECOND: f64 = 15.0;
 
 /// `86.6M parameters; a training step on 32 utterances of 15 s holds about
-/// 11.7 GB (2.1 GB parameter state, 9.6 GB activations); an epoch takes
+/// 12.3 GB (2.1 GB parameter state, 10.3 GB activations); an epoch takes
 /// about 99 TFLOP per hour of audio`: `batch` is the fit's,
 /// `frames_per_second` its features' frame rate.
 pub fn describe(arch: &Arch, batch: usize, frames_per_second: f64) -> String {
@@ -98,7 +98,13 @@ fn activation_floats(arch: &Arch, t: usize, u: usize) -> (usize, usize) {
             // after the sum and a batch norm (2H kept per layer).
             let (h, layers) = (c.hidden, c.lstm_layers);
             let lstm = lstm_floats(n, c.channels * f, h, layers, dirs, h) + n * layers * 2 * h;
-            (input + conv + lstm + head_floats(n, c.vocab, u), 0)
+            // The spectra a spectral convolution keeps (its path chosen
+            // for one utterance: more utterances only make it likelier).
+            let (spectra, weight_spectra) = (c.conv_geoms(1, t).iter())
+                .map(|g| g.kept_floats())
+                .fold((0, 0), |(a, b), (x, y)| (a + x, b + y));
+            let per_utterance = input + conv + lstm + head_floats(n, c.vocab, u) + spectra;
+            (per_utterance, weight_spectra)
         }
         Arch::Rnnt(c) => {
             let n = c.out_len(t);
@@ -263,7 +269,7 @@ mod tests {
         let arch = Arch::CnnLstm(CnnLstmConfig::ds2(5, 1024));
         let d = describe(&arch, 32, 100.0);
         // 86.6M parameters × 24 bytes; activations from `activation_floats`.
-        assert!(d.starts_with("86.6M parameters; a training step on 32 utterances of 15 s holds about 11.7 GB (2.1 GB parameter state, 9.6 GB activations); an epoch takes about "), "{d}");
+        assert!(d.starts_with("86.6M parameters; a training step on 32 utterances of 15 s holds about 12.3 GB (2.1 GB parameter state, 10.3 GB activations); an epoch takes about "), "{d}");
         assert!(
             d.ends_with("an epoch takes about 99 TFLOP per hour of audio"),
             "{d}"
@@ -274,7 +280,9 @@ mod tests {
 
     /// The CNN-LSTM's activations counted by hand for a small case: 161
     /// bins, 100 frames, 10 labels, DS2 convolutions (81 × 50 and 41 × 50
-    /// outputs of 32 channels), one BiLSTM-8 layer.
+    /// outputs of 32 channels), one BiLSTM-8 layer. The second convolution
+    /// takes the spectral path and keeps spectra of 2 × 101 × 31 floats
+    /// (its padded input is 101 × 60): 32 per utterance, 32 × 32 once.
     #[test]
     fn cnn_lstm_activations_by_hand() {
         let arch = Arch::CnnLstm(CnnLstmConfig::ds2(1, 8));
@@ -282,10 +290,17 @@ mod tests {
         let conv = 3 * 32 * (81 * 50 + 41 * 50);
         let lstm = 50 * (32 * 41 + 2 * 7 * 8) + 50 * 2 * 8;
         let head = 3 * 50 * 29 + 2 * 50 * 21;
+        let spectrum = 2 * 101 * 31;
         let (per, once) = activation_floats(&arch, 100, 10);
-        assert_eq!((per, once), (input + conv + lstm + head, 0));
+        assert_eq!(
+            (per, once),
+            (
+                input + conv + lstm + head + 32 * spectrum,
+                32 * 32 * spectrum
+            )
+        );
         let m = StepMemory::of(&arch, 3, 100, 10);
-        assert_eq!(m.activations, 3 * 4 * per as u64);
+        assert_eq!(m.activations, 4 * (3 * per + once) as u64);
         assert_eq!(m.state, 24 * arch.num_params() as u64);
     }
 }

@@ -54,6 +54,17 @@ impl ConvGeom {
         }
     }
 
+    /// Floats a training forward pass keeps for the backward pass (the
+    /// spectra on the spectral path): per batch item, and once for the
+    /// step (the weights').
+    pub fn kept_floats(&self) -> (usize, usize) {
+        if spectral::cheaper(self) {
+            spectral::kept_floats(self)
+        } else {
+            (0, 0)
+        }
+    }
+
     /// Gradients of the weight and (when `need_dx`) of the input, given the
     /// output gradient `gy` [b, co, oh, ow] and what the forward pass kept.
     pub fn backward(

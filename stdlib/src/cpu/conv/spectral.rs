@@ -69,6 +69,13 @@ pub(super) fn multiply_adds(g: &ConvGeom, need_dx: bool) -> f64 {
         + dx
 }
 
+/// Floats of the spectra a training forward pass keeps: per batch item
+/// (the input's), and once (the weights').
+pub(super) fn kept_floats(g: &ConvGeom) -> (usize, usize) {
+    let spectrum = Plan::new(g).spectrum();
+    (g.ci * spectrum, g.co * g.ci * spectrum)
+}
+
 /// The spectra a training forward pass keeps for its backward pass: the
 /// input's and the weights'.
 pub(super) struct Saved {
