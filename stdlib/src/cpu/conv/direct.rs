@@ -456,7 +456,7 @@ fn lookup<T>(values: &[(Band, T)], band: Band) -> &T {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{burn_reference, close, operands};
+    use super::super::fixtures::{burn_reference, close, ds2_second, odd_shapes, operands};
     use super::*;
     use crate::rng::Rng;
 
@@ -466,60 +466,7 @@ mod tests {
     #[test]
     fn matches_burn_conv2d_and_its_gradients() {
         let mut rng = Rng::new(7);
-        for g in [
-            ConvGeom {
-                b: 2,
-                ci: 1,
-                h: 13,
-                w: 9,
-                co: 3,
-                kh: 5,
-                kw: 3,
-                sh: 2,
-                sw: 2,
-                ph: 2,
-                pw: 1,
-            },
-            ConvGeom {
-                b: 3,
-                ci: 4,
-                h: 11,
-                w: 17,
-                co: 5,
-                kh: 3,
-                kw: 5,
-                sh: 2,
-                sw: 1,
-                ph: 1,
-                pw: 2,
-            },
-            ConvGeom {
-                b: 1,
-                ci: 600,
-                h: 4,
-                w: 40,
-                co: 2,
-                kh: 3,
-                kw: 3,
-                sh: 1,
-                sw: 1,
-                ph: 0,
-                pw: 0,
-            },
-            ConvGeom {
-                b: 2,
-                ci: 2,
-                h: 9,
-                w: 12,
-                co: 3,
-                kh: 3,
-                kw: 7,
-                sh: 3,
-                sw: 3,
-                ph: 1,
-                pw: 5,
-            },
-        ] {
+        for g in odd_shapes() {
             let (x, w, gy) = operands(&g, &mut rng);
             let (y_burn, dw_burn, dx_burn) = burn_reference(&g, &x, &w, &gy);
 
@@ -541,19 +488,7 @@ mod tests {
     /// where the edge tiles' bands are narrowest with one-row tiles.
     #[test]
     fn skipping_padding_rows_keeps_every_bit() {
-        let g = ConvGeom {
-            b: 2,
-            ci: 3,
-            h: 23,
-            w: 14,
-            co: 4,
-            kh: 21,
-            kw: 11,
-            sh: 2,
-            sw: 1,
-            ph: 10,
-            pw: 5,
-        };
+        let g = ds2_second(2, 3, 4, 23, 14);
         let mut rng = Rng::new(11);
         let (x, w, gy) = operands(&g, &mut rng);
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();

@@ -7,6 +7,83 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 
+/// DS2's second convolution (21×11, stride 2×1, padding 10×5) on `b`
+/// maps of `ci` channels, `h` × `w`, into `co` channels.
+pub(super) fn ds2_second(b: usize, ci: usize, co: usize, h: usize, w: usize) -> ConvGeom {
+    ConvGeom {
+        b,
+        ci,
+        h,
+        w,
+        co,
+        kh: 21,
+        kw: 11,
+        sh: 2,
+        sw: 1,
+        ph: 10,
+        pw: 5,
+    }
+}
+
+/// Shapes with odd sizes, strides of 1, 2 and 3, padding, odd and even
+/// padded sizes, one input channel and many.
+pub(super) fn odd_shapes() -> Vec<ConvGeom> {
+    vec![
+        ConvGeom {
+            b: 2,
+            ci: 1,
+            h: 13,
+            w: 9,
+            co: 3,
+            kh: 5,
+            kw: 3,
+            sh: 2,
+            sw: 2,
+            ph: 2,
+            pw: 1,
+        },
+        ConvGeom {
+            b: 3,
+            ci: 4,
+            h: 11,
+            w: 17,
+            co: 5,
+            kh: 3,
+            kw: 5,
+            sh: 2,
+            sw: 1,
+            ph: 1,
+            pw: 2,
+        },
+        ConvGeom {
+            b: 1,
+            ci: 600,
+            h: 4,
+            w: 40,
+            co: 2,
+            kh: 3,
+            kw: 3,
+            sh: 1,
+            sw: 1,
+            ph: 0,
+            pw: 0,
+        },
+        ConvGeom {
+            b: 2,
+            ci: 2,
+            h: 9,
+            w: 12,
+            co: 3,
+            kh: 3,
+            kw: 7,
+            sh: 3,
+            sw: 3,
+            ph: 1,
+            pw: 5,
+        },
+    ]
+}
+
 fn random(n: usize, rng: &mut Rng) -> Vec<f32> {
     (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
 }

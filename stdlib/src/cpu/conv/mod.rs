@@ -85,7 +85,7 @@ impl ConvGeom {
 
 #[cfg(test)]
 mod tests {
-    use super::fixtures::operands;
+    use super::fixtures::{ds2_second, operands};
     use super::*;
     use crate::rng::Rng;
 
@@ -105,19 +105,7 @@ mod tests {
             ph: 3,
             pw: 2,
         };
-        let spectral = ConvGeom {
-            b: 3,
-            ci: 8,
-            h: 23,
-            w: 20,
-            co: 6,
-            kh: 21,
-            kw: 11,
-            sh: 2,
-            sw: 1,
-            ph: 10,
-            pw: 5,
-        };
+        let spectral = ds2_second(3, 8, 6, 23, 20);
         assert!(!spectral::cheaper(&direct) && spectral::cheaper(&spectral));
         for g in [direct, spectral] {
             let mut rng = Rng::new(3);

@@ -271,7 +271,7 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::operands;
+    use super::super::fixtures::{ds2_second, operands};
     use super::*;
     use crate::rng::Rng;
 
@@ -279,19 +279,7 @@ mod tests {
     /// on a kernel and an input map.
     #[test]
     fn both_orders_of_analysis_agree() {
-        let g = ConvGeom {
-            b: 2,
-            ci: 3,
-            h: 23,
-            w: 14,
-            co: 4,
-            kh: 21,
-            kw: 11,
-            sh: 2,
-            sw: 1,
-            ph: 10,
-            pw: 5,
-        };
+        let g = ds2_second(2, 3, 4, 23, 14);
         let p = Plan::new(&g);
         let (x, w, _) = operands(&g, &mut Rng::new(4));
         for (signals, count, at) in [(&w, g.co * g.ci, &p.kernel), (&x, g.b * g.ci, &p.input)] {

@@ -133,56 +133,20 @@ pub(super) fn backward(
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{burn_reference, close, operands};
+    use super::super::fixtures::{burn_reference, close, ds2_second, odd_shapes, operands};
     use super::*;
     use crate::rng::Rng;
 
     /// Forward and both gradients against burn's conv2d and its autodiff,
-    /// with strides of 1, 2 and 3 and odd and even transform lengths.
+    /// on the odd shapes and DS2's second convolution: strides of 1, 2
+    /// and 3, odd and even transform lengths.
     #[test]
     fn matches_burn_conv2d_and_its_gradients() {
         let mut rng = Rng::new(5);
-        for g in [
-            ConvGeom {
-                b: 2,
-                ci: 3,
-                h: 23,
-                w: 14,
-                co: 4,
-                kh: 21,
-                kw: 11,
-                sh: 2,
-                sw: 1,
-                ph: 10,
-                pw: 5,
-            },
-            ConvGeom {
-                b: 3,
-                ci: 1,
-                h: 13,
-                w: 9,
-                co: 2,
-                kh: 5,
-                kw: 3,
-                sh: 2,
-                sw: 2,
-                ph: 2,
-                pw: 1,
-            },
-            ConvGeom {
-                b: 1,
-                ci: 2,
-                h: 9,
-                w: 12,
-                co: 3,
-                kh: 3,
-                kw: 7,
-                sh: 3,
-                sw: 3,
-                ph: 1,
-                pw: 4,
-            },
-        ] {
+        for g in odd_shapes()
+            .into_iter()
+            .chain([ds2_second(2, 3, 4, 23, 14)])
+        {
             let (x, w, gy) = operands(&g, &mut rng);
             let (y_ref, dw_ref, dx_ref) = burn_reference(&g, &x, &w, &gy);
             let (y, saved) = forward(&g, &x, &w, true);
@@ -201,19 +165,7 @@ mod tests {
     /// stay direct.
     #[test]
     fn the_cost_picks_spectra_for_large_kernels_over_many_channels() {
-        let conv2 = ConvGeom {
-            b: 8,
-            ci: 32,
-            h: 81,
-            w: 150,
-            co: 32,
-            kh: 21,
-            kw: 11,
-            sh: 2,
-            sw: 1,
-            ph: 10,
-            pw: 5,
-        };
+        let conv2 = ds2_second(8, 32, 32, 81, 150);
         let conv1 = ConvGeom {
             b: 8,
             ci: 1,
@@ -242,19 +194,7 @@ mod tests {
     /// Every instruction set the CPU has gives the same bits.
     #[test]
     fn bits_do_not_depend_on_the_instruction_set() {
-        let g = ConvGeom {
-            b: 2,
-            ci: 3,
-            h: 23,
-            w: 14,
-            co: 4,
-            kh: 21,
-            kw: 11,
-            sh: 2,
-            sw: 1,
-            ph: 10,
-            pw: 5,
-        };
+        let g = ds2_second(2, 3, 4, 23, 14);
         let (x, w, gy) = operands(&g, &mut Rng::new(9));
         let run = || {
             (
