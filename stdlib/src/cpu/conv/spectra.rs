@@ -107,6 +107,8 @@ impl Plan {
     /// The spectra of `count` real signals `x` [count][rows × cols] at
     /// `p`: [count][spectrum], in the cheaper order.
     pub(super) fn analyse(&self, x: &[f32], count: usize, p: &Positions) -> Vec<f32> {
+        let size = p.rows.len() * p.cols.len();
+        assert_eq!(x.len(), count * size, "conv signals' size");
         let (width_first, height_first) = self.analysis_orders(p);
         if height_first < width_first {
             self.analyse_height_first(x, count, p)
@@ -225,6 +227,11 @@ impl Plan {
     /// group of spectra side by side in one product, then each signal's
     /// real synthesis along the width, scaled by 1/(nh·nw).
     pub(super) fn synthesise(&self, spectra: &[f32], count: usize, p: &Positions) -> Vec<f32> {
+        assert_eq!(
+            spectra.len(),
+            count * self.spectrum(),
+            "conv spectra's size"
+        );
         let (r, c, fw, nh) = (p.rows.len(), p.cols.len(), self.fw, self.nh);
         let h = complex_synthesis(&p.rows, nh);
         let scale = 1.0 / (nh as f64 * self.nw as f64);
