@@ -105,11 +105,10 @@ impl CnnLstmConfig {
     /// convolution counts on the path its shapes take (on the spectral
     /// path, its transforms and products of spectra).
     pub fn train_step_flops(&self, batch: usize, frames: usize) -> f64 {
-        let sizes = self.conv_sizes(frames);
         let mut macs: f64 = (self.conv_geoms(batch, frames).iter().enumerate())
             .map(|(i, g)| g.train_multiply_adds(i > 0))
             .sum();
-        let t = sizes.last().map_or(frames, |&(_, t)| t);
+        let t = self.out_len(frames);
         let mut d = self.lstm_input();
         let (h, dirs) = (self.hidden, if self.bidirectional { 2.0 } else { 1.0 });
         for l in 0..self.lstm_layers {
