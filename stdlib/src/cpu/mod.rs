@@ -14,3 +14,5 @@ pub mod logarithm;
 pub mod lstm;
 pub mod matrix;
 pub mod norm;
+#[cfg(test)]
+pub(crate) mod on_threads;

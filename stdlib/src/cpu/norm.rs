@@ -267,6 +267,7 @@ impl NormGeom {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::on_threads::on_threads;
     use crate::rng::Rng;
 
     fn case(rng: &mut Rng) -> (NormGeom, Vec<f32>, Affine, Vec<f32>) {
@@ -341,11 +342,7 @@ mod tests {
         let (g, x, affine, gy) = case(&mut Rng::new(12));
         let clamp = Clamp { lo: 0.0, hi: 20.0 };
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
+            on_threads(threads, || {
                 let (out, saved) = g.forward_train(x.clone(), &affine, clamp);
                 let grads = g.backward(gy.clone(), &saved, &affine, clamp);
                 (out, saved.xhat, grads.dx, grads.dgamma, grads.dbeta)

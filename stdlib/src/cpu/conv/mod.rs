@@ -87,6 +87,7 @@ impl ConvGeom {
 mod tests {
     use super::fixtures::{ds2_second, operands};
     use super::*;
+    use crate::cpu::on_threads::on_threads;
     use crate::rng::Rng;
 
     /// Both paths give the same bits on 1, 2 and 3 threads.
@@ -111,11 +112,7 @@ mod tests {
             let mut rng = Rng::new(3);
             let (x, w, gy) = operands(&g, &mut rng);
             let run = |threads: usize| {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
-                pool.install(|| {
+                on_threads(threads, || {
                     let (y, saved) = g.forward_keeping(&x, &w, true);
                     (y, g.backward(&x, &w, &gy, true, saved))
                 })
