@@ -141,14 +141,20 @@ impl HostConvs {
             let grads = at.geom.backward(g, saved, &affine[k], at.clamp);
             sum_into(&mut host[at.gamma], grads.dgamma);
             sum_into(&mut host[at.beta], grads.dbeta);
-            let x: Cow<[f32]> = match k.checked_sub(1) {
-                None => input.values(),
-                Some(prev) => {
-                    let HostNorm { at, saved } = &layers[prev].norm;
-                    Cow::Owned(at.geom.output(saved, &affine[prev], at.clamp))
-                }
+            // Spectra the forward pass kept stand in for the input and the
+            // weights, which are then not computed or copied again.
+            let (x, w): (Cow<[f32]>, Vec<f32>) = if kept.replaces_operands() {
+                (Cow::Borrowed(&[]), vec![])
+            } else {
+                let x = match k.checked_sub(1) {
+                    None => input.values(),
+                    Some(prev) => {
+                        let HostNorm { at, saved } = &layers[prev].norm;
+                        Cow::Owned(at.geom.output(saved, &affine[prev], at.clamp))
+                    }
+                };
+                (x, to_host(&p.values[layer.weight]))
             };
-            let w = to_host(&p.values[layer.weight]);
             let (dw, dx) = layer
                 .geom
                 .backward(&x, &w, &grads.dx, k > 0 || need_first_dx, kept);

@@ -26,6 +26,14 @@ pub use geom::ConvGeom;
 #[derive(Default)]
 pub struct ConvSaved(Option<spectral::Saved>);
 
+impl ConvSaved {
+    /// Whether the backward pass reads the kept spectra instead of the
+    /// input and the weights (which it may then be given empty).
+    pub fn replaces_operands(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
 impl ConvGeom {
     /// The convolution of `x` [b, ci, h, w] by `w` [co, ci, kh, kw]:
     /// [b, co, oh, ow].
@@ -66,7 +74,8 @@ impl ConvGeom {
     }
 
     /// Gradients of the weight and (when `need_dx`) of the input, given the
-    /// output gradient `gy` [b, co, oh, ow] and what the forward pass kept.
+    /// output gradient `gy` [b, co, oh, ow] and what the forward pass kept
+    /// (`x` and `w` are not read where it `replaces_operands`).
     pub fn backward(
         &self,
         x: &[f32],
