@@ -27,14 +27,27 @@ pub fn torch_available() -> bool {
     super::python_has("torch", "PyTorch")
 }
 
-/// Runs bench/ds2_torch.py on 2 threads for `model`; returns its median
-/// train step and inference forward pass in seconds.
-pub fn torch_peer(repo: &Path, model: TorchModel) -> Option<(f64, f64)> {
-    let out = std::process::Command::new("python3")
-        .arg(repo.join("bench/ds2_torch.py"))
-        .args(["2", model.arg()])
-        .output()
-        .ok()?;
+/// What keeps PyTorch to AVX2 and FMA on a CPU with AVX-512: ATen's
+/// vectorised ops, oneDNN's convolutions and LSTM, MKL's matrix products.
+/// With lotto's portable kernels forced to AVX2 as well, one machine
+/// stands in for an AVX2 one on both sides of the comparison.
+pub const AVX2_ONLY: [(&str, &str); 3] = [
+    ("ATEN_CPU_CAPABILITY", "avx2"),
+    ("ONEDNN_MAX_CPU_ISA", "AVX2"),
+    ("MKL_ENABLE_INSTRUCTIONS", "AVX2"),
+];
+
+/// Runs bench/ds2_torch.py on 2 threads for `model` (kept to AVX2 where
+/// `avx2_only`); returns its median train step and inference forward pass
+/// in seconds.
+pub fn torch_peer(repo: &Path, model: TorchModel, avx2_only: bool) -> Option<(f64, f64)> {
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(repo.join("bench/ds2_torch.py"))
+        .args(["2", model.arg()]);
+    if avx2_only {
+        cmd.envs(AVX2_ONLY);
+    }
+    let out = cmd.output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     for line in text.lines().filter(|l| !l.starts_with("iter ")) {
         println!("  {line}");

@@ -66,7 +66,7 @@ pub fn is_host(device: &Device) -> bool {
     device.clone().inner() == Device::flex()
 }
 
-pub use gemm::{force_isa, Isa, Kernels};
+pub use gemm::{force_isa, isa, supported_isas, Isa, Kernels};
 
 /// Chooses the CPU's matrix-product kernels for the rest of the process:
 /// portable (the same bits on every CPU) or native (gemm's, tuned to this
