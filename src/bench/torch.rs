@@ -28,7 +28,7 @@ pub fn torch_available() -> bool {
 }
 
 /// What keeps PyTorch to AVX2 and FMA on a CPU with AVX-512: ATen's
-/// vectorised ops, oneDNN's convolutions and LSTM, MKL's matrix products.
+/// vectorised ops, oneDNN's kernels (its convolutions), MKL's matrix products.
 /// With lotto's portable kernels forced to AVX2 as well, one machine
 /// stands in for an AVX2 one on both sides of the comparison.
 pub const AVX2_ONLY: [(&str, &str); 3] = [
