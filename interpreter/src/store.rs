@@ -242,13 +242,19 @@ impl Store {
             .join(sanitize(recipe))
             .join(format!("{}.json", sanitize(step)))
     }
-    /// Remembers the key parts a named step last ran with.
+    /// Remembers the key parts a named step last ran with. A resume finds
+    /// most of them unchanged, and reading a small file costs a fraction
+    /// of writing and renaming one, so an unchanged file is left as it is.
     pub fn remember(&self, recipe: &str, step: &str, key: &str, parts: &KeyParts) {
         let f = self.names_file(recipe, step);
-        let _ = fs::create_dir_all(f.parent().unwrap());
         let body = serde_json::json!({ "key": key, "parts": parts });
+        let bytes = serde_json::to_vec_pretty(&body).unwrap_or_default();
+        if fs::read(&f).is_ok_and(|old| old == bytes) {
+            return;
+        }
+        let _ = fs::create_dir_all(f.parent().unwrap());
         let tmp = f.with_extension(format!("tmp.{}", std::process::id()));
-        if fs::write(&tmp, serde_json::to_vec_pretty(&body).unwrap_or_default()).is_ok() {
+        if fs::write(&tmp, bytes).is_ok() {
             let _ = fs::rename(&tmp, &f);
         }
     }
@@ -376,6 +382,29 @@ pub fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembering_unchanged_parts_leaves_the_file_and_changed_parts_replace_it() {
+        use std::os::unix::fs::MetadataExt;
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::open(t.path()).unwrap();
+        let parts = KeyParts {
+            op: "take".into(),
+            ..Default::default()
+        };
+        s.remember("r.lotto", "a", "k1", &parts);
+        let inode = || fs::metadata(s.names_file("r.lotto", "a")).unwrap().ino();
+        let first = inode();
+        s.remember("r.lotto", "a", "k1", &parts);
+        assert_eq!(inode(), first, "an unchanged file was written again");
+        let changed = KeyParts {
+            op_version: 2,
+            ..parts
+        };
+        s.remember("r.lotto", "a", "k2", &changed);
+        assert_ne!(inode(), first, "a change is written by rename");
+        assert_eq!(s.last("r.lotto", "a"), Some(("k2".into(), changed)));
+    }
 
     #[test]
     fn publish_is_atomic_and_checkpoints_survive_prepare() {
