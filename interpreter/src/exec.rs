@@ -167,10 +167,11 @@ pub fn run(
     // `jobs` workers for the whole run, not a thread per step: creating
     // a thread per cached step took about 15% of a no-op resume of 205
     // steps (`lotto bench resume`).
+    let jobs = opts.jobs.max(1);
     let (work_tx, work_rx) = mpsc::channel::<usize>();
     let work_rx = std::sync::Mutex::new(work_rx);
     std::thread::scope(|scope| {
-        for _ in 0..opts.jobs.max(1) {
+        for _ in 0..jobs {
             let (tx, work_rx, runner) = (tx.clone(), &work_rx, &runner);
             scope.spawn(move || loop {
                 // The queue's lock is held while taking a step, never
@@ -182,7 +183,7 @@ pub fn run(
         }
         let mut running = 0usize;
         loop {
-            while running < opts.jobs.max(1) {
+            while running < jobs {
                 let Some(i) = ready.pop_front() else { break };
                 running += 1;
                 work_tx
